@@ -1,0 +1,122 @@
+/**
+ * The only place that reads process.env: parsed once with zod, every problem
+ * listed, frozen, passed down.
+ */
+import { z } from 'zod'
+
+const port = (name: string, dflt: number) => z.string().optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return dflt
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be a port number 0-65535 (0 picks a free one), got "${v}"` })
+      return z.NEVER
+    }
+    return n
+  })
+
+const url = (name: string, protocols: string[]) => z.string().optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined
+    let u: URL
+    try { u = new URL(v) } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be a URL (${protocols.join(', ')}), got "${v}"` })
+      return z.NEVER
+    }
+    if (!protocols.includes(u.protocol.replace(/:$/, ''))) {
+      ctx.addIssue({ code: 'custom', message: `${name} must use ${protocols.join(' or ')}, got "${u.protocol}"` })
+      return z.NEVER
+    }
+    return v
+  })
+
+const duration = (name: string, dflt: number) => z.string().optional().transform((v, ctx) => {
+  if (v === undefined || v === '') return dflt
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) {
+    ctx.addIssue({ code: 'custom', message: `${name} must be a non-negative number, got "${v}"` })
+    return z.NEVER
+  }
+  return n
+})
+
+const EnvSchema = z.object({
+  MQTT_PORT: port('MQTT_PORT', 1883),
+  MQTT_URL: url('MQTT_URL', ['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']),
+  HTTP_PORT: port('HTTP_PORT', 8080),
+  HTTP_HOST: z.string().optional().transform((v) => v || '0.0.0.0'),
+  DATABASE_URL: url('DATABASE_URL', ['postgres', 'postgresql']),
+  DATA_DIR: z.string().optional().transform((v) => v || './data'),
+  ADMIN_TOKEN: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined
+    if (v.length < 16) {
+      ctx.addIssue({ code: 'custom', message: 'ADMIN_TOKEN must be at least 16 characters' })
+      return z.NEVER
+    }
+    return v
+  }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()
+    .transform((v) => v ?? 'info'),
+  UTC_OFFSET_HOURS: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return 8
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < -12 || n > 14) {
+      ctx.addIssue({ code: 'custom', message: `UTC_OFFSET_HOURS must be a number of hours from -12 to 14, got "${v}"` })
+      return z.NEVER
+    }
+    return n
+  }),
+  COMPRESS_AFTER_DAYS: duration('COMPRESS_AFTER_DAYS', 7),
+  RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
+})
+
+export interface Config {
+  /** Embedded broker port; default 1883, 0 picks a free one. Ignored when mqttUrl is set. */
+  mqttPort: number
+  /** External broker to use instead of the embedded one. */
+  mqttUrl: string | undefined
+  /** HTTP port; default 8080, 0 picks a free one. */
+  httpPort: number
+  httpHost: string
+  /** PostgreSQL/TimescaleDB server; when absent the embedded store in dataDir is used. */
+  databaseUrl: string | undefined
+  /** Embedded store directory; default ./data. */
+  dataDir: string
+  adminToken: string | undefined
+  logLevel: string
+  /** Local time offset for time-of-day baselines; default +8 (China Standard Time). */
+  utcOffsetHours: number
+  /** TimescaleDB: compress raw chunks older than this many days; default 7. */
+  compressAfterDays: number
+  /** TimescaleDB: drop raw readings older than this many days; 0 (default) keeps them. */
+  retainRawDays: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(problems.join('; '))
+    this.name = 'ConfigError'
+  }
+}
+
+/** Parses an environment; throws ConfigError listing every problem. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => i.message.startsWith(String(i.path[0])) ? i.message : `${String(i.path[0])}: ${i.message}`))
+  }
+  const e = parsed.data
+  return Object.freeze({
+    mqttPort: e.MQTT_PORT,
+    mqttUrl: e.MQTT_URL,
+    httpPort: e.HTTP_PORT,
+    httpHost: e.HTTP_HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    adminToken: e.ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    utcOffsetHours: e.UTC_OFFSET_HOURS,
+    compressAfterDays: e.COMPRESS_AFTER_DAYS,
+    retainRawDays: e.RETAIN_RAW_DAYS,
+  })
+}

@@ -1,0 +1,40 @@
+/**
+ * One catalogue of errors with stable codes. Each code maps to one HTTP status
+ * and is documented in docs/errors.md (a test keeps the two in step).
+ */
+export const ERRORS = {
+  AUTH_MISSING_TOKEN: { status: 401, message: 'Authorization: Bearer <token> is required' },
+  AUTH_BAD_TOKEN: { status: 401, message: 'the bearer token is not valid' },
+  AUTH_FORBIDDEN: { status: 403, message: 'this token may not do that' },
+  REQUEST_INVALID: { status: 400, message: 'the request does not match the schema' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  CONFLICT_EXISTS: { status: 409, message: 'a resource with that id already exists' },
+  ADDRESS_IMPORT_INVALID: { status: 400, message: 'the address CSV has bad rows; nothing was imported' },
+  GRID_IMPORT_INVALID: { status: 400, message: 'the grid GeoJSON has bad features; nothing was imported' },
+  ADDRESS_UNKNOWN: { status: 400, message: 'the address code is not in the address base' },
+  ADDRESS_WRONG_LEVEL: { status: 400, message: 'the address code is not of the level required here' },
+  SUBJECT_UNKNOWN: { status: 400, message: 'the subject is not registered' },
+  REPORT_UNROUTABLE: { status: 400, message: 'the report has no address or position inside a known grid' },
+  TASK_BAD_TRANSITION: { status: 409, message: 'the task cannot move to that state from its current one' },
+  TASK_BAD_OUTCOME: { status: 400, message: 'the outcome is not valid for this task' },
+  INGEST_INVALID_PAYLOAD: { status: 400, message: 'the payload does not match the device contract' },
+  INGEST_UNKNOWN_DEVICE: { status: 400, message: 'the device is not registered' },
+  INGEST_BAD_JSON: { status: 400, message: 'the payload is not JSON' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the store is not reachable; try again' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number, message: string }>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class GridcareError extends Error {
+  readonly statusCode: number
+  constructor (readonly code: ErrorCode, message?: string, readonly details?: unknown) {
+    super(message ?? ERRORS[code].message)
+    this.name = 'GridcareError'
+    this.statusCode = ERRORS[code].status
+  }
+}
+
+export const fail = (code: ErrorCode, message?: string, details?: unknown): never => {
+  throw new GridcareError(code, message, details)
+}

@@ -1,0 +1,217 @@
+import type { Logger } from 'pino'
+import type { Db } from './types.ts'
+
+export interface Migration {
+  id: number
+  name: string
+  /** Statements; `timescale` tells whether the extension is loaded. */
+  sql: (caps: { timescale: boolean }) => string
+  /** Some TimescaleDB statements (continuous aggregates) refuse to run in a transaction. */
+  transactional?: boolean
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'registry, readings, alerts and tasks',
+    sql: ({ timescale }) => `
+CREATE TABLE addresses (
+  code text PRIMARY KEY,
+  parent text REFERENCES addresses(code),
+  level text NOT NULL,
+  name text NOT NULL,
+  lat double precision,
+  lon double precision,
+  path text[] NOT NULL,
+  grid text,
+  street text,
+  imported_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX addresses_parent ON addresses (parent);
+CREATE INDEX addresses_grid ON addresses (grid);
+
+CREATE TABLE grid_areas (
+  code text PRIMARY KEY REFERENCES addresses(code),
+  geometry jsonb NOT NULL,
+  bbox double precision[] NOT NULL
+);
+
+CREATE TABLE admin_tokens (
+  token_hash text PRIMARY KEY,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE workers (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  phone text,
+  role text NOT NULL,
+  scopes text[] NOT NULL,
+  token_hash text NOT NULL UNIQUE,
+  on_duty boolean NOT NULL DEFAULT true,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE subjects (
+  id text PRIMARY KEY,
+  kind text NOT NULL,
+  address text NOT NULL REFERENCES addresses(code),
+  name text,
+  phone text,
+  details jsonb NOT NULL DEFAULT '{}',
+  away_until timestamptz,
+  sensitivity double precision NOT NULL DEFAULT 1,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE devices (
+  id text PRIMARY KEY,
+  kind text NOT NULL,
+  address text REFERENCES addresses(code),
+  subject text REFERENCES subjects(id),
+  street text NOT NULL,
+  username text NOT NULL UNIQUE,
+  password_hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX devices_subject ON devices (subject);
+
+CREATE TABLE readings (
+  device_id text NOT NULL,
+  ts timestamptz NOT NULL,
+  register double precision NOT NULL,
+  amount double precision,
+  interval_ms bigint,
+  power_w double precision,
+  reset boolean NOT NULL DEFAULT false,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (device_id, ts)
+);
+${timescale ? "SELECT create_hypertable('readings', by_range('ts', INTERVAL '7 days'));" : ''}
+
+CREATE TABLE device_events (
+  device_id text NOT NULL,
+  ts timestamptz NOT NULL,
+  channel text NOT NULL,
+  body jsonb NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (device_id, ts, channel)
+);
+${timescale ? "SELECT create_hypertable('device_events', by_range('ts', INTERVAL '7 days'));" : ''}
+
+CREATE TABLE dead_letters (
+  id bigserial PRIMARY KEY,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  source text NOT NULL,
+  topic text,
+  device_id text,
+  code text NOT NULL,
+  reason text NOT NULL,
+  payload text NOT NULL
+);
+
+CREATE TABLE alerts (
+  id text PRIMARY KEY,
+  source text NOT NULL,
+  subject text REFERENCES subjects(id),
+  address text NOT NULL REFERENCES addresses(code),
+  grid text,
+  path text[] NOT NULL,
+  kind text NOT NULL,
+  detector text,
+  severity text NOT NULL,
+  status text NOT NULL,
+  started_at timestamptz NOT NULL,
+  raised_at timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL,
+  cleared_at timestamptz,
+  evidence jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX alerts_one_open_episode ON alerts (subject, kind) WHERE status = 'open';
+CREATE INDEX alerts_grid ON alerts (grid, status);
+
+CREATE TABLE tasks (
+  id text PRIMARY KEY,
+  alert_id text NOT NULL REFERENCES alerts(id),
+  subject text REFERENCES subjects(id),
+  address text NOT NULL,
+  grid text,
+  path text[] NOT NULL,
+  worker_id text REFERENCES workers(id),
+  severity text NOT NULL,
+  state text NOT NULL,
+  outcome text,
+  note text,
+  away_until timestamptz,
+  ack_due timestamptz,
+  arrive_due timestamptz,
+  escalation_level integer NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX tasks_worker ON tasks (worker_id, state);
+CREATE INDEX tasks_due ON tasks (state, ack_due);
+
+CREATE TABLE task_history (
+  id bigserial PRIMARY KEY,
+  task_id text NOT NULL REFERENCES tasks(id),
+  at timestamptz NOT NULL DEFAULT now(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  from_state text,
+  to_state text,
+  note text,
+  data jsonb
+);
+CREATE INDEX task_history_task ON task_history (task_id, id);
+
+CREATE TABLE audit_log (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT now(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL
+);
+
+CREATE TABLE detector_state (
+  subject text NOT NULL,
+  detector text NOT NULL,
+  state jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (subject, detector)
+);
+`,
+  },
+]
+
+/** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */
+export async function migrate (db: Db, logger: Logger, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
+  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM schema_migrations')
+  const done = new Set(rows.map((r) => Number(r.id)))
+  const applied: number[] = []
+  for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
+    if (done.has(m.id)) continue
+    const sql = m.sql({ timescale: db.timescale })
+    if (m.transactional === false) {
+      await db.exec(sql)
+      await db.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name])
+    } else {
+      await db.transaction(async (tx) => {
+        for (const stmt of splitStatements(sql)) await tx.query(stmt)
+        await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name])
+      })
+    }
+    logger.info({ migration: m.id, name: m.name }, 'migration applied')
+    applied.push(m.id)
+  }
+  return applied
+}
+
+/** Splits on `;` at line ends; migrations keep one statement per `;\n`. */
+function splitStatements (sql: string): string[] {
+  return sql.split(/;\s*\n/).map((s) => s.trim()).filter((s) => s.length > 0)
+}

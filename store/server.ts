@@ -1,0 +1,92 @@
+import pg from 'pg'
+import type { Logger } from 'pino'
+import type { Db, Queryable, QueryResult } from './types.ts'
+
+/** Postgres error codes worth another try: connection loss, shutdown, serialization. */
+export const TRANSIENT_PG_CODES = new Set(['08000', '08003', '08006', '08001', '08004', '57P01', '57P02', '57P03', '40001', '40P01', '53300'])
+const TRANSIENT_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'])
+
+export function isTransient (err: unknown): boolean {
+  const e = err as { code?: string, message?: string }
+  if (e?.code && (TRANSIENT_PG_CODES.has(e.code) || TRANSIENT_NET_CODES.has(e.code))) return true
+  return /Connection terminated|connection is closed|Client has encountered a connection error/i.test(e?.message ?? '')
+}
+
+const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
+  async query<T> (sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await c.query(sql, params as unknown[])
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length }
+  },
+})
+
+export interface ServerDbOptions {
+  url: string
+  logger: Logger
+  /** Pool size; default 10. */
+  max?: number
+  /** Give up connecting at start after this long, ms; default 60000. */
+  connectTimeoutMs?: number
+}
+
+/**
+ * A PostgreSQL or TimescaleDB server through a pg pool. A server that is down at
+ * start is retried with backoff and a clear log line, not a crash loop.
+ */
+export async function createServerDb (opts: ServerDbOptions): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 10 })
+  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'idle store connection lost'))
+  const deadline = Date.now() + (opts.connectTimeoutMs ?? 60_000)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('SELECT 1')
+      break
+    } catch (err) {
+      if (!isTransient(err) || Date.now() > deadline) {
+        await pool.end().catch(() => {})
+        throw new Error(`DATABASE_URL: cannot reach the store (${(err as Error).message})`)
+      }
+      const wait = Math.min(5000, 200 * 2 ** attempt)
+      opts.logger.warn({ attempt, waitMs: wait, err: (err as Error).message }, 'store not reachable yet; retrying')
+      await new Promise((r) => setTimeout(r, wait))
+    }
+  }
+  const timescale = await enableTimescale(pool, opts.logger)
+  let closed = false
+  return {
+    kind: 'server',
+    timescale,
+    ...wrap(pool),
+    async exec (sql) { await pool.query(sql) },
+    async transaction (fn) {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const out = await fn(wrap(client))
+        await client.query('COMMIT')
+        return out
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw err
+      } finally {
+        client.release()
+      }
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      await pool.end()
+    },
+  }
+}
+
+async function enableTimescale (pool: pg.Pool, logger: Logger): Promise<boolean> {
+  const { rows } = await pool.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+  if (rows.length === 0) return false
+  try {
+    await pool.query('CREATE EXTENSION IF NOT EXISTS timescaledb')
+    return true
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'timescaledb is available but could not be enabled')
+    return false
+  }
+}

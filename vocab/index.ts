@@ -1,0 +1,147 @@
+/**
+ * Shared vocabulary: the one definition of readings, anomalies, alerts, tasks,
+ * topics and address codes used by every stage, the API and the simulators.
+ */
+import { z } from 'zod'
+
+export const ADDRESS_LEVELS = ['district', 'street', 'community', 'grid', 'building', 'unit'] as const
+export const AddressLevel = z.enum(ADDRESS_LEVELS)
+export type AddressLevel = z.infer<typeof AddressLevel>
+
+/** An address code: letters, digits and `-_.`, at most 64 characters. */
+export const AddressCode = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'address code: 1-64 of A-Z a-z 0-9 _ . -')
+
+/** An identifier chosen by the caller (worker, subject, device). Safe inside an MQTT topic level. */
+export const Id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'id: 1-64 of A-Z a-z 0-9 _ . -')
+
+export const WORKER_ROLES = ['grid_worker', 'grid_leader', 'community', 'command_centre'] as const
+export const WorkerRole = z.enum(WORKER_ROLES)
+export type WorkerRole = z.infer<typeof WorkerRole>
+
+export const SUBJECT_KINDS = ['lone_elder', 'rental_unit'] as const
+export const SubjectKind = z.enum(SUBJECT_KINDS)
+export type SubjectKind = z.infer<typeof SubjectKind>
+
+export const DEVICE_KINDS = ['meter', 'water_meter', 'camera', 'drone'] as const
+export const DeviceKind = z.enum(DEVICE_KINDS)
+export type DeviceKind = z.infer<typeof DeviceKind>
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const
+export const Severity = z.enum(SEVERITIES)
+export type Severity = z.infer<typeof Severity>
+
+export const TASK_STATES = ['open', 'acknowledged', 'on_site', 'resolved', 'reviewed'] as const
+export const TaskState = z.enum(TASK_STATES)
+export type TaskState = z.infer<typeof TaskState>
+
+export const OUTCOMES = ['emergency', 'away', 'false_alarm', 'device_fault', 'handled'] as const
+export const Outcome = z.enum(OUTCOMES)
+export type Outcome = z.infer<typeof Outcome>
+
+export const REPORT_CATEGORIES = ['dispute', 'public_safety', 'work_safety', 'environment', 'city_management', 'livelihood'] as const
+export const ReportCategory = z.enum(REPORT_CATEGORIES)
+
+// ---------------------------------------------------------------- device payloads
+
+/** Event time: ISO 8601 string or epoch milliseconds; becomes epoch ms. */
+export const EventTime = z.union([
+  z.iso.datetime({ offset: true, local: false }).transform((s) => Date.parse(s)),
+  z.number().int().min(946684800000, 'ts before 2000').max(4102444800000, 'ts after 2100'),
+]).refine((n) => Number.isFinite(n), 'ts is not a valid time')
+
+const register = z.number().finite().nonnegative()
+
+export const MeterReadingPayload = z.object({
+  ts: EventTime,
+  kwh: register.optional(),
+  m3: register.optional(),
+  w: z.number().finite().nonnegative().optional(),
+}).refine((r) => (r.kwh === undefined) !== (r.m3 === undefined), 'exactly one of kwh or m3 is required')
+export type MeterReadingPayload = z.infer<typeof MeterReadingPayload>
+
+/** Concentrators upload a day of 15-minute points at once; allow a few days. */
+export const MeterBatchPayload = z.object({ readings: z.array(MeterReadingPayload).min(1).max(5000) })
+
+export const CameraEventPayload = z.object({
+  ts: EventTime,
+  event: z.enum(['door_open', 'motion', 'fall', 'smoke', 'person_count']),
+  count: z.number().int().nonnegative().optional(),
+  confidence: z.number().min(0).max(1).optional(),
+})
+
+export const DroneTelemetryPayload = z.object({
+  ts: EventTime,
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  alt: z.number().finite().optional(),
+  battery: z.number().min(0).max(100).optional(),
+})
+
+export const DroneDetectionPayload = z.object({
+  ts: EventTime,
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  label: z.enum(['fire', 'smoke', 'flood', 'crowd', 'construction']),
+  confidence: z.number().min(0).max(1).optional(),
+})
+
+// ---------------------------------------------------------------- between stages
+
+/** A stored meter reading turned into interval consumption: ingest -> detectors. */
+export interface Consumption {
+  subjectId: string
+  subjectKind: SubjectKind
+  deviceId: string
+  unit: 'kwh' | 'm3'
+  /** End of the interval, event time, epoch ms. */
+  ts: number
+  /** Length of the interval the amount covers, ms. */
+  intervalMs: number
+  /** kWh or m3 consumed over the interval. */
+  amount: number
+  /** Instantaneous power at ts, W, when the meter reports it. */
+  powerW?: number
+}
+
+export const ANOMALY_PHASES = ['raise', 'update', 'clear'] as const
+/** What a detector says about one subject: detectors -> alerts. */
+export interface Anomaly {
+  subjectId: string
+  detector: string
+  /** Alert kind, e.g. `inactivity`. One open episode per (subject, kind). */
+  kind: string
+  phase: (typeof ANOMALY_PHASES)[number]
+  severity: Severity
+  /** Event time the odd behaviour began, epoch ms. */
+  startedAt: number
+  /** Event time of the data that showed it, epoch ms. */
+  observedAt: number
+  evidence: Record<string, unknown>
+}
+
+// ---------------------------------------------------------------- topics
+
+/**
+ * Topics are rooted at the street so that a street's traffic can be given to one
+ * gridcare worker with a shared subscription (`$share/gridcare/gc/v1/<street>/#`).
+ */
+export const TOPIC_ROOT = 'gc/v1'
+export const NO_STREET = '_'
+
+export function deviceTopics (street: string, deviceId: string) {
+  const base = `${TOPIC_ROOT}/${street}/${deviceId}`
+  return { telemetry: `${base}/telemetry`, events: `${base}/events`, status: `${base}/status`, commands: `${base}/commands` }
+}
+
+export function workerTopic (workerId: string) {
+  return `${TOPIC_ROOT}/workers/${workerId}/tasks`
+}
+
+/** Parses a device topic; null when it is not one. */
+export function parseDeviceTopic (topic: string): { street: string, deviceId: string, channel: 'telemetry' | 'events' | 'status' } | null {
+  const parts = topic.split('/')
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return null
+  const channel = parts[4]
+  if (channel !== 'telemetry' && channel !== 'events' && channel !== 'status') return null
+  return { street: parts[2]!, deviceId: parts[3]!, channel }
+}
