@@ -1,0 +1,86 @@
+import { fileURLToPath } from 'node:url'
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fastifyStatic from '@fastify/static'
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { Logger } from 'pino'
+import type { AddressBase } from '../addresses/index.ts'
+import type { Alerts } from '../alerts/index.ts'
+import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Db } from '../store/index.ts'
+import { authPlugin } from './auth.ts'
+import { registryRoutes } from './routes/registry.ts'
+import { alertRoutes } from './routes/alerts.ts'
+import { feedRoutes } from './routes/feed.ts'
+
+export interface ApiDeps {
+  logger: Logger
+  db: Db
+  addresses: AddressBase
+  registry: Registry
+  alerts: Alerts
+  /** True once broker, store and API are ready; /healthz answers 200 only then. */
+  ready: () => { ready: boolean, parts: Record<string, string> }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance { deps: ApiDeps }
+}
+
+const webDir = fileURLToPath(new URL('../web/', import.meta.url))
+
+/** The HTTP app, not yet listening: tests use inject(), start-up calls listen(). */
+export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
+  const app = fastify({ loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 20 * 1024 * 1024 }) as unknown as FastifyInstance
+  app.decorate('deps', deps)
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser('application/geo+json', { parseAs: 'string' }, (_req, body, done) => {
+    try { done(null, JSON.parse(body as string)) } catch (err) { (err as { statusCode?: number }).statusCode = 400; done(err as Error, undefined) }
+  })
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof GridcareError) {
+      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } })
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      return reply.status(400).send({ error: { code: 'REQUEST_INVALID', message: err.message, details: err.validation.map((v) => ({ path: v.instancePath, message: v.message })) } })
+    }
+    const e = err as { statusCode?: number, message: string }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.status(e.statusCode).send({ error: { code: e.statusCode === 404 ? 'NOT_FOUND' : 'REQUEST_INVALID', message: e.message } })
+    }
+    req.log.error({ err }, 'request failed')
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } })
+  })
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }))
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'gridcare', version: '0.1.0', description: 'Meters, cameras and drones -> detectors -> tasks for grid workers. See ../shared/CONTRACT.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    const r = deps.ready()
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'starting', ...r.parts })
+  })
+
+  await app.register(async (api) => {
+    await api.register(authPlugin)
+    await api.register(registryRoutes)
+    await api.register(alertRoutes)
+    await api.register(feedRoutes)
+  }, { prefix: '/api' })
+
+  await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
+  app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
+  return app
+}

@@ -1,0 +1,114 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { GridcareError } from '../../errors/index.ts'
+import { AddressCode, AddressLevel } from '../../vocab/index.ts'
+import { requireAdmin, requireCovers, requireSupervisor } from '../auth.ts'
+import { AddressOut, DeviceIn, DeviceOut, errors, Paging, SubjectIn, SubjectOut, WorkerIn, WorkerOut } from '../schemas.ts'
+
+/** Address base, workers, care subjects, devices and dead letters. */
+export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { addresses, registry, db } = app.deps
+
+  app.post('/addresses/import', {
+    schema: {
+      tags: ['registry'], summary: 'Import address-base CSV (code,parent,level,name,lat,lon): all rows or none',
+      consumes: ['text/csv'], body: z.string().min(1).describe('CSV text'),
+      response: { 200: z.object({ imported: z.number() }), ...errors },
+    },
+  }, async (req) => {
+    requireAdmin(req)
+    return addresses.importCsv(req.body)
+  })
+
+  app.get('/addresses', {
+    schema: {
+      tags: ['registry'], summary: 'List addresses, optionally under a code or of a level',
+      querystring: z.object({ under: AddressCode.optional(), level: AddressLevel.optional(), ...Paging }),
+      response: { 200: z.array(AddressOut), ...errors },
+    },
+  }, async (req) => addresses.list(req.query))
+
+  app.get('/addresses/:code', {
+    schema: { tags: ['registry'], params: z.object({ code: AddressCode }), response: { 200: AddressOut, ...errors } },
+  }, async (req) => {
+    const a = await addresses.get(req.params.code)
+    if (!a) throw new GridcareError('NOT_FOUND', `no address "${req.params.code}"`)
+    return a
+  })
+
+  app.post('/grids/import', {
+    schema: {
+      tags: ['registry'], summary: 'Import grid areas: a GeoJSON FeatureCollection of Polygons with properties.code',
+      body: z.unknown(), response: { 200: z.object({ imported: z.number() }), ...errors },
+    },
+  }, async (req) => {
+    requireAdmin(req)
+    return addresses.importGrids(req.body)
+  })
+
+  app.post('/workers', {
+    schema: { tags: ['registry'], summary: 'Register a worker; answers its token (shown once)', body: WorkerIn, response: { 201: WorkerOut.extend({ token: z.string() }), ...errors } },
+  }, async (req, reply) => {
+    requireAdmin(req)
+    return reply.status(201).send(await registry.createWorker(req.body))
+  })
+
+  app.get('/workers', { schema: { tags: ['registry'], response: { 200: z.array(WorkerOut), ...errors } } }, async (req) => {
+    requireSupervisor(req)
+    return registry.listWorkers()
+  })
+
+  app.put('/workers/:id/duty', {
+    schema: { tags: ['registry'], summary: 'Put a worker on or off duty', params: z.object({ id: z.string() }), body: z.object({ onDuty: z.boolean() }), response: { 204: z.null(), ...errors } },
+  }, async (req, reply) => {
+    if (req.principal.type === 'worker' && req.principal.id !== req.params.id) requireSupervisor(req)
+    await registry.setOnDuty(req.params.id, req.body.onDuty)
+    return reply.status(204).send(null)
+  })
+
+  app.get('/me', {
+    schema: { tags: ['registry'], summary: 'Who this token belongs to', response: { 200: z.object({ type: z.enum(['admin', 'worker']), id: z.string(), role: z.string().optional(), grids: z.array(z.string()).optional() }) } },
+  }, async (req) => {
+    const p = req.principal
+    return p.type === 'admin' ? { type: p.type, id: p.id } : { type: p.type, id: p.id, role: p.role, grids: p.scopes }
+  })
+
+  app.post('/subjects', {
+    schema: { tags: ['registry'], summary: 'Register a care subject in a unit', body: SubjectIn, response: { 201: SubjectOut, ...errors } },
+  }, async (req, reply) => {
+    requireAdmin(req)
+    return reply.status(201).send(await registry.createSubject(req.body))
+  })
+
+  app.get('/subjects/:id', {
+    schema: { tags: ['registry'], summary: 'A subject\'s details (the read is written to the audit log)', params: z.object({ id: z.string() }), response: { 200: SubjectOut, ...errors } },
+  }, async (req) => {
+    const s = await registry.getSubject(req.params.id)
+    if (!s) throw new GridcareError('NOT_FOUND', `no subject "${req.params.id}"`)
+    requireCovers(req, s.path)
+    await registry.audit(req.principal.id, 'read_subject', s.id)
+    const { path: _path, ...out } = s
+    return out
+  })
+
+  app.post('/devices', {
+    schema: { tags: ['registry'], summary: 'Register a device; answers its MQTT credentials (password shown once) and topics', body: DeviceIn, response: { 201: DeviceOut, ...errors } },
+  }, async (req, reply) => {
+    requireAdmin(req)
+    return reply.status(201).send(await registry.createDevice(req.body))
+  })
+
+  app.get('/dead-letters', {
+    schema: {
+      tags: ['ingest'], summary: 'Payloads that were kept, not stored, with the reason',
+      querystring: z.object({ device: z.string().optional(), ...Paging }),
+      response: { 200: z.array(z.object({ id: z.number(), receivedAt: z.string(), source: z.string(), topic: z.string().nullable(), deviceId: z.string().nullable(), code: z.string(), reason: z.string(), payload: z.string() })), ...errors },
+    },
+  }, async (req) => {
+    requireSupervisor(req)
+    const { rows } = await db.query<{ id: string, received_at: Date, source: string, topic: string | null, device_id: string | null, code: string, reason: string, payload: string }>(
+      `SELECT id, received_at, source, topic, device_id, code, reason, payload FROM dead_letters
+       WHERE ($1::text IS NULL OR device_id = $1) ORDER BY id DESC LIMIT $2 OFFSET $3`, [req.query.device ?? null, req.query.limit, req.query.offset])
+    return rows.map((r) => ({ id: Number(r.id), receivedAt: r.received_at.toISOString(), source: r.source, topic: r.topic, deviceId: r.device_id, code: r.code, reason: r.reason, payload: r.payload }))
+  })
+}

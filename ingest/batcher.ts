@@ -1,0 +1,90 @@
+import type { Logger } from 'pino'
+
+export interface BatcherOptions<T> {
+  /** Writes one batch; throws to signal failure. */
+  write: (items: T[]) => Promise<void>
+  /** Flush when this many items wait; default 1000. */
+  maxSize?: number
+  /** Flush at the latest this long after the first item waits, ms; default 20. */
+  maxDelayMs?: number
+  /** add() waits while more than this many items are queued or in flight; default 20000. */
+  maxPending?: number
+  /** Whether a failed write may be tried again; default never. */
+  isTransient?: (err: unknown) => boolean
+  /** Attempts for a transient failure before giving up; default 6 (about 6 s of backoff). */
+  attempts?: number
+  logger: Logger
+}
+
+interface Waiting<T> { items: T[], resolve: () => void, reject: (err: unknown) => void }
+
+/**
+ * The one batcher every batch write goes through: size and delay triggers,
+ * backpressure on add(), retry with backoff on transient store errors, and a
+ * stop() that drains what is queued before it returns.
+ */
+export function createBatcher<T> (opts: BatcherOptions<T>) {
+  const maxSize = opts.maxSize ?? 1000
+  const maxDelay = opts.maxDelayMs ?? 20
+  const maxPending = opts.maxPending ?? 20_000
+  const attempts = opts.attempts ?? 6
+  let queue: Waiting<T>[] = []
+  let queued = 0
+  let inFlight = 0
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<void> = Promise.resolve()
+  const roomWaiters: Array<() => void> = []
+
+  const schedule = () => {
+    if (queued >= maxSize) return flush()
+    timer ??= setTimeout(flush, maxDelay)
+  }
+
+  function flush (): void {
+    if (timer) { clearTimeout(timer); timer = undefined }
+    if (queue.length === 0) return
+    const batch = queue
+    const count = queued
+    queue = []
+    queued = 0
+    inFlight += count
+    running = running.then(() => writeWithRetry(batch.flatMap((w) => w.items)))
+      .then(() => batch.forEach((w) => w.resolve()), (err) => batch.forEach((w) => w.reject(err)))
+      .finally(() => {
+        inFlight -= count
+        while (roomWaiters.length > 0 && queued + inFlight < maxPending) roomWaiters.shift()!()
+      })
+  }
+
+  async function writeWithRetry (items: T[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await opts.write(items)
+      } catch (err) {
+        if (!opts.isTransient?.(err) || attempt >= attempts) throw err
+        const wait = Math.min(4000, 100 * 2 ** attempt)
+        opts.logger.warn({ attempt, waitMs: wait, err: (err as Error).message, rows: items.length }, 'batch write failed; retrying')
+        await new Promise((r) => setTimeout(r, wait))
+      }
+    }
+  }
+
+  return {
+    /** Queues items; resolves once they are written, rejects when the write failed for good. */
+    async add (items: T[]): Promise<void> {
+      while (queued + inFlight >= maxPending) await new Promise<void>((r) => roomWaiters.push(r))
+      const done = new Promise<void>((resolve, reject) => queue.push({ items, resolve, reject }))
+      queued += items.length
+      schedule()
+      return done
+    },
+    /** Writes what is queued now and waits for every write started so far. */
+    async drain (): Promise<void> {
+      flush()
+      await running.catch(() => {})
+    },
+    get pending () { return queued + inFlight },
+  }
+}
+
+export type Batcher<T> = ReturnType<typeof createBatcher<T>>

@@ -1,0 +1,48 @@
+/**
+ * Turns a meter's cumulative register into interval consumption, per device,
+ * in event-time order, coping with duplicates, late readings and resets.
+ */
+export interface RegisterState { lastTs: number, lastReg: number }
+
+export interface ReadingRow {
+  deviceId: string
+  ts: number
+  register: number
+  /** Consumption since the previous reading; null when unknown (first reading, late reading, implausible reset). */
+  amount: number | null
+  intervalMs: number | null
+  powerW: number | null
+  reset: boolean
+}
+
+export type Step =
+  | { kind: 'in_order', row: ReadingRow }
+  | { kind: 'first', row: ReadingRow }
+  | { kind: 'duplicate' }
+  /** Earlier than the latest reading: stored, then its neighbours' amounts are recomputed in the store. */
+  | { kind: 'late', row: ReadingRow }
+
+/** The most a home plausibly draws, kW: a reset that implies more is not trusted. */
+const MAX_PLAUSIBLE_KW = 60
+
+/** One reading against the device's state; updates the state. O(1). */
+export function step (state: RegisterState | undefined, deviceId: string, r: { ts: number, value: number, powerW?: number }): { next: RegisterState, step: Step } {
+  const base = { deviceId, ts: r.ts, register: r.value, powerW: r.powerW ?? null }
+  if (!state) {
+    return { next: { lastTs: r.ts, lastReg: r.value }, step: { kind: 'first', row: { ...base, amount: null, intervalMs: null, reset: false } } }
+  }
+  if (r.ts === state.lastTs) return { next: state, step: { kind: 'duplicate' } }
+  if (r.ts < state.lastTs) return { next: state, step: { kind: 'late', row: { ...base, amount: null, intervalMs: null, reset: false } } }
+  const intervalMs = r.ts - state.lastTs
+  let amount: number | null = r.value - state.lastReg
+  let reset = false
+  if (amount < 0) {
+    // The register went back: a new meter or a rollover counts again from zero.
+    reset = true
+    amount = r.value <= MAX_PLAUSIBLE_KW * intervalMs / 3_600_000 ? r.value : null
+  }
+  return {
+    next: { lastTs: r.ts, lastReg: r.value },
+    step: { kind: 'in_order', row: { ...base, amount, intervalMs, reset } },
+  }
+}
