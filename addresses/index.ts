@@ -35,7 +35,8 @@ export function createAddressBase ({ db }: { db: Db }) {
   /** Imports a CSV all or nothing; a bad row fails the whole import with every problem listed. */
   async function importCsv (text: string): Promise<{ imported: number }> {
     const { rows, problems } = parseAddressCsv(text)
-    if (problems.length === 0) await resolveTree(rows, problems)
+    await resolveTree(rows, problems)
+    problems.sort((a, b) => a.line - b.line)
     if (problems.length > 0) {
       throw new GridcareError('ADDRESS_IMPORT_INVALID', `${problems.length} bad row(s); nothing was imported`, { rows: problems })
     }

@@ -1,0 +1,104 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { createAddressBase } from '../addresses/index.ts'
+import { createAlerts, EventBus } from '../alerts/index.ts'
+import { buildApp } from '../api/index.ts'
+import { createBroker } from '../broker/index.ts'
+import type { Config } from '../config/index.ts'
+import { createDetectors, createDetectorSet } from '../detectors/index.ts'
+import { createIngest } from '../ingest/index.ts'
+import { createRegistry } from '../registry/index.ts'
+import { describeMode, openStore, type Db } from '../store/index.ts'
+import { workerTopic } from '../vocab/index.ts'
+
+export interface GridcareDeps {
+  config: Readonly<Config>
+  logger: Logger
+  /** Wall clock for deadlines; default Date.now. */
+  clock?: { now (): number }
+}
+
+/**
+ * The composition root: broker -> ingest -> detectors -> alerts, with the
+ * address base beside them and the HTTP API on top. No stage imports the next.
+ */
+export function createGridcare ({ config, logger, clock }: GridcareDeps) {
+  const parts: Record<string, string> = { store: 'starting', broker: 'starting', api: 'starting' }
+  let db: Db | undefined
+  let http: FastifyInstance | undefined
+  let stopping: Promise<void> | undefined
+  const events = new EventBus()
+  const state = {
+    adminToken: null as string | null,
+    httpPort: undefined as number | undefined,
+  }
+
+  async function start () {
+    db = await openStore(config, logger)
+    parts.store = describeMode(db)
+    const addresses = createAddressBase({ db })
+    const registry = createRegistry({ db, addresses })
+    state.adminToken = await registry.ensureAdminToken(config.adminToken)
+
+    const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
+    const alerts = createAlerts({
+      db, logger, addresses, events, ...(clock ? { clock } : {}),
+      onFeedback: (fb) => detectors.feedback({ subjectId: fb.subjectId, kind: fb.kind, ...(fb.awayUntil ? { awayUntil: fb.awayUntil } : {}), falseAlarm: fb.outcome === 'false_alarm' }),
+      notifyWorker: (workerId, task) => broker.publish(workerTopic(workerId), JSON.stringify({ event: 'task', task })),
+    })
+    const ingest = createIngest({
+      db, logger, lookupDevice: registry.getDevice,
+      sink: (samples) => {
+        for (const s of samples) for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null)
+      },
+    })
+    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker })
+
+    await broker.start()
+    parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
+    alerts.start()
+    http = await buildApp({ logger, db, addresses, registry, alerts, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    await http.listen({ port: config.httpPort, host: config.httpHost })
+    state.httpPort = (http.server.address() as AddressInfo).port
+    parts.api = `http on port ${state.httpPort}`
+  }
+
+  const components = {} as {
+    db: Db
+    addresses: ReturnType<typeof createAddressBase>
+    registry: ReturnType<typeof createRegistry>
+    detectors: ReturnType<typeof createDetectorSet>
+    alerts: ReturnType<typeof createAlerts>
+    ingest: ReturnType<typeof createIngest>
+    broker: ReturnType<typeof createBroker>
+  }
+
+  /** Stops taking work, drains what was taken, closes everything. Idempotent. */
+  function stop () {
+    stopping ??= (async () => {
+      const c = components
+      await http?.close()
+      await c.broker?.stop()
+      await c.ingest?.stop()
+      await c.alerts?.stop()
+      await db?.close()
+    })()
+    return stopping
+  }
+
+  return {
+    start,
+    stop,
+    events,
+    get components () { return components },
+    get httpPort () { return state.httpPort },
+    get mqttPort () { return components.broker?.port },
+    /** The admin token created on first start (null when it existed already or ADMIN_TOKEN gave it). */
+    get adminToken () { return state.adminToken },
+    get http () { return http! },
+  }
+}
+
+export type Gridcare = ReturnType<typeof createGridcare>

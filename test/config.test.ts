@@ -1,0 +1,36 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ConfigError, loadConfig } from '../config/index.ts'
+
+test('defaults follow the contract', () => {
+  const c = loadConfig({})
+  assert.equal(c.mqttPort, 1883)
+  assert.equal(c.httpPort, 8080)
+  assert.equal(c.dataDir, './data')
+  assert.equal(c.databaseUrl, undefined)
+  assert.equal(c.mqttUrl, undefined)
+  assert.ok(Object.isFrozen(c))
+})
+
+test('port 0 means pick a free one', () => {
+  const c = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0' })
+  assert.equal(c.mqttPort, 0)
+  assert.equal(c.httpPort, 0)
+})
+
+test('bad configuration names every variable and what is wrong', () => {
+  assert.throws(() => loadConfig({ MQTT_PORT: 'abc', HTTP_PORT: '70000', DATABASE_URL: 'mysql://x', MQTT_URL: 'not a url' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError)
+    const text = err.problems.join('\n')
+    assert.match(text, /MQTT_PORT must be a port number.*"abc"/)
+    assert.match(text, /HTTP_PORT must be a port number.*"70000"/)
+    assert.match(text, /DATABASE_URL must use postgres or postgresql/)
+    assert.match(text, /MQTT_URL must be a URL/)
+    assert.equal(err.problems.length, 4)
+    return true
+  })
+})
+
+test('a short ADMIN_TOKEN is refused', () => {
+  assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short' }), /ADMIN_TOKEN must be at least 16 characters/)
+})
