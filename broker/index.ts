@@ -83,6 +83,9 @@ function createEmbedded ({ config, logger, verify, sink, host }: BrokerDeps): Br
     sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload, receivedAt: Date.now() })
       .then(() => done(null), (err) => {
         log.error({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
+        // Drop the connection before aedes answers: MQTT 5 would otherwise get a
+        // "not authorized" PUBACK and never resend the reading.
+        client.conn.destroy()
         done(err as Error)
       })
   }

@@ -50,5 +50,8 @@ export interface DeadLetter { source: string, topic: string | null, deviceId: st
 
 export async function insertDeadLetter (db: Db, d: DeadLetter): Promise<void> {
   await db.query('INSERT INTO dead_letters (source, topic, device_id, code, reason, payload) VALUES ($1,$2,$3,$4,$5,$6)',
-    [d.source, d.topic, d.deviceId, d.code, d.reason, d.payload])
+    [d.source, d.topic, d.deviceId, d.code, clean(d.reason), clean(d.payload)])
 }
+
+/** Postgres text cannot hold NUL: a poison payload must still be kept, never retried forever. */
+const clean = (s: string) => s.replace(/\u0000/g, '\\u0000')

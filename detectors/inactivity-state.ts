@@ -1,0 +1,126 @@
+/**
+ * Per-subject state of the inactivity detector: whole watt-hours in plain arrays, so that the
+ * state is its own short JSON snapshot and a restored detector is bit-identical to the original.
+ * The usual level per hour of day is the median of that hour over the last 7 learned days: robust
+ * to the odd bath or wash, and exact rather than an estimate that needs weeks to settle.
+ */
+import { z } from 'zod'
+import type { Severity } from '../vocab/index.ts'
+import { Severity as SeveritySchema } from '../vocab/index.ts'
+
+export const HOUR = 3_600_000
+/** Days of history kept per hour of day. */
+export const DAYS = 7
+const EMPTY = -1
+
+export interface Episode {
+  startedAt: number
+  raisedAt: number
+  severity: Severity
+  /** Told it was a false alarm: no more updates, only the clear. */
+  muted: boolean
+}
+
+export interface State {
+  /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
+  hour: number
+  /** kWh in that hour so far. */
+  acc: number
+  /** ms of that hour covered by samples. */
+  cov: number
+  /** ms of that covered by samples spanning more than an hour (a meter gap spread out). */
+  fill: number
+  /** Event time up to which samples have been taken; anything older is late or repeated. */
+  last: number
+  /** Hours learned from. */
+  n: number
+  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty. */
+  hist: number[]
+  /** Derived from hist, not snapshotted: median Wh per hour of day. */
+  base: number[]
+  /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
+  floor: number
+  /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
+  runStart: number
+  runScore: number
+  /** ... hours in it, usual and actual Wh above standby over them, and its last two hours' Wh (-1: none) */
+  runHours: number
+  runUsual: number
+  runActual: number
+  runRecent: number[]
+  /** 1 = as configured; false alarms lower it. */
+  sens: number
+  /** Event time before which inactivity is expected (away). */
+  awayUntil: number
+  ep: Episode | null
+}
+
+export function freshState (): State {
+  return {
+    hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
+    hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
+    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayUntil: 0, ep: null,
+  }
+}
+
+/** Rounds kWh to 0.1 Wh. */
+export const r4 = (x: number) => Math.round(x * 1e4) / 1e4
+
+/** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
+export const history = (s: State, d: number) => s.hist.slice(d * DAYS, d * DAYS + DAYS)
+
+/** Appends `wh` to hour-of-day d's history and refreshes its median. */
+export function remember (s: State, d: number, wh: number) {
+  const h = s.hist, at = d * DAYS
+  for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
+  h[at + DAYS - 1] = wh
+  s.base[d] = median(s, d)
+}
+
+function median (s: State, d: number): number {
+  const v = s.hist.slice(d * DAYS, d * DAYS + DAYS).filter((x) => x !== EMPTY).sort((a, b) => a - b)
+  return v.length === 0 ? 0 : v.length % 2 === 1 ? v[v.length >> 1]! : Math.round((v[v.length / 2 - 1]! + v[v.length / 2]!) / 2)
+}
+
+/** All remembered hours, sorted: for the standby quantile. */
+export const remembered = (s: State) => s.hist.filter((x) => x !== EMPTY).sort((a, b) => a - b)
+
+const int = z.number().int()
+const wh = int.min(EMPTY)
+const StateSchema = z.object({
+  hour: int.min(-1),
+  acc: z.number().finite().nonnegative(),
+  cov: z.number().finite().nonnegative(),
+  fill: z.number().finite().nonnegative(),
+  last: z.number().finite().nullable(),
+  n: int.nonnegative(),
+  hist: z.array(wh).length(24 * DAYS),
+  floor: int.nonnegative(),
+  runStart: z.number().finite(),
+  runScore: z.number().finite().nonnegative(),
+  runHours: int.nonnegative(),
+  runUsual: z.number().finite().nonnegative(),
+  runActual: z.number().finite().nonnegative(),
+  runRecent: z.array(wh).length(2),
+  sens: z.number().positive().max(1),
+  awayUntil: z.number().finite(),
+  ep: z.object({
+    startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean(),
+  }).nullable(),
+})
+
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
+export function toSnapshot (s: State): unknown {
+  const { base: _derived, ...rest } = s
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], ep: s.ep && { ...s.ep } }
+}
+
+/** Parses a snapshot; throws a TypeError naming what is wrong. */
+export function fromSnapshot (raw: unknown): State {
+  const r = StateSchema.safeParse(raw)
+  if (!r.success) throw new TypeError(`inactivity snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  const v = r.data
+  const s: State = { ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], base: new Array<number>(24).fill(0), ep: v.ep && { ...v.ep } }
+  for (let d = 0; d < 24; d++) s.base[d] = median(s, d)
+  return s
+}

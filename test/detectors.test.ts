@@ -1,0 +1,294 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import type { Anomaly, Consumption } from '../vocab/index.ts'
+import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
+
+// ---------------------------------------------------------------- a synthetic elder
+
+const H = 3_600_000
+const Q = 15 * 60_000
+const DAY = 24 * H
+/** Local midnight of 2026-03-01 at UTC+8: the data month is in the past. */
+const T0 = Date.UTC(2026, 2, 1) - 8 * H
+const at = (day: number, hour: number) => T0 + day * DAY + hour * H
+
+function prng (seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Elder {
+  seed?: number
+  days: number
+  subjectId?: string
+  /** From [day, hour] (until [day, hour], or for good): nobody home, standby only, plus a lamp of lightW. */
+  quiet?: { from: [number, number], to?: [number, number], lightW?: number }
+  outings?: Array<{ day: number, hour: number, hours: number }>
+  /** An unusual night: bed at `bed` on `day`, up at `wake` the next morning. */
+  night?: { day: number, bed: number, wake: number }
+  /** A water heater that reheats (2 kW, 3 min) every 4 hours, people or not. */
+  reheat?: boolean
+}
+
+/**
+ * 15-minute consumption of an elder living alone: a fridge cycling day and night, and by day a
+ * kettle on waking, lunch and dinner cooking, TV most afternoons and evenings, a few small loads,
+ * some days a wash or an electric-heater bath. About 2-4 kWh a day.
+ */
+function elder (o: Elder): Consumption[] {
+  const r = prng(o.seed ?? 1)
+  const out: Consumption[] = []
+  for (let d = 0; d < o.days; d++) {
+    const wake = o.night?.day === d - 1 ? o.night.wake : 6.5 + r()
+    const bed = o.night?.day === d ? o.night.bed : 21.5 + r()
+    const slot = new Array<number>(96).fill(0)
+    const home = (h: number) => !o.outings?.some((x) => x.day === d && h >= x.hour && h < x.hour + x.hours)
+    const add = (h: number, kwh: number) => {
+      if (h >= wake && h < bed && home(h)) slot[Math.floor(h * 4)]! += kwh
+    }
+    add(wake + 0.1, 0.12 + 0.06 * r())
+    add(wake + 0.5, 0.05 + 0.05 * r())
+    const lunch = 10.75 + 0.75 * r(), dinner = 17 + 0.75 * r()
+    for (let k = 0; k < 3; k++) add(lunch + k / 4, (0.3 + 0.2 * r()) / 3)
+    for (let k = 0; k < 3; k++) add(dinner + k / 4, (0.4 + 0.2 * r()) / 3)
+    for (const x of o.outings?.filter((x) => x.day === d) ?? []) {
+      const back = x.hour + x.hours
+      add(back + 0.1, 0.1 + 0.05 * r()) // tea on coming home
+      if (!home(lunch) && back < 14) { add(back + 0.25, 0.15); add(back + 0.5, 0.15) }
+    }
+    const tvAfternoon = r() < 0.6, tvEvening = r() < 0.85
+    if (r() < 0.25) for (let k = 0; k < 4; k++) add(9 + k / 4, 0.1)
+    if (r() < 0.4) { add(20, 0.5); add(20.25, 0.5) }
+    for (let i = 0; i < 96; i++) {
+      const h = i / 4
+      add(h, (20 + 20 * r()) / 4000)
+      if (tvAfternoon && h >= 14 && h < 16) add(h, 0.025)
+      if (tvEvening && h >= 19) add(h, 0.025)
+      if (h >= 18) add(h, 0.01)
+      if (r() < 0.02) add(h, 0.04)
+    }
+    for (let i = 0; i < 96; i++) {
+      const ts = T0 + d * DAY + (i + 1) * Q
+      let kwh = slot[i]!
+      const q = o.quiet
+      if (q && ts > at(...q.from) && (q.to === undefined || ts <= at(...q.to))) kwh = (q.lightW ?? 0) / 4000
+      kwh += (15 + 100 * (0.25 + 0.2 * r())) / 4000 // fridge and standby
+      if (o.reheat && i % 16 === 5) kwh += 0.1
+      out.push({ subjectId: o.subjectId ?? 'elder-1', subjectKind: 'lone_elder', deviceId: 'm-1', unit: 'kwh', ts, intervalMs: Q, amount: Math.round(kwh * 1e5) / 1e5 })
+    }
+  }
+  return out
+}
+
+function feed (d: Detector, samples: Iterable<Consumption>): Anomaly[] {
+  const out: Anomaly[] = []
+  for (const s of samples) {
+    const a = d.update(s)
+    if (a !== null) out.push(a)
+  }
+  return out
+}
+
+const raises = (as: Anomaly[]) => as.filter((a) => a.phase === 'raise')
+
+// ---------------------------------------------------------------- contract: every detector
+
+for (const name of createDetectors().map((d) => d.name)) {
+  const make = () => createDetectors().find((d) => d.name === name)!
+  const month = elder({ seed: 3, days: 28, quiet: { from: [24, 9] } })
+
+  test(`${name}: ignores samples that are not its concern, and bad ones`, () => {
+    const d = make()
+    const base = month[0]!
+    assert.equal(d.update({ ...base, subjectId: 'flat-9', subjectKind: 'rental_unit' }), null)
+    assert.equal(d.update({ ...base, subjectId: 'water-9', unit: 'm3' }), null)
+    assert.ok(![...d.subjects()].includes('flat-9') && ![...d.subjects()].includes('water-9'))
+    for (const bad of [{ amount: Number.NaN }, { amount: -1 }, { intervalMs: 0 }, { intervalMs: -Q }, { ts: Number.NaN }]) {
+      assert.equal(d.update({ ...base, ...bad }), null)
+    }
+  })
+
+  test(`${name}: deterministic, same input gives same output`, () => {
+    const a = feed(make(), month), b = feed(make(), month)
+    assert.ok(a.length > 0)
+    assert.deepEqual(a, b)
+  })
+
+  test(`${name}: snapshot/restore round-trip continues identically; state is small`, () => {
+    const cut = 23 * 96 + 30
+    const a = make()
+    feed(a, month.slice(0, cut))
+    const snap = JSON.parse(JSON.stringify(a.snapshot('elder-1')))
+    assert.ok(JSON.stringify(snap).length < 1500, `snapshot is ${JSON.stringify(snap).length} chars`)
+    const b = make()
+    b.restore('elder-1', snap)
+    assert.deepEqual([...b.subjects()], ['elder-1'])
+    const rest = month.slice(cut)
+    const fromA = feed(a, rest), fromB = feed(b, rest)
+    assert.ok(fromA.length > 0)
+    assert.deepEqual(fromB, fromA)
+    assert.equal(make().snapshot('nobody'), undefined)
+    assert.throws(() => make().restore('x', { hello: 'world' }), TypeError)
+  })
+}
+
+// ---------------------------------------------------------------- inactivity
+
+test('30 ordinary days raise nothing', () => {
+  for (const seed of [1, 2, 3, 4, 5]) assert.deepEqual(feed(createInactivityDetector(), elder({ seed, days: 30 })), [], `seed ${seed}`)
+})
+
+test('going quiet at 09:00 after 21 days: one raise within hours, escalating, in the data\'s own time', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const as = feed(createInactivityDetector(), elder({ seed, days: 24, quiet: { from: [21, 9] } }))
+    const quietAt = at(21, 9)
+    assert.equal(raises(as).length, 1, `seed ${seed}`)
+    const raise = as[0]!
+    assert.equal(raise.phase, 'raise')
+    assert.equal(raise.kind, 'inactivity')
+    assert.equal(raise.severity, 'medium')
+    assert.ok(Math.abs(raise.startedAt - quietAt) <= 2 * H, `startedAt ${(raise.startedAt - quietAt) / H} h from 09:00`)
+    assert.ok(raise.observedAt > quietAt && raise.observedAt <= quietAt + 8 * H, `observed ${(raise.observedAt - quietAt) / H} h after`)
+    assert.ok(typeof raise.evidence.usualKwh === 'number' && typeof raise.evidence.actualKwh === 'number')
+    assert.deepEqual(as.slice(1).map((a) => `${a.phase}:${a.severity}`), ['update:high', 'update:critical'])
+    assert.ok(as.every((a) => a.startedAt === raise.startedAt))
+  }
+})
+
+test('a lamp left on delays the raise but does not hide it', () => {
+  const as = feed(createInactivityDetector(), elder({ seed: 2, days: 24, quiet: { from: [21, 9], lightW: 60 } }))
+  assert.equal(raises(as).length, 1)
+  assert.ok(as[0]!.observedAt - at(21, 9) <= 24 * H)
+})
+
+test('a water heater reheating every 4 hours is not taken for activity', () => {
+  assert.deepEqual(feed(createInactivityDetector(), elder({ seed: 6, days: 30, reheat: true })), [])
+  const as = feed(createInactivityDetector(), elder({ seed: 6, days: 24, reheat: true, quiet: { from: [21, 9] } }))
+  assert.equal(raises(as).length, 1)
+  assert.ok(as[0]!.observedAt - at(21, 9) <= 10 * H)
+})
+
+test('half-day outings and a long night raise nothing', () => {
+  for (const seed of [1, 2, 3]) {
+    for (const [hour, hours] of [[9, 4], [14, 4], [8, 5], [13.5, 5], [10, 2]] as const) {
+      const as = feed(createInactivityDetector(), elder({ seed, days: 24, outings: [{ day: 22, hour, hours }] }))
+      assert.deepEqual(raises(as), [], `seed ${seed} outing ${hour}+${hours}`)
+    }
+    const night = feed(createInactivityDetector(), elder({ seed, days: 24, night: { day: 21, bed: 20.5, wake: 8.5 } }))
+    assert.deepEqual(raises(night), [], `seed ${seed} night`)
+  }
+})
+
+test('activity coming back clears the episode', () => {
+  // Back (or up again) before the next morning's kettle: that clears it.
+  const as = feed(createInactivityDetector(), elder({ seed: 1, days: 24, quiet: { from: [21, 9], to: [22, 6] } }))
+  assert.deepEqual(as.map((a) => a.phase), ['raise', 'update', 'update', 'clear'])
+  const clear = as.at(-1)!
+  assert.equal(clear.evidence.reason, 'activity')
+  assert.ok(clear.observedAt > at(22, 6.5) && clear.observedAt <= at(22, 8), `cleared at ${(clear.observedAt - at(22, 0)) / H} h`)
+})
+
+test('feedback awayUntil: no raise while away, and an open episode is cleared', () => {
+  const away = elder({ seed: 4, days: 25, quiet: { from: [21, 9], to: [23, 17] } })
+  const d = createInactivityDetector()
+  d.feedback({ subjectId: 'elder-1', awayUntil: at(23, 18) })
+  assert.deepEqual(feed(d, away), [])
+
+  const e = createInactivityDetector()
+  const before = away.filter((s) => s.ts <= at(21, 20))
+  assert.equal(raises(feed(e, before)).length, 1)
+  e.feedback({ subjectId: 'elder-1', awayUntil: at(23, 18) })
+  const after = feed(e, away.filter((s) => s.ts > at(21, 20)))
+  assert.equal(after.length, 1)
+  assert.equal(after[0]!.phase, 'clear')
+  assert.equal(after[0]!.evidence.reason, 'away')
+  assert.equal(after[0]!.observedAt, at(21, 20) + Q)
+})
+
+test('feedback falseAlarm mutes the open episode and makes the subject less sensitive', () => {
+  const quiet = elder({ seed: 1, days: 24, quiet: { from: [21, 9], to: [22, 6] } })
+  const d = createInactivityDetector()
+  const first = feed(d, quiet.filter((s) => s.ts <= at(21, 16)))
+  assert.deepEqual(first.map((a) => a.phase), ['raise'])
+  d.feedback({ subjectId: 'elder-1', falseAlarm: true, kind: 'inactivity' })
+  assert.deepEqual(feed(d, quiet.filter((s) => s.ts > at(21, 16))).map((a) => a.phase), ['clear'])
+  d.feedback({ subjectId: 'elder-1', falseAlarm: true, kind: 'fire' }) // another kind: ignored
+  assert.equal((d.snapshot('elder-1') as { sens: number }).sens, 0.75)
+
+  const plain = createInactivityDetector(), told = createInactivityDetector()
+  told.feedback({ subjectId: 'elder-1', falseAlarm: true })
+  const month = elder({ seed: 5, days: 24, quiet: { from: [21, 9] } })
+  const [p, t] = [raises(feed(plain, month))[0]!, raises(feed(told, month))[0]!]
+  assert.ok(t.observedAt > p.observedAt, 'a false alarm delays the next raise')
+})
+
+test('meter gaps: a sample covering hours is spread, and missing hours are not zeros', () => {
+  const month = elder({ seed: 2, days: 24 })
+  const from = at(22, 9), to = at(22, 15)
+  const inside = month.filter((s) => s.ts > from && s.ts <= to)
+  const spread = month.filter((s) => s.ts <= from || s.ts > to)
+  spread.splice(spread.findIndex((s) => s.ts > to), 0, { ...inside.at(-1)!, intervalMs: to - from, amount: inside.reduce((x, s) => x + s.amount, 0) })
+  assert.deepEqual(feed(createInactivityDetector(), spread), [])
+  const holed = month.filter((s) => s.ts <= from || s.ts > to)
+  assert.deepEqual(feed(createInactivityDetector(), holed), [])
+
+  // Offline from 09:00 to 17:00, then one reading: nothing but standby used meanwhile.
+  const quiet = elder({ seed: 2, days: 24, quiet: { from: [21, 9] } })
+  const covered = quiet.filter((s) => s.ts > at(21, 9) && s.ts <= at(21, 17))
+  const late = quiet.filter((s) => s.ts <= at(21, 9) || s.ts > at(21, 17))
+  late.splice(late.findIndex((s) => s.ts > at(21, 17)), 0, { ...covered.at(-1)!, intervalMs: 8 * H, amount: covered.reduce((x, s) => x + s.amount, 0) })
+  const first = feed(createInactivityDetector(), late)[0]
+  assert.equal(first?.phase, 'raise')
+  assert.equal(first.observedAt, at(21, 17))
+})
+
+test('replay: the same month gives the same anomalies, whatever else is interleaved', () => {
+  const month = elder({ seed: 3, days: 26, quiet: { from: [22, 9] } })
+  const other = elder({ seed: 9, days: 26, subjectId: 'elder-2' })
+  const alone = feed(createInactivityDetector(), month)
+  const mixed = feed(createInactivityDetector(), month.flatMap((s, i) => [s, other[i]!])).filter((a) => a.subjectId === 'elder-1')
+  assert.ok(alone.length > 0)
+  assert.deepEqual(mixed, alone)
+  assert.ok(alone.every((a) => a.observedAt >= at(22, 9) && a.observedAt < at(26, 0)))
+})
+
+test('detector set fans samples and feedback out to every detector', () => {
+  const set = createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
+  assert.ok(set.detectors.length >= 1)
+  set.feedback({ subjectId: 'elder-1', awayUntil: at(30, 0) })
+  const all = elder({ seed: 1, days: 24, quiet: { from: [21, 9] } }).flatMap((s) => set.update(s))
+  assert.deepEqual(all, [])
+  const again = createDetectorSet(createDetectors())
+  assert.equal(elder({ seed: 1, days: 24, quiet: { from: [21, 9] } }).flatMap((s) => again.update(s)).filter((a) => a.phase === 'raise').length, 1)
+})
+
+// ---------------------------------------------------------------- real data: HUE house 1
+
+const HUE = '/work/shared/data/households/hue/Residential_1.csv'
+
+test('backtest on HUE house 1 (hourly, real): the zero stretches raise', { skip: !existsSync(HUE) && 'HUE data not present' }, (t) => {
+  const d = createInactivityDetector({ utcOffsetHours: 0 })
+  const out: Anomaly[] = []
+  for (const line of readFileSync(HUE, 'utf8').trim().split('\n').slice(1)) {
+    const [date, hour, kwh] = line.split(',')
+    const [m, day, y] = date!.split('/').map(Number)
+    const ts = Date.UTC(y!, m! - 1, day!, Number(hour)) + H
+    const a = d.update({ subjectId: 'hue-1', subjectKind: 'lone_elder', deviceId: 'hue-1', unit: 'kwh', ts, intervalMs: H, amount: Number(kwh) })
+    if (a !== null) out.push(a)
+  }
+  const stretches = [['2013-11-07T18:00Z', '2013-11-08T11:00Z'], ['2014-02-07T17:00Z', '2014-02-08T00:00Z'], ['2015-08-29T14:00Z', '2015-08-30T20:00Z']]
+  for (const [from, to] of stretches) {
+    const hit = raises(out).find((a) => a.observedAt >= Date.parse(from!) && a.observedAt <= Date.parse(to!))
+    assert.ok(hit, `no raise during ${from} .. ${to}`)
+    t.diagnostic(`zero stretch from ${from}: raised ${(hit.observedAt - Date.parse(from!)) / H} h in`)
+  }
+  const total = raises(out).length
+  t.diagnostic(`HUE house 1, 2012-06 .. 2015-10 (a family home): ${total} raises`)
+  assert.ok(total < 100, `${total} raises`)
+})
