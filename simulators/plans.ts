@@ -34,8 +34,19 @@ export function elderPlan (tr: Traits, day: number): DayPlan {
     const from = at(r.between(9, 14.5))
     outs.push([from, from + r.between(2, 5) * HOUR])
   }
+  // What would have happened while out is done after coming back (dinner is still cooked).
+  const back = outs[0]?.[1]
+  const planned = events.map((e) => back !== undefined && overlapsAny(e, outs)
+    ? { from: back + r.between(10, 40) * MIN, until: back + r.between(10, 40) * MIN + (e.until - e.from), w: e.w }
+    : e)
+  // Someone at home moves about: a microwave, the kettle again, a hair dryer, the fridge door.
+  const small: LoadEvent[] = []
+  for (let t = wake + HOUR; t < sleep - 30 * MIN; t += HOUR) {
+    if (r.chance(0.55)) small.push({ from: t + r.between(0, 50) * MIN, until: 0, w: r.between(300, 1200) })
+  }
+  for (const e of small) e.until = e.from + r.between(2, 8) * MIN
   const person: Person = { wake, sleep, outs, w: r.between(40, 80) * lv, eveningW: r.between(50, 100) * lv }
-  return { day, start, people: [person], events: events.filter((e) => !overlapsAny(e, outs)) }
+  return { day, start, people: [person], events: [...planned, ...small.filter((e) => !overlapsAny(e, outs))] }
 }
 
 /**
