@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { schedule, type ScheduledTask } from 'node-cron'
+import { schedule, setLogger, type ScheduledTask } from 'node-cron'
 import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import { GridcareError } from '../errors/index.ts'
@@ -255,6 +255,8 @@ export function createAlerts (deps: AlertsDeps) {
     /** Waits for anomalies already handed over. */
     async idle () { await chain },
     start () {
+      // A sweep missed while the process was busy is harmless: the next tick catches up.
+      setLogger({ info: (m) => log.debug(m), warn: (m) => log.debug(m), error: (m) => log.error(String(m)), debug: (m) => log.debug(String(m)) })
       job = schedule(deps.sweepSchedule ?? '* * * * *', () => {
         sweep().catch((err) => log.error({ err: (err as Error).message }, 'deadline sweep failed'))
       })

@@ -33,7 +33,7 @@ const webDir = fileURLToPath(new URL('../web/', import.meta.url))
 
 /** The HTTP app, not yet listening: tests use inject(), start-up calls listen(). */
 export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 20 * 1024 * 1024 }) as unknown as FastifyInstance
+  const app = fastify({ loggerInstance: deps.logger.child({ module: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 20 * 1024 * 1024 }) as unknown as FastifyInstance
   app.decorate('deps', deps)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

@@ -35,8 +35,11 @@ await call('POST', '/api/addresses/import', street.csv, 'text/csv')
 const tokens: Record<string, string> = {}
 for (const w of street.workers) tokens[w.id] = (await call('POST', '/api/workers', w)).token
 
-// Live play starts a day ago and catches up with the wall clock after two minutes.
-const liveFrom = Math.floor((Date.now() - DAY) / (15 * 60_000)) * 15 * 60_000
+// Live play starts at 07:00 local, 12-36 hours ago, so the elders go quiet in the
+// morning (nights never page anyone) and the simulation catches up with the wall clock.
+const offset = config.utcOffsetHours * HOUR
+let liveFrom = Math.floor((Date.now() + offset) / DAY) * DAY - offset + 7 * HOUR
+if (Date.now() - liveFrom < 12 * HOUR) liveFrom -= DAY
 const historyFrom = liveFrom - 21 * DAY
 const quiet = new Map<string, MeterProfile['scenarios']>([
   [street.homes[0]!.subject, [{ kind: 'incapacitated', at: liveFrom + 90 * 60_000 }]],
@@ -52,17 +55,18 @@ for (const home of street.homes) {
 }
 
 const url = `mqtt://127.0.0.1:${gc.mqttPort}`
-const clock = createSimClock({ startMs: liveFrom, speed: 720 })
 const logger = createLogger('warn')
-const publisher = createMeterPublisher({ url, devices, logger, clock })
 const say = (s: string) => process.stdout.write(s + '\n')
 say(`demo: ${street.homes.length} homes in ${street.workers.filter((w) => w.role === 'grid_worker').length} grids; backfilling 21 days of 15-minute readings over MQTT...`)
 const t0 = Date.now()
-await publisher.start()
-clock.setSpeed(0)
-const n = await publisher.backfill(historyFrom, liveFrom)
+const history = createMeterPublisher({ url, devices, logger })
+await history.start()
+const n = await history.backfill(historyFrom, liveFrom)
+await history.stop()
 say(`demo: ${n} readings stored in ${((Date.now() - t0) / 1000).toFixed(1)} s; now playing the last day at 720x (one hour every 5 s)`)
-clock.setSpeed(720)
+const clock = createSimClock({ startMs: liveFrom, speed: 720 })
+const publisher = createMeterPublisher({ url, devices, logger, clock })
+await publisher.start()
 const catchUp = setInterval(() => { if (clock.now() >= Date.now()) { clock.setSpeed(1); clearInterval(catchUp); say('demo: caught up with the wall clock; running in real time') } }, 1000)
 
 const w = street.workers.find((x) => x.role === 'grid_worker')!
