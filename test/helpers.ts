@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
+import pg from 'pg'
 import pino from 'pino'
 import { createGridcare, type Gridcare } from '../app/index.ts'
 import { loadConfig } from '../config/index.ts'
@@ -17,10 +18,38 @@ export interface Harness {
   close: () => Promise<void>
 }
 
-/** A whole gridcare on ports 0 with the embedded store in a temp dir (or DATABASE_URL when given). */
-export async function startGridcare (env: Record<string, string> = {}, clock?: { now (): number }): Promise<Harness> {
+/** The PostgreSQL server the tests use (plain, no timescaledb); override with TEST_DATABASE_URL. */
+export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** The stores every store-facing suite runs against. */
+export const STORES = ['embedded', 'postgres'] as const
+export type StoreKind = (typeof STORES)[number]
+
+/** A fresh, empty database on the test server; drop() removes it. */
+export async function freshDatabase (): Promise<{ url: string, drop: () => Promise<void> }> {
+  const name = `gridcare_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL })
+      await c.connect()
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await c.end()
+    },
+  }
+}
+
+/** A whole gridcare on ports 0 with the embedded store in a temp dir, or a fresh database on the PostgreSQL server. */
+export async function startGridcare (env: Record<string, string> = {}, clock?: { now (): number }, store: StoreKind = 'embedded'): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-test-'))
-  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: ADMIN, ...env })
+  const server = store === 'postgres' ? await freshDatabase() : undefined
+  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: ADMIN, ...(server ? { DATABASE_URL: server.url } : {}), ...env })
   const gc = createGridcare({ config, logger: silent, ...(clock ? { clock } : {}) })
   await gc.start()
   const api: Harness['api'] = async (method, url, body, token = ADMIN, contentType) => {
@@ -37,7 +66,7 @@ export async function startGridcare (env: Record<string, string> = {}, clock?: {
     gc,
     api,
     mqttUrl: `mqtt://127.0.0.1:${gc.mqttPort}`,
-    close: async () => { await gc.stop(); rmSync(dir, { recursive: true, force: true }) },
+    close: async () => { await gc.stop(); rmSync(dir, { recursive: true, force: true }); await server?.drop() },
   }
 }
 

@@ -1,109 +1,113 @@
-import { after, before, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { connectDevice, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
+import { STORES, connectDevice, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
 
-let h: Harness
-let meter: { id: string, username: string, password: string, topics: { telemetry: string, events: string, status: string }, commandTopic: string }
-let other: typeof meter
+for (const store of STORES) describe(store, () => {
 
-before(async () => {
-  h = await startGridcare()
-  await seedStreet(h)
-  await h.api('POST', '/api/subjects', { id: 'elder1', kind: 'lone_elder', address: 'U101', name: 'Chen Ying' })
-  meter = (await h.api('POST', '/api/devices', { id: 'm1', kind: 'meter', subject: 'elder1' })).body
-  other = (await h.api('POST', '/api/devices', { id: 'm2', kind: 'meter', address: 'U102' })).body
-})
-after(async () => { await h.close() })
+  let h: Harness
+  let meter: { id: string, username: string, password: string, topics: { telemetry: string, events: string, status: string }, commandTopic: string }
+  let other: typeof meter
 
-const T0 = Date.UTC(2026, 2, 1)
-const readings = async (id: string) => (await h.gc.components.db.query<{ ts: Date, register: number, amount: number | null, reset: boolean }>(
-  'SELECT ts, register, amount, reset FROM readings WHERE device_id = $1 ORDER BY ts', [id])).rows
+  before(async () => {
+    h = await startGridcare({}, undefined, store)
+    await seedStreet(h)
+    await h.api('POST', '/api/subjects', { id: 'elder1', kind: 'lone_elder', address: 'U101', name: 'Chen Ying' })
+    meter = (await h.api('POST', '/api/devices', { id: 'm1', kind: 'meter', subject: 'elder1' })).body
+    other = (await h.api('POST', '/api/devices', { id: 'm2', kind: 'meter', address: 'U102' })).body
+  })
+  after(async () => { await h.close() })
 
-test('registration answers credentials and topics rooted at the street; the password is stored hashed', async () => {
-  assert.equal(meter.username, 'device:m1')
-  assert.equal(meter.topics.telemetry, 'gc/v1/S1/m1/telemetry')
-  assert.ok(meter.password.length >= 40)
-  const { rows } = await h.gc.components.db.query<{ password_hash: string }>('SELECT password_hash FROM devices WHERE id = $1', ['m1'])
-  assert.notEqual(rows[0]!.password_hash, meter.password)
-  const dup = await h.api('POST', '/api/devices', { id: 'm1', kind: 'meter' })
-  assert.equal(dup.status, 409)
-})
+  const T0 = Date.UTC(2026, 2, 1)
+  const readings = async (id: string) => (await h.gc.components.db.query<{ ts: Date, register: number, amount: number | null, reset: boolean }>(
+    'SELECT ts, register, amount, reset FROM readings WHERE device_id = $1 ORDER BY ts', [id])).rows
 
-test('a device connects only with its own credentials', async () => {
-  await assert.rejects(connectDevice(h.mqttUrl, { username: meter.username, password: 'wrong' }), /Bad username or password|Not authorized|refused/i)
-  await assert.rejects(connectDevice(h.mqttUrl, { username: 'device:nobody', password: meter.password }), /Bad username or password|Not authorized|refused/i)
-  const c = await connectDevice(h.mqttUrl, meter)
-  await c.endAsync()
-})
+  test('registration answers credentials and topics rooted at the street; the password is stored hashed', async () => {
+    assert.equal(meter.username, 'device:m1')
+    assert.equal(meter.topics.telemetry, 'gc/v1/S1/m1/telemetry')
+    assert.ok(meter.password.length >= 40)
+    const { rows } = await h.gc.components.db.query<{ password_hash: string }>('SELECT password_hash FROM devices WHERE id = $1', ['m1'])
+    assert.notEqual(rows[0]!.password_hash, meter.password)
+    const dup = await h.api('POST', '/api/devices', { id: 'm1', kind: 'meter' })
+    assert.equal(dup.status, 409)
+  })
 
-test('a QoS 1 reading is acknowledged once stored; single and batched, MQTT 3.1.1 and 5', async () => {
-  const c = await connectDevice(h.mqttUrl, meter)
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: new Date(T0).toISOString(), kwh: 100, w: 50 }), { qos: 1 })
-  assert.equal((await readings('m1')).length, 1, 'stored before the PUBACK reached the device')
-  const batch = { readings: [1, 2, 3, 4].map((i) => ({ ts: T0 + i * 15 * 60_000, kwh: 100 + i * 0.1 })) }
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify(batch), { qos: 1 })
-  await c.endAsync()
-  const v5 = await connectDevice(h.mqttUrl, meter, { protocolVersion: 5 })
-  await v5.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: T0 + 5 * 15 * 60_000, kwh: 100.5 }), { qos: 1 })
-  await v5.endAsync()
-  const rows = await readings('m1')
-  assert.equal(rows.length, 6)
-  assert.equal(rows[0]!.amount, null, 'the first reading has no interval')
-  for (const r of rows.slice(1)) assert.ok(Math.abs(r.amount! - 0.1) < 1e-9, `interval energy 0.1 kWh, got ${r.amount}`)
-})
+  test('a device connects only with its own credentials', async () => {
+    await assert.rejects(connectDevice(h.mqttUrl, { username: meter.username, password: 'wrong' }), /Bad username or password|Not authorized|refused/i)
+    await assert.rejects(connectDevice(h.mqttUrl, { username: 'device:nobody', password: meter.password }), /Bad username or password|Not authorized|refused/i)
+    const c = await connectDevice(h.mqttUrl, meter)
+    await c.endAsync()
+  })
 
-test('duplicates, out-of-order and late readings, and a register reset', async () => {
-  const c = await connectDevice(h.mqttUrl, meter)
-  const t = (q: number) => T0 + HOUR * 10 + q * 15 * 60_000
-  const send = (ts: number, kwh: number) => c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts, kwh }), { qos: 1 })
-  await send(t(0), 200)
-  await send(t(2), 201) // t(1) is late
-  await send(t(2), 201) // duplicate
-  await send(t(1), 200.4) // late: splits the interval t0..t2
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify({ readings: [{ ts: t(4), kwh: 202 }, { ts: t(3), kwh: 201.5 }] }), { qos: 1 }) // out of order in a batch
-  await send(t(5), 0.2) // meter replaced: register restarts from zero
-  await c.endAsync()
-  const rows = (await readings('m1')).filter((r) => r.ts.getTime() >= t(0))
-  const amounts = rows.map((r) => r.amount === null ? null : Math.round(r.amount * 1000) / 1000)
-  assert.deepEqual(rows.map((r) => r.ts.getTime()), [t(0), t(1), t(2), t(3), t(4), t(5)])
-  assert.deepEqual(amounts.slice(1), [0.4, 0.6, 0.5, 0.5, 0.2])
-  assert.equal(rows[5]!.reset, true)
-})
+  test('a QoS 1 reading is acknowledged once stored; single and batched, MQTT 3.1.1 and 5', async () => {
+    const c = await connectDevice(h.mqttUrl, meter)
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: new Date(T0).toISOString(), kwh: 100, w: 50 }), { qos: 1 })
+    assert.equal((await readings('m1')).length, 1, 'stored before the PUBACK reached the device')
+    const batch = { readings: [1, 2, 3, 4].map((i) => ({ ts: T0 + i * 15 * 60_000, kwh: 100 + i * 0.1 })) }
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify(batch), { qos: 1 })
+    await c.endAsync()
+    const v5 = await connectDevice(h.mqttUrl, meter, { protocolVersion: 5 })
+    await v5.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: T0 + 5 * 15 * 60_000, kwh: 100.5 }), { qos: 1 })
+    await v5.endAsync()
+    const rows = await readings('m1')
+    assert.equal(rows.length, 6)
+    assert.equal(rows[0]!.amount, null, 'the first reading has no interval')
+    for (const r of rows.slice(1)) assert.ok(Math.abs(r.amount! - 0.1) < 1e-9, `interval energy 0.1 kWh, got ${r.amount}`)
+  })
 
-test('a device publishes only to its own topics and subscribes only to its command topic', async () => {
-  const c = await connectDevice(h.mqttUrl, meter)
-  await assert.rejects(c.subscribeAsync(other.commandTopic, { qos: 1 }), /Subscribe error/, 'another device\'s commands are refused')
-  await assert.rejects(c.subscribeAsync('gc/v1/#', { qos: 1 }), /Subscribe error/, 'wildcards over others are refused')
-  const own = await c.subscribeAsync(meter.commandTopic, { qos: 1 })
-  assert.equal(own[0]!.qos, 1)
-  const closed = new Promise<void>((resolve) => c.once('close', () => resolve()))
-  c.publish(other.topics.telemetry, JSON.stringify({ ts: T0, kwh: 1 }), { qos: 1 })
-  await closed
-  c.end(true)
-  assert.equal((await readings('m2')).length, 0, 'nothing stored for the other meter')
-})
+  test('duplicates, out-of-order and late readings, and a register reset', async () => {
+    const c = await connectDevice(h.mqttUrl, meter)
+    const t = (q: number) => T0 + HOUR * 10 + q * 15 * 60_000
+    const send = (ts: number, kwh: number) => c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts, kwh }), { qos: 1 })
+    await send(t(0), 200)
+    await send(t(2), 201) // t(1) is late
+    await send(t(2), 201) // duplicate
+    await send(t(1), 200.4) // late: splits the interval t0..t2
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ readings: [{ ts: t(4), kwh: 202 }, { ts: t(3), kwh: 201.5 }] }), { qos: 1 }) // out of order in a batch
+    await send(t(5), 0.2) // meter replaced: register restarts from zero
+    await c.endAsync()
+    const rows = (await readings('m1')).filter((r) => r.ts.getTime() >= t(0))
+    const amounts = rows.map((r) => r.amount === null ? null : Math.round(r.amount * 1000) / 1000)
+    assert.deepEqual(rows.map((r) => r.ts.getTime()), [t(0), t(1), t(2), t(3), t(4), t(5)])
+    assert.deepEqual(amounts.slice(1), [0.4, 0.6, 0.5, 0.5, 0.2])
+    assert.equal(rows[5]!.reset, true)
+  })
 
-test('malformed payloads become dead letters with a reason and the stream goes on', async () => {
-  const c = await connectDevice(h.mqttUrl, meter)
-  const t = T0 + HOUR * 20
-  await c.publishAsync(meter.topics.telemetry, 'not json {', { qos: 1 })
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: 'yesterday', kwh: 5 }), { qos: 1 })
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: t, kwh: -3 }), { qos: 1 })
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: t, m3: 3 }), { qos: 1 })
-  await c.publishAsync(meter.topics.telemetry, Buffer.from([0, 159, 146, 150]), { qos: 1 })
-  await c.publishAsync(meter.topics.telemetry, JSON.stringify({ readings: [{ ts: t, kwh: 300 }, { ts: 'bad', kwh: 1 }, { ts: t + 900_000, kwh: 300.2 }] }), { qos: 1 })
-  await c.publishAsync(meter.topics.events, JSON.stringify({ ts: t, event: 'door_open' }), { qos: 1 })
-  await c.endAsync()
-  const dl = await h.api('GET', '/api/dead-letters?device=m1')
-  assert.equal(dl.status, 200)
-  const reasons = (dl.body as Array<{ code: string, reason: string, payload: string }>).reverse()
-  assert.deepEqual(reasons.map((d) => d.code), ['INGEST_BAD_JSON', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD', 'INGEST_BAD_JSON', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD'])
-  assert.match(reasons[1]!.reason, /ts/)
-  assert.match(reasons[2]!.reason, /kwh/)
-  assert.match(reasons[3]!.reason, /a meter reports "kwh"/)
-  assert.match(reasons[4]!.payload, /^base64:/)
-  assert.match(reasons[5]!.reason, /readings\[1\]/)
-  assert.match(reasons[6]!.reason, /a meter does not send events/)
-  const kept = (await readings('m1')).filter((r) => r.ts.getTime() >= t)
-  assert.equal(kept.length, 2, 'the good readings of a partly bad batch are stored')
+  test('a device publishes only to its own topics and subscribes only to its command topic', async () => {
+    const c = await connectDevice(h.mqttUrl, meter)
+    await assert.rejects(c.subscribeAsync(other.commandTopic, { qos: 1 }), /Subscribe error/, 'another device\'s commands are refused')
+    await assert.rejects(c.subscribeAsync('gc/v1/#', { qos: 1 }), /Subscribe error/, 'wildcards over others are refused')
+    const own = await c.subscribeAsync(meter.commandTopic, { qos: 1 })
+    assert.equal(own[0]!.qos, 1)
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()))
+    c.publish(other.topics.telemetry, JSON.stringify({ ts: T0, kwh: 1 }), { qos: 1 })
+    await closed
+    c.end(true)
+    assert.equal((await readings('m2')).length, 0, 'nothing stored for the other meter')
+  })
+
+  test('malformed payloads become dead letters with a reason and the stream goes on', async () => {
+    const c = await connectDevice(h.mqttUrl, meter)
+    const t = T0 + HOUR * 20
+    await c.publishAsync(meter.topics.telemetry, 'not json {', { qos: 1 })
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: 'yesterday', kwh: 5 }), { qos: 1 })
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: t, kwh: -3 }), { qos: 1 })
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: t, m3: 3 }), { qos: 1 })
+    await c.publishAsync(meter.topics.telemetry, Buffer.from([0, 159, 146, 150]), { qos: 1 })
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ readings: [{ ts: t, kwh: 300 }, { ts: 'bad', kwh: 1 }, { ts: t + 900_000, kwh: 300.2 }] }), { qos: 1 })
+    await c.publishAsync(meter.topics.events, JSON.stringify({ ts: t, event: 'door_open' }), { qos: 1 })
+    await c.endAsync()
+    const dl = await h.api('GET', '/api/dead-letters?device=m1')
+    assert.equal(dl.status, 200)
+    const reasons = (dl.body as Array<{ code: string, reason: string, payload: string }>).reverse()
+    assert.deepEqual(reasons.map((d) => d.code), ['INGEST_BAD_JSON', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD', 'INGEST_BAD_JSON', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD'])
+    assert.match(reasons[1]!.reason, /ts/)
+    assert.match(reasons[2]!.reason, /kwh/)
+    assert.match(reasons[3]!.reason, /a meter reports "kwh"/)
+    assert.match(reasons[4]!.payload, /^base64:/)
+    assert.match(reasons[5]!.reason, /readings\[1\]/)
+    assert.match(reasons[6]!.reason, /a meter does not send events/)
+    const kept = (await readings('m1')).filter((r) => r.ts.getTime() >= t)
+    assert.equal(kept.length, 2, 'the good readings of a partly bad batch are stored')
+  })
+
 })
