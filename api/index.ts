@@ -82,5 +82,6 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
+  app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())
   return app
 }

@@ -63,6 +63,6 @@ export const ResolveIn = z.object({
   outcome: Outcome, note: z.string().max(4000).optional(),
   awayUntil: z.iso.datetime({ offset: true }).optional().describe('with outcome "away": quiet inactivity alerts until then'),
 })
-export const NoteIn = z.object({ note: z.string().max(4000).optional() }).optional()
+export const NoteIn = z.object({ note: z.string().max(4000).optional() }).nullish()
 
 export const Paging = { limit: z.coerce.number().int().min(1).max(1000).default(200), offset: z.coerce.number().int().min(0).default(0) }

@@ -24,5 +24,6 @@ export const feedRoutes: FastifyPluginAsync = async (app) => {
     const close = () => { clearInterval(ping); listeners.forEach((off) => off()) }
     req.raw.on('close', close)
     app.addHook('onClose', async () => { close(); res.end() })
+    return reply
   })
 }
