@@ -68,6 +68,9 @@ export function createAlerts (deps: AlertsDeps) {
       return publishAlert(row, 'alert.updated')
     }
     if (a.phase !== 'raise') return null
+    // The same episode raised again (a replay, or warm-up after a restart) is not a new alert.
+    const seen = await db.query('SELECT 1 FROM alerts WHERE subject = $1 AND kind = $2 AND started_at = $3', [a.subjectId, a.kind, iso(a.startedAt)])
+    if (seen.rows.length > 0) return null
     const subject = (await db.query<{ address: string, away_until: Date | null }>('SELECT address, away_until FROM subjects WHERE id = $1', [a.subjectId])).rows[0]
     if (!subject) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
     if (a.kind === 'inactivity' && subject.away_until && subject.away_until.getTime() > a.observedAt) {

@@ -9,8 +9,9 @@ import type { Config } from '../config/index.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
-import { describeMode, openStore, type Db } from '../store/index.ts'
+import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
 import { workerTopic } from '../vocab/index.ts'
+import { warmUp } from './warmup.ts'
 
 export interface GridcareDeps {
   config: Readonly<Config>
@@ -36,7 +37,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
 
   async function start () {
     db = await openStore(config, logger)
-    parts.store = describeMode(db)
+    parts.store = describeMode(db, config)
+    const maintenance = createMaintenance({ db, config, logger })
+    await maintenance.applyPolicies()
+    maintenance.start()
     const addresses = createAddressBase({ db })
     const registry = createRegistry({ db, addresses })
     state.adminToken = await registry.ensureAdminToken(config.adminToken)
@@ -53,8 +57,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
         for (const s of samples) for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null)
       },
     })
+    const warmed = await warmUp(db, (s) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) })
+    if (warmed > 0) logger.info({ module: 'detectors', hours: warmed }, 'detectors warmed up from hourly aggregates')
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
@@ -73,6 +79,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     alerts: ReturnType<typeof createAlerts>
     ingest: ReturnType<typeof createIngest>
     broker: ReturnType<typeof createBroker>
+    maintenance: ReturnType<typeof createMaintenance>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -83,6 +90,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       await c.broker?.stop()
       await c.ingest?.stop()
       await c.alerts?.stop()
+      await c.maintenance?.stop()
       await db?.close()
     })()
     return stopping

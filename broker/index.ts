@@ -1,4 +1,5 @@
 import { createServer, type Server, type AddressInfo } from 'node:net'
+import { hostname } from 'node:os'
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
 import mqtt from 'mqtt'
 import type { Logger } from 'pino'
@@ -145,7 +146,8 @@ function createExternal ({ logger, sink }: BrokerDeps, url: string): Broker {
     port: undefined,
     async start () {
       // Ack (PUBACK) to the external broker only after the message is stored.
-      client = mqtt.connect(url, { clientId: `gridcare-${process.pid}-${Date.now().toString(36)}`, clean: false, reconnectPeriod: 2000 })
+      // A stable client id: the broker keeps this worker's persistent session across restarts.
+      client = mqtt.connect(url, { clientId: `gridcare-${hostname()}`, clean: false, reconnectPeriod: 2000 })
       client.handleMessage = (packet, done) => {
         const parsed = parseDeviceTopic(packet.topic)
         if (!parsed) return done()

@@ -68,6 +68,7 @@ const EnvSchema = z.object({
   }),
   COMPRESS_AFTER_DAYS: duration('COMPRESS_AFTER_DAYS', 7),
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
+  DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
 })
 
 export interface Config {
@@ -90,6 +91,8 @@ export interface Config {
   compressAfterDays: number
   /** TimescaleDB: drop raw readings older than this many days; 0 (default) keeps them. */
   retainRawDays: number
+  /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
+  dbConnectTimeoutS: number
 }
 
 export class ConfigError extends Error {
@@ -118,5 +121,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     utcOffsetHours: e.UTC_OFFSET_HOURS,
     compressAfterDays: e.COMPRESS_AFTER_DAYS,
     retainRawDays: e.RETAIN_RAW_DAYS,
+    dbConnectTimeoutS: e.DATABASE_CONNECT_TIMEOUT_S,
   })
 }

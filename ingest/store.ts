@@ -1,16 +1,93 @@
-import type { Db, Queryable } from '../store/index.ts'
+import type { CopyColumn, CopyRow, Db, Queryable, Transaction } from '../store/index.ts'
 import type { ReadingRow } from './meter.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
+/** The columns a reading is written with by COPY, in the order of readingCopyRow(); types as the table's. */
+export const READING_COLUMNS: readonly CopyColumn[] = [
+  { name: 'device_id', type: 'text' }, { name: 'ts', type: 'timestamptz' }, { name: 'register', type: 'float8' },
+  { name: 'amount', type: 'float8' }, { name: 'interval_ms', type: 'int8' }, { name: 'power_w', type: 'float8' },
+  { name: 'reset', type: 'bool' },
+]
+
+export const readingCopyRow = (r: ReadingRow): CopyRow => [r.deviceId, r.ts, r.register, r.amount, r.intervalMs, r.powerW, r.reset]
+
+/**
+ * Batches at least this large go through COPY where the transaction offers it;
+ * smaller ones through unnest, whose one round trip beats COPY's three. The
+ * two tie at about 30 rows on both stores (`npm run bench -- --detail`).
+ */
+export const COPY_MIN_ROWS = 50
+
+export interface InsertReadingsOptions {
+  /** Batches at least this large take COPY where the transaction offers it; default COPY_MIN_ROWS. */
+  copyMinRows?: number
+}
+
+/**
+ * Writes a batch of readings, ignoring duplicates, by the faster path for its
+ * size. Rows go in primary-key order, which the key's btree takes faster
+ * (measured: about a fifth on the embedded store, a few percent on
+ * PostgreSQL). The sort is stable, so the first of two rows with one key
+ * still wins.
+ */
+export async function insertReadings (q: Transaction, rows: ReadingRow[], { copyMinRows = COPY_MIN_ROWS }: InsertReadingsOptions = {}): Promise<void> {
+  const sorted = rows.slice().sort(byKey)
+  if (q.copyRows && rows.length >= copyMinRows) return copyReadings(q as Required<Transaction>, sorted)
+  return unnestReadings(q, sorted)
+}
+
+const byKey = (a: ReadingRow, b: ReadingRow) => a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.ts - b.ts
+
 /** One round trip for a whole batch: arrays unnested server-side, duplicates ignored. */
-export async function insertReadings (q: Queryable, rows: ReadingRow[]): Promise<void> {
+export async function unnestReadings (q: Queryable, rows: ReadingRow[]): Promise<void> {
   if (rows.length === 0) return
   await q.query(`INSERT INTO readings (device_id, ts, register, amount, interval_ms, power_w, reset)
     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::bigint[], $6::float8[], $7::bool[])
     ON CONFLICT (device_id, ts) DO NOTHING`, [
     rows.map((r) => r.deviceId), rows.map((r) => iso(r.ts)), rows.map((r) => r.register), rows.map((r) => r.amount),
     rows.map((r) => r.intervalMs), rows.map((r) => r.powerW), rows.map((r) => r.reset)])
+}
+
+/**
+ * COPY straight into readings under a savepoint: new rows, the usual case,
+ * go in at bare COPY speed. A duplicate key fails the COPY whole; then the
+ * savepoint takes it back and the batch goes through staging, which skips
+ * duplicates. Either way the result is that of ON CONFLICT DO NOTHING.
+ */
+export async function copyReadings (q: Required<Transaction>, rows: ReadingRow[]): Promise<void> {
+  if (rows.length === 0) return
+  const copyRows = rows.map(readingCopyRow)
+  await q.query('SAVEPOINT readings_copy')
+  try {
+    await q.copyRows('readings', READING_COLUMNS, copyRows)
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
+    await q.query('ROLLBACK TO SAVEPOINT readings_copy')
+    await q.query('RELEASE SAVEPOINT readings_copy')
+    return stageReadings(q, copyRows)
+  }
+  await q.query('RELEASE SAVEPOINT readings_copy')
+}
+
+const UNIQUE_VIOLATION = '23505'
+const COLUMN_LIST = READING_COLUMNS.map((c) => c.name).join(', ')
+
+/**
+ * COPY into a session-local staging table, then one INSERT ... SELECT that
+ * ignores duplicates, the first in the batch winning, as with unnest. The
+ * DELETE leaves the staging table empty for another batch in the same
+ * transaction; ON COMMIT DELETE ROWS frees its space, as no autovacuum visits
+ * temporary tables.
+ */
+export async function stageReadings (q: Required<Transaction>, rows: CopyRow[]): Promise<void> {
+  if (rows.length === 0) return
+  await q.query(`CREATE TEMP TABLE IF NOT EXISTS readings_staging (LIKE readings INCLUDING DEFAULTS,
+    ord bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS`)
+  await q.copyRows('readings_staging', READING_COLUMNS, rows)
+  await q.query(`WITH staged AS (DELETE FROM readings_staging RETURNING *)
+    INSERT INTO readings (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM staged ORDER BY ord
+    ON CONFLICT (device_id, ts) DO NOTHING`)
 }
 
 /**

@@ -5,26 +5,31 @@ import { migrate } from './migrations.ts'
 import { createServerDb } from './server.ts'
 import type { Db } from './types.ts'
 
-export type { Db, Queryable, QueryResult } from './types.ts'
+export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
 export { isTransient } from './server.ts'
+export { createMaintenance } from './maintenance.ts'
 
 /**
  * Opens the store the config names (DATABASE_URL, else the embedded store in
  * DATA_DIR), applies migrations and logs one line saying which mode runs.
  */
-export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Db> {
+export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir' | 'compressAfterDays' | 'retainRawDays' | 'dbConnectTimeoutS'>, logger: Logger): Promise<Db> {
   const log = logger.child({ module: 'store' })
   const db = config.databaseUrl
-    ? await createServerDb({ url: config.databaseUrl, logger: log })
+    ? await createServerDb({ url: config.databaseUrl, logger: log, connectTimeoutMs: config.dbConnectTimeoutS * 1000 })
     : await createEmbeddedDb(config.dataDir)
   await migrate(db, log)
-  log.info({ kind: db.kind, timescale: db.timescale }, describeMode(db))
+  log.info({ kind: db.kind, timescale: db.timescale }, describeMode(db, config))
   return db
 }
 
-export function describeMode (db: Pick<Db, 'kind' | 'timescale'>): string {
+export function describeMode (db: Pick<Db, 'kind' | 'timescale'>, config?: Pick<Config, 'compressAfterDays' | 'retainRawDays'>): string {
   const where = db.kind === 'embedded' ? 'embedded store (PGlite)' : 'server store'
-  return db.timescale
-    ? `store: ${where} with TimescaleDB: hypertables on`
-    : `store: ${where}, plain PostgreSQL without timescaledb: degraded: readings in ordinary tables, no compression, no retention policy`
+  if (!db.timescale) {
+    return `store: ${where}, plain PostgreSQL without timescaledb: degraded: readings in ordinary tables, hourly/daily energy are plain views over them, no compression, no retention policy`
+  }
+  const compress = config?.compressAfterDays ? `compression after ${config.compressAfterDays} d` : 'compression off'
+  const retain = config?.retainRawDays ? `raw readings kept ${config.retainRawDays} d` : 'raw readings kept for ever'
+  const jobs = db.kind === 'embedded' ? 'jobs run by gridcare' : 'policies run by the server'
+  return `store: ${where} with TimescaleDB: hypertables, continuous aggregates (hourly, daily), ${compress}, ${retain} (${jobs})`
 }

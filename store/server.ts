@@ -1,6 +1,10 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from 'pino'
-import type { Db, Queryable, QueryResult } from './types.ts'
+import { copySql, encodeBinary } from './copy.ts'
+import type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
 
 /** Postgres error codes worth another try: connection loss, shutdown, serialization. */
 export const TRANSIENT_PG_CODES = new Set(['08000', '08003', '08006', '08001', '08004', '57P01', '57P02', '57P03', '40001', '40P01', '53300'])
@@ -17,6 +21,17 @@ const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     const r = await c.query(sql, params as unknown[])
     return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length }
   },
+})
+
+/** COPY ... FROM STDIN on one connection, streamed in pieces. */
+async function copyInto (client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void> {
+  if (rows.length === 0) return
+  await pipeline(Readable.from(encodeBinary(columns, rows), { objectMode: false }), client.query(copyFrom(copySql(table, columns, 'STDIN'))))
+}
+
+const wrapTransaction = (c: pg.PoolClient): Transaction => ({
+  ...wrap(c),
+  copyRows: (table, columns, rows) => copyInto(c, table, columns, rows),
 })
 
 export interface ServerDbOptions {
@@ -59,16 +74,24 @@ export async function createServerDb (opts: ServerDbOptions): Promise<Db> {
     async exec (sql) { await pool.query(sql) },
     async transaction (fn) {
       const client = await pool.connect()
+      // A connection killed while checked out emits 'error' on the client; without a
+      // listener that would crash the process. The failing query rejects anyway.
+      const onError = (err: Error) => opts.logger.warn({ err: err.message }, 'store connection lost in a transaction')
+      client.on('error', onError)
+      let failure: Error | undefined
       try {
         await client.query('BEGIN')
-        const out = await fn(wrap(client))
+        const out = await fn(wrapTransaction(client))
         await client.query('COMMIT')
         return out
       } catch (err) {
+        failure = err as Error
         await client.query('ROLLBACK').catch(() => {})
         throw err
       } finally {
-        client.release()
+        client.off('error', onError)
+        // A broken connection goes back with its error so the pool discards it.
+        client.release(failure && isTransient(failure) ? failure : undefined)
       }
     },
     async close () {

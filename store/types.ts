@@ -5,6 +5,31 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>
 }
 
+/** One row of column values, in the columns' order; null or undefined for NULL. */
+export type CopyRow = readonly unknown[]
+
+/**
+ * A column of a binary COPY and the values it takes: text a string, float8 a
+ * number, int8 and int4 an integer, bool a boolean, timestamptz epoch ms or a
+ * Date, jsonb anything JSON.stringify takes. The type must be the table's own:
+ * the binary format carries none, so a mismatch is misread, not converted.
+ */
+export interface CopyColumn {
+  name: string
+  type: 'text' | 'float8' | 'int8' | 'int4' | 'bool' | 'timestamptz' | 'jsonb'
+}
+
+/** What a transaction's callback gets: queries on the transaction's one connection. */
+export interface Transaction extends Queryable {
+  /**
+   * Bulk load with binary COPY, where the store offers it. Plain COPY: no
+   * conflict handling, a duplicate key fails the whole statement. Offered only
+   * inside a transaction, so a savepoint or staging table and the statements
+   * around the COPY share its one connection.
+   */
+  copyRows?(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void>
+}
+
 export interface Db extends Queryable {
   /** `embedded` (PGlite in DATA_DIR) or `server` (DATABASE_URL). */
   readonly kind: 'embedded' | 'server'
@@ -13,6 +38,6 @@ export interface Db extends Queryable {
   /** Runs several statements separated by `;` (no parameters). */
   exec(sql: string): Promise<void>
   /** Runs fn in one transaction; rolls back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
   close(): Promise<void>
 }

@@ -91,6 +91,25 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
     return out
   })
 
+  app.get('/subjects/:id/energy', {
+    schema: {
+      tags: ['registry'], summary: 'A subject\'s energy per hour or day, from the aggregates (the read is audited)',
+      params: z.object({ id: z.string() }),
+      querystring: z.object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), bucket: z.enum(['hour', 'day']).default('hour') }),
+      response: { 200: z.array(z.object({ deviceId: z.string(), bucket: z.string(), amount: z.number().nullable(), readings: z.number() })), ...errors },
+    },
+  }, async (req) => {
+    const s = await registry.getSubject(req.params.id)
+    if (!s) throw new GridcareError('NOT_FOUND', `no subject "${req.params.id}"`)
+    requireCovers(req, s.path)
+    await registry.audit(req.principal.id, 'read_energy', s.id)
+    const view = req.query.bucket === 'day' ? 'energy_daily' : 'energy_hourly'
+    const { rows } = await db.query<{ device_id: string, bucket: Date, amount: number | null, readings: string | number }>(
+      `SELECT e.device_id, e.bucket, e.amount, e.readings FROM ${view} e JOIN devices d ON d.id = e.device_id
+       WHERE d.subject = $1 AND e.bucket >= $2 AND e.bucket < $3 ORDER BY e.device_id, e.bucket LIMIT 20000`, [s.id, req.query.from, req.query.to])
+    return rows.map((r) => ({ deviceId: r.device_id, bucket: r.bucket.toISOString(), amount: r.amount === null ? null : Number(r.amount), readings: Number(r.readings) }))
+  })
+
   app.post('/devices', {
     schema: { tags: ['registry'], summary: 'Register a device; answers its MQTT credentials (password shown once) and topics', body: DeviceIn, response: { 201: DeviceOut, ...errors } },
   }, async (req, reply) => {

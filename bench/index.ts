@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util'
+import { benchIngest } from './ingest.ts'
+import { formatTable, type BenchLine } from './report.ts'
+
+/**
+ * `npm run bench [-- --only ingest,...] [--detail] [--pg URL] [--quiet]`: throughput of the
+ * write and detection paths on this machine. Speed is measured here and
+ * printed, never asserted in tests.
+ */
+
+interface BenchContext {
+  pgAdminUrl: string
+  detail: boolean
+  progress: (msg: string) => void
+}
+
+type Section = (ctx: BenchContext) => Promise<BenchLine[]>
+
+/** Each section is one function; add new ones here (detector updates go beside ingest). */
+const SECTIONS: Record<string, Section> = {
+  ingest: (ctx) => benchIngest({
+    pgAdminUrl: ctx.pgAdminUrl,
+    progress: ctx.progress,
+    detail: ctx.detail,
+  }),
+}
+
+async function main () {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      detail: { type: 'boolean', default: false },
+      pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      quiet: { type: 'boolean', default: false },
+    },
+  })
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean)
+  const unknown = only?.filter((s) => !(s in SECTIONS)) ?? []
+  if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`)
+  const ctx: BenchContext = {
+    pgAdminUrl: values.pg!,
+    detail: values.detail!,
+    progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),
+  }
+  const lines: BenchLine[] = []
+  for (const [name, section] of Object.entries(SECTIONS)) {
+    if (only && !only.includes(name)) continue
+    lines.push(...await section(ctx))
+  }
+  console.log(formatTable(lines))
+  const missed = lines.filter((l) => l.target && l.rows / (l.ms / 1000) < l.target)
+  if (missed.length > 0) console.log(`\n${missed.length} target(s) not met on this machine`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})

@@ -1,0 +1,102 @@
+import { after, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { describeMode, openStore, createMaintenance, type Db } from '../store/index.ts'
+import { MIGRATIONS } from '../store/migrations.ts'
+import { loadConfig } from '../config/index.ts'
+import { freshDatabase, silent, STORES, type StoreKind } from './helpers.ts'
+
+const DAY = 86_400_000
+
+async function open (store: StoreKind): Promise<{ db: Db, config: ReturnType<typeof loadConfig>, reopen: () => Promise<Db>, close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gridcare-store-'))
+  const server = store === 'postgres' ? await freshDatabase() : undefined
+  const config = loadConfig({ DATA_DIR: dir, RETAIN_RAW_DAYS: '60', COMPRESS_AFTER_DAYS: '7', ...(server ? { DATABASE_URL: server.url } : {}) })
+  let db = await openStore(config, silent)
+  return {
+    get db () { return db },
+    config,
+    reopen: async () => { await db.close(); db = await openStore(config, silent); return db },
+    close: async () => { await db.close(); await server?.drop(); rmSync(dir, { recursive: true, force: true }) },
+  }
+}
+
+async function insert (db: Db, device: string, from: number, count: number, kwh = 0.25) {
+  await db.query(`INSERT INTO readings (device_id, ts, register, amount, interval_ms)
+    SELECT $1, to_timestamp(($2::float8 + g * 900000) / 1000), g * $4::float8, $4::float8, 900000 FROM generate_series(0, $3::int - 1) g
+    ON CONFLICT DO NOTHING`, [device, from, count, kwh])
+}
+
+for (const store of STORES) {
+  describe(store, () => {
+    let s: Awaited<ReturnType<typeof open>>
+    after(async () => { await s?.close() })
+
+    test('migrations apply once; opening again applies nothing and keeps the data', async () => {
+      s = await open(store)
+      const { rows } = await s.db.query<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id')
+      assert.deepEqual(rows.map((r) => Number(r.id)), MIGRATIONS.map((m) => m.id))
+      await s.db.query("INSERT INTO addresses (code, level, name, path) VALUES ('D', 'district', 'd', '{D}')")
+      const db = await s.reopen()
+      assert.equal((await db.query('SELECT count(*)::int AS n FROM addresses')).rows[0]!.n as number, 1)
+    })
+
+    test('the mode line says which store runs and what is degraded', () => {
+      const line = describeMode(s.db, s.config)
+      if (store === 'embedded') {
+        assert.equal(s.db.timescale, true)
+        assert.match(line, /TimescaleDB: hypertables, continuous aggregates \(hourly, daily\), compression after 7 d, raw readings kept 60 d \(jobs run by gridcare\)/)
+      } else {
+        assert.equal(s.db.timescale, false, 'the test server has no timescaledb')
+        assert.match(line, /plain PostgreSQL without timescaledb: degraded: .*no compression, no retention policy/)
+      }
+    })
+
+    test('hourly and daily energy agree with the raw readings, late rows included', async () => {
+      const from = Math.floor(Date.now() / DAY) * DAY - 10 * DAY // recent: the 60-day retention must not take it
+      await insert(s.db, 'm1', from, 96 * 3) // three days of 0.25 kWh every 15 minutes
+      const maintenance = createMaintenance({ db: s.db, config: s.config, logger: silent })
+      await maintenance.run()
+      await s.db.query("UPDATE readings SET amount = 1.25 WHERE device_id = 'm1' AND ts = $1", [new Date(from + DAY + 3_600_000).toISOString()])
+      await maintenance.run()
+      const hourly = await s.db.query<{ amount: number, readings: number }>("SELECT amount, readings FROM energy_hourly WHERE device_id = 'm1' AND bucket = $1", [new Date(from + DAY + 3_600_000).toISOString()])
+      assert.equal(Number(hourly.rows[0]!.amount), 2.0)
+      assert.equal(Number(hourly.rows[0]!.readings), 4)
+      const daily = await s.db.query<{ bucket: Date, amount: number }>("SELECT bucket, amount FROM energy_daily WHERE device_id = 'm1' ORDER BY bucket")
+      assert.deepEqual(daily.rows.map((r) => Number(r.amount)), [24, 25, 24])
+      const total = await s.db.query<{ n: number }>("SELECT sum(amount) AS n FROM energy_hourly WHERE device_id = 'm1'")
+      assert.equal(Number(total.rows[0]!.n), 73)
+    })
+
+    test('housekeeping: old chunks are compressed and raw readings past retention dropped', { skip: store === 'postgres' ? 'plain PostgreSQL: no compression, no retention (said in the mode line)' : false }, async () => {
+      const now = Date.now()
+      await insert(s.db, 'm2', now - 120 * DAY, 96)
+      await insert(s.db, 'm2', now - 20 * DAY, 96)
+      await insert(s.db, 'm2', now - DAY, 96)
+      const maintenance = createMaintenance({ db: s.db, config: s.config, logger: silent })
+      const r = await maintenance.run(now)
+      assert.ok(r.dropped >= 1, 'the 120-day-old chunk is past 60 days of retention')
+      assert.ok(r.compressed >= 1, 'the 20-day-old chunk is compressed')
+      const { rows } = await s.db.query<{ n: number }>("SELECT count(*)::int AS n FROM readings WHERE device_id = 'm2'")
+      assert.equal(rows[0]!.n, 192)
+      // a late reading into a compressed chunk is still stored, once
+      await insert(s.db, 'm2', now - 20 * DAY, 1)
+      await s.db.query(`INSERT INTO readings (device_id, ts, register) VALUES ('m2', $1, 1) ON CONFLICT DO NOTHING`, [new Date(now - 20 * DAY + 7 * 60_000).toISOString()])
+      assert.equal((await s.db.query<{ n: number }>("SELECT count(*)::int AS n FROM readings WHERE device_id = 'm2'")).rows[0]!.n, 193)
+    })
+  })
+}
+
+test('a store server that is down at start gives a clear error naming DATABASE_URL after retrying', async () => {
+  const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_S: '1' })
+  const logs: string[] = []
+  const logger = silent.child({})
+  logger.warn = ((obj: unknown, msg?: string) => { logs.push(msg ?? String(obj)) }) as typeof logger.warn
+  const t0 = Date.now()
+  await assert.rejects(openStore(config, logger), /DATABASE_URL: cannot reach the store \(.*ECONNREFUSED/)
+  assert.ok(Date.now() - t0 >= 900, 'it retried for the configured time')
+  void pg
+})
