@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
+import { benchDetectors } from './detectors.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
@@ -23,6 +24,7 @@ const SECTIONS: Record<string, Section> = {
     progress: ctx.progress,
     detail: ctx.detail,
   }),
+  detectors: (ctx) => benchDetectors({ progress: ctx.progress }),
 }
 
 async function main () {

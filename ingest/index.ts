@@ -18,6 +18,7 @@ export interface IngestDeps {
   lookupDevice: (id: string) => Promise<DeviceInfo | null>
   /** Receives interval consumption of stored readings, in event-time order per device. */
   sink: (samples: Consumption[]) => void
+  /** Batcher settings; default maxSize 5000 (COPY pays off on large batches under load). */
   batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts'>
 }
 
@@ -35,6 +36,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, batch }: IngestD
   let late: Array<{ deviceId: string, ts: number }> = []
 
   const batcher = createBatcher<ReadingRow>({
+    maxSize: 5000,
     ...batch,
     logger: log,
     isTransient,

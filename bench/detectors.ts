@@ -1,0 +1,48 @@
+import { createDetectors, createDetectorSet } from '../detectors/index.ts'
+import { generateReadings } from '../simulators/index.ts'
+import type { Consumption } from '../vocab/index.ts'
+import type { BenchLine } from './report.ts'
+
+const DAY = 86_400_000
+
+/**
+ * Detector updates per second on one core: a month of 15-minute samples for many
+ * elders, interleaved as they arrive. The reference is the floor any streaming
+ * detector pays: one hash lookup and one EWMA per sample over the same samples.
+ */
+export async function benchDetectors ({ progress }: { progress: (m: string) => void }): Promise<BenchLine[]> {
+  const subjects = 500
+  const from = Date.UTC(2026, 0, 1)
+  progress(`detectors: generating a month of readings for ${subjects} elders`)
+  const series = Array.from({ length: 20 }, (_, seed) => generateReadings({ subjectKind: 'lone_elder', seed: seed + 1 }, from, from + 30 * DAY))
+  const samples: Consumption[] = []
+  const steps = series[0]!.length
+  for (let i = 1; i < steps; i++) {
+    for (let s = 0; s < subjects; s++) {
+      const r = series[s % series.length]!
+      if (!r[i] || !r[i - 1]) continue
+      samples.push({ subjectId: `s${s}`, subjectKind: 'lone_elder', deviceId: `m${s}`, unit: 'kwh', ts: r[i]!.ts, intervalMs: r[i]!.ts - r[i - 1]!.ts, amount: r[i]!.kwh - r[i - 1]!.kwh })
+    }
+  }
+  const ref = () => {
+    const state = new Map<string, number>()
+    const t0 = performance.now()
+    for (const s of samples) state.set(s.subjectId, (state.get(s.subjectId) ?? 0) * 0.99 + s.amount * 0.01)
+    return performance.now() - t0
+  }
+  const real = () => {
+    const set = createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
+    const t0 = performance.now()
+    for (const s of samples) set.update(s)
+    return performance.now() - t0
+  }
+  const median = (f: () => number) => [f(), f(), f()].sort((a, b) => a - b)[1]!
+  progress(`detectors: ${samples.length} samples`)
+  const refMs = median(ref)
+  const ms = median(real)
+  const refRate = samples.length / (refMs / 1000)
+  return [
+    { section: 'detectors', store: 'memory', path: 'ewma (ref)', batch: 1, rows: samples.length, ms: refMs },
+    { section: 'detectors', store: 'memory', path: 'all detectors', batch: 1, rows: samples.length, ms, refRowsPerSec: refRate, target: 5_000_000 },
+  ]
+}
