@@ -4,13 +4,7 @@ import { ADDRESS_LEVELS, type AddressLevel } from '../vocab/index.ts'
 import { parseAddressCsv, type AddressRow, type RowProblem } from './csv.ts'
 import { bbox, pointInPolygon, validRing, type PolygonCoords } from './geo.ts'
 
-export interface Address {
-  code: string
-  parent: string | null
-  level: AddressLevel
-  name: string
-  lat: number | null
-  lon: number | null
+export interface Address extends Omit<AddressRow, 'line'> {
   /** Codes from the root of the tree down to this address. */
   path: string[]
   /** The grid this address lies in (itself for a grid); null above grid level. */
