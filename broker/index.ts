@@ -21,7 +21,7 @@ export interface DeviceMessage {
 export type MessageSink = (msg: DeviceMessage) => Promise<void>
 
 export interface BrokerDeps {
-  config: Pick<Config, 'mqttPort' | 'mqttUrl'>
+  config: Pick<Config, 'mqttPort' | 'mqttUrl' | 'mqttClientId'>
   logger: Logger
   verify: (username: string, password: string) => Promise<MqttIdentity | null>
   sink: MessageSink
@@ -136,7 +136,7 @@ function createEmbedded ({ config, logger, verify, sink, host }: BrokerDeps): Br
   }
 }
 
-function createExternal ({ logger, sink }: BrokerDeps, url: string): Broker {
+function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Broker {
   const log = logger.child({ module: 'broker' })
   let client: mqtt.MqttClient | undefined
   let stopping: Promise<void> | undefined
@@ -147,7 +147,7 @@ function createExternal ({ logger, sink }: BrokerDeps, url: string): Broker {
     async start () {
       // Ack (PUBACK) to the external broker only after the message is stored.
       // A stable client id: the broker keeps this worker's persistent session across restarts.
-      client = mqtt.connect(url, { clientId: `gridcare-${hostname()}`, clean: false, reconnectPeriod: 2000 })
+      client = mqtt.connect(url, { clientId: config.mqttClientId ?? `gridcare-${hostname()}`, clean: false, reconnectPeriod: 2000 })
       client.handleMessage = (packet, done) => {
         const parsed = parseDeviceTopic(packet.topic)
         if (!parsed) return done()

@@ -69,6 +69,7 @@ const EnvSchema = z.object({
   COMPRESS_AFTER_DAYS: duration('COMPRESS_AFTER_DAYS', 7),
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
   DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
+  MQTT_CLIENT_ID: z.string().optional().transform((v) => v || undefined),
 })
 
 export interface Config {
@@ -91,6 +92,8 @@ export interface Config {
   compressAfterDays: number
   /** TimescaleDB: drop raw readings older than this many days; 0 (default) keeps them. */
   retainRawDays: number
+  /** Client id with an external broker; default gridcare-<hostname>. Keep it stable: the broker holds this worker's session. */
+  mqttClientId: string | undefined
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
   dbConnectTimeoutS: number
 }
@@ -122,5 +125,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     compressAfterDays: e.COMPRESS_AFTER_DAYS,
     retainRawDays: e.RETAIN_RAW_DAYS,
     dbConnectTimeoutS: e.DATABASE_CONNECT_TIMEOUT_S,
+    mqttClientId: e.MQTT_CLIENT_ID,
   })
 }
