@@ -21,7 +21,7 @@ export interface DeviceMessage {
 export type MessageSink = (msg: DeviceMessage) => Promise<void>
 
 export interface BrokerDeps {
-  config: Pick<Config, 'mqttPort' | 'mqttUrl' | 'mqttClientId'>
+  config: Pick<Config, 'mqttPort' | 'mqttUrl' | 'mqttClientId' | 'mqttShareGroup'>
   logger: Logger
   verify: (username: string, password: string) => Promise<MqttIdentity | null>
   sink: MessageSink
@@ -140,7 +140,7 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
   const log = logger.child({ module: 'broker' })
   let client: mqtt.MqttClient | undefined
   let stopping: Promise<void> | undefined
-  const filters = ['telemetry', 'events', 'status'].map((c) => `$share/gridcare/${TOPIC_ROOT}/+/+/${c}`)
+  const filters = ['telemetry', 'events', 'status'].map((c) => `$share/${config.mqttShareGroup}/${TOPIC_ROOT}/+/+/${c}`)
   return {
     mode: 'external',
     port: undefined,

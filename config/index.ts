@@ -70,6 +70,11 @@ const EnvSchema = z.object({
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
   DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
   MQTT_CLIENT_ID: z.string().optional().transform((v) => v || undefined),
+  MQTT_SHARE_GROUP: z.string().optional().transform((v, ctx) => {
+    if (!v) return 'gridcare'
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) { ctx.addIssue({ code: 'custom', message: `MQTT_SHARE_GROUP must be 1-64 of A-Z a-z 0-9 _ -, got "${v}"` }); return z.NEVER }
+    return v
+  }),
 })
 
 export interface Config {
@@ -94,6 +99,8 @@ export interface Config {
   retainRawDays: number
   /** Client id with an external broker; default gridcare-<hostname>. Keep it stable: the broker holds this worker's session. */
   mqttClientId: string | undefined
+  /** Shared-subscription group the gridcare workers split device traffic in; default gridcare. */
+  mqttShareGroup: string
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
   dbConnectTimeoutS: number
 }
@@ -126,5 +133,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     retainRawDays: e.RETAIN_RAW_DAYS,
     dbConnectTimeoutS: e.DATABASE_CONNECT_TIMEOUT_S,
     mqttClientId: e.MQTT_CLIENT_ID,
+    mqttShareGroup: e.MQTT_SHARE_GROUP,
   })
 }

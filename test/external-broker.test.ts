@@ -9,7 +9,8 @@ const CLIENT_ID = `gridcare-test-${process.pid}-${Date.now()}`
 let h: Harness
 
 before(async () => {
-  h = await startGridcare({ MQTT_URL: BROKER, MQTT_CLIENT_ID: CLIENT_ID })
+  // A group of its own: a session left in another group by an aborted run would take a share of the messages.
+  h = await startGridcare({ MQTT_URL: BROKER, MQTT_CLIENT_ID: CLIENT_ID, MQTT_SHARE_GROUP: CLIENT_ID })
   await seedStreet(h)
 })
 after(async () => {
