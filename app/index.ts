@@ -43,7 +43,6 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     maintenance.start()
     const addresses = createAddressBase({ db })
     const registry = createRegistry({ db, addresses })
-    state.adminToken = await registry.ensureAdminToken(config.adminToken)
 
     const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
     const alerts = createAlerts({
@@ -68,6 +67,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     http = await buildApp({ logger, db, addresses, registry, alerts, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
     await http.listen({ port: config.httpPort, host: config.httpHost })
     state.httpPort = (http.server.address() as AddressInfo).port
+    // Last: a token created by a start that then failed would never be shown to anyone.
+    state.adminToken = await registry.ensureAdminToken(config.adminToken)
     parts.api = `http on port ${state.httpPort}`
   }
 
