@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
-import { HOUR, history, remember, remembered, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, remember, remembered, type State } from './inactivity-state.ts'
 
 /** Resolved, frozen options; see InactivityOptions in inactivity.ts for meaning and defaults. */
 export interface Config {
@@ -57,12 +57,16 @@ export function profile (cfg: Config, s: State) {
 /** The least, and second least, hour-of-day d used above standby over the remembered days. */
 function lows (s: State, d: number) {
   let lo = Infinity, lo2 = Infinity
-  for (const v of history(s, d)) {
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const v = s.hist[i]!
     if (v < 0) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  const above = (v: number) => Number.isFinite(v) ? Math.max(0, v - s.floor) : 0
-  return { least: above(lo), steady: above(Number.isFinite(lo2) ? lo2 : lo) }
+  return { least: aboveFloor(s, lo), steady: aboveFloor(s, Number.isFinite(lo2) ? lo2 : lo) }
+}
+
+function aboveFloor (s: State, v: number): number {
+  return Number.isFinite(v) ? Math.max(0, v - s.floor) : 0
 }
 
 /**
@@ -121,7 +125,8 @@ function severityAfter (cfg: Config, ms: number): Severity {
 /** Share of the remembered days on which this hour was clearly busier than `effective` Wh above standby. */
 function quietness (cfg: Config, s: State, d: number, effective: number, usual: number) {
   let known = 0, busier = 0
-  for (const v of history(s, d)) {
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const v = s.hist[i]!
     if (v < 0) continue
     known++
     const usedThen = v - s.floor

@@ -77,9 +77,19 @@ export function remember (s: State, d: number, wh: number) {
   s.base[d] = median(s, d)
 }
 
+/** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
+const scratch = new Float64Array(DAYS)
+
 function median (s: State, d: number): number {
-  const v = s.hist.slice(d * DAYS, d * DAYS + DAYS).filter((x) => x !== EMPTY).sort((a, b) => a - b)
-  return v.length === 0 ? 0 : v.length % 2 === 1 ? v[v.length >> 1]! : Math.round((v[v.length / 2 - 1]! + v[v.length / 2]!) / 2)
+  let n = 0
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const x = s.hist[i]!
+    if (x === EMPTY) continue
+    let j = n++
+    while (j > 0 && scratch[j - 1]! > x) { scratch[j] = scratch[j - 1]!; j-- }
+    scratch[j] = x
+  }
+  return n === 0 ? 0 : n % 2 === 1 ? scratch[n >> 1]! : Math.round((scratch[n / 2 - 1]! + scratch[n / 2]!) / 2)
 }
 
 /** All remembered hours, sorted: for the standby quantile. */
