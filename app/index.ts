@@ -12,6 +12,7 @@ import { createRegistry } from '../registry/index.ts'
 import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
 import { workerTopic } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
+import { restoreDetectors, saveDetectors } from './detector-state.ts'
 
 export interface GridcareDeps {
   config: Readonly<Config>
@@ -29,6 +30,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
   let db: Db | undefined
   let http: FastifyInstance | undefined
   let stopping: Promise<void> | undefined
+  let snapshotTimer: NodeJS.Timeout | undefined
   const events = new EventBus()
   const state = {
     adminToken: null as string | null,
@@ -56,8 +58,12 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
         for (const s of samples) for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null)
       },
     })
+    const restored = await restoreDetectors(db, detectors, logger)
+    await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
     const warmed = await warmUp(db, (s) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) })
-    if (warmed > 0) logger.info({ module: 'detectors', hours: warmed }, 'detectors warmed up from hourly aggregates')
+    if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
+    snapshotTimer = setInterval(() => { saveDetectors(db!, detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')) }, 10 * 60_000)
+    snapshotTimer.unref()
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
     Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance })
 
@@ -90,6 +96,9 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       await http?.close()
       await c.broker?.stop()
       await c.ingest?.stop()
+      clearInterval(snapshotTimer)
+      // After the drain: the snapshot holds every sample that was stored.
+      if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()
       await c.maintenance?.stop()
       await db?.close()

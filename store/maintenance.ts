@@ -26,11 +26,17 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     if (config.retainRawDays > 0) await db.query(`SELECT add_retention_policy('readings', make_interval(days => $1::int))`, [Math.ceil(config.retainRawDays)])
   }
 
+  /** Brings the continuous aggregates up to date with rows written below their watermark. */
+  async function refresh () {
+    if (!db.timescale) return
+    await db.exec("CALL refresh_continuous_aggregate('energy_hourly', NULL, NULL)")
+    await db.exec("CALL refresh_continuous_aggregate('energy_daily', NULL, NULL)")
+  }
+
   /** One pass of housekeeping at wall time `now`. */
   async function run (now = Date.now()): Promise<{ compressed: number, dropped: number }> {
     if (!db.timescale) return { compressed: 0, dropped: 0 }
-    await db.exec("CALL refresh_continuous_aggregate('energy_hourly', NULL, NULL)")
-    await db.exec("CALL refresh_continuous_aggregate('energy_daily', NULL, NULL)")
+    await refresh()
     let compressed = 0
     let dropped = 0
     if (db.kind === 'embedded') {
@@ -50,6 +56,7 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
 
   return {
     applyPolicies,
+    refresh,
     run,
     start () {
       job = schedule('*/5 * * * *', () => {

@@ -24,7 +24,7 @@ for (const store of STORES) {
     before(async () => { if (store === 'postgres') server = await freshDatabase() })
     after(async () => { await gc?.stop(); await server?.drop(); rmSync(dir, { recursive: true, force: true }) })
 
-    test('after a restart the detectors warm up from the stored hourly energy and still catch an elder going quiet', async () => {
+    test('after a restart the detectors come back from their snapshot (or warm up from hourly energy) and still catch an elder going quiet', async () => {
       const FROM = Date.UTC(2026, 2, 1) - 8 * HOUR
       const QUIET = FROM + 20 * DAY + 9 * HOUR
       const readings = generateReadings({ subjectKind: 'lone_elder', seed: 4, scenarios: [{ kind: 'incapacitated', at: QUIET }] }, FROM, FROM + 22 * DAY)
@@ -41,14 +41,18 @@ for (const store of STORES) {
       }
       const split = readings.findIndex((r) => r.ts >= FROM + 20 * DAY)
       await send(gc, readings.slice(0, split))
+      const before = JSON.stringify(gc.components.detectors.detectors[0]!.snapshot('e1'))
       await gc.stop()
 
       gc = createGridcare({ config: loadConfig(env()), logger: silent })
       await gc.start()
+      const saved = await gc.components.db.query<{ subject: string }>('SELECT subject FROM detector_state')
+      assert.deepEqual(saved.rows.map((r) => r.subject), ['e1'], 'the detector state was snapshotted at stop')
+      assert.equal(JSON.stringify(gc.components.detectors.detectors[0]!.snapshot('e1')), before, 'and restored as it was')
       await send(gc, readings.slice(split))
       await gc.components.alerts.idle()
       const alerts = await call(gc, 'GET', '/api/alerts?subject=e1')
-      assert.equal(alerts.length, 1, 'without warm-up the detector would still be learning and say nothing')
+      assert.equal(alerts.length, 1, 'a detector that forgot would still be learning and say nothing')
       assert.ok(Math.abs(Date.parse(alerts[0].startedAt) - QUIET) <= 2 * HOUR)
       const energy = await call(gc, 'GET', `/api/subjects/e1/energy?from=${new Date(FROM).toISOString()}&to=${new Date(FROM + 22 * DAY).toISOString()}&bucket=day`)
       assert.equal(energy.length, 22)

@@ -8,6 +8,8 @@ import { describeMode, openStore, createMaintenance, type Db } from '../store/in
 import { MIGRATIONS } from '../store/migrations.ts'
 import { loadConfig } from '../config/index.ts'
 import { freshDatabase, silent, STORES, type StoreKind } from './helpers.ts'
+import { warmUp } from '../app/warmup.ts'
+import type { Consumption } from '../vocab/index.ts'
 
 const DAY = 86_400_000
 
@@ -69,6 +71,22 @@ for (const store of STORES) {
       assert.deepEqual(daily.rows.map((r) => Number(r.amount)), [24, 25, 24])
       const total = await s.db.query<{ n: number }>("SELECT sum(amount) AS n FROM energy_hourly WHERE device_id = 'm1'")
       assert.equal(Number(total.rows[0]!.n), 73)
+    })
+
+    test('detector warm-up reads hourly energy from the aggregates, in order, leaving the last hour to live data', async () => {
+      await s.db.query("INSERT INTO addresses (code, level, name, path) VALUES ('U', 'unit', 'u', '{D,U}')")
+      await s.db.query("INSERT INTO subjects (id, kind, address) VALUES ('e9', 'lone_elder', 'U')")
+      await s.db.query("INSERT INTO devices (id, kind, address, subject, street, username, password_hash) VALUES ('m9', 'meter', 'U', 'e9', '_', 'device:m9', 'x')")
+      const from = Math.floor(Date.now() / DAY) * DAY - 20 * DAY
+      await insert(s.db, 'm9', from, 96 * 20) // 20 days; warm-up takes the last 14
+      await createMaintenance({ db: s.db, config: s.config, logger: silent }).refresh() // as start-up does
+      const fed: Consumption[] = []
+      const n = await warmUp(s.db, (c) => fed.push(c), 14)
+      assert.equal(n, fed.length)
+      assert.equal(fed.length, 14 * 24, 'fourteen days of hours, the last (maybe unfinished) hour left out')
+      assert.ok(fed.every((c, i) => c.subjectId === 'e9' && c.intervalMs === 3_600_000 && c.amount === 1 && (i === 0 || c.ts - fed[i - 1]!.ts === 3_600_000)))
+      const lastReading = from + (96 * 20 - 1) * 900_000
+      assert.equal(fed.at(-1)!.ts, Math.floor(lastReading / 3_600_000) * 3_600_000, 'ends where the last hour begins')
     })
 
     test('housekeeping: old chunks are compressed and raw readings past retention dropped', { skip: store === 'postgres' ? 'plain PostgreSQL: no compression, no retention (said in the mode line)' : false }, async () => {
