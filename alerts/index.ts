@@ -103,11 +103,11 @@ export function createAlerts (deps: AlertsDeps) {
     return view
   }
 
-  /** The on-duty grid worker of a grid with the fewest active tasks. */
-  async function onDutyWorker (q: Queryable, grid: string): Promise<string | null> {
+  /** The on-duty grid worker of a grid with the fewest active tasks, other than `except`. */
+  async function onDutyWorker (q: Queryable, grid: string, except: string | null = null): Promise<string | null> {
     const { rows } = await q.query<{ id: string }>(`SELECT w.id FROM workers w
-      WHERE w.role = 'grid_worker' AND w.on_duty AND $1 = ANY(w.scopes)
-      ORDER BY (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = ANY($2)), w.id LIMIT 1`, [grid, ACTIVE_STATES])
+      WHERE w.role = 'grid_worker' AND w.on_duty AND $1 = ANY(w.scopes) AND w.id IS DISTINCT FROM $2
+      ORDER BY (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = ANY($3)), w.id LIMIT 1`, [grid, except, ACTIVE_STATES])
     return rows[0]?.id ?? null
   }
 
@@ -150,9 +150,21 @@ export function createAlerts (deps: AlertsDeps) {
 
   async function getTask (id: string): Promise<{ view: TaskView, path: string[] } | null> {
     const row = (await db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN alerts a ON a.id = t.alert_id WHERE t.id = $1`, [id])).rows[0]
-    if (!row) return null
-    const h = await db.query('SELECT at, actor, action, from_state, to_state, note, data FROM task_history WHERE task_id = $1 ORDER BY id', [id])
-    return { view: taskView(row, h.rows.map(historyEntry)), path: row.path }
+    return row ? { view: (await withHistory([row]))[0]!, path: row.path } : null
+  }
+
+  /** Task rows as views, with their histories read in one query. */
+  async function withHistory (rows: TaskRow[]): Promise<TaskView[]> {
+    if (rows.length === 0) return []
+    const h = await db.query<Record<string, unknown> & { task_id: string }>(
+      'SELECT task_id, at, actor, action, from_state, to_state, note, data FROM task_history WHERE task_id = ANY($1) ORDER BY id', [rows.map((r) => r.id)])
+    const byTask = new Map<string, ReturnType<typeof historyEntry>[]>()
+    for (const e of h.rows) {
+      const list = byTask.get(e.task_id) ?? []
+      list.push(historyEntry(e))
+      byTask.set(e.task_id, list)
+    }
+    return rows.map((r) => taskView(r, byTask.get(r.id) ?? []))
   }
 
   /** Moves a task on; every change is kept with actor and time. */
@@ -219,17 +231,10 @@ export function createAlerts (deps: AlertsDeps) {
     const { rows } = await tx.query<{ grid: string | null }>('SELECT grid FROM tasks WHERE id = $1', [taskId])
     const grid = rows[0]?.grid
     if (!grid) return null
-    const next = await onDutyWorkerExcept(tx, grid, current)
+    const next = await onDutyWorker(tx, grid, current)
     if (!next) return null
     await tx.query('UPDATE tasks SET worker_id = $2 WHERE id = $1', [taskId, next])
     return next
-  }
-
-  async function onDutyWorkerExcept (q: Queryable, grid: string, except: string | null): Promise<string | null> {
-    const { rows } = await q.query<{ id: string }>(`SELECT w.id FROM workers w
-      WHERE w.role = 'grid_worker' AND w.on_duty AND $1 = ANY(w.scopes) AND w.id IS DISTINCT FROM $2
-      ORDER BY (SELECT count(*) FROM tasks t WHERE t.worker_id = w.id AND t.state = ANY($3)), w.id LIMIT 1`, [grid, except, ACTIVE_STATES])
-    return rows[0]?.id ?? null
   }
 
   /** A resident's report enters the same routing as a sensor's alert. */
@@ -254,6 +259,7 @@ export function createAlerts (deps: AlertsDeps) {
     createReport,
     transition,
     getTask,
+    withHistory,
     sweep,
     /** Waits for anomalies already handed over. */
     async idle () { await chain },

@@ -10,7 +10,7 @@ import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
 import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
-import { workerTopic } from '../vocab/index.ts'
+import { workerTopic, type Consumption } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
 import { restoreDetectors, saveDetectors } from './detector-state.ts'
 
@@ -52,15 +52,15 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       onFeedback: (fb) => detectors.feedback({ subjectId: fb.subjectId, kind: fb.kind, ...(fb.awayUntil ? { awayUntil: fb.awayUntil } : {}), falseAlarm: fb.outcome === 'false_alarm' }),
       notifyWorker: (workerId, task) => broker.publish(workerTopic(workerId), JSON.stringify({ event: 'task', task })),
     })
+    // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
+    const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
     const ingest = createIngest({
       db, logger, lookupDevice: registry.getDevice,
-      sink: (samples) => {
-        for (const s of samples) for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null)
-      },
+      sink: (samples) => samples.forEach(detect),
     })
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
-    const warmed = await warmUp(db, (s) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) })
+    const warmed = await warmUp(db, detect)
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
     snapshotTimer = setInterval(() => { saveDetectors(db!, detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')) }, 10 * 60_000)
     snapshotTimer.unref()

@@ -39,9 +39,7 @@ export const alertRoutes: FastifyPluginAsyncZod = async (app) => {
     const { rows } = await db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN alerts a ON a.id = t.alert_id
       WHERE ($1::text[] IS NULL OR t.path && $1) AND ($2::text IS NULL OR t.worker_id = $2) AND ($3::text IS NULL OR t.state = $3) AND ($4::text IS NULL OR t.grid = $4)
       ORDER BY t.created_at DESC, t.id LIMIT $5 OFFSET $6`, [scopeOf(req.principal), q.worker ?? null, q.status ?? null, q.grid ?? null, q.limit, q.offset])
-    const out = []
-    for (const r of rows) out.push((await alerts.getTask(r.id))!.view)
-    return out
+    return alerts.withHistory(rows)
   })
 
   app.get('/tasks/:id', {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { GridcareError } from '../../errors/index.ts'
@@ -8,6 +9,15 @@ import { AddressOut, DeviceIn, DeviceOut, errors, Paging, SubjectIn, SubjectOut,
 /** Address base, workers, care subjects, devices and dead letters. */
 export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
   const { addresses, registry, db } = app.deps
+
+  /** A person's record, if the caller's part of the tree covers it; every such read is audited. */
+  async function readSubject (req: FastifyRequest, id: string, action: 'read_subject' | 'read_energy') {
+    const s = await registry.getSubject(id)
+    if (!s) throw new GridcareError('NOT_FOUND', `no subject "${id}"`)
+    requireCovers(req, s.path)
+    await registry.audit(req.principal.id, action, s.id)
+    return s
+  }
 
   app.post('/addresses/import', {
     schema: {
@@ -83,11 +93,7 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/subjects/:id', {
     schema: { tags: ['registry'], summary: 'A subject\'s details (the read is written to the audit log)', params: z.object({ id: z.string() }), response: { 200: SubjectOut, ...errors } },
   }, async (req) => {
-    const s = await registry.getSubject(req.params.id)
-    if (!s) throw new GridcareError('NOT_FOUND', `no subject "${req.params.id}"`)
-    requireCovers(req, s.path)
-    await registry.audit(req.principal.id, 'read_subject', s.id)
-    const { path: _path, ...out } = s
+    const { path: _path, ...out } = await readSubject(req, req.params.id, 'read_subject')
     return out
   })
 
@@ -99,10 +105,7 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.array(z.object({ deviceId: z.string(), bucket: z.string(), amount: z.number().nullable(), readings: z.number() })), ...errors },
     },
   }, async (req) => {
-    const s = await registry.getSubject(req.params.id)
-    if (!s) throw new GridcareError('NOT_FOUND', `no subject "${req.params.id}"`)
-    requireCovers(req, s.path)
-    await registry.audit(req.principal.id, 'read_energy', s.id)
+    const s = await readSubject(req, req.params.id, 'read_energy')
     const view = req.query.bucket === 'day' ? 'energy_daily' : 'energy_hourly'
     const { rows } = await db.query<{ device_id: string, bucket: Date, amount: number | null, readings: string | number }>(
       `SELECT e.device_id, e.bucket, e.amount, e.readings FROM ${view} e JOIN devices d ON d.id = e.device_id
