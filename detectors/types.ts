@@ -28,6 +28,16 @@ export interface Detector {
   restore (subjectId: string, state: unknown): void
   /** Subjects this detector keeps state for. */
   subjects (): Iterable<string>
+  /**
+   * Optional: judges by the wall clock what only the absence of data can show (a meter gone
+   * offline while live). `now` is wall-clock epoch ms; called every minute or so by the app.
+   */
+  tick? (now: number): Anomaly[]
+  /**
+   * Optional: how far the subject's current evidence has gone towards a raise: 0 is normal,
+   * 1 is the raise threshold, more is stronger. For per-row scores in backtests and the UI.
+   */
+  score? (subjectId: string): number
 }
 
 export interface DetectorOptions {

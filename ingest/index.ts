@@ -138,10 +138,12 @@ export function createIngest ({ db, logger, lookupDevice, sink, batch }: IngestD
       if (s.kind === 'duplicate') { stats.duplicates++; continue }
       rows.push(s.row)
       if (s.kind === 'late') { stats.late++; late.push({ deviceId: dev.id, ts: s.row.ts }) }
-      if (s.kind === 'in_order' && s.row.amount !== null && dev.subject && dev.subjectKind) {
+      if (s.kind === 'in_order' && dev.subject && dev.subjectKind) {
+        const fault = s.row.implausible ? 'implausible' : s.row.reset ? 'reset' : null
         samples.push({
           subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, unit, ts: s.row.ts,
-          intervalMs: s.row.intervalMs!, amount: s.row.amount, ...(s.row.powerW !== null ? { powerW: s.row.powerW } : {}),
+          intervalMs: s.row.intervalMs!, amount: s.row.amount ?? 0, ...(s.row.powerW !== null ? { powerW: s.row.powerW } : {}),
+          ...(fault ? { registerFault: fault } : {}),
         })
       }
     }

@@ -8,11 +8,13 @@ export interface ReadingRow {
   deviceId: string
   ts: number
   register: number
-  /** Consumption since the previous reading; null when unknown (first reading, late reading, implausible reset). */
+  /** Consumption since the previous reading; null when unknown (first reading, late reading, implausible delta). */
   amount: number | null
   intervalMs: number | null
   powerW: number | null
   reset: boolean
+  /** The delta is more than a home can draw (forward or after a reset): amount is null. */
+  implausible?: boolean
 }
 
 export type Step =
@@ -29,20 +31,24 @@ const MAX_PLAUSIBLE_KW = 60
 export function step (state: RegisterState | undefined, deviceId: string, r: { ts: number, value: number, powerW?: number }): { next: RegisterState, step: Step } {
   const base = { deviceId, ts: r.ts, register: r.value, powerW: r.powerW ?? null }
   if (!state) {
-    return { next: { lastTs: r.ts, lastReg: r.value }, step: { kind: 'first', row: { ...base, amount: null, intervalMs: null, reset: false } } }
+    return { next: { lastTs: r.ts, lastReg: r.value }, step: { kind: 'first', row: { ...base, amount: null, intervalMs: null, reset: false, implausible: false } } }
   }
   if (r.ts === state.lastTs) return { next: state, step: { kind: 'duplicate' } }
-  if (r.ts < state.lastTs) return { next: state, step: { kind: 'late', row: { ...base, amount: null, intervalMs: null, reset: false } } }
+  if (r.ts < state.lastTs) return { next: state, step: { kind: 'late', row: { ...base, amount: null, intervalMs: null, reset: false, implausible: false } } }
   const intervalMs = r.ts - state.lastTs
   let amount: number | null = r.value - state.lastReg
   let reset = false
+  const plausible = MAX_PLAUSIBLE_KW * intervalMs / 3_600_000
   if (amount < 0) {
     // The register went back: a new meter or a rollover counts again from zero.
     reset = true
-    amount = r.value <= MAX_PLAUSIBLE_KW * intervalMs / 3_600_000 ? r.value : null
+    amount = r.value <= plausible ? r.value : null
+  } else if (amount > plausible) {
+    // More than a home can draw: a corrupt register, not consumption.
+    amount = null
   }
   return {
     next: { lastTs: r.ts, lastReg: r.value },
-    step: { kind: 'in_order', row: { ...base, amount, intervalMs, reset } },
+    step: { kind: 'in_order', row: { ...base, amount, intervalMs, reset, implausible: amount === null } },
   }
 }

@@ -101,6 +101,14 @@ export interface Consumption {
   amount: number
   /** Instantaneous power at ts, W, when the meter reports it. */
   powerW?: number
+  /**
+   * The register did something a healthy meter does not: `reset` went back (a replaced meter
+   * or a rollover; amount is then what the new register counted), `implausible` jumped by more
+   * than a home can draw or went back by an amount that cannot be trusted (amount is then 0 and
+   * says nothing about use). Meter-health detectors raise device faults on these; the others
+   * treat an implausible sample as a gap.
+   */
+  registerFault?: 'reset' | 'implausible'
 }
 
 export const ANOMALY_PHASES = ['raise', 'update', 'clear'] as const
