@@ -9,9 +9,9 @@ const HOUR = 3_600_000
  * The device's last, possibly unfinished, hour is left to the live readings.
  */
 export async function warmUp (db: Db, feed: (s: Consumption) => void, days = 14): Promise<number> {
-  const { rows } = await db.query<{ device_id: string, subject: string, subject_kind: SubjectKind, kind: string, bucket: Date, amount: number }>(`
+  const { rows } = await db.query<{ device_id: string, subject: string, subject_kind: SubjectKind, kind: string, street: string, bucket: Date, amount: number }>(`
     WITH latest AS (SELECT device_id, max(bucket) AS last FROM energy_hourly GROUP BY device_id)
-    SELECT e.device_id, d.subject, s.kind AS subject_kind, d.kind, e.bucket, e.amount
+    SELECT e.device_id, d.subject, s.kind AS subject_kind, d.kind, d.street, e.bucket, e.amount
     FROM energy_hourly e
     JOIN latest l ON l.device_id = e.device_id
     JOIN devices d ON d.id = e.device_id
@@ -21,7 +21,7 @@ export async function warmUp (db: Db, feed: (s: Consumption) => void, days = 14)
     ORDER BY e.device_id, e.bucket`, [days])
   for (const r of rows) {
     feed({
-      subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, unit: r.kind === 'water_meter' ? 'm3' : 'kwh',
+      subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: r.kind === 'water_meter' ? 'm3' : 'kwh',
       ts: r.bucket.getTime() + HOUR, intervalMs: HOUR, amount: Number(r.amount),
     })
   }

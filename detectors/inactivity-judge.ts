@@ -28,10 +28,25 @@ export interface Config {
   maxSpanMs: number
   falseAlarmFactor: number
   minSensitivity: number
+  raiseFloorHours: number
+  limitMarginHours: number
+  limitDecayPerDay: number
+  limitLearnDays: number
+  limitHoursBefore: number
+  limitHoursAfter: number
+  wakeMarginHours: number
+  wakeDevFactor: number
+  wakeLearnDays: number
+  minPeers: number
+  peerQuantile: number
+  wakeActiveShare: number
+  wakeMinQuietHours: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
 export interface Verdict {
+  /** The rule that raised the episode: missed_routine, flat_residue or low_use. */
+  rule: string
   phase: 'raise' | 'update' | 'clear'
   severity: Severity
   startedAt: number
@@ -89,27 +104,37 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const effective = above - (1 - weight) * held * hours
   const { active: threshold } = profile(cfg, s)
   const bump = Math.max(0, least - Math.max(lows(s, (d + 23) % 24).least, lows(s, (d + 1) % 24).least))
-  const active = effective - Math.min(bump, threshold) * hours >= threshold
-  return { above, effective, constant: held, active }
+  const net = effective - Math.min(bump, threshold) * hours
+  return { above, effective, constant: held, active: net >= threshold, lively: net >= cfg.wakeActiveShare * threshold }
 }
 
 export function resetRun (s: State) {
-  s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0; s.runRecent = [-1, -1]
+  s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0; s.runRecent[0] = -1; s.runRecent[1] = -1
+}
+
+/** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
+export function endRun (cfg: Config, s: State) {
+  if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
+    const sd = startHour(cfg, s)
+    s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
+  }
+  resetRun(s)
 }
 
 export function clearEpisode (s: State, reason: string): Verdict | null {
   const ep = s.ep
   if (ep === null) return null
   s.ep = null
-  return { phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
+  return { rule: ep.rule, phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
 }
 
 /** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away. */
-export function closeHour (cfg: Config, s: State, h: number, wh: number, at: number): Verdict | null {
-  const verdict = judge(cfg, s, h, wh, at)
+export function closeHour (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
+  const verdict = judge(cfg, s, h, wh, at, peer)
   const spread = s.fill > s.cov / 2
   if (s.ep === null && hourStart(cfg, h + 1) > s.awayUntil && !spread) {
     const d = h % 24
+    if (d === 23) for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
     remember(s, d, wh)
     s.n++
     if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s), cfg.floorQuantile))
@@ -136,43 +161,118 @@ function quietness (cfg: Config, s: State, d: number, effective: number, usual: 
 }
 
 const kwh = (wh: number) => +(wh / 1000).toFixed(3)
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4
 
-function judge (cfg: Config, s: State, h: number, wh: number, at: number): Verdict | null {
+/**
+ * The quiet-run score that raises at the end of hour-of-day d: a margin past the longest run
+ * this person has had by then on ordinary days, within [raiseFloorHours, minQuietHours]. Until
+ * the person's own runs have been learned for limitLearnDays, the cautious minQuietHours.
+ */
+export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null = null): number {
+  if (s.runStart < 0) return cfg.minQuietHours / s.sens
+  // A run is compared with the runs that began about when it began: an outing that starts at
+  // 14:00 says nothing about a silence that starts at dinner time. The person's own runs once
+  // learned; the peers' (same kind, same street) too, which is all a newcomer has.
+  const sd = startHour(cfg, s), own = learned(cfg, s)
+  let lim = -1
+  for (let k = sd - cfg.limitHoursBefore; k <= sd + cfg.limitHoursAfter; k++) {
+    const i = (k + 24) % 24
+    if (own) lim = Math.max(lim, s.lim[i]!)
+    if (peer !== null) lim = Math.max(lim, peer[i]!)
+  }
+  if (lim < 0) return cfg.minQuietHours / s.sens
+  return Math.min(cfg.minQuietHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours)) / s.sens
+}
+
+/** The person's own longest runs have been learned for long enough to stand on. */
+export const learned = (cfg: Config, s: State) => s.n >= cfg.warmupHours + cfg.limitLearnDays * 24
+
+/** Local hour of day the current quiet run began in. */
+const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg.offsetMs) / HOUR) % 24
+
+/** How far the current run has gone towards a raise (1 = raise). */
+export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {
+  if (s.runHours === 0 || s.hour < 0) return 0
+  return r4(s.runScore / raiseAt(cfg, s, peer))
+}
+
+/** Local day index of local hour index h. */
+const dayOf = (h: number) => Math.floor(h / 24)
+
+/** Notes the first activity after 04:00 of a local day at local hour `at` (fractional); learns it on ordinary days. */
+export function woke (cfg: Config, s: State, h: number, at: number, learn: boolean) {
+  if (s.wakeDay === dayOf(h) || h % 24 < 4) return
+  s.wakeDay = dayOf(h)
+  if (!learn || s.n < cfg.warmupHours / 2) return
+  const a = Math.max(1 / (s.wakeN + 1), 1 / cfg.wakeLearnDays)
+  if (s.wakeN === 0) { s.wakeMean = at; s.wakeDev = 0.5 } else {
+    s.wakeDev = r4(s.wakeDev + a * (Math.abs(at - s.wakeMean) - s.wakeDev))
+    s.wakeMean = r4(s.wakeMean + a * (at - s.wakeMean))
+  }
+  s.wakeN++
+}
+
+/**
+ * Missed routine: by local hour `at` of local hour index h, the first activity of the morning
+ * is overdue by a margin past this person's usual time, and the night's quiet run goes on.
+ */
+export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
+  if (s.ep !== null || s.wakeDay === dayOf(h) || s.wakeN < cfg.wakeLearnDays || s.runHours === 0) return null
+  if (t <= s.awayUntil || s.n < cfg.warmupHours) return null
+  const due = s.wakeMean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * s.wakeDev) / s.sens
+  if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / s.sens) return null
+  if (profile(cfg, s).daily < cfg.minDailyActivityWh) return null
+  s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
+  return {
+    rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
+    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(s.wakeMean), overdueHours: +(at - s.wakeMean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: s.sens },
+  }
+}
+
+const hhmm = (x: number) => `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.floor((x % 1) * 60)).padStart(2, '0')}`
+
+function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
   if (hourStart(cfg, h + 1) <= s.awayUntil) {
     resetRun(s)
     return clearEpisode(s, 'away')
   }
   if (s.n < cfg.warmupHours) return null
-  const p = profile(cfg, s)
-  const act = activity(cfg, s, h % 24, wh)
+  const d = h % 24
+  const act = activity(cfg, s, d, wh)
+  if (act.lively) woke(cfg, s, h, d + 0.5, s.ep === null)
   if (act.active) {
-    resetRun(s)
+    endRun(cfg, s)
     return clearEpisode(s, 'activity')
   }
-  const d = h % 24, usual = Math.max(0, s.base[d]! - s.floor)
+  const p = profile(cfg, s)
+  const usual = Math.max(0, s.base[d]! - s.floor)
   if (s.runHours === 0) s.runStart = hourStart(cfg, h)
   s.runHours++
-  s.runRecent = [s.runRecent[1]!, wh]
+  s.runRecent[0] = s.runRecent[1]!; s.runRecent[1] = wh
   s.runActual += act.above
   if (usual >= p.usual) {
     s.runUsual += usual
-    s.runScore = Math.round((s.runScore + quietness(cfg, s, d, act.effective, p.usual)) * 1e4) / 1e4
-  }
-  const evidence = {
-    quietHours: +s.runScore.toFixed(2), runHours: s.runHours,
-    usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
-    ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
-    baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),
-    constantKwhPerHour: kwh(act.constant), sensitivity: s.sens,
+    s.runScore = r4(s.runScore + quietness(cfg, s, d, act.effective, p.usual))
   }
   const ep = s.ep
   if (ep !== null) {
     const severity = severityAfter(cfg, at - ep.raisedAt)
     if (severity === ep.severity) return null
     ep.severity = severity
-    return ep.muted ? null : { phase: 'update', severity, startedAt: ep.startedAt, evidence }
+    return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
   }
-  if (p.daily < cfg.minDailyActivityWh || s.runScore < cfg.minQuietHours / s.sens) return null
-  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false }
-  return { phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence }
+  if (p.daily < cfg.minDailyActivityWh || s.runScore < raiseAt(cfg, s, peer)) return null
+  const rule = act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
+  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule }
+  return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }
+}
+
+function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly number[] | null): Record<string, unknown> {
+  return {
+    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
+    ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
+    baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),
+    constantKwhPerHour: kwh(constant), sensitivity: s.sens,
+  }
 }

@@ -19,6 +19,8 @@ export interface Episode {
   severity: Severity
   /** Told it was a false alarm: no more updates, only the clear. */
   muted: boolean
+  /** Which rule raised it: the Anomaly's detector name. */
+  rule: string
 }
 
 export interface State {
@@ -53,6 +55,19 @@ export interface State {
   /** Event time before which inactivity is expected (away). */
   awayUntil: number
   ep: Episode | null
+  /**
+   * Per hour of day a quiet run began in, the longest score such runs have reached on ordinary
+   * days (an outing, a nap, a lazy morning), fading slowly; -1 unknown. A run beyond it, by a
+   * margin, is what raises: quick when it begins at an hour the person is never quiet from,
+   * slower when it begins at an hour the person often goes out.
+   */
+  lim: number[]
+  /** Local hour (fractional) of the first activity after 04:00 on ordinary days: mean, mean absolute deviation, days learned. */
+  wakeMean: number
+  wakeDev: number
+  wakeN: number
+  /** Local day index of the last day activity was seen after 04:00 (-1 none). */
+  wakeDay: number
 }
 
 export function freshState (): State {
@@ -60,6 +75,7 @@ export function freshState (): State {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayUntil: 0, ep: null,
+    lim: new Array<number>(24).fill(EMPTY), wakeMean: 0, wakeDev: 0, wakeN: 0, wakeDay: -1,
   }
 }
 
@@ -116,13 +132,19 @@ const StateSchema = z.object({
   awayUntil: z.number().finite(),
   ep: z.object({
     startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean(),
+    rule: z.string().max(32),
   }).nullable(),
+  lim: z.array(z.number().finite().min(EMPTY)).length(24),
+  wakeMean: z.number().finite().min(0).max(24),
+  wakeDev: z.number().finite().min(0).max(24),
+  wakeN: int.nonnegative(),
+  wakeDay: int.min(-1),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
   const { base: _derived, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
@@ -130,7 +152,7 @@ export function fromSnapshot (raw: unknown): State {
   const r = StateSchema.safeParse(raw)
   if (!r.success) throw new TypeError(`inactivity snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   const v = r.data
-  const s: State = { ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], base: new Array<number>(24).fill(0), ep: v.ep && { ...v.ep } }
+  const s: State = { ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], base: new Array<number>(24).fill(0), ep: v.ep && { ...v.ep } }
   for (let d = 0; d < 24; d++) s.base[d] = median(s, d)
   return s
 }

@@ -12,7 +12,7 @@
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
-import { activity, clearEpisode, closeHour, hourStart, resetRun, type Config, type Verdict } from './inactivity-judge.ts'
+import { activity, clearEpisode, closeHour, endRun, hourStart, learned, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
 
@@ -51,6 +51,39 @@ export interface InactivityOptions extends DetectorOptions {
   falseAlarmFactor?: number
   /** Sensitivity never drops below this. Default 0.4. */
   minSensitivity?: number
+  /** Once the person's own quiet runs are learned, raise this many quiet hours past the longest by that hour of day... Default 1.5. */
+  limitMarginHours?: number
+  /** ... but never on fewer quiet hours than this, a half-day outing (minQuietHours is the most ever needed). Default 5.5. */
+  raiseFloorHours?: number
+  /** The longest runs learned fade by this many quiet hours a day, so an old habit stops covering a new silence. Default 0.02. */
+  limitDecayPerDay?: number
+  /** Days of learning quiet runs, after warm-up, before they replace minQuietHours. Default 14. */
+  limitLearnDays?: number
+  /** A run is compared with the longest learned runs that began from this many hours before the hour of day it began in... Default 1. */
+  limitHoursBefore?: number
+  /** ... to this many after. Default 1. */
+  limitHoursAfter?: number
+  /** Missed routine: raise when the first activity of the morning is this many hours overdue... Default 1.5. */
+  wakeMarginHours?: number
+  /** ... or this many mean absolute deviations of the usual time, whichever is later. Default 2.5. */
+  wakeDevFactor?: number
+  /** Days of mornings learned before a missed routine can raise (also the learning window). Default 10. */
+  wakeLearnDays?: number
+  /** ... and only once the night's quiet run holds this many usually-active hours (a lie-in is not enough). Default 2. */
+  wakeMinQuietHours?: number
+  /** A sign of life (the morning's first activity) is this share of what ends a quiet run. Default 0.3. */
+  wakeActiveShare?: number
+  /** Which of the peers' longest runs stands for the street's: a high quantile, as one neighbour's habit may be this person's tomorrow. Default 0.9. */
+  peerQuantile?: number
+  /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
+  minPeers?: number
+}
+
+/** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day. */
+interface PeerGroup {
+  members: State[]
+  day: number
+  lim: number[] | null
 }
 
 function resolve (o: InactivityOptions): Config {
@@ -73,6 +106,19 @@ function resolve (o: InactivityOptions): Config {
     maxSpanMs: (o.maxSpanHours ?? 48) * HOUR,
     falseAlarmFactor: o.falseAlarmFactor ?? 0.75,
     minSensitivity: o.minSensitivity ?? 0.4,
+    raiseFloorHours: o.raiseFloorHours ?? 5.5,
+    limitMarginHours: o.limitMarginHours ?? 1.5,
+    limitDecayPerDay: o.limitDecayPerDay ?? 0.02,
+    limitLearnDays: o.limitLearnDays ?? 14,
+    limitHoursBefore: o.limitHoursBefore ?? 1,
+    limitHoursAfter: o.limitHoursAfter ?? 1,
+    wakeMarginHours: o.wakeMarginHours ?? 1.5,
+    wakeDevFactor: o.wakeDevFactor ?? 2.5,
+    wakeLearnDays: o.wakeLearnDays ?? 10,
+    minPeers: o.minPeers ?? 3,
+    peerQuantile: o.peerQuantile ?? 0.9,
+    wakeActiveShare: o.wakeActiveShare ?? 0.3,
+    wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
   }
   for (const [k, v] of Object.entries(cfg)) {
     if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`inactivity option ${k} is not a finite number`)
@@ -83,7 +129,7 @@ function resolve (o: InactivityOptions): Config {
 /** Several verdicts from one sample (a spread gap) become one anomaly: the latest, a raise staying a raise. */
 function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
   if (next === null) return prev
-  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, phase: 'raise' }
+  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, rule: prev.rule, phase: 'raise' }
   if (prev?.phase === 'raise' && next.phase === 'clear') return null
   return next
 }
@@ -92,20 +138,43 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const cfg = resolve(opts)
   const name = 'inactivity'
   const states = new Map<string, State>()
+  const groups = new Map<string, PeerGroup>()
+  const groupOf = new Map<string, PeerGroup>()
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
+
+  function join (subjectId: string, s: State, street: string): PeerGroup {
+    let g = groups.get(street)
+    if (g === undefined) { g = { members: [], day: -1, lim: null }; groups.set(street, g) }
+    const was = groupOf.get(subjectId)
+    if (was !== undefined) was.members.splice(was.members.indexOf(s), 1)
+    g.members.push(s)
+    groupOf.set(subjectId, g)
+    return g
+  }
+
+  /** Once a local day: a high quantile, over peers whose own runs are learned, of each start hour's longest run. */
+  function refresh (g: PeerGroup, day: number) {
+    g.day = day
+    const ready = g.members.filter((m) => learned(cfg, m))
+    if (ready.length < cfg.minPeers) { g.lim = null; return }
+    g.lim = Array.from({ length: 24 }, (_, k) => {
+      const v = ready.map((m) => m.lim[k]!).filter((x) => x >= 0).sort((a, b) => a - b)
+      return v.length < cfg.minPeers ? -1 : v[Math.min(v.length - 1, Math.floor(cfg.peerQuantile * v.length))]!
+    })
+  }
 
   function openHour (s: State, h: number) {
     s.hour = h; s.acc = 0; s.cov = 0; s.fill = 0
   }
 
   /** Closes the current hour; an hour less than half covered is missing: it neither extends nor ends a quiet run. */
-  function close (s: State, at: number): Verdict | null {
+  function close (s: State, g: PeerGroup, at: number): Verdict | null {
     if (s.hour < 0) return null
     if (s.cov < HOUR / 2) return null
-    return closeHour(cfg, s, s.hour, Math.round(s.acc * 1000 * HOUR / s.cov), at)
+    return closeHour(cfg, s, s.hour, Math.round(s.acc * 1000 * HOUR / s.cov), at, g.lim)
   }
 
-  function ingest (s: State, c: Consumption): Verdict | null {
+  function ingest (s: State, g: PeerGroup, c: Consumption): Verdict | null {
     const end = c.ts
     let start = end - c.intervalMs, amount = c.amount
     if (end <= s.last) return null
@@ -113,26 +182,32 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     let out = s.ep && start < s.awayUntil ? clearEpisode(s, 'away') : null
     s.last = end
     if (end - start > cfg.maxSpanMs) {
-      out = merge(out, close(s, end))
+      out = merge(out, close(s, g, end))
       openHour(s, idx(end)); resetRun(s)
       return out
     }
     const rate = amount / (end - start), long = end - start > HOUR
     for (let t = start; t < end;) {
       const h = idx(t)
-      if (h !== s.hour) { out = merge(out, close(s, end)); openHour(s, h) }
+      if (h !== s.hour) { out = merge(out, close(s, g, end)); openHour(s, h) }
       const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
       s.acc = r4(s.acc + rate * dt); s.cov += dt
       if (long) s.fill += dt
       t = segEnd
     }
-    if (end === hourStart(cfg, s.hour + 1)) { out = merge(out, close(s, end)); openHour(s, s.hour + 1) }
-    else if (s.ep) {
-      // Activity returning mid-hour clears at once.
-      if (activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR).active) {
-        resetRun(s)
+    if (end === hourStart(cfg, s.hour + 1)) { out = merge(out, close(s, g, end)); openHour(s, s.hour + 1) }
+    else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
+      // Activity returning mid-hour clears at once; a sign of life marks the morning's first activity.
+      const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
+      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && end > s.awayUntil)
+      if (act.active && s.ep !== null) {
+        endRun(cfg, s)
         out = merge(out, clearEpisode(s, 'activity'))
       }
+    }
+    if (s.ep === null && s.hour >= 0) {
+      const local = s.hour % 24 + (end - hourStart(cfg, s.hour)) / HOUR
+      out = merge(out, missedRoutine(cfg, s, s.hour, local, end))
     }
     return out
   }
@@ -140,13 +215,18 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   return {
     name,
     update (c: Consumption): Anomaly | null {
-      if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh') return null
+      if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible') return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let s = states.get(c.subjectId)
       if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
-      const v = ingest(s, c)
+      let g = groupOf.get(c.subjectId)
+      const street = c.street ?? ''
+      if (g === undefined || (g !== groups.get(street))) g = join(c.subjectId, s, street)
+      const day = Math.floor(idx(c.ts) / 24)
+      if (day > g.day) refresh(g, day)
+      const v = ingest(s, g, c)
       if (v === null) return null
-      return { subjectId: c.subjectId, detector: name, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
+      return { subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
     },
     feedback (fb: Feedback) {
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return
@@ -163,8 +243,17 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       return s && toSnapshot(s)
     },
     restore (subjectId: string, state: unknown) {
-      states.set(subjectId, fromSnapshot(state))
+      const s = fromSnapshot(state)
+      const g = groupOf.get(subjectId)
+      if (g !== undefined) { g.members.splice(g.members.indexOf(states.get(subjectId)!), 1); groupOf.delete(subjectId) }
+      states.set(subjectId, s)
     },
     subjects () { return states.keys() },
+    score (subjectId: string) {
+      const s = states.get(subjectId)
+      if (s === undefined) return 0
+      const ratio = runScoreRatio(cfg, s, groupOf.get(subjectId)?.lim ?? null)
+      return s.ep !== null ? Math.max(1, ratio) : ratio
+    },
   }
 }

@@ -141,7 +141,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, batch }: IngestD
       if (s.kind === 'in_order' && dev.subject && dev.subjectKind) {
         const fault = s.row.implausible ? 'implausible' : s.row.reset ? 'reset' : null
         samples.push({
-          subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, unit, ts: s.row.ts,
+          subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, street: dev.street, unit, ts: s.row.ts,
           intervalMs: s.row.intervalMs!, amount: s.row.amount ?? 0, ...(s.row.powerW !== null ? { powerW: s.row.powerW } : {}),
           ...(fault ? { registerFault: fault } : {}),
         })

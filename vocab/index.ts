@@ -101,6 +101,8 @@ export interface Consumption {
   amount: number
   /** Instantaneous power at ts, W, when the meter reports it. */
   powerW?: number
+  /** Street code of the device: detectors take subjects of the same kind in the same street as peers. */
+  street?: string
   /**
    * The register did something a healthy meter does not: `reset` went back (a replaced meter
    * or a rollover; amount is then what the new register counted), `implausible` jumped by more
