@@ -13,8 +13,19 @@ export { EventBus } from './events.ts'
 export type { AlertView, TaskView } from './views.ts'
 export { TRANSITIONS, type TaskAction } from './policy.ts'
 
-/** What an outcome teaches the detectors. */
-export interface OutcomeFeedback { subjectId: string, kind: string, outcome: Outcome, awayUntil?: number }
+/** What an outcome, or an absence declared ahead, teaches the detectors. */
+export interface OutcomeFeedback { subjectId: string, kind?: string, outcome: Outcome, awayUntil?: number, awayFrom?: number }
+
+/** Alert kinds that an absence explains: nobody home is expected. */
+const ABSENCE_KINDS = new Set(['inactivity', 'vacancy'])
+const MAX_ABSENCE_MS = 180 * 86_400_000
+
+export interface AbsenceView { id: string, subjectId: string, from: string, until: string, note: string | null, declaredBy: string, declaredAt: string, cancelledAt: string | null }
+type AbsenceRow = { id: string, subject: string, starts_at: Date, ends_at: Date, note: string | null, declared_by: string, declared_at: Date, cancelled_at: Date | null }
+const absenceView = (r: AbsenceRow): AbsenceView => ({
+  id: r.id, subjectId: r.subject, from: r.starts_at.toISOString(), until: r.ends_at.toISOString(), note: r.note,
+  declaredBy: r.declared_by, declaredAt: r.declared_at.toISOString(), cancelledAt: r.cancelled_at?.toISOString() ?? null,
+})
 
 export interface AlertsDeps {
   db: Db
@@ -73,9 +84,16 @@ export function createAlerts (deps: AlertsDeps) {
     if (seen.rows.length > 0) return null
     const subject = (await db.query<{ address: string, away_until: Date | null }>('SELECT address, away_until FROM subjects WHERE id = $1', [a.subjectId])).rows[0]
     if (!subject) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
-    if (a.kind === 'inactivity' && subject.away_until && subject.away_until.getTime() > a.observedAt) {
-      log.info({ subject: a.subjectId, awayUntil: subject.away_until }, 'inactivity while away: no alert')
-      return null
+    if (ABSENCE_KINDS.has(a.kind)) {
+      if (subject.away_until && subject.away_until.getTime() > a.observedAt) {
+        log.info({ subject: a.subjectId, kind: a.kind, awayUntil: subject.away_until }, 'quiet while away: no alert')
+        return null
+      }
+      const declared = await db.query('SELECT 1 FROM absences WHERE subject = $1 AND cancelled_at IS NULL AND starts_at <= $2 AND ends_at > $2', [a.subjectId, iso(a.observedAt)])
+      if (declared.rows.length > 0) {
+        log.info({ subject: a.subjectId, kind: a.kind }, 'quiet during a declared absence: no alert')
+        return null
+      }
     }
     return createAlertAndTask({ source: 'detector', subject: a.subjectId, address: subject.address, kind: a.kind, detector: a.detector, severity: a.severity, startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
   }
@@ -167,6 +185,37 @@ export function createAlerts (deps: AlertsDeps) {
     return rows.map((r) => taskView(r, byTask.get(r.id) ?? []))
   }
 
+  /** An absence declared ahead (a trip, a hospital stay): the detectors expect quiet then, and no alert is raised for it. */
+  async function declareAbsence (input: { subjectId: string, from?: number, until: number, note?: string, actor: string }): Promise<AbsenceView> {
+    const now = clock.now()
+    const x = { ...input, from: input.from ?? now }
+    if (!(x.until > x.from) || x.until <= now || x.until - x.from > MAX_ABSENCE_MS) {
+      throw new GridcareError('ABSENCE_INVALID', 'an absence must end after it starts, end in the future and last at most 180 days')
+    }
+    const row = (await db.query<AbsenceRow>(`INSERT INTO absences (id, subject, starts_at, ends_at, note, declared_by, declared_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
+      RETURNING id, subject, starts_at, ends_at, note, declared_by, declared_at, cancelled_at`,
+    [randomUUID(), x.subjectId, iso(x.from), iso(x.until), x.note ?? null, x.actor, iso(now)])).rows[0]!
+    deps.onFeedback?.({ subjectId: x.subjectId, outcome: 'away', awayFrom: x.from, awayUntil: x.until })
+    log.info({ subject: x.subjectId, from: iso(x.from), until: iso(x.until), by: x.actor }, 'absence declared')
+    return absenceView(row)
+  }
+
+  /** Absences of a subject not yet over, and those that ended in the last 30 days; newest first. */
+  async function listAbsences (subjectId: string): Promise<AbsenceView[]> {
+    const { rows } = await db.query<AbsenceRow>(`SELECT id, subject, starts_at, ends_at, note, declared_by, declared_at, cancelled_at FROM absences
+      WHERE subject = $1 AND ends_at > $2 ORDER BY starts_at DESC`, [subjectId, iso(clock.now() - 30 * 86_400_000)])
+    return rows.map(absenceView)
+  }
+
+  /** Cancels an absence (the trip was called off): the detectors watch as usual again. */
+  async function cancelAbsence (subjectId: string, id: string): Promise<AbsenceView> {
+    const row = (await db.query<AbsenceRow>(`UPDATE absences SET cancelled_at = $3 WHERE id = $1 AND subject = $2 AND cancelled_at IS NULL
+      RETURNING id, subject, starts_at, ends_at, note, declared_by, declared_at, cancelled_at`, [id, subjectId, iso(clock.now())])).rows[0]
+    if (!row) throw new GridcareError('NOT_FOUND', `no open absence "${id}" for subject "${subjectId}"`)
+    deps.onFeedback?.({ subjectId, outcome: 'away', awayFrom: 0, awayUntil: 0 })
+    return absenceView(row)
+  }
+
   /** Moves a task on; every change is kept with actor and time. */
   async function transition (id: string, action: TaskAction, actor: string, body: { outcome?: Outcome, note?: string, awayUntil?: string } = {}): Promise<TaskView> {
     const rule = TRANSITIONS[action]
@@ -256,6 +305,9 @@ export function createAlerts (deps: AlertsDeps) {
   return {
     events,
     handleAnomaly,
+    declareAbsence,
+    listAbsences,
+    cancelAbsence,
     createReport,
     transition,
     getTask,

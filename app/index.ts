@@ -49,7 +49,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
     const alerts = createAlerts({
       db, logger, addresses, events, ...(clock ? { clock } : {}),
-      onFeedback: (fb) => detectors.feedback({ subjectId: fb.subjectId, kind: fb.kind, ...(fb.awayUntil ? { awayUntil: fb.awayUntil } : {}), falseAlarm: fb.outcome === 'false_alarm' }),
+      onFeedback: (fb) => detectors.feedback({
+        subjectId: fb.subjectId, ...(fb.kind !== undefined ? { kind: fb.kind } : {}), falseAlarm: fb.outcome === 'false_alarm',
+        ...(fb.awayUntil !== undefined ? { awayUntil: fb.awayUntil } : {}), ...(fb.awayFrom !== undefined ? { awayFrom: fb.awayFrom } : {}),
+      }),
       notifyWorker: (workerId, task) => broker.publish(workerTopic(workerId), JSON.stringify({ event: 'task', task })),
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.

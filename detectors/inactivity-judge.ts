@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, remember, remembered, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, remember, remembered, type State } from './inactivity-state.ts'
 
 /** Resolved, frozen options; see InactivityOptions in inactivity.ts for meaning and defaults. */
 export interface Config {
@@ -132,7 +132,7 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
 export function closeHour (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
   const verdict = judge(cfg, s, h, wh, at, peer)
   const spread = s.fill > s.cov / 2
-  if (s.ep === null && hourStart(cfg, h + 1) > s.awayUntil && !spread) {
+  if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
     if (d === 23) for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
     remember(s, d, wh)
@@ -218,7 +218,7 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
  */
 export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
   if (s.ep !== null || s.wakeDay === dayOf(h) || s.wakeN < cfg.wakeLearnDays || s.runHours === 0) return null
-  if (t <= s.awayUntil || s.n < cfg.warmupHours) return null
+  if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
   const due = s.wakeMean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * s.wakeDev) / s.sens
   if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / s.sens) return null
   if (profile(cfg, s).daily < cfg.minDailyActivityWh) return null
@@ -232,7 +232,7 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
 const hhmm = (x: number) => `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.floor((x % 1) * 60)).padStart(2, '0')}`
 
 function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
-  if (hourStart(cfg, h + 1) <= s.awayUntil) {
+  if (awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1))) {
     resetRun(s)
     return clearEpisode(s, 'away')
   }

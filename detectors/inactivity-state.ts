@@ -52,7 +52,8 @@ export interface State {
   runRecent: number[]
   /** 1 = as configured; false alarms lower it. */
   sens: number
-  /** Event time before which inactivity is expected (away). */
+  /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
+  awayFrom: number
   awayUntil: number
   ep: Episode | null
   /**
@@ -74,7 +75,7 @@ export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
-    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayUntil: 0, ep: null,
+    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wakeMean: 0, wakeDev: 0, wakeN: 0, wakeDay: -1,
   }
 }
@@ -129,6 +130,7 @@ const StateSchema = z.object({
   runActual: z.number().finite().nonnegative(),
   runRecent: z.array(wh).length(2),
   sens: z.number().positive().max(1),
+  awayFrom: z.number().finite(),
   awayUntil: z.number().finite(),
   ep: z.object({
     startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean(),
@@ -156,3 +158,6 @@ export function fromSnapshot (raw: unknown): State {
   for (let d = 0; d < 24; d++) s.base[d] = median(s, d)
   return s
 }
+
+/** The subject is away at some time in (from, to]. */
+export const awayDuring = (s: State, from: number, to: number) => to > s.awayFrom && from < s.awayUntil

@@ -11,7 +11,7 @@
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
-import { HOUR, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
 import { activity, clearEpisode, closeHour, endRun, hourStart, learned, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -179,7 +179,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     let start = end - c.intervalMs, amount = c.amount
     if (end <= s.last) return null
     if (start < s.last) { amount *= (end - s.last) / (end - start); start = s.last }
-    let out = s.ep && start < s.awayUntil ? clearEpisode(s, 'away') : null
+    let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
     s.last = end
     if (end - start > cfg.maxSpanMs) {
       out = merge(out, close(s, g, end))
@@ -199,7 +199,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
       // Activity returning mid-hour clears at once; a sign of life marks the morning's first activity.
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
-      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && end > s.awayUntil)
+      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && !awayDuring(s, start, end))
       if (act.active && s.ep !== null) {
         endRun(cfg, s)
         out = merge(out, clearEpisode(s, 'activity'))
@@ -232,7 +232,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return
       let s = states.get(fb.subjectId)
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) s.awayUntil = fb.awayUntil
+      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayFrom ?? 0 }
       if (fb.falseAlarm) {
         s.sens = r4(Math.max(cfg.minSensitivity, s.sens * cfg.falseAlarmFactor))
         if (s.ep) s.ep.muted = true

@@ -5,6 +5,8 @@ export interface Feedback {
   subjectId: string
   /** Event time (epoch ms) until which the subject is away: inactivity is expected. */
   awayUntil?: number
+  /** With awayUntil: the absence starts then (declared ahead); default at once. awayUntil 0 cancels. */
+  awayFrom?: number
   /** The last alert for this subject was a false alarm. */
   falseAlarm?: boolean
   /** The kind of alert the feedback is about. */

@@ -17,6 +17,7 @@ export const ERRORS = {
   REPORT_UNROUTABLE: { status: 400, message: 'the report has no address or position inside a known grid' },
   TASK_BAD_TRANSITION: { status: 409, message: 'the task cannot move to that state from its current one' },
   TASK_BAD_OUTCOME: { status: 400, message: 'the outcome is not valid for this task' },
+  ABSENCE_INVALID: { status: 400, message: 'the absence must end after it starts, in the future, within 180 days' },
   INGEST_INVALID_PAYLOAD: { status: 400, message: 'the payload does not match the device contract' },
   INGEST_UNKNOWN_DEVICE: { status: 400, message: 'the device is not registered' },
   INGEST_BAD_JSON: { status: 400, message: 'the payload is not JSON' },

@@ -210,6 +210,23 @@ CREATE VIEW energy_daily AS
   FROM readings GROUP BY device_id, date_trunc('day', ts AT TIME ZONE 'UTC');
 `,
   },
+  {
+    id: 3,
+    name: 'absences declared ahead',
+    sql: () => `
+CREATE TABLE absences (
+  id text PRIMARY KEY,
+  subject text NOT NULL REFERENCES subjects(id),
+  starts_at timestamptz NOT NULL,
+  ends_at timestamptz NOT NULL CHECK (ends_at > starts_at),
+  note text,
+  declared_by text NOT NULL,
+  declared_at timestamptz NOT NULL DEFAULT now(),
+  cancelled_at timestamptz
+);
+CREATE INDEX absences_subject ON absences (subject, ends_at);
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */

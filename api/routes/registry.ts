@@ -113,6 +113,40 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
     return rows.map((r) => ({ deviceId: r.device_id, bucket: r.bucket.toISOString(), amount: r.amount === null ? null : Number(r.amount), readings: Number(r.readings) }))
   })
 
+  const AbsenceOut = z.object({ id: z.string(), subjectId: z.string(), from: z.string(), until: z.string(), note: z.string().nullable(), declaredBy: z.string(), declaredAt: z.string(), cancelledAt: z.string().nullable() })
+  const SubjectParams = z.object({ id: z.string() })
+
+  app.post('/subjects/:id/absences', {
+    schema: {
+      tags: ['registry'], summary: 'Declare an absence ahead (a trip, a hospital stay): no inactivity or vacancy alert for the subject in that window',
+      params: SubjectParams,
+      body: z.object({
+        from: z.iso.datetime({ offset: true }).optional().describe('when the absence starts; default now'),
+        until: z.iso.datetime({ offset: true }).describe('when the subject is expected back'),
+        note: z.string().max(500).optional(),
+      }),
+      response: { 201: AbsenceOut, ...errors },
+    },
+  }, async (req, reply) => {
+    const s = await readSubject(req, req.params.id, 'read_subject')
+    const from = req.body.from ? { from: Date.parse(req.body.from) } : {}
+    return reply.status(201).send(await app.deps.alerts.declareAbsence({ subjectId: s.id, ...from, until: Date.parse(req.body.until), ...(req.body.note ? { note: req.body.note } : {}), actor: req.principal.id }))
+  })
+
+  app.get('/subjects/:id/absences', {
+    schema: { tags: ['registry'], summary: 'Absences declared for a subject: current, upcoming and those ended in the last 30 days', params: SubjectParams, response: { 200: z.array(AbsenceOut), ...errors } },
+  }, async (req) => {
+    const s = await readSubject(req, req.params.id, 'read_subject')
+    return app.deps.alerts.listAbsences(s.id)
+  })
+
+  app.delete('/subjects/:id/absences/:absenceId', {
+    schema: { tags: ['registry'], summary: 'Cancel a declared absence', params: z.object({ id: z.string(), absenceId: z.string() }), response: { 200: AbsenceOut, ...errors } },
+  }, async (req) => {
+    const s = await readSubject(req, req.params.id, 'read_subject')
+    return app.deps.alerts.cancelAbsence(s.id, req.params.absenceId)
+  })
+
   app.post('/devices', {
     schema: { tags: ['registry'], summary: 'Register a device; answers its MQTT credentials (password shown once) and topics', body: DeviceIn, response: { 201: DeviceOut, ...errors } },
   }, async (req, reply) => {

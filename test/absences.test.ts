@@ -1,0 +1,78 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Anomaly } from '../vocab/index.ts'
+import { DAY, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
+
+let h: Harness
+let tokens: Awaited<ReturnType<typeof seedStreet>>
+const now = Date.UTC(2026, 10, 23, 2)
+const clock = { now: () => now }
+const iso = (t: number) => new Date(t).toISOString()
+const quiet = (subjectId: string, at: number): Anomaly => ({
+  subjectId, detector: 'low_use', kind: 'inactivity', phase: 'raise', severity: 'medium', startedAt: at - 6 * HOUR, observedAt: at, evidence: {},
+})
+
+before(async () => {
+  h = await startGridcare({}, clock)
+  tokens = await seedStreet(h)
+  for (const [id, unit] of [['e101', 'U101'], ['e102', 'U102']]) {
+    await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit })
+  }
+})
+after(async () => { await h.close() })
+
+test('a family tells the grid worker of a trip next week: no inactivity alert during it, the detectors know', async () => {
+  const from = now + 2 * DAY, until = now + 6 * DAY
+  const res = await h.api('POST', '/api/subjects/e101/absences', { from: iso(from), until: iso(until), note: 'visiting her son in Ningbo' }, tokens.w1)
+  assert.equal(res.status, 201)
+  assert.equal(res.body.from, iso(from))
+  assert.equal(res.body.until, iso(until))
+  assert.equal(res.body.declaredBy, 'w1')
+
+  // The detectors expect quiet in that window only.
+  const inactivity = h.gc.components.detectors.detectors.find((d) => d.name === 'inactivity')!
+  const snap = inactivity.snapshot('e101') as { awayFrom: number, awayUntil: number }
+  assert.equal(snap.awayFrom, from)
+  assert.equal(snap.awayUntil, until)
+
+  const alerts = h.gc.components.alerts
+  assert.equal(await alerts.handleAnomaly(quiet('e101', from + DAY)), null, 'quiet during the trip is expected')
+  const before = await alerts.handleAnomaly(quiet('e101', now + DAY))
+  assert.ok(before, 'quiet the day before the trip still alerts')
+  assert.equal(before.kind, 'inactivity')
+
+  const list = await h.api('GET', '/api/subjects/e101/absences', undefined, tokens.w1)
+  assert.equal(list.status, 200)
+  assert.deepEqual(list.body.map((a: { id: string }) => a.id), [res.body.id])
+})
+
+test('an absence is declared only by someone covering the subject, and must make sense', async () => {
+  const other = await h.api('POST', '/api/subjects/e102/absences', { until: iso(now + DAY) }, tokens.w2)
+  assert.equal(other.status, 403)
+  for (const bad of [
+    { from: iso(now + 2 * DAY), until: iso(now + DAY) },
+    { from: iso(now - 3 * DAY), until: iso(now - DAY) },
+    { until: iso(now + 400 * DAY) },
+  ]) {
+    const r = await h.api('POST', '/api/subjects/e102/absences', bad, tokens.w1)
+    assert.equal(r.status, 400, JSON.stringify(bad))
+    assert.equal(r.body.error.code, 'ABSENCE_INVALID')
+  }
+  const missing = await h.api('POST', '/api/subjects/e102/absences', { from: iso(now) }, tokens.w1)
+  assert.equal(missing.status, 400)
+  assert.equal((await h.api('POST', '/api/subjects/nobody/absences', { until: iso(now + DAY) }, tokens.w1)).status, 404)
+})
+
+test('a cancelled trip: alerts come again, and the detectors watch as usual', async () => {
+  const res = await h.api('POST', '/api/subjects/e102/absences', { until: iso(now + 3 * DAY) }, tokens.w1)
+  assert.equal(res.status, 201)
+  const alerts = h.gc.components.alerts
+  assert.equal(await alerts.handleAnomaly(quiet('e102', now + HOUR)), null)
+  const cancel = await h.api('DELETE', `/api/subjects/e102/absences/${res.body.id}`, undefined, tokens.w1)
+  assert.equal(cancel.status, 200)
+  assert.ok(cancel.body.cancelledAt)
+  assert.equal((await h.api('DELETE', `/api/subjects/e102/absences/${res.body.id}`, undefined, tokens.w1)).status, 404)
+  const snap = h.gc.components.detectors.detectors.find((d) => d.name === 'inactivity')!.snapshot('e102') as { awayUntil: number }
+  assert.equal(snap.awayUntil, 0)
+  assert.ok(await alerts.handleAnomaly(quiet('e102', now + 2 * HOUR)))
+})
