@@ -69,12 +69,59 @@ export function parseSeries (text: string, format: Format = detectFormat(text.sl
   return out
 }
 
-/** Replays a series through every detector for one subject; returns what they said. */
-export function runBacktest (series: Interval[], opts: { subjectKind?: SubjectKind, utcOffsetHours?: number } = {}): Anomaly[] {
+export interface BacktestOptions {
+  /** Default lone_elder. */
+  subjectKind?: SubjectKind
+  /** Local time offset, hours; default 0 (local times are read as written). */
+  utcOffsetHours?: number
+  /** Also take each row's score. Default false. */
+  scores?: boolean
+}
+
+export interface BacktestResult {
+  anomalies: Anomaly[]
+  /**
+   * With `scores`: one per interval, in order, the largest `score(subject)` of the detectors that
+   * have one after that interval (0 normal, 1 at the raise threshold); null when none has one.
+   */
+  scores: Array<number | null> | null
+}
+
+/** Replays a series through every detector for one subject. */
+export function backtest (series: Interval[], opts: BacktestOptions = {}): BacktestResult {
   const set = createDetectorSet(createDetectors({ utcOffsetHours: opts.utcOffsetHours ?? 0 }))
+  const scorers = set.detectors.filter((d) => d.score !== undefined)
+  const subjectId = 'backtest'
   const out: Anomaly[] = []
-  for (const s of series) {
-    out.push(...set.update({ subjectId: 'backtest', subjectKind: opts.subjectKind ?? 'lone_elder', deviceId: 'csv', unit: 'kwh', ts: s.end, intervalMs: s.intervalMs, amount: s.kwh }))
-  }
-  return out
+  const scores = opts.scores ? new Array<number | null>(series.length).fill(null) : null
+  series.forEach((s, i) => {
+    out.push(...set.update({ subjectId, subjectKind: opts.subjectKind ?? 'lone_elder', deviceId: 'csv', unit: 'kwh', ts: s.end, intervalMs: s.intervalMs, amount: s.kwh }))
+    if (scores === null || scorers.length === 0) return
+    let max = -Infinity
+    for (const d of scorers) max = Math.max(max, d.score!(subjectId))
+    scores[i] = max
+  })
+  return { anomalies: out, scores }
+}
+
+/** Replays a series through every detector for one subject; returns what they said. */
+export function runBacktest (series: Interval[], opts: Omit<BacktestOptions, 'scores'> = {}): Anomaly[] {
+  return backtest(series, opts).anomalies
+}
+
+/**
+ * The input's header and every row that became an interval, as written, with a `score` column
+ * added (empty when no detector gives scores). Rows that were skipped (unreadable, or the first
+ * of a cumulative series) are left out.
+ */
+export function scoresCsv (text: string, series: readonly Interval[], scores: ReadonlyArray<number | null>): string {
+  if (scores.length !== series.length) throw new RangeError(`scoresCsv: ${scores.length} scores for ${series.length} rows`)
+  const lines = text.split(/\r?\n/)
+  const header = lines[0] !== undefined && !/^\d/.test(lines[0]) ? lines[0] : null
+  const out = [`${header ?? 'timestamp,value'},score`]
+  series.forEach((s, i) => {
+    const v = scores[i]
+    out.push(`${lines[s.row - 1]},${v === null || v === undefined ? '' : String(Math.round(v * 1e4) / 1e4)}`)
+  })
+  return out.join('\n') + '\n'
 }

@@ -75,6 +75,8 @@ export interface InactivityOptions extends DetectorOptions {
   wakeActiveShare?: number
   /** Which of the peers' longest runs stands for the street's: a high quantile, as one neighbour's habit may be this person's tomorrow. Default 0.9. */
   peerQuantile?: number
+  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is. */
+  suspect?: (deviceId: string) => boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -136,6 +138,7 @@ function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
 
 export function createInactivityDetector (opts: InactivityOptions = {}): Detector {
   const cfg = resolve(opts)
+  const suspect = opts.suspect ?? (() => false)
   const name = 'inactivity'
   const states = new Map<string, State>()
   const groups = new Map<string, PeerGroup>()
@@ -215,7 +218,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   return {
     name,
     update (c: Consumption): Anomaly | null {
-      if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible') return null
+      if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let s = states.get(c.subjectId)
       if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }

@@ -4,18 +4,26 @@
  */
 import type { Detector, DetectorOptions } from './types.ts'
 import { createInactivityDetector, type InactivityOptions } from './inactivity.ts'
+import { createMeterHealthDetector, type MeterHealthOptions } from './meter-health.ts'
 
 export { createInactivityDetector, INACTIVITY_KIND, type InactivityOptions } from './inactivity.ts'
+export { createMeterHealthDetector, METER_HEALTH_KINDS, type MeterHealthOptions } from './meter-health.ts'
 export type { Detector, DetectorOptions, Feedback } from './types.ts'
 export { createDetectorSet, type DetectorSet } from './set.ts'
 
 export interface DetectorsOptions extends DetectorOptions {
   /** Tunables of the inactivity detector; its `utcOffsetHours` defaults to the shared one. */
   inactivity?: InactivityOptions
+  meterHealth?: MeterHealthOptions
 }
 
-/** Every detector, configured. */
+/**
+ * Every detector, configured. Meter health comes first: a sample from a meter it suspects
+ * (stuck, offline, a corrupt register) is a gap to the welfare detectors, not a silence.
+ */
 export function createDetectors (opts: DetectorsOptions = {}): Detector[] {
-  const { inactivity, ...shared } = opts
-  return [createInactivityDetector({ ...shared, ...inactivity })]
+  const { inactivity, meterHealth, ...shared } = opts
+  const health = createMeterHealthDetector({ ...shared, ...meterHealth })
+  const suspect = (deviceId: string) => health.isSuspect(deviceId)
+  return [health, createInactivityDetector({ suspect, ...shared, ...inactivity })]
 }

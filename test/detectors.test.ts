@@ -99,36 +99,62 @@ const raises = (as: Anomaly[]) => as.filter((a) => a.phase === 'raise')
 
 // ---------------------------------------------------------------- contract: every detector
 
+/**
+ * What each detector is given to show it works: a month that must make it speak, and samples
+ * that are none of its concern. Every detector createDetectors() lists must have one.
+ */
+const quietMonth = elder({ seed: 3, days: 28, quiet: { from: [24, 9] } })
+const FIXTURES: Record<string, { month: Consumption[], foreign: Consumption[] }> = {
+  inactivity: {
+    month: quietMonth,
+    foreign: [{ ...quietMonth[0]!, subjectId: 'flat-9', subjectKind: 'rental_unit' }, { ...quietMonth[0]!, subjectId: 'water-9', unit: 'm3' }],
+  },
+  // The register stops on day 24 while the meter still reports power.
+  meter_health: {
+    month: elder({ seed: 3, days: 28 }).map((c) => c.ts > at(24, 9) ? { ...c, amount: 0, powerW: 250 } : c),
+    foreign: [],
+  },
+}
+
+test('every detector has a contract fixture', () => {
+  for (const d of createDetectors()) assert.ok(FIXTURES[d.name], `no contract fixture for detector "${d.name}"`)
+})
+
 for (const name of createDetectors().map((d) => d.name)) {
   const make = () => createDetectors().find((d) => d.name === name)!
-  const month = elder({ seed: 3, days: 28, quiet: { from: [24, 9] } })
+  const fx = FIXTURES[name]
+  if (!fx) continue
+  const month = fx.month
+  const subject = month[0]!.subjectId
 
   test(`${name}: ignores samples that are not its concern, and bad ones`, () => {
     const d = make()
     const base = month[0]!
-    assert.equal(d.update({ ...base, subjectId: 'flat-9', subjectKind: 'rental_unit' }), null)
-    assert.equal(d.update({ ...base, subjectId: 'water-9', unit: 'm3' }), null)
-    assert.ok(![...d.subjects()].includes('flat-9') && ![...d.subjects()].includes('water-9'))
+    for (const f of fx.foreign) assert.equal(d.update(f), null)
     for (const bad of [{ amount: Number.NaN }, { amount: -1 }, { intervalMs: 0 }, { intervalMs: -Q }, { ts: Number.NaN }]) {
-      assert.equal(d.update({ ...base, ...bad }), null)
+      assert.equal(d.update({ ...base, subjectId: 'bad-1', ...bad }), null)
     }
+    const known = [...d.subjects()]
+    for (const f of fx.foreign) assert.ok(!known.includes(f.subjectId), `keeps state for ${f.subjectId}`)
+    assert.ok(!known.includes('bad-1'), 'keeps state for a subject that only sent bad samples')
   })
 
   test(`${name}: deterministic, same input gives same output`, () => {
     const a = feed(make(), month), b = feed(make(), month)
-    assert.ok(a.length > 0)
+    assert.ok(a.length > 0, 'the fixture month must make it speak')
     assert.deepEqual(a, b)
   })
 
   test(`${name}: snapshot/restore round-trip continues identically; state is small`, () => {
-    const cut = 23 * 96 + 30
+    const cut = Math.floor(month.length * 0.8)
     const a = make()
     feed(a, month.slice(0, cut))
-    const snap = JSON.parse(JSON.stringify(a.snapshot('elder-1')))
+    a.tick?.(month[cut - 1]!.ts)
+    const snap = JSON.parse(JSON.stringify(a.snapshot(subject)))
     assert.ok(JSON.stringify(snap).length < 1500, `snapshot is ${JSON.stringify(snap).length} chars`)
     const b = make()
-    b.restore('elder-1', snap)
-    assert.deepEqual([...b.subjects()], ['elder-1'])
+    b.restore(subject, snap)
+    assert.deepEqual([...b.subjects()], [subject])
     const rest = month.slice(cut)
     const fromA = feed(a, rest), fromB = feed(b, rest)
     assert.ok(fromA.length > 0)
