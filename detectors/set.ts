@@ -1,31 +1,52 @@
 /**
  * The detectors as one: every sample and every piece of feedback fanned out to each of them.
+ *
+ * Where a lone elder has both an electricity and a water meter, their inactivity is fused
+ * (water-fusion.ts): the two meters' own inactivity anomalies stay inside the set and one episode,
+ * said as detector `fusion`, goes out in their place. Subjects with one meter are untouched.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, Feedback } from './types.ts'
+import { createFusion, type FusionOptions } from './water-fusion.ts'
+
+export type { FusionOptions } from './water-fusion.ts'
 
 export interface DetectorSet {
   readonly detectors: readonly Detector[]
-  /** Feeds one sample to every detector; the anomalies they return, in detector order. */
+  /** Feeds one sample to every detector; the anomalies they return, in detector order (fused inactivity last). */
   update (sample: Consumption): Anomaly[]
   /** Gives outcome feedback to every detector. */
   feedback (fb: Feedback): void
+  /** Fans the wall-clock tick out to the detectors that have one. */
+  tick (now: number): Anomaly[]
 }
 
-export function createDetectorSet (detectors: readonly Detector[]): DetectorSet {
+export function createDetectorSet (detectors: readonly Detector[], opts: FusionOptions = {}): DetectorSet {
   const list = Object.freeze([...detectors])
+  const fusion = createFusion(list, opts)
+  const ticking = list.filter((d) => d.tick !== undefined)
   return {
     detectors: list,
     update (sample) {
       const out: Anomaly[] = []
+      let fromPower: Anomaly | null = null, fromWater: Anomaly | null = null
       for (const d of list) {
         const a = d.update(sample)
-        if (a !== null) out.push(a)
+        if (a === null) continue
+        out.push(a)
+        if (d === fusion?.power) fromPower = a
+        else if (d === fusion?.water) fromWater = a
       }
-      return out
+      return fusion === null ? out : fusion.fuse(sample, out, fromPower, fromWater)
     },
     feedback (fb) {
       for (const d of list) d.feedback(fb)
+      fusion?.feedback(fb)
+    },
+    tick (now) {
+      const out: Anomaly[] = []
+      for (const d of ticking) out.push(...d.tick!(now))
+      return out
     },
   }
 }

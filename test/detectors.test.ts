@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
+import { generateWaterReadings } from '../simulators/index.ts'
 
 // ---------------------------------------------------------------- a synthetic elder
 
@@ -104,11 +105,18 @@ const raises = (as: Anomaly[]) => as.filter((a) => a.phase === 'raise')
  * that are none of its concern. Every detector createDetectors() lists must have one.
  */
 const quietMonth = elder({ seed: 3, days: 28, quiet: { from: [24, 9] } })
+
+function waterMonth (): Consumption[] {
+  const rd = generateWaterReadings({ subjectKind: 'lone_elder', seed: 3, scenarios: [{ kind: 'incapacitated', at: at(24, 9) }] }, T0, T0 + 28 * DAY)
+  return rd.slice(1).map((r, i) => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'w-1', unit: 'm3', ts: r.ts, intervalMs: r.ts - rd[i]!.ts, amount: Math.round((r.m3 - rd[i]!.m3) * 1e6) / 1e6 }))
+}
 const FIXTURES: Record<string, { month: Consumption[], foreign: Consumption[] }> = {
   inactivity: {
     month: quietMonth,
     foreign: [{ ...quietMonth[0]!, subjectId: 'flat-9', subjectKind: 'rental_unit' }, { ...quietMonth[0]!, subjectId: 'water-9', unit: 'm3' }],
   },
+  // Water: the same elder's taps go quiet on day 24 (simulator), m3 per 15 minutes.
+  water: { month: waterMonth(), foreign: [quietMonth[0]!] },
   // The register stops on day 24 while the meter still reports power.
   meter_health: {
     month: elder({ seed: 3, days: 28 }).map((c) => c.ts > at(24, 9) ? { ...c, amount: 0, powerW: 250 } : c),

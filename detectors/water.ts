@@ -1,0 +1,179 @@
+/**
+ * Water meters (unit m3, both subject kinds): a lone elder not using water through the hours
+ * they usually do (kind `inactivity`, said as detector `water_quiet`), and water that never stops
+ * flowing (kind `water_leak`, detector `water_leak`, any subject).
+ *
+ * Shanghai's rule pages after 12 hours under 0.01 m3. Learning when this person usually uses
+ * water (water-judge.ts) lets a missed morning raise in about half that, while a night or an
+ * ordinary outing, whose hours carry little weight or are too few, does not. A sample is use
+ * when it is `useLitres` above the night's floor, so that a small leak does not hide a quiet home.
+ * Driven by event time only; a cumulative register that did not move over a gap proves no use
+ * over the gap, so a zero reading spanning hours counts, a non-zero one is use at its end.
+ */
+import type { Anomaly, Consumption } from '../vocab/index.ts'
+import type { Detector, DetectorOptions, Feedback } from './types.ts'
+import { HOUR, fromSnapshot, freshState, r4, toSnapshot, type State } from './water-state.ts'
+import { clearQuiet, closeHour, flow, hourStart, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
+
+export const WATER_QUIET = 'water_quiet'
+export const WATER_LEAK = 'water_leak'
+
+export interface WaterOptions extends DetectorOptions {
+  /** Days of learning before any quiet alert. Default 7. */
+  warmupDays?: number
+  /** Raise when the quiet run's surprise (sum over its hours of -ln(1 - p), p how often the person used water in that hour of the day) reaches this. Default 7.5. */
+  raiseSurprise?: number
+  /** An hour's chance of use is capped at this, so no single hour weighs more than -ln(1 - cap). Default 0.8. */
+  maxChance?: number
+  /** A sample is use when it holds this many litres above the night floor for its length. Default 2. */
+  useLitres?: number
+  /** Below this many usual hours with use per day there is no routine to miss: never raise. Default 4. */
+  minUseHoursPerDay?: number
+  /** Hours after the raise at which severity becomes high, then critical. Default [4, 12]. */
+  escalateAfterHours?: readonly [number, number]
+  /** A sample spanning more hours than this is a data gap, not evidence. Default 48. */
+  maxSpanHours?: number
+  /** A false alarm multiplies the subject's sensitivity by this. Default 0.75. */
+  falseAlarmFactor?: number
+  /** Sensitivity never drops below this. Default 0.4. */
+  minSensitivity?: number
+  /** The night, for the floor and for leaks, is local [00:00, this hour). Default 6. */
+  nightEndHour?: number
+  /** A steady leak: flow in every sample for at least this many hours... Default 6. */
+  leakHours?: number
+  /** ... of which at least this many at night. Default 3. */
+  leakNightHours?: number
+  /** A slow leak: flow never pausing longer than leakGapMinutes for this many hours. Default 24. */
+  slowLeakHours?: number
+  /** A pause in flow longer than this many minutes ends a slow leak's run (and clears a leak). Default 60. */
+  leakGapMinutes?: number
+  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is. */
+  suspect?: (deviceId: string) => boolean
+}
+
+function resolve (o: WaterOptions): Config {
+  const cfg: Config = {
+    offsetMs: (o.utcOffsetHours ?? 8) * HOUR,
+    warmupHours: (o.warmupDays ?? 7) * 24,
+    raiseSurprise: o.raiseSurprise ?? 7.5,
+    maxChance: o.maxChance ?? 0.8,
+    useLitres: o.useLitres ?? 2,
+    minUseHoursPerDay: o.minUseHoursPerDay ?? 4,
+    escalateAfterHours: o.escalateAfterHours ?? [4, 12],
+    maxSpanMs: (o.maxSpanHours ?? 48) * HOUR,
+    falseAlarmFactor: o.falseAlarmFactor ?? 0.75,
+    minSensitivity: o.minSensitivity ?? 0.4,
+    nightEndHour: o.nightEndHour ?? 6,
+    leakMs: (o.leakHours ?? 6) * HOUR,
+    leakNightMs: (o.leakNightHours ?? 3) * HOUR,
+    leakGapMs: (o.leakGapMinutes ?? 60) * 60_000,
+    slowLeakMs: (o.slowLeakHours ?? 24) * HOUR,
+  }
+  for (const [k, v] of Object.entries(cfg)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`water option ${k} is not a finite number`)
+  }
+  if (!(cfg.maxChance > 0 && cfg.maxChance < 1)) throw new RangeError('water option maxChance must be in (0, 1)')
+  if (!(cfg.nightEndHour >= 1 && cfg.nightEndHour <= 12)) throw new RangeError('water option nightEndHour must be in [1, 12]')
+  return Object.freeze(cfg)
+}
+
+/** Several verdicts from one sample become one: the latest, a raise staying a raise. */
+function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
+  if (next === null) return prev
+  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, phase: 'raise' }
+  if (prev?.phase === 'raise' && next.phase === 'clear') return null
+  return next
+}
+
+/** A water detector with its extra question: since when has this subject's meter shown no use? */
+export interface WaterDetector extends Detector {
+  /** Event time since which the meter has shown no use; null when the subject has no water data. */
+  quietSince (subjectId: string): number | null
+  /** The quiet run's score: 0 normal, 1 the raise threshold, more is stronger. 0 when unknown. */
+  score (subjectId: string): number
+}
+
+export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
+  const cfg = resolve(opts)
+  const suspect = opts.suspect ?? (() => false)
+  const states = new Map<string, State>()
+  const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
+
+  function ingest (s: State, c: Consumption, elder: boolean): Verdict | null {
+    const end = c.ts
+    let start = end - c.intervalMs, litres = c.amount * 1000
+    if (end <= s.last) return null
+    if (start < s.last) { litres *= (end - s.last) / (end - start); start = s.last }
+    if (s.quietSince < 0) s.quietSince = start
+    let out = s.ep && start < s.awayUntil ? clearQuiet(s, 'away') : null
+    s.last = end
+    // An implausible register jump says nothing about use, and a span too long is a gap.
+    if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) return merge(out, flow(cfg, s, end, end, 0, false))
+    const span = end - start
+    const use = litres - s.floor * span / HOUR >= cfg.useLitres
+    const mark = use ? (span > HOUR ? 2 : 1) : 0
+    for (let t = start; t < end;) {
+      const h = idx(t)
+      if (h !== s.hour) {
+        if (s.hour >= 0) out = merge(out, closeHour(cfg, s, end, elder))
+        s.hour = h; s.acc = 0; s.cov = 0; s.mark = 0
+      }
+      const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
+      s.acc = r4(s.acc + litres * dt / span); s.cov += dt
+      if (mark > s.mark) s.mark = mark
+      t = segEnd
+    }
+    if (end === hourStart(cfg, s.hour + 1)) {
+      out = merge(out, closeHour(cfg, s, end, elder))
+      s.hour++; s.acc = 0; s.cov = 0; s.mark = 0
+    }
+    if (use) {
+      resetQuiet(s, end)
+      out = merge(out, clearQuiet(s, 'activity'))
+    }
+    return merge(out, flow(cfg, s, start, end, litres, out === null))
+  }
+
+  const anomaly = (c: Consumption, v: Verdict): Anomaly => ({
+    subjectId: c.subjectId, detector: v.kind === 'inactivity' ? WATER_QUIET : WATER_LEAK, kind: v.kind,
+    phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence,
+  })
+
+  return {
+    name: 'water',
+    update (c: Consumption): Anomaly | null {
+      if (c.unit !== 'm3' || suspect(c.deviceId)) return null
+      if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
+      let s = states.get(c.subjectId)
+      if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
+      const v = ingest(s, c, c.subjectKind === 'lone_elder')
+      return v === null ? null : anomaly(c, v)
+    },
+    feedback (fb: Feedback) {
+      if (fb.kind !== undefined && fb.kind !== 'inactivity') return
+      let s = states.get(fb.subjectId)
+      if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
+      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) s.awayUntil = fb.awayUntil
+      if (fb.falseAlarm) {
+        s.sens = r4(Math.max(cfg.minSensitivity, s.sens * cfg.falseAlarmFactor))
+        if (s.ep) s.ep.muted = true
+      }
+    },
+    snapshot (subjectId: string) {
+      const s = states.get(subjectId)
+      return s && toSnapshot(s)
+    },
+    restore (subjectId: string, state: unknown) {
+      states.set(subjectId, fromSnapshot(state))
+    },
+    subjects () { return states.keys() },
+    score (subjectId: string) {
+      const s = states.get(subjectId)
+      return s === undefined ? 0 : quietScore(cfg, s)
+    },
+    quietSince (subjectId: string) {
+      const s = states.get(subjectId)
+      return s === undefined || s.quietSince < 0 ? null : s.quietSince
+    },
+  }
+}
