@@ -1,5 +1,17 @@
 import type { Severity, TaskState } from '../vocab/index.ts'
 
+export const ALERT_CATEGORIES = ['welfare', 'safety', 'housing', 'device_fault', 'report'] as const
+export type AlertCategory = (typeof ALERT_CATEGORIES)[number]
+
+/** What a kind of alert asks of the worker: a knock on the door, a fire or leak check, an inspection, a technician. */
+export function categoryOf (kind: string, source: 'detector' | 'report'): AlertCategory {
+  if (source === 'report') return 'report'
+  if (kind.startsWith('meter_')) return 'device_fault'
+  if (kind === 'ebike_charging' || kind === 'water_leak' || kind === 'night_load') return 'safety'
+  if (kind === 'crowding' || kind === 'vacancy') return 'housing'
+  return 'welfare'
+}
+
 export interface AlertView {
   id: string
   source: 'detector' | 'report'
@@ -9,6 +21,8 @@ export interface AlertView {
   path: string[]
   grid: string | null
   kind: string
+  /** welfare (someone may need help), safety, housing, device_fault (a technician, not a welfare visit) or report. */
+  category: AlertCategory
   detector: string | null
   severity: Severity
   status: 'open' | 'cleared' | 'closed' | 'suppressed'
@@ -29,6 +43,7 @@ export interface TaskView {
   id: string
   alertId: string
   kind: string
+  category: AlertCategory
   subject: string | null
   address: string
   path: string[]
@@ -49,7 +64,7 @@ export interface TaskView {
 const iso = (d: Date | null) => d ? d.toISOString() : null
 
 export const ALERT_COLUMNS = 'id, source, subject, address, grid, path, kind, detector, severity, status, started_at, raised_at, last_seen_at, cleared_at, evidence, created_at, updated_at'
-export const TASK_COLUMNS = 't.id, t.alert_id, a.kind, t.subject, t.address, t.grid, t.path, t.worker_id, t.severity, t.state, t.outcome, t.note, t.away_until, t.ack_due, t.arrive_due, t.escalation_level, t.created_at, t.updated_at'
+export const TASK_COLUMNS = 't.id, t.alert_id, a.kind, a.source, t.subject, t.address, t.grid, t.path, t.worker_id, t.severity, t.state, t.outcome, t.note, t.away_until, t.ack_due, t.arrive_due, t.escalation_level, t.created_at, t.updated_at'
 
 export type AlertRow = Record<string, unknown> & { path: string[] }
 export type TaskRow = Record<string, unknown> & { id: string, path: string[], worker_id: string | null, state: TaskState, severity: Severity, alert_id: string, subject: string | null }
@@ -63,6 +78,7 @@ export function alertView (r: AlertRow): AlertView {
     path: r.path,
     grid: r.grid as string | null,
     kind: r.kind as string,
+    category: categoryOf(r.kind as string, r.source as AlertView['source']),
     detector: r.detector as string | null,
     severity: r.severity as Severity,
     status: r.status as AlertView['status'],
@@ -81,6 +97,7 @@ export function taskView (r: TaskRow, history: HistoryEntry[]): TaskView {
     id: r.id,
     alertId: r.alert_id,
     kind: r.kind as string,
+    category: categoryOf(r.kind as string, r.source as AlertView['source']),
     subject: r.subject,
     address: r.address as string,
     path: r.path,

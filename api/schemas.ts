@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { AddressCode, AddressLevel, DeviceKind, Id, Outcome, ReportCategory, Severity, SubjectKind, TaskState, WorkerRole } from '../vocab/index.ts'
+import { ALERT_CATEGORIES } from '../alerts/views.ts'
 
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -44,14 +45,15 @@ export const ReportIn = z.object({
 
 export const AlertOut = z.object({
   id: z.string(), source: z.enum(['detector', 'report']), subject: z.string().nullable(), address: z.string(), path: z.array(z.string()),
-  grid: z.string().nullable(), kind: z.string(), detector: z.string().nullable(), severity: Severity,
+  grid: z.string().nullable(), kind: z.string(), category: z.enum(ALERT_CATEGORIES).describe('welfare, safety, housing, device_fault (a technician, not a welfare visit) or report'),
+  detector: z.string().nullable(), severity: Severity,
   status: z.enum(['open', 'cleared', 'closed', 'suppressed']),
   startedAt: z.string().describe('event time the odd behaviour began'), raisedAt: z.string().describe('event time the data first showed it'),
   lastSeenAt: z.string(), clearedAt: z.string().nullable(), evidence: z.record(z.string(), z.unknown()), createdAt: z.string(), updatedAt: z.string(),
 })
 
 export const TaskOut = z.object({
-  id: z.string(), alertId: z.string(), kind: z.string(), subject: z.string().nullable(), address: z.string(), path: z.array(z.string()),
+  id: z.string(), alertId: z.string(), kind: z.string(), category: z.enum(ALERT_CATEGORIES), subject: z.string().nullable(), address: z.string(), path: z.array(z.string()),
   grid: z.string().nullable(), workerId: z.string().nullable(), severity: Severity, state: TaskState,
   outcome: z.string().nullable(), note: z.string().nullable(), awayUntil: z.string().nullable(),
   deadlines: z.object({ ackBy: z.string().nullable(), arriveBy: z.string().nullable() }), escalationLevel: z.number(),

@@ -31,6 +31,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
   let http: FastifyInstance | undefined
   let stopping: Promise<void> | undefined
   let snapshotTimer: NodeJS.Timeout | undefined
+  let tickTimer: NodeJS.Timeout | undefined
+  const now = () => (clock ?? Date).now()
   const events = new EventBus()
   const state = {
     adminToken: null as string | null,
@@ -67,6 +69,9 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
     snapshotTimer = setInterval(() => { saveDetectors(db!, detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')) }, 10 * 60_000)
     snapshotTimer.unref()
+    // What only the wall clock shows: a live meter that has gone silent.
+    tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
+    tickTimer.unref()
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
     Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance })
 
@@ -100,6 +105,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       await c.broker?.stop()
       await c.ingest?.stop()
       clearInterval(snapshotTimer)
+      clearInterval(tickTimer)
       // After the drain: the snapshot holds every sample that was stored.
       if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()

@@ -76,3 +76,18 @@ test('a cancelled trip: alerts come again, and the detectors watch as usual', as
   assert.equal(snap.awayUntil, 0)
   assert.ok(await alerts.handleAnomaly(quiet('e102', now + 2 * HOUR)))
 })
+
+test('a stuck meter during a trip is still a task, for a technician: a device fault, not a welfare visit', async () => {
+  const res = await h.api('POST', '/api/subjects/e101/absences', { until: iso(now + 2 * DAY) }, tokens.w1)
+  assert.equal(res.status, 201)
+  const alert = await h.gc.components.alerts.handleAnomaly({
+    subjectId: 'e101', detector: 'meter_health', kind: 'meter_stuck', phase: 'raise', severity: 'low', startedAt: now, observedAt: now + HOUR,
+    evidence: { deviceFault: true, deviceId: 'm-e101', reason: 'Electricity meter m-e101 looks stuck' },
+  })
+  assert.ok(alert)
+  assert.equal(alert.category, 'device_fault')
+  const tasks = (await h.api('GET', '/api/tasks', undefined, tokens.w1)).body.filter((t: { alertId: string }) => t.alertId === alert.id)
+  assert.equal(tasks.length, 1)
+  assert.equal(tasks[0].category, 'device_fault')
+  assert.equal(tasks[0].severity, 'low')
+})
