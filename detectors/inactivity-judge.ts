@@ -55,34 +55,25 @@ export interface Verdict {
 
 export const hourStart = (cfg: Config, h: number) => h * HOUR - cfg.offsetMs
 
-/** The subject's usual day: activity above standby per day, and the thresholds derived from it. */
-export function profile (cfg: Config, s: State) {
+/**
+ * The subject's usual day, recomputed after the history or the standby floor changed (once an
+ * hour at most): daily activity above standby; the usual use above standby that makes an hour of
+ * day one the person is usually active in; and the use beyond standby, a held load and a timed
+ * appliance that is activity and ends a quiet run.
+ */
+export function refreshProfile (cfg: Config, s: State) {
   let daily = 0
   for (const b of s.base) daily += Math.max(0, b - s.floor)
   const perHour = daily / cfg.wakingHours
-  return {
-    daily,
-    /** An hour of day whose usual use above standby reaches this is one the person is usually active in. */
-    usual: Math.max(cfg.usualWh, cfg.usualFraction * perHour),
-    /** This much use in an hour, beyond standby, a held load and a timed appliance, is activity: it ends a quiet run. */
-    active: Math.max(cfg.minActiveWh, cfg.activeFraction * perHour),
-  }
+  s.daily = daily
+  s.usualWh = Math.max(cfg.usualWh, cfg.usualFraction * perHour)
+  s.activeWh = Math.max(cfg.minActiveWh, cfg.activeFraction * perHour)
 }
 
-/** The least, and second least, hour-of-day d used above standby over the remembered days. */
-function lows (s: State, d: number) {
-  let lo = Infinity, lo2 = Infinity
-  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[i]!
-    if (v < 0) continue
-    if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
-  }
-  return { least: aboveFloor(s, lo), steady: aboveFloor(s, Number.isFinite(lo2) ? lo2 : lo) }
-}
+const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
 
-function aboveFloor (s: State, v: number): number {
-  return Number.isFinite(v) ? Math.max(0, v - s.floor) : 0
-}
+/** activity()'s answer, reused: the hot path allocates nothing. Read it before the next call. */
+const act = { above: 0, effective: 0, constant: 0, active: false, lively: false }
 
 /**
  * Wh above standby in `hours` of metering in hour-of-day d; the part of it that counts as
@@ -94,18 +85,22 @@ function aboveFloor (s: State, v: number): number {
  * water heater reheating at the same minutes every day, people or not) shows as a bump in this
  * hour's least that the neighbouring hours lack: up to the activity threshold, it is not activity.
  */
-export function activity (cfg: Config, s: State, d: number, wh: number, hours = 1) {
-  const { least, steady } = lows(s, d)
+export function activity (cfg: Config, s: State, d: number, wh: number, hours = 1): Readonly<typeof act> {
+  const least = aboveFloor(s, s.least[d]!), steady = aboveFloor(s, s.steady[d]!)
   let low = wh / hours
-  for (const r of s.runRecent) if (r >= 0) low = Math.min(low, r)
+  const r0 = s.runRecent[0]!, r1 = s.runRecent[1]!
+  if (r0 >= 0 && r0 < low) low = r0
+  if (r1 >= 0 && r1 < low) low = r1
   const held = s.runHours > 0 ? Math.max(0, low - s.floor) : 0
   const weight = held > cfg.steadyFactor * steady ? cfg.constantWeight : cfg.heldWeight
   const above = Math.max(0, wh - s.floor * hours)
   const effective = above - (1 - weight) * held * hours
-  const { active: threshold } = profile(cfg, s)
-  const bump = Math.max(0, least - Math.max(lows(s, (d + 23) % 24).least, lows(s, (d + 1) % 24).least))
+  const threshold = s.activeWh
+  const bump = Math.max(0, least - Math.max(aboveFloor(s, s.least[(d + 23) % 24]!), aboveFloor(s, s.least[(d + 1) % 24]!)))
   const net = effective - Math.min(bump, threshold) * hours
-  return { above, effective, constant: held, active: net >= threshold, lively: net >= cfg.wakeActiveShare * threshold }
+  act.above = above; act.effective = effective; act.constant = held
+  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold
+  return act
 }
 
 export function resetRun (s: State) {
@@ -137,7 +132,8 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
     if (d === 23) for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
     remember(s, d, wh)
     s.n++
-    if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s), cfg.floorQuantile))
+    if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s) as unknown as number[], cfg.floorQuantile))
+    refreshProfile(cfg, s)
   }
   return verdict
 }
@@ -221,7 +217,7 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
   const due = s.wakeMean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * s.wakeDev) / s.sens
   if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / s.sens) return null
-  if (profile(cfg, s).daily < cfg.minDailyActivityWh) return null
+  if (s.daily < cfg.minDailyActivityWh) return null
   s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
   return {
     rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
@@ -244,15 +240,14 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     endRun(cfg, s)
     return clearEpisode(s, 'activity')
   }
-  const p = profile(cfg, s)
   const usual = Math.max(0, s.base[d]! - s.floor)
   if (s.runHours === 0) s.runStart = hourStart(cfg, h)
   s.runHours++
   s.runRecent[0] = s.runRecent[1]!; s.runRecent[1] = wh
   s.runActual += act.above
-  if (usual >= p.usual) {
+  if (usual >= s.usualWh) {
     s.runUsual += usual
-    s.runScore = r4(s.runScore + quietness(cfg, s, d, act.effective, p.usual))
+    s.runScore = r4(s.runScore + quietness(cfg, s, d, act.effective, s.usualWh))
   }
   const ep = s.ep
   if (ep !== null) {
@@ -261,7 +256,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     ep.severity = severity
     return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
   }
-  if (p.daily < cfg.minDailyActivityWh || s.runScore < raiseAt(cfg, s, peer)) return null
+  if (s.daily < cfg.minDailyActivityWh || s.runScore < raiseAt(cfg, s, peer)) return null
   const rule = act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
   s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule }
   return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }

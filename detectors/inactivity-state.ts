@@ -38,8 +38,15 @@ export interface State {
   n: number
   /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty. */
   hist: number[]
-  /** Derived from hist, not snapshotted: median Wh per hour of day. */
+  /** Derived from hist, not snapshotted: median Wh per hour of day, ... */
   base: number[]
+  /** ... the least and second least Wh of each hour of day over the remembered days (-1: none), ... */
+  least: number[]
+  steady: number[]
+  /** ... and the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
+  daily: number
+  usualWh: number
+  activeWh: number
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
   floor: number
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
@@ -75,6 +82,7 @@ export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
+    least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wakeMean: 0, wakeDev: 0, wakeN: 0, wakeDay: -1,
   }
@@ -91,7 +99,20 @@ export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
   h[at + DAYS - 1] = wh
+  derive(s, d)
+}
+
+/** Refreshes hour-of-day d's median, least and second least from hist. */
+function derive (s: State, d: number) {
   s.base[d] = median(s, d)
+  let lo = Infinity, lo2 = Infinity
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const v = s.hist[i]!
+    if (v < 0) continue
+    if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
+  }
+  s.least[d] = Number.isFinite(lo) ? lo : EMPTY
+  s.steady[d] = Number.isFinite(lo2) ? lo2 : s.least[d]!
 }
 
 /** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
@@ -109,8 +130,15 @@ function median (s: State, d: number): number {
   return n === 0 ? 0 : n % 2 === 1 ? scratch[n >> 1]! : Math.round((scratch[n / 2 - 1]! + scratch[n / 2]!) / 2)
 }
 
-/** All remembered hours, sorted: for the standby quantile. */
-export const remembered = (s: State) => s.hist.filter((x) => x !== EMPTY).sort((a, b) => a - b)
+/** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
+const all = new Float64Array(24 * DAYS)
+
+/** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
+export function remembered (s: State): Float64Array {
+  let n = 0
+  for (const x of s.hist) if (x !== EMPTY) all[n++] = x
+  return all.subarray(0, n).sort()
+}
 
 const int = z.number().int()
 const wh = int.min(EMPTY)
@@ -145,7 +173,7 @@ const StateSchema = z.object({
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
-  const { base: _derived, ...rest } = s
+  const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
   return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], ep: s.ep && { ...s.ep } }
 }
 
@@ -154,8 +182,11 @@ export function fromSnapshot (raw: unknown): State {
   const r = StateSchema.safeParse(raw)
   if (!r.success) throw new TypeError(`inactivity snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   const v = r.data
-  const s: State = { ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], base: new Array<number>(24).fill(0), ep: v.ep && { ...v.ep } }
-  for (let d = 0; d < 24; d++) s.base[d] = median(s, d)
+  const s: State = {
+    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], ep: v.ep && { ...v.ep },
+    base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
+  }
+  for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }
 

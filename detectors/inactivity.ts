@@ -12,7 +12,7 @@
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
-import { activity, clearEpisode, closeHour, endRun, hourStart, learned, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
+import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
 
@@ -194,7 +194,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       const h = idx(t)
       if (h !== s.hour) { out = merge(out, close(s, g, end)); openHour(s, h) }
       const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
-      s.acc = r4(s.acc + rate * dt); s.cov += dt
+      s.acc += rate * dt; s.cov += dt
       if (long) s.fill += dt
       t = segEnd
     }
@@ -247,6 +247,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     },
     restore (subjectId: string, state: unknown) {
       const s = fromSnapshot(state)
+      refreshProfile(cfg, s)
       const g = groupOf.get(subjectId)
       if (g !== undefined) { g.members.splice(g.members.indexOf(states.get(subjectId)!), 1); groupOf.delete(subjectId) }
       states.set(subjectId, s)
