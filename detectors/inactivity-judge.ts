@@ -64,6 +64,10 @@ export const hourStart = (cfg: Config, h: number) => h * HOUR - cfg.offsetMs
 export function refreshProfile (cfg: Config, s: State) {
   let daily = 0
   for (const b of s.base) daily += Math.max(0, b - s.floor)
+  thresholds(cfg, s, daily)
+}
+
+function thresholds (cfg: Config, s: State, daily: number) {
   const perHour = daily / cfg.wakingHours
   s.daily = daily
   s.usualWh = Math.max(cfg.usualWh, cfg.usualFraction * perHour)
@@ -130,10 +134,12 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
     if (d === 23) for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
+    const before = Math.max(0, s.base[d]! - s.floor), floor = s.floor
     remember(s, d, wh)
     s.n++
     if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s) as unknown as number[], cfg.floorQuantile))
-    refreshProfile(cfg, s)
+    if (s.floor !== floor) refreshProfile(cfg, s)
+    else thresholds(cfg, s, s.daily + Math.max(0, s.base[d]! - s.floor) - before) // whole Wh: exact
   }
   return verdict
 }

@@ -83,6 +83,7 @@ export interface InactivityOptions extends DetectorOptions {
 
 /** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day. */
 interface PeerGroup {
+  street: string
   members: State[]
   day: number
   lim: number[] | null
@@ -143,11 +144,12 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const states = new Map<string, State>()
   const groups = new Map<string, PeerGroup>()
   const groupOf = new Map<string, PeerGroup>()
+  let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
 
   function join (subjectId: string, s: State, street: string): PeerGroup {
     let g = groups.get(street)
-    if (g === undefined) { g = { members: [], day: -1, lim: null }; groups.set(street, g) }
+    if (g === undefined) { g = { street, members: [], day: -1, lim: null }; groups.set(street, g) }
     const was = groupOf.get(subjectId)
     if (was !== undefined) was.members.splice(was.members.indexOf(s), 1)
     g.members.push(s)
@@ -158,12 +160,17 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   /** Once a local day: a high quantile, over peers whose own runs are learned, of each start hour's longest run. */
   function refresh (g: PeerGroup, day: number) {
     g.day = day
-    const ready = g.members.filter((m) => learned(cfg, m))
-    if (ready.length < cfg.minPeers) { g.lim = null; return }
-    g.lim = Array.from({ length: 24 }, (_, k) => {
-      const v = ready.map((m) => m.lim[k]!).filter((x) => x >= 0).sort((a, b) => a - b)
-      return v.length < cfg.minPeers ? -1 : v[Math.min(v.length - 1, Math.floor(cfg.peerQuantile * v.length))]!
-    })
+    let ready = 0
+    for (const m of g.members) if (learned(cfg, m)) ready++
+    if (ready < cfg.minPeers) { g.lim = null; return }
+    if (scratch.length < ready) scratch = new Float64Array(ready * 2)
+    g.lim ??= new Array<number>(24)
+    for (let k = 0; k < 24; k++) {
+      let n = 0
+      for (const m of g.members) if (learned(cfg, m) && m.lim[k]! >= 0) scratch[n++] = m.lim[k]!
+      const v = scratch.subarray(0, n).sort()
+      g.lim[k] = n < cfg.minPeers ? -1 : v[Math.min(n - 1, Math.floor(cfg.peerQuantile * n))]!
+    }
   }
 
   function openHour (s: State, h: number) {
@@ -224,7 +231,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
       let g = groupOf.get(c.subjectId)
       const street = c.street ?? ''
-      if (g === undefined || (g !== groups.get(street))) g = join(c.subjectId, s, street)
+      if (g === undefined || g.street !== street) g = join(c.subjectId, s, street)
       const day = Math.floor(idx(c.ts) / 24)
       if (day > g.day) refresh(g, day)
       const v = ingest(s, g, c)
