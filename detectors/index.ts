@@ -6,10 +6,14 @@ import type { Detector, DetectorOptions } from './types.ts'
 import { createInactivityDetector, type InactivityOptions } from './inactivity.ts'
 import { createMeterHealthDetector, type MeterHealthOptions } from './meter-health.ts'
 import { createWaterDetector, type WaterOptions } from './water.ts'
+import { createRentalDetector, type RentalOptions } from './rental.ts'
+import { createNightLoadDetector, type NightLoadOptions } from './night-load.ts'
 
 export { createInactivityDetector, INACTIVITY_KIND, type InactivityOptions } from './inactivity.ts'
 export { createMeterHealthDetector, METER_HEALTH_KINDS, type MeterHealthOptions } from './meter-health.ts'
 export { createWaterDetector, WATER_LEAK, WATER_QUIET, type WaterDetector, type WaterOptions } from './water.ts'
+export { createRentalDetector, CROWDING_KIND, EBIKE_KIND, RENTAL_KINDS, VACANCY_KIND, type RentalOptions } from './rental.ts'
+export { createNightLoadDetector, NIGHT_LOAD_KIND, type NightLoadOptions } from './night-load.ts'
 export type { Detector, DetectorOptions, Feedback } from './types.ts'
 export { createDetectorSet, type DetectorSet, type FusionOptions } from './set.ts'
 
@@ -18,6 +22,8 @@ export interface DetectorsOptions extends DetectorOptions {
   inactivity?: InactivityOptions
   meterHealth?: MeterHealthOptions
   water?: WaterOptions
+  rental?: RentalOptions
+  nightLoad?: NightLoadOptions
 }
 
 /**
@@ -25,12 +31,14 @@ export interface DetectorsOptions extends DetectorOptions {
  * (stuck, offline, a corrupt register) is a gap to the welfare detectors, not a silence.
  */
 export function createDetectors (opts: DetectorsOptions = {}): Detector[] {
-  const { inactivity, meterHealth, water, ...shared } = opts
+  const { inactivity, meterHealth, water, rental, nightLoad, ...shared } = opts
   const health = createMeterHealthDetector({ ...shared, ...meterHealth })
   const suspect = (deviceId: string) => health.isSuspect(deviceId)
   return [
     health,
     createInactivityDetector({ suspect, ...shared, ...inactivity }),
     createWaterDetector({ suspect, ...shared, ...water }),
+    createRentalDetector({ suspect, ...shared, ...rental }),
+    createNightLoadDetector({ suspect, ...shared, ...nightLoad }),
   ]
 }

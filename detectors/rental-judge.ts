@@ -1,7 +1,7 @@
 /**
  * What happens when a 15-minute slot closes: the flat's recent powers move on by one, the hour
  * just ended says whether anyone is using the flat (vacancy), a night slot is checked for the
- * end of a held e-bike charge, and at 08:00 and at midnight the night and the day are judged.
+ * end of a held e-bike charge, and at 08:45 and at midnight the night and the day are judged.
  * Each step is a few dozen arithmetic operations on the per-flat record: no scan of history.
  */
 import type { Severity } from '../vocab/index.ts'
@@ -19,7 +19,6 @@ export interface Config {
   offsetMs: number
   warmupDays: number
   learnDays: number
-  floorDays: number
   crowdLevel: number
   crowdNight: number
   crowdHeavy: number
@@ -56,7 +55,7 @@ const POST = 6 // slots after it that must stay flat and low: 1.5 h
 const EDGE_FROM = 8, EDGE_TO = 29, NIGHT_END = EDGE_TO - 1 + POST
 const kwh = (wh: number) => Math.round(wh) / 1000
 
-export const slotStart = (cfg: Config, k: number) => k * SLOT - cfg.offsetMs
+const slotStart = (cfg: Config, k: number) => k * SLOT - cfg.offsetMs
 
 function say (s: State, kind: Kind, phase: 'raise' | 'clear', startedAt: number, at: number, evidence: Record<string, number | string | null>) {
   if (phase === 'raise') s.ep[kind] = { startedAt, muted: false }
@@ -64,7 +63,7 @@ function say (s: State, kind: Kind, phase: 'raise' | 'clear', startedAt: number,
   s.queue.push({ kind, phase, severity: SEVERITY[kind], startedAt, observedAt: at, evidence })
 }
 
-export function clear (s: State, kind: Kind, at: number, reason: string) {
+function clear (s: State, kind: Kind, at: number, reason: string) {
   const ep = s.ep[kind]
   if (ep !== null) say(s, kind, 'clear', ep.startedAt, at, { reason })
 }
@@ -78,7 +77,12 @@ export function closeSlot (cfg: Config, s: State, k: number, w: number, at: numb
     s.dayWh += w / 4; s.daySlots++
     if (sod < 24) { s.nightWh += w / 4; s.nightSlots++ }
     if (sod <= NIGHT_END) s.nightSeen++
-    if (w >= cfg.heavyW) s.heavy++
+    // Heavy: over heavyW; but over a held load of battery size, only a jump of heavyW over it, so
+    // a charging battery does not lift cooking into it (a big held load, air conditioning, does not count as held).
+    let lo = w
+    for (let n = 1; n <= 4; n++) { const x = back(s, n); if (x >= 0 && x < lo) lo = x }
+    const held = lo - Math.max(0, s.floor)
+    if (held >= cfg.ebikeMinW && held <= cfg.ebikeMaxW ? w - lo >= cfg.heavyW : w >= cfg.heavyW) s.heavy++
   }
   hour(cfg, s, w, end, at)
   const i = (sod + SLOTS_PER_DAY - POST) % SLOTS_PER_DAY
@@ -102,7 +106,7 @@ function hour (cfg: Config, s: State, w: number, end: number, at: number) {
   }
   // A short busy spell (getting up, a shower before work): half an hour well above what a reheat can add.
   if (!active && s.floor >= 0 && a >= s.floor + cfg.activeW && b >= s.floor + cfg.activeW) active = (a + b - 2 * s.floor) / 4 >= cfg.burstWh
-  if (end <= s.awayUntil) {
+  if (end > s.awayFrom && end - SLOT < s.awayUntil) {
     clear(s, 'vacancy', at, 'away')
     s.runStart = end; s.runCov = 0
     return
@@ -120,14 +124,14 @@ function hour (cfg: Config, s: State, w: number, end: number, at: number) {
 
 /** A meter gap whose mean power shows no use continues the standby run; one that shows use ends it. */
 export function gapSpan (cfg: Config, s: State, from: number, to: number, meanW: number, at: number) {
-  if (s.floor < 0 || to <= s.awayUntil) return
+  if (s.floor < 0 || (to > s.awayFrom && from < s.awayUntil)) return
   if (meanW >= s.floor + cfg.activeW) {
     clear(s, 'vacancy', at, 'activity')
     s.runStart = to; s.runCov = 0
     return
   }
   if (s.runStart < 0) s.runStart = from
-  s.runCov += to - Math.max(from, s.awayUntil)
+  s.runCov += to - from
   checkVacancy(cfg, s, at)
 }
 
@@ -186,6 +190,8 @@ function ebikeEdge (cfg: Config, s: State, i: number, t: number, at: number, sc:
   s.nightScore = score
   s.nightAt = t
   s.nightHeld = heldSlots
+  // The charge's energy since midnight (slot i is i slots after it) is the bike's, not the people's.
+  s.ebikeWh = Math.round(drop * Math.min(heldSlots + 1, i) / 4)
   checkEbike(cfg, s, at, drop)
 }
 
@@ -230,13 +236,13 @@ function closeNight (cfg: Config, s: State, at: number) {
 function closeDay (cfg: Config, s: State, dayStart: number, at: number) {
   const covered = s.daySlots >= 0.8 * SLOTS_PER_DAY && s.nightSlots >= 0.8 * 24
   if (covered) judgeDay(cfg, s, dayStart, at)
-  s.dayWh = 0; s.daySlots = 0; s.nightWh = 0; s.nightSlots = 0; s.heavy = 0; s.dayMinW = -1
+  s.dayWh = 0; s.daySlots = 0; s.nightWh = 0; s.nightSlots = 0; s.heavy = 0; s.dayMinW = -1; s.ebikeWh = 0
 }
 
 function judgeDay (cfg: Config, s: State, dayStart: number, at: number) {
   const floor = s.floor >= 0 ? s.floor : Math.max(0, s.dayMinW)
-  const day = Math.max(0, s.dayWh * SLOTS_PER_DAY / s.daySlots - floor * 24)
-  const night = Math.max(0, s.nightWh * 24 / s.nightSlots - floor * 6)
+  const day = Math.max(0, s.dayWh * SLOTS_PER_DAY / s.daySlots - floor * 24 - s.ebikeWh)
+  const night = Math.max(0, s.nightWh * 24 / s.nightSlots - floor * 6 - s.ebikeWh)
   const heavy = s.heavy * SLOTS_PER_DAY / s.daySlots
   if (s.days < cfg.warmupDays) {
     learn(s, 1 / (s.days + 1), day, night, heavy)

@@ -50,6 +50,8 @@ export interface State {
   nightSlots: number
   heavy: number
   dayMinW: number
+  /** Wh of tonight's e-bike charge since midnight: not counted as the flat's own use for crowding. */
+  ebikeWh: number
   /** Days learned from, and the learned day: Wh above standby per day and per night, heavy slots per day; standby W (-1: unknown). */
   days: number
   baseDay: number
@@ -75,7 +77,8 @@ export interface State {
   runCov: number
   /** Per kind, 1 = as configured; false alarms lower it. */
   sens: number[]
-  /** Event time before which the flat is known to be empty (away): no vacancy. */
+  /** Event-time window (awayFrom, awayUntil] in which the flat is known to be empty (away, told or declared ahead): no vacancy. */
+  awayFrom: number
   awayUntil: number
   ep: Record<Kind, Episode | null>
   queue: Pending[]
@@ -84,11 +87,11 @@ export interface State {
 export function freshState (): State {
   return {
     last: -Infinity, slot: -1, acc: 0, cov: 0, ring: new Array<number>(RING).fill(-1), head: 0,
-    dayWh: 0, daySlots: 0, nightWh: 0, nightSlots: 0, heavy: 0, dayMinW: -1,
+    dayWh: 0, daySlots: 0, nightWh: 0, nightSlots: 0, heavy: 0, dayMinW: -1, ebikeWh: 0,
     days: 0, baseDay: 0, baseNight: 0, baseHeavy: 0, floor: -1,
     crowd: 0, crowdPrev: 0, crowdSince: -1, crowdCalm: 0,
     nightScore: 0, nightAt: -1, nightHeld: 0, nightSeen: 0, nights: new Array<number>(NIGHTS).fill(0), nightEnds: new Array<number>(NIGHTS).fill(-1), ebikeCalm: 0,
-    runStart: -1, runCov: 0, sens: [1, 1, 1], awayUntil: 0,
+    runStart: -1, runCov: 0, sens: [1, 1, 1], awayFrom: 0, awayUntil: 0,
     ep: { crowding: null, vacancy: null, ebike_charging: null }, queue: [],
   }
 }
@@ -109,6 +112,7 @@ const StateSchema = z.object({
   nightSlots: count.max(SLOTS_PER_DAY / 4),
   heavy: count.max(SLOTS_PER_DAY),
   dayMinW: finite.min(-1),
+  ebikeWh: finite.nonnegative(),
   days: count,
   baseDay: finite.nonnegative(),
   baseNight: finite.nonnegative(),
@@ -128,12 +132,13 @@ const StateSchema = z.object({
   runStart: finite,
   runCov: finite.nonnegative(),
   sens: z.array(z.number().positive().max(1)).length(KINDS.length),
+  awayFrom: finite,
   awayUntil: finite,
   ep: z.object({ crowding: episode, vacancy: episode, ebike_charging: episode }),
   queue: z.array(z.object({
     kind: z.enum(KINDS), phase: z.enum(['raise', 'clear']), severity: SeveritySchema, startedAt: finite, observedAt: finite,
     evidence: z.record(z.string(), z.union([z.number(), z.string(), z.null()])),
-  })).max(8),
+  })).max(16),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */

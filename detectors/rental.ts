@@ -39,7 +39,7 @@ export interface RentalOptions extends DetectorOptions {
   nightSlackKwh?: number
   /** Slots added to both sides of the heavy-slot ratio. Default 2. */
   heavySlack?: number
-  /** A 15-minute slot averaging at least this many W is a heavy one. Default 1500. */
+  /** A 15-minute slot averaging at least this many W is a heavy one (over a held load of e-bike size: this many W above it). Default 1500. */
   heavyW?: number
   /** A crowding episode clears after crowdClearDays days scoring under this share of the raise threshold. Default 0.4. */
   crowdClear?: number
@@ -75,6 +75,8 @@ export interface RentalOptions extends DetectorOptions {
   ebikeClearNights?: number
   /** A sample spanning more hours than this is a meter gap, not spread over slots. Default 2. */
   maxSpanHours?: number
+  /** Samples of a meter this says is suspect (stuck, corrupt) are a gap, not a flat at standby. Default none. */
+  suspect?: (deviceId: string) => boolean
   /** A false alarm multiplies the subject's sensitivity for that kind by this. Default 0.75. */
   falseAlarmFactor?: number
   /** Sensitivity never drops below this. Default 0.4. */
@@ -87,7 +89,6 @@ function resolve (o: RentalOptions): Config {
     offsetMs,
     warmupDays: o.warmupDays ?? 10,
     learnDays: o.learnDays ?? 30,
-    floorDays: 7,
     crowdLevel: o.crowdLevel ?? 1.8,
     crowdNight: o.crowdNight ?? 2.5,
     crowdHeavy: o.crowdHeavy ?? 2,
@@ -125,6 +126,7 @@ function resolve (o: RentalOptions): Config {
 
 export function createRentalDetector (opts: RentalOptions = {}): Detector {
   const cfg = resolve(opts)
+  const suspect = opts.suspect ?? (() => false)
   const name = 'rental'
   const states = new Map<string, State>()
   /** Scratch for sorting a few recent slots; per instance, so two detectors never share it. */
@@ -138,7 +140,7 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
     const missing = k - s.slot - 1, walk = Math.min(missing, 2 * 96)
     for (let m = 1; m <= walk; m++) closeSlot(cfg, s, s.slot + m, -1, at, scratch)
     if (missing > walk) {
-      s.dayWh = 0; s.daySlots = 0; s.nightWh = 0; s.nightSlots = 0; s.heavy = 0; s.dayMinW = -1
+      s.dayWh = 0; s.daySlots = 0; s.nightWh = 0; s.nightSlots = 0; s.heavy = 0; s.dayMinW = -1; s.ebikeWh = 0
       s.nightScore = 0; s.nightSeen = 0; s.nightAt = -1; s.nightHeld = 0
     }
     s.slot = k; s.acc = 0; s.cov = 0
@@ -179,7 +181,7 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
   return {
     name,
     update (c: Consumption): Anomaly | null {
-      if (c.subjectKind !== 'rental_unit' || c.unit !== 'kwh') return null
+      if (c.subjectKind !== 'rental_unit' || c.unit !== 'kwh' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       const s = stateOf(c.subjectId)
       ingest(s, c)
@@ -191,8 +193,8 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
       const mine = fb.kind === undefined || RENTAL_KINDS.includes(fb.kind)
       if (!mine && !(fb.awayUntil !== undefined && states.has(fb.subjectId))) return
       const s = stateOf(fb.subjectId)
-      // Away is about the flat, whatever alert it came with: an empty flat is not vacant until then.
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) s.awayUntil = fb.awayUntil
+      // Away is about the flat, whatever alert it came with: an empty flat is not vacant then. awayUntil 0 cancels.
+      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayUntil === 0 ? 0 : fb.awayFrom ?? 0 }
       if (!fb.falseAlarm || !mine) return
       for (const kind of fb.kind === undefined ? KINDS : [fb.kind as Kind]) {
         const i = SENS[kind]

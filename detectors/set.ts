@@ -13,13 +13,16 @@ export type { FusionOptions } from './water-fusion.ts'
 
 export interface DetectorSet {
   readonly detectors: readonly Detector[]
-  /** Feeds one sample to every detector; the anomalies they return, in detector order (fused inactivity last). */
+  /** Feeds one sample to every detector; the anomalies they return, in detector order (fused inactivity last). Read-only. */
   update (sample: Consumption): Anomaly[]
   /** Gives outcome feedback to every detector. */
   feedback (fb: Feedback): void
   /** Fans the wall-clock tick out to the detectors that have one. */
   tick (now: number): Anomaly[]
 }
+
+/** What most samples produce: nothing, without a new array each time. */
+const NONE = Object.freeze([]) as unknown as Anomaly[]
 
 export function createDetectorSet (detectors: readonly Detector[], opts: FusionOptions = {}): DetectorSet {
   const list = Object.freeze([...detectors])
@@ -28,11 +31,12 @@ export function createDetectorSet (detectors: readonly Detector[], opts: FusionO
   return {
     detectors: list,
     update (sample) {
-      const out: Anomaly[] = []
+      let out: Anomaly[] = NONE
       let fromPower: Anomaly | null = null, fromWater: Anomaly | null = null
       for (const d of list) {
         const a = d.update(sample)
         if (a === null) continue
+        if (out === NONE) out = []
         out.push(a)
         if (d === fusion?.power) fromPower = a
         else if (d === fusion?.water) fromWater = a

@@ -140,6 +140,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
     power,
     water,
     fuse (sample, out, fromPower, fromWater) {
+      if (sample.subjectKind !== 'lone_elder') return out
       const s = sub(sample.subjectId)
       if (sample.unit === 'kwh') { if ((s.units & KWH) === 0) s.firstKwh = sample.ts; s.units |= KWH; s.lastKwh = sample.ts }
       else { if ((s.units & M3) === 0) s.firstM3 = sample.ts; s.units |= M3; s.lastM3 = sample.ts }
@@ -158,8 +159,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       if (p === null && w === null && s.out === null && !turned) return out
       const kept = p === null && w === null ? out : out.filter((a) => a !== p && a !== w)
       const f = decide(sample.subjectId, s, sample.ts)
-      if (f !== null) kept.push(f)
-      return kept
+      return f === null ? kept : [...kept, f]
     },
     feedback (fb) {
       if (fb.kind !== undefined && fb.kind !== KIND) return

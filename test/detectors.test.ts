@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
-import { generateWaterReadings } from '../simulators/index.ts'
+import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 
 // ---------------------------------------------------------------- a synthetic elder
 
@@ -106,6 +106,11 @@ const raises = (as: Anomaly[]) => as.filter((a) => a.phase === 'raise')
  */
 const quietMonth = elder({ seed: 3, days: 28, quiet: { from: [24, 9] } })
 
+function rentalMonth (): Consumption[] {
+  const rd = generateReadings({ subjectKind: 'rental_unit', seed: 12, scenarios: [{ kind: 'crowded', from: at(22, 12), occupants: 6 }] }, T0, T0 + 28 * DAY)
+  return rd.slice(1).map((r, i) => ({ subjectId: 'flat-1', subjectKind: 'rental_unit', deviceId: 'm-f1', unit: 'kwh', ts: r.ts, intervalMs: r.ts - rd[i]!.ts, amount: Math.round((r.kwh - rd[i]!.kwh) * 1e5) / 1e5 }))
+}
+
 function waterMonth (): Consumption[] {
   const rd = generateWaterReadings({ subjectKind: 'lone_elder', seed: 3, scenarios: [{ kind: 'incapacitated', at: at(24, 9) }] }, T0, T0 + 28 * DAY)
   return rd.slice(1).map((r, i) => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'w-1', unit: 'm3', ts: r.ts, intervalMs: r.ts - rd[i]!.ts, amount: Math.round((r.m3 - rd[i]!.m3) * 1e6) / 1e6 }))
@@ -117,6 +122,13 @@ const FIXTURES: Record<string, { month: Consumption[], foreign: Consumption[] }>
   },
   // Water: the same elder's taps go quiet on day 24 (simulator), m3 per 15 minutes.
   water: { month: waterMonth(), foreign: [quietMonth[0]!] },
+  // A 1.5 kW heater left on from 23:30 on day 24 to 05:00.
+  night_load: {
+    month: elder({ seed: 3, days: 28 }).map((c) => c.ts > at(24, 23.5) && c.ts <= at(24, 29) ? { ...c, amount: c.amount + 1.5 * c.intervalMs / H } : c),
+    foreign: [{ ...quietMonth[0]!, subjectId: 'flat-9', subjectKind: 'rental_unit' }, { ...quietMonth[0]!, subjectId: 'water-9', unit: 'm3' }],
+  },
+  // A flat of two turns into a dormitory of six on day 22.
+  rental: { month: rentalMonth(), foreign: [quietMonth[0]!] },
   // The register stops on day 24 while the meter still reports power.
   meter_health: {
     month: elder({ seed: 3, days: 28 }).map((c) => c.ts > at(24, 9) ? { ...c, amount: 0, powerW: 250 } : c),

@@ -1,0 +1,109 @@
+/**
+ * Per-subject state of the night-load detector: plain numbers and three 24-entry arrays of small
+ * integers, so that the state is its own short JSON snapshot (about 600 bytes) and a restored
+ * detector is bit-identical to the original.
+ *
+ * The person's usual night is kept as day bit masks: bit 0 of `quiet[d]` is whether hour-of-day d
+ * was at about standby on the latest learned day, bit 1 the day before, up to WINDOW days;
+ * `days[d]` says how many of those bits are learned. Exact over a sliding window, O(1) to update.
+ * Which hours are usually night (`night`, 24 bits) is derived from them, not snapshotted.
+ */
+import { z } from 'zod'
+import type { Severity } from '../vocab/index.ts'
+import { Severity as SeveritySchema } from '../vocab/index.ts'
+
+export const HOUR = 3_600_000
+/** Most days of habits a mask can hold. */
+export const MAX_WINDOW = 30
+
+export interface Episode {
+  startedAt: number
+  raisedAt: number
+  severity: Severity
+  /** Told it was a false alarm: no more updates, only the clear. */
+  muted: boolean
+}
+
+export interface State {
+  /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
+  hour: number
+  /** Wh in that hour so far (to 0.1 Wh), and ms of it covered by samples. */
+  acc: number
+  cov: number
+  /** Event time up to which samples have been taken; anything older is late or repeated. */
+  last: number
+  /** Per hour of day: the usual energy, a low level tracked from below (whole Wh; -1 unknown). */
+  usual: number[]
+  /** Per hour of day: bit i set when that hour was at about standby on the i-th latest learned day. */
+  quiet: number[]
+  /** Per hour of day: how many days of `quiet` are learned. */
+  days: number[]
+  /** Local day index whose hours are being collected (-1 none), its hours seen and hours at standby (24-bit masks), and 1 once it showed someone home. */
+  day: number
+  daySeen: number
+  dayQuiet: number
+  dayLived: number
+  /** The last closed hour (-1: none, or the run of hours broken): its excess over usual, Wh, that over the threshold (0 unless usually night), and the hour before's excess. */
+  prevHour: number
+  prevExcess: number
+  prevRatio: number
+  prev2Excess: number
+  /** Threshold multiplier: 1 as configured; false alarms raise it. */
+  scale: number
+  /** Event-time window (awayFrom, awayUntil] the person said they were away: those days teach nothing about their night. */
+  awayFrom: number
+  awayUntil: number
+  ep: Episode | null
+  /** Derived from quiet and days, not snapshotted: bit d set when hour-of-day d is usually night. */
+  night: number
+}
+
+export function freshState (): State {
+  return {
+    hour: -1, acc: 0, cov: 0, last: -Infinity,
+    usual: new Array<number>(24).fill(-1), quiet: new Array<number>(24).fill(0), days: new Array<number>(24).fill(0),
+    day: -1, daySeen: 0, dayQuiet: 0, dayLived: 0, prevHour: -1, prevExcess: 0, prevRatio: 0, prev2Excess: 0, scale: 1, awayFrom: 0, awayUntil: 0, ep: null, night: 0,
+  }
+}
+
+/** Rounds Wh to 0.1 Wh. */
+export const r1 = (x: number) => Math.round(x * 10) / 10
+
+const int = z.number().int()
+const StateSchema = z.object({
+  hour: int.min(-1),
+  acc: z.number().finite().nonnegative(),
+  cov: z.number().finite().nonnegative().max(HOUR),
+  last: z.number().finite().nullable(),
+  usual: z.array(int.min(-1)).length(24),
+  quiet: z.array(int.nonnegative().max(2 ** MAX_WINDOW - 1)).length(24),
+  days: z.array(int.nonnegative().max(MAX_WINDOW)).length(24),
+  day: int.min(-1),
+  daySeen: int.nonnegative().max(0xffffff),
+  dayQuiet: int.nonnegative().max(0xffffff),
+  dayLived: z.union([z.literal(0), z.literal(1)]),
+  prevHour: int.min(-1),
+  prevExcess: z.number().finite(),
+  prevRatio: z.number().finite(),
+  prev2Excess: z.number().finite(),
+  scale: z.number().finite().min(1),
+  awayFrom: z.number().finite(),
+  awayUntil: z.number().finite(),
+  ep: z.object({ startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean() }).nullable(),
+}).strict()
+
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
+export function toSnapshot (s: State): unknown {
+  const { night: _derived, ...rest } = s
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, usual: [...s.usual], quiet: [...s.quiet], days: [...s.days], ep: s.ep && { ...s.ep } }
+}
+
+/** Parses a snapshot; throws a TypeError naming what is wrong. `nightOf` derives the usual night. */
+export function fromSnapshot (raw: unknown, nightOf: (s: State) => number): State {
+  const r = StateSchema.safeParse(raw)
+  if (!r.success) throw new TypeError(`night_load snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  const v = r.data
+  const s: State = { ...v, last: v.last ?? -Infinity, usual: [...v.usual], quiet: [...v.quiet], days: [...v.days], ep: v.ep && { ...v.ep }, night: 0 }
+  s.night = nightOf(s)
+  return s
+}

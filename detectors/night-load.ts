@@ -1,0 +1,162 @@
+/**
+ * Lone-elder night load (kind `night_load`): a heater, a hot plate or an oven left on far into the
+ * night, seen as use held far above this person's usual level through hours they usually sleep.
+ *
+ * Samples are spread into hourly buckets on the local clock by event time only, so a replay at
+ * any speed gives the same anomalies. Each closed hour teaches two things: the usual energy of
+ * that hour of day (a low level tracked from below: standby, the fridge, a water heater that
+ * reheats at the same minutes every night) and whether it was at about standby (night-load-state.ts
+ * keeps 14 days of that as bits). An hour is usually night when it was at standby on most learned
+ * days. A raise needs two consecutive usually-night hours each over max(usual + minExcessWh,
+ * usualFactor x usual): a kettle, a microwave or a late evening of lights and TV never fill two
+ * such hours, a 1-2 kW heater does. The second hour raises as soon as its energy so far crosses
+ * the line, so a heater is reported about an hour after it was left on. The episode clears once
+ * half an hour runs below that line's pace; an away window does not quiet it (a heater left on in
+ * an empty flat is still a fire risk), it only keeps those days out of the learned night.
+ */
+import type { Anomaly, Consumption } from '../vocab/index.ts'
+import type { Detector, DetectorOptions, Feedback } from './types.ts'
+import { HOUR, MAX_WINDOW, freshState, fromSnapshot, r1, toSnapshot, type State } from './night-load-state.ts'
+import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
+
+export const NIGHT_LOAD_KIND = 'night_load'
+
+export interface NightLoadOptions extends DetectorOptions {
+  /** Days of habits kept per hour of day, to learn the usual night from. Default 14. */
+  windowDays?: number
+  /** An hour of day is judged only once learned on this many days. Default 7. */
+  warmupDays?: number
+  /** An hour of day is usually night when it was at about standby on at least this share of learned days. Default 0.6. */
+  nightShare?: number
+  /** "About standby": at most this many Wh over the person's quietest usual hour. Default 60. */
+  quietMarginWh?: number
+  /** A day teaches the usual night only if some hour of it was this many Wh over standby (someone cooked, boiled water): an empty home's days do not. Default 300. */
+  livedInWh?: number
+  /** An hour is loaded when its use is at least this many Wh over its usual... Default 600 (a late evening of lights and TV stays under it). */
+  minExcessWh?: number
+  /** ... and at least this many times its usual. Default 4. */
+  usualFactor?: number
+  /** The usual energy of an hour steps this share of the way up towards a busier hour (at most to twice the usual)... Default 0.15. */
+  usualRise?: number
+  /** ... and this share of the way down towards a quieter one. Default 0.5. */
+  usualFall?: number
+  /** Hours after the raise, the load still on, at which severity becomes high. Default 2. */
+  escalateAfterHours?: number
+  /** An open episode clears once this many minutes of an hour run below the loaded pace. Default 30. */
+  clearAfterMinutes?: number
+  /** A sample spanning more hours than this is a data gap, not spread. Default 48. */
+  maxSpanHours?: number
+  /** A false alarm multiplies the subject's threshold by this. Default 1.25. */
+  falseAlarmFactor?: number
+  /** The threshold is never raised past this multiple of the configured one. Default 2.5. */
+  maxScale?: number
+  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap. Default: none is. */
+  suspect?: (deviceId: string) => boolean
+}
+
+function resolve (o: NightLoadOptions): Config {
+  const cfg: Config = {
+    offsetMs: (o.utcOffsetHours ?? 8) * HOUR,
+    window: o.windowDays ?? 14,
+    warmup: o.warmupDays ?? 7,
+    nightShare: o.nightShare ?? 0.6,
+    quietMarginWh: o.quietMarginWh ?? 60,
+    livedInWh: o.livedInWh ?? 300,
+    minExcessWh: o.minExcessWh ?? 600,
+    usualFactor: o.usualFactor ?? 4,
+    usualRise: o.usualRise ?? 0.15,
+    usualFall: o.usualFall ?? 0.5,
+    escalateMs: (o.escalateAfterHours ?? 2) * HOUR,
+    clearAfterMs: (o.clearAfterMinutes ?? 30) * 60_000,
+    maxSpanMs: (o.maxSpanHours ?? 48) * HOUR,
+    falseAlarmFactor: o.falseAlarmFactor ?? 1.25,
+    maxScale: o.maxScale ?? 2.5,
+  }
+  for (const [k, v] of Object.entries(cfg)) {
+    if (!Number.isFinite(v)) throw new RangeError(`night_load option ${k} is not a finite number`)
+  }
+  if (!(Number.isInteger(cfg.window) && cfg.window >= 1 && cfg.window <= MAX_WINDOW)) throw new RangeError(`night_load option windowDays must be an integer in [1, ${MAX_WINDOW}]`)
+  if (!(cfg.warmup >= 1 && cfg.warmup <= cfg.window)) throw new RangeError('night_load option warmupDays must be in [1, windowDays]')
+  if (!(cfg.clearAfterMs > 0 && cfg.clearAfterMs <= HOUR)) throw new RangeError('night_load option clearAfterMinutes must be in (0, 60]')
+  return Object.freeze(cfg)
+}
+
+/** Several verdicts from one sample (one spanning hours) become one: the latest, a raise staying a raise. */
+function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
+  if (next === null) return prev
+  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, phase: 'raise' }
+  if (prev?.phase === 'raise' && next.phase === 'clear') return null
+  return next
+}
+
+export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector {
+  const cfg = resolve(opts)
+  const suspect = opts.suspect ?? (() => false)
+  const states = new Map<string, State>()
+  const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
+
+  function openHour (s: State, h: number) {
+    s.hour = h; s.acc = 0; s.cov = 0
+  }
+
+  function ingest (s: State, c: Consumption): Verdict | null {
+    const end = c.ts
+    let start = end - c.intervalMs, wh = c.amount * 1000
+    if (end <= s.last) return null
+    if (start < s.last) { wh *= (end - s.last) / (end - start); start = s.last }
+    s.last = end
+    if (end - start > cfg.maxSpanMs) {
+      const out = closeHour(cfg, s, end)
+      openHour(s, idx(end)); s.prevHour = -1
+      return out
+    }
+    let out: Verdict | null = null
+    const rate = wh / (end - start)
+    for (let t = start; t < end;) {
+      const h = idx(t)
+      if (h !== s.hour) { out = merge(out, closeHour(cfg, s, end)); openHour(s, h) }
+      const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
+      s.acc = r1(s.acc + rate * dt); s.cov += dt
+      t = segEnd
+    }
+    if (end === hourStart(cfg, s.hour + 1)) { out = merge(out, closeHour(cfg, s, end)); openHour(s, s.hour + 1) }
+    else out = merge(out, judgeSoFar(cfg, s, end))
+    return out
+  }
+
+  return {
+    name: NIGHT_LOAD_KIND,
+    update (c: Consumption): Anomaly | null {
+      if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
+      if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
+      let s = states.get(c.subjectId)
+      if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
+      const v = ingest(s, c)
+      if (v === null) return null
+      return { subjectId: c.subjectId, detector: NIGHT_LOAD_KIND, kind: NIGHT_LOAD_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
+    },
+    feedback (fb: Feedback) {
+      let s = states.get(fb.subjectId)
+      // Away is about the person, whatever alert it came with; awayUntil 0 cancels.
+      if (s !== undefined && fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) {
+        s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayUntil === 0 ? 0 : fb.awayFrom ?? 0
+      }
+      if (!fb.falseAlarm || fb.kind !== NIGHT_LOAD_KIND) return
+      if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
+      s.scale = Math.round(Math.min(cfg.maxScale, s.scale * cfg.falseAlarmFactor) * 1e4) / 1e4
+      if (s.ep) s.ep.muted = true
+    },
+    snapshot (subjectId: string) {
+      const s = states.get(subjectId)
+      return s && toSnapshot(s)
+    },
+    restore (subjectId: string, state: unknown) {
+      states.set(subjectId, fromSnapshot(state, (r) => nightOf(cfg, r)))
+    },
+    subjects () { return states.keys() },
+    score (subjectId: string) {
+      const s = states.get(subjectId)
+      return s === undefined ? 0 : scoreOf(cfg, s)
+    },
+  }
+}

@@ -1,0 +1,226 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Anomaly, Consumption } from '../vocab/index.ts'
+import { generateReadings, traitsFor, type Scenario } from '../simulators/index.ts'
+import { elderPlan } from '../simulators/plans.ts'
+import { step, type RegisterState } from '../ingest/meter.ts'
+import { NIGHT_LOAD_KIND, createNightLoadDetector } from '../detectors/night-load.ts'
+import type { Detector } from '../detectors/types.ts'
+
+const MIN = 60_000
+const H = 60 * MIN
+const DAY = 24 * H
+/** Local (UTC+8) midnight of 2026-03-01: the data month is in the past. */
+const T0 = Date.UTC(2026, 2, 1) - 8 * H
+const at = (day: number, hour: number) => T0 + day * DAY + hour * H
+
+/** A simulated elder's 15-minute consumption over `days`, through ingest's own register step. */
+function elder (seed: number, days = 30, scenarios: Scenario[] = []): Consumption[] {
+  let reg: RegisterState | undefined
+  const out: Consumption[] = []
+  for (const r of generateReadings({ subjectKind: 'lone_elder', seed, scenarios }, T0, T0 + days * DAY + 1)) {
+    const o = step(reg, `m-${seed}`, { ts: r.ts, value: r.kwh, powerW: r.w })
+    reg = o.next
+    if (o.step.kind !== 'in_order') continue
+    out.push({ subjectId: `elder-${seed}`, subjectKind: 'lone_elder', deviceId: `m-${seed}`, unit: 'kwh', ts: r.ts, intervalMs: o.step.row.intervalMs!, amount: o.step.row.amount ?? 0 })
+  }
+  return out
+}
+
+/** The same samples with an appliance of `w` watts running over [from, until) on top. */
+function withLoad (samples: Consumption[], from: number, until: number, w: number): Consumption[] {
+  return samples.map((s) => {
+    const a = Math.max(from, s.ts - s.intervalMs), b = Math.min(until, s.ts)
+    return b > a ? { ...s, amount: s.amount + w * (b - a) / H / 1000 } : s
+  })
+}
+
+function feed (d: Detector, samples: Iterable<Consumption>, out: Anomaly[] = []): Anomaly[] {
+  for (const s of samples) {
+    const a = d.update(s)
+    if (a !== null) out.push(a)
+  }
+  return out
+}
+
+const phases = (as: Anomaly[]) => as.map((a) => `${a.phase}/${a.severity}`)
+
+let month: Consumption[][] | undefined
+/** 40 seeded elders, 30 ordinary days each: generated once, shared by the tests. */
+const ordinaryMonth = () => (month ??= Array.from({ length: 40 }, (_, i) => elder(i + 1)))
+const ordinary = (seed: number) => ordinaryMonth()[seed - 1]!
+
+/** Day 20's night: a heater switched on at 23:30 and off at 05:00. */
+const heater = (seed: number, w = 1500) => withLoad(ordinary(seed), at(20, 23.5), at(20, 29), w)
+
+test('a 1.5 kW heater left on from 23:30 to 05:00 raises within two hours, escalates, and clears when it is switched off', (t) => {
+  const delays: number[] = []
+  for (let seed = 1; seed <= 40; seed++) {
+    const d = createNightLoadDetector()
+    const got: Anomaly[] = []
+    let before = 0
+    for (const s of heater(seed)) {
+      const a = d.update(s)
+      if (a !== null) got.push(a)
+      if (got.length === 0) before = Math.max(before, d.score!(s.subjectId))
+      else if (got.length === 1) assert.ok(d.score!(s.subjectId) >= 1)
+    }
+    assert.ok(before < 1, `seed ${seed}: score ${before} before the raise`)
+    assert.deepEqual(phases(got), ['raise/medium', 'update/high', 'clear/high'], `seed ${seed}`)
+    const [raise, high, clear] = got as [Anomaly, Anomaly, Anomaly]
+    assert.ok(raise.observedAt > at(20, 23.5) && raise.observedAt <= at(20, 25.5), `seed ${seed}: raised ${(raise.observedAt - at(20, 23.5)) / H} h after the heater went on`)
+    assert.ok(raise.startedAt >= at(20, 23) && raise.startedAt <= at(20, 24), `seed ${seed}: began ${new Date(raise.startedAt).toISOString()}`)
+    assert.equal(raise.kind, NIGHT_LOAD_KIND)
+    assert.ok((raise.evidence.loadW as number) > 1200 && (raise.evidence.loadW as number) < 1800, `load ${raise.evidence.loadW} W`)
+    assert.ok(high.observedAt - raise.observedAt >= 2 * H && high.observedAt - raise.observedAt <= 2.5 * H)
+    assert.ok(clear.observedAt > at(20, 29) && clear.observedAt <= at(20, 30), `seed ${seed}: cleared ${new Date(clear.observedAt).toISOString()}`)
+    delays.push((raise.observedAt - at(20, 23.5)) / H)
+  }
+  delays.sort((a, b) => a - b)
+  t.diagnostic(`raised in 40/40 elders, ${delays[0]}-${delays[39]} h after the heater went on (median ${delays[20]} h)`)
+})
+
+test('hourly readings of the same night raise and clear too', () => {
+  const quarter = heater(4)
+  const hourly: Consumption[] = []
+  for (let i = 3; i < quarter.length; i += 4) {
+    const four = quarter.slice(i - 3, i + 1)
+    hourly.push({ ...quarter[i]!, intervalMs: four.reduce((n, s) => n + s.intervalMs, 0), amount: four.reduce((n, s) => n + s.amount, 0) })
+  }
+  const got = feed(createNightLoadDetector(), hourly)
+  assert.deepEqual(phases(got), ['raise/medium', 'update/high', 'clear/high'])
+  assert.ok(got[0]!.observedAt <= at(20, 25.5))
+})
+
+test('40 elders over 30 ordinary days (night lights, evening TV, baths, timed water heaters) raise nothing', (t) => {
+  let raises = 0, elderDays = 0, top = 0
+  for (const samples of ordinaryMonth()) {
+    const d = createNightLoadDetector()
+    for (const s of samples) {
+      const a = d.update(s)
+      if (a?.phase === 'raise') raises++
+      top = Math.max(top, d.score!(s.subjectId))
+    }
+    elderDays += 30
+  }
+  t.diagnostic(`false raises per 100 elder-days: ${(100 * raises / elderDays).toFixed(2)} (${raises} in ${elderDays}); highest score ${top.toFixed(2)}`)
+  assert.equal(raises, 0)
+  assert.ok(top < 0.8, `highest score ${top}`)
+})
+
+test('a kettle at 02:00 or going to bed two hours late with the lights and TV on does not raise', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const p = { subjectKind: 'lone_elder' as const, seed }
+    const plan = elderPlan(traitsFor(p), Math.floor((at(20, 12) + 8 * H) / DAY))
+    const person = plan.people[0]!
+    // What this person draws awake in the evening, in the simulator's own terms: lights, evening light, TV.
+    const tv = plan.events.find((e) => e.w >= 90 && e.w <= 150 && e.until > person.sleep - 31 * MIN && e.until <= person.sleep)?.w ?? 150
+    let s = withLoad(ordinary(seed), person.sleep, person.sleep + 2 * H, person.w + person.eveningW + tv)
+    s = withLoad(s, person.sleep + 0.5 * H, person.sleep + 0.6 * H, 1200) // a late snack in the microwave
+    s = withLoad(s, at(23, 2), at(23, 2) + 4 * MIN, 2000) // a kettle at 2 am
+    s = withLoad(s, at(25, 1), at(25, 1.5), 2000) // a half-hour hot-water bottle's worth of boiling
+    assert.deepEqual(feed(createNightLoadDetector(), s), [], `seed ${seed}`)
+  }
+})
+
+test('someone who runs a heater every night is not alarming: it is their night', () => {
+  for (const seed of [2, 9]) {
+    let s = ordinary(seed)
+    for (let day = 0; day < 30; day++) s = withLoad(s, at(day, 23), at(day, 30), 1000)
+    assert.deepEqual(feed(createNightLoadDetector(), s), [], `seed ${seed}`)
+  }
+})
+
+test('two weeks away without telling anyone do not turn the empty days into night; a heater after coming back still raises', () => {
+  const trip: Scenario[] = [{ kind: 'away', from: at(8, 10), until: at(24, 15) }]
+  let raises = 0
+  for (let seed = 1; seed <= 12; seed++) {
+    const samples = elder(seed, 32, trip)
+    raises += feed(createNightLoadDetector(), samples).filter((a) => a.phase === 'raise').length
+    const got = feed(createNightLoadDetector(), withLoad(samples, at(28, 23.5), at(28, 29), 1500))
+    assert.deepEqual(phases(got), ['raise/medium', 'update/high', 'clear/high'], `seed ${seed}`)
+  }
+  assert.equal(raises, 0)
+})
+
+test('a false alarm raises the threshold and mutes the open episode; away does not quiet a heater', () => {
+  // A 700 W heater is over the line as configured...
+  assert.equal(feed(createNightLoadDetector(), heater(7, 700)).filter((a) => a.phase === 'raise').length, 1)
+  // ... and under it after a false alarm; the raised threshold is kept in the snapshot.
+  const told = createNightLoadDetector()
+  const samples = heater(7, 700)
+  feed(told, samples.filter((s) => s.ts <= at(15, 0)))
+  told.feedback({ subjectId: 'elder-7', kind: NIGHT_LOAD_KIND, falseAlarm: true })
+  told.feedback({ subjectId: 'elder-7', kind: 'inactivity', falseAlarm: true }) // not ours
+  assert.equal((told.snapshot('elder-7') as { scale: number }).scale, 1.25)
+  assert.deepEqual(feed(told, samples.filter((s) => s.ts > at(15, 0))), [])
+
+  // A false alarm during an episode: no escalation, still the clear.
+  const d = createNightLoadDetector()
+  const big = heater(7)
+  const first = feed(d, big.filter((s) => s.ts <= at(21, 1)))
+  assert.deepEqual(phases(first), ['raise/medium'])
+  d.feedback({ subjectId: 'elder-7', kind: NIGHT_LOAD_KIND, falseAlarm: true })
+  assert.deepEqual(phases(feed(d, big.filter((s) => s.ts > at(21, 1)))), ['clear/medium'])
+
+  const away = createNightLoadDetector()
+  feed(away, big.filter((s) => s.ts <= at(20, 12)))
+  away.feedback({ subjectId: 'elder-7', awayFrom: at(20, 12), awayUntil: at(22, 12) })
+  assert.deepEqual(phases(feed(away, big.filter((s) => s.ts > at(20, 12)))), ['raise/medium', 'update/high', 'clear/high'])
+})
+
+test('implausible register jumps are gaps: they neither end nor feed the episode', () => {
+  const samples = heater(3).map((s) => s.ts > at(21, 2) && s.ts <= at(21, 3.5) ? { ...s, amount: 0, registerFault: 'implausible' as const } : s)
+  assert.deepEqual(phases(feed(createNightLoadDetector(), samples)), ['raise/medium', 'update/high', 'clear/high'])
+})
+
+test('snapshot: small, JSON round trip restores an identical detector mid-episode; a bad one is rejected', () => {
+  const samples = heater(5)
+  for (const cut of [at(20, 23.75), at(21, 0.5), at(21, 3)]) {
+    const a = createNightLoadDetector(), b = createNightLoadDetector()
+    const before = feed(a, samples.filter((s) => s.ts <= cut))
+    const json = JSON.stringify(a.snapshot('elder-5'))
+    assert.ok(json.length <= 1024, `snapshot is ${json.length} bytes`)
+    b.restore('elder-5', JSON.parse(json))
+    assert.deepEqual(b.snapshot('elder-5'), a.snapshot('elder-5'))
+    const rest = samples.filter((s) => s.ts > cut)
+    for (const s of rest) {
+      assert.deepEqual(b.update(s), a.update(s))
+      assert.equal(b.score!('elder-5'), a.score!('elder-5'))
+    }
+    assert.ok(cut < at(21, 0.5) ? before.length === 0 : before[0]?.phase === 'raise')
+  }
+  const d = createNightLoadDetector()
+  feed(d, samples.slice(0, 200))
+  const good = d.snapshot('elder-5') as Record<string, unknown>
+  assert.throws(() => d.restore('x', { ...good, usual: [1, 2, 3] }), (e: Error) => e instanceof TypeError && /usual/.test(e.message))
+  assert.throws(() => d.restore('x', { ...good, scale: 0.5 }), (e: Error) => e instanceof TypeError && /scale/.test(e.message))
+  assert.throws(() => d.restore('x', { ...good, ep: { startedAt: 1 } }), (e: Error) => e instanceof TypeError && /ep/.test(e.message))
+  assert.throws(() => d.restore('x', 'nonsense'), TypeError)
+  assert.deepEqual([...d.subjects()], ['elder-5'])
+})
+
+test('rental units, water meters and other subjects are none of its concern', () => {
+  const d = createNightLoadDetector()
+  for (const s of heater(2)) {
+    assert.equal(d.update({ ...s, subjectId: 'flat-1', subjectKind: 'rental_unit' }), null)
+    assert.equal(d.update({ ...s, subjectId: 'water-1', unit: 'm3', amount: s.amount / 100 }), null)
+  }
+  assert.deepEqual([...d.subjects()], [])
+  assert.equal(d.score!('flat-1'), 0)
+})
+
+test('throughput: updates per second over pre-generated samples', (t) => {
+  // As live meters publish: the 40 elders interleaved in event-time order.
+  const all = ordinaryMonth().flat().sort((a, b) => a.ts - b.ts)
+  const n = all.length
+  let best = 0
+  for (let round = 0; round < 3; round++) {
+    const d = createNightLoadDetector()
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) d.update(all[i]!)
+    best = Math.max(best, n / ((performance.now() - t0) / 1000))
+  }
+  t.diagnostic(`${(best / 1e6).toFixed(2)}M updates/s over ${n} samples`)
+  assert.ok(best > 5e5, `${best} updates/s`)
+})
