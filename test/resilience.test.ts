@@ -41,14 +41,15 @@ for (const store of STORES) {
       }
       const split = readings.findIndex((r) => r.ts >= FROM + 20 * DAY)
       await send(gc, readings.slice(0, split))
-      const before = JSON.stringify(gc.components.detectors.detectors[0]!.snapshot('e1'))
+      const inactivity = (g: Gridcare) => g.components.detectors.detectors.find((d) => d.name === 'inactivity')!
+      const before = JSON.stringify(inactivity(gc).snapshot('e1'))
       await gc.stop()
 
       gc = createGridcare({ config: loadConfig(env()), logger: silent })
       await gc.start()
-      const saved = await gc.components.db.query<{ subject: string }>('SELECT subject FROM detector_state')
-      assert.deepEqual(saved.rows.map((r) => r.subject), ['e1'], 'the detector state was snapshotted at stop')
-      assert.equal(JSON.stringify(gc.components.detectors.detectors[0]!.snapshot('e1')), before, 'and restored as it was')
+      const saved = await gc.components.db.query<{ subject: string, detector: string }>('SELECT subject, detector FROM detector_state ORDER BY detector')
+      assert.deepEqual(saved.rows.map((r) => `${r.detector}:${r.subject}`), ['inactivity:e1', 'meter_health:e1', 'night_load:e1'], 'the detector state was snapshotted at stop')
+      assert.equal(JSON.stringify(inactivity(gc).snapshot('e1')), before, 'and restored as it was')
       await send(gc, readings.slice(split))
       await gc.components.alerts.idle()
       const alerts = await call(gc, 'GET', '/api/alerts?subject=e1')
