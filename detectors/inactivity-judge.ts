@@ -16,6 +16,8 @@ export interface Config {
   quietShare: number
   heldWeight: number
   constantWeight: number
+  maxHeldWh: number
+  maxRatio: number
   steadyFactor: number
   floorQuantile: number
   wakingHours: number
@@ -83,7 +85,8 @@ const act = { above: 0, effective: 0, constant: 0, active: false, lively: false 
  * Wh above standby in `hours` of metering in hour-of-day d; the part of it that counts as
  * activity; and whether that is activity enough to end a quiet run.
  *
- * A load held through the run's last hours and this one counts with weight heldWeight; well
+ * A load held through the last two hours and this one (a run or not: a lamp left on when someone
+ * falls is there before the silence begins) counts with weight heldWeight; well
  * above what the person steadily uses at this hour (the second least of the remembered days), it
  * looks like a lamp or TV left on and counts with weight constantWeight. A timed appliance (a
  * water heater reheating at the same minutes every day, people or not) shows as a bump in this
@@ -95,8 +98,9 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const r0 = s.runRecent[0]!, r1 = s.runRecent[1]!
   if (r0 >= 0 && r0 < low) low = r0
   if (r1 >= 0 && r1 < low) low = r1
-  const held = s.runHours > 0 ? Math.max(0, low - s.floor) : 0
-  const weight = held > cfg.steadyFactor * steady ? cfg.constantWeight : cfg.heldWeight
+  const held = Math.max(0, low - s.floor)
+  // A big steady load (heating, air conditioning) was switched on by someone: it is not a lamp left on.
+  const weight = held > cfg.maxHeldWh ? 1 : held > cfg.steadyFactor * steady ? cfg.constantWeight : cfg.heldWeight
   const above = Math.max(0, wh - s.floor * hours)
   const effective = above - (1 - weight) * held * hours
   const threshold = s.activeWh
@@ -108,7 +112,7 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
 }
 
 export function resetRun (s: State) {
-  s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0; s.runRecent[0] = -1; s.runRecent[1] = -1
+  s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0
 }
 
 /** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
@@ -130,6 +134,7 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
 /** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away. */
 export function closeHour (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
   const verdict = judge(cfg, s, h, wh, at, peer)
+  s.runRecent[0] = s.runRecent[1]!; s.runRecent[1] = wh
   const spread = s.fill > s.cov / 2
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
@@ -249,7 +254,6 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   const usual = Math.max(0, s.base[d]! - s.floor)
   if (s.runHours === 0) s.runStart = hourStart(cfg, h)
   s.runHours++
-  s.runRecent[0] = s.runRecent[1]!; s.runRecent[1] = wh
   s.runActual += act.above
   if (usual >= s.usualWh) {
     s.runUsual += usual
@@ -263,6 +267,8 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
   }
   if (s.daily < cfg.minDailyActivityWh || s.runScore < raiseAt(cfg, s, peer)) return null
+  // As much used as usual over the run is no silence, whatever the hours looked like one by one.
+  if (s.runActual >= cfg.maxRatio * s.runUsual) return null
   const rule = act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
   s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule }
   return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }

@@ -52,7 +52,7 @@ export interface State {
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
   runStart: number
   runScore: number
-  /** ... hours in it, usual and actual Wh above standby over them, and its last two hours' Wh (-1: none) */
+  /** ... hours in it, usual and actual Wh above standby over them; the last two closed hours' Wh (-1: none), run or not */
   runHours: number
   runUsual: number
   runActual: number

@@ -27,6 +27,10 @@ export interface InactivityOptions extends DetectorOptions {
   heldWeight?: number
   /** ... and of one that looks like a lamp or TV left on, being well above what the person steadily uses at that hour. Default 0. */
   constantWeight?: number
+  /** A held load above this many kWh an hour (a heater, air conditioning) is someone's doing, not a lamp left on: it counts in full. Default 0.4. */
+  maxHeldKwh?: number
+  /** Never raise on a run that used at least this share of the usual for its hours. Default 0.9. */
+  maxRatio?: number
   /** "Well above": over this many times the second lowest of that hour's last 7 days. Default 1.5. */
   steadyFactor?: number
   /** Quantile of the last 7 days' hourly energy taken as the standby floor. Default 0.2. */
@@ -97,6 +101,8 @@ function resolve (o: InactivityOptions): Config {
     quietShare: o.quietShare ?? 0.35,
     heldWeight: o.heldWeight ?? 0.5,
     constantWeight: o.constantWeight ?? 0,
+    maxHeldWh: (o.maxHeldKwh ?? 0.4) * 1000,
+    maxRatio: o.maxRatio ?? 0.9,
     steadyFactor: o.steadyFactor ?? 1.5,
     floorQuantile: o.floorQuantile ?? 0.2,
     wakingHours: o.wakingHours ?? 16,
