@@ -57,6 +57,7 @@ interface Sub {
   out: Severity | null
   outStart: number
   muted: boolean
+  awayFrom: number
   awayUntil: number
   /** The hour (ms / HOUR) of each meter's latest sample: scores move only as hours close. */
   hourKwh: number
@@ -88,7 +89,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
   function sub (id: string): Sub {
     let s = subs.get(id)
     if (s === undefined) {
-      s = { units: 0, firstKwh: 0, lastKwh: 0, firstM3: 0, lastM3: 0, power: null, powerStart: 0, water: null, waterStart: 0, out: null, outStart: 0, muted: false, awayUntil: 0, hourKwh: 0, hourM3: 0 }
+      s = { units: 0, firstKwh: 0, lastKwh: 0, firstM3: 0, lastM3: 0, power: null, powerStart: 0, water: null, waterStart: 0, out: null, outStart: 0, muted: false, awayFrom: 0, awayUntil: 0, hourKwh: 0, hourM3: 0 }
       subs.set(id, s)
     }
     return s
@@ -115,7 +116,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
     // Electricity does not say when its quiet run began: not agreeing is taken as use.
     const waterSaysUse = s.power !== null && waterLive && waterUsed && wq > s.powerStart && w < agree
     const powerSaysUse = s.water !== null && powerLive && e < agree
-    const away = now < s.awayUntil
+    const away = now > s.awayFrom && now < s.awayUntil
     const want = !away && (both || (s.power !== null && !waterSaysUse) || (s.water !== null && !powerSaysUse))
     const evidence = () => ({ electricityScore: +e.toFixed(2), waterScore: +w.toFixed(2), waterQuietSince: wq, electricity: s.power, water: s.water })
     if (want) {
@@ -165,7 +166,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       if (fb.kind !== undefined && fb.kind !== KIND) return
       const s = subs.get(fb.subjectId)
       if (s === undefined) return
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) s.awayUntil = fb.awayUntil
+      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayFrom ?? 0 }
       if (fb.falseAlarm && s.out !== null) s.muted = true
     },
   }

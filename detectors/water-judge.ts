@@ -89,7 +89,7 @@ export function closeHour (cfg: Config, s: State, at: number, elder: boolean): V
   }
   if (d === cfg.nightEndHour - 1 && s.nightMin >= 0) { s.floor = Math.floor(s.nightMin); s.nightMin = -1 }
   if (!known || !elder) return null
-  if (end <= s.awayUntil) {
+  if (end > s.awayFrom && end <= s.awayUntil) {
     s.surprise = 0; s.missed = 0
     return clearQuiet(s, 'away')
   }

@@ -60,7 +60,8 @@ export interface State {
   steadyNightMs: number
   /** 1 = as configured; false alarms lower it. */
   sens: number
-  /** Event time before which quiet is expected (away). */
+  /** Event-time window (awayFrom, awayUntil] in which quiet is expected: away, told or declared ahead. */
+  awayFrom: number
   awayUntil: number
   ep: Episode | null
   leak: Episode | null
@@ -71,7 +72,7 @@ export function freshState (): State {
     hour: -1, acc: 0, cov: 0, mark: 0, last: -Infinity, n: 0,
     used: new Array<number>(24).fill(0), known: new Array<number>(24).fill(0), floor: 0, nightMin: -1,
     quietSince: -1, surprise: 0, missed: 0, flowSince: -1, lastFlow: -1, flowL: 0, flowNightMs: 0, flowNightL: 0, steadySince: -1, steadyNightMs: 0,
-    sens: 1, awayUntil: 0, ep: null, leak: null,
+    sens: 1, awayFrom: 0, awayUntil: 0, ep: null, leak: null,
   }
 }
 
@@ -110,6 +111,7 @@ const StateSchema = z.object({
   steadySince: num,
   steadyNightMs: num.nonnegative(),
   sens: z.number().positive().max(1),
+  awayFrom: num,
   awayUntil: num,
   ep: episode,
   leak: episode,

@@ -105,7 +105,7 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
     if (end <= s.last) return null
     if (start < s.last) { litres *= (end - s.last) / (end - start); start = s.last }
     if (s.quietSince < 0) s.quietSince = start
-    let out = s.ep && start < s.awayUntil ? clearQuiet(s, 'away') : null
+    let out = s.ep && end > s.awayFrom && start < s.awayUntil ? clearQuiet(s, 'away') : null
     s.last = end
     // An implausible register jump says nothing about use, and a span too long is a gap.
     if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) return merge(out, flow(cfg, s, end, end, 0, false))
@@ -153,7 +153,7 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
       if (fb.kind !== undefined && fb.kind !== 'inactivity') return
       let s = states.get(fb.subjectId)
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) s.awayUntil = fb.awayUntil
+      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayFrom ?? 0 }
       if (fb.falseAlarm) {
         s.sens = r4(Math.max(cfg.minSensitivity, s.sens * cfg.falseAlarmFactor))
         if (s.ep) s.ep.muted = true

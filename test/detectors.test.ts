@@ -257,6 +257,28 @@ test('feedback awayUntil: no raise while away, and an open episode is cleared', 
   assert.equal(after[0]!.observedAt, at(21, 20) + Q)
 })
 
+test('an absence declared ahead quiets its own window only, for electricity and water alike', () => {
+  const trip = { subjectId: 'elder-1', awayFrom: at(25, 8), awayUntil: at(27, 20) }
+  // Declared on day 10 for days 25-27: a fall on day 22 still raises; the trip itself does not.
+  const fall = elder({ seed: 4, days: 24, quiet: { from: [21, 9] } })
+  const d = createInactivityDetector()
+  feed(d, fall.filter((s) => s.ts <= at(10, 0)))
+  d.feedback(trip)
+  assert.equal(raises(feed(d, fall.filter((s) => s.ts > at(10, 0)))).length, 1)
+  const away = elder({ seed: 4, days: 29, quiet: { from: [25, 8], to: [27, 20] } })
+  const e = createInactivityDetector()
+  e.feedback(trip)
+  assert.deepEqual(raises(feed(e, away)), [])
+
+  const water = waterMonth() // taps quiet from day 24 09:00
+  const w1 = createDetectors().find((x) => x.name === 'water')!
+  w1.feedback({ subjectId: 'elder-1', awayFrom: at(26, 0), awayUntil: at(27, 0) })
+  assert.ok(raises(feed(w1, water)).some((a) => a.observedAt > at(24, 9) && a.observedAt < at(26, 0)), 'water raises before the trip')
+  const w2 = createDetectors().find((x) => x.name === 'water')!
+  w2.feedback({ subjectId: 'elder-1', awayFrom: at(24, 8), awayUntil: at(28, 0) })
+  assert.deepEqual(raises(feed(w2, water)), [], 'and not during it')
+})
+
 test('feedback falseAlarm mutes the open episode and makes the subject less sensitive', () => {
   const quiet = elder({ seed: 1, days: 24, quiet: { from: [21, 9], to: [22, 6] } })
   const d = createInactivityDetector()
