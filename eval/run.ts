@@ -63,7 +63,7 @@ export function simulate (subjects: readonly EvalSubject[], plan: EvalPlan, opts
     while (i > 0 && due[i - 1]!.at > at) i--
     due.splice(i, 0, { at, fb })
   }
-  for (const s of subjects) if (s.declaration) schedule(s.declaration.at, { subjectId: s.subjectId, awayUntil: s.declaration.awayUntil })
+  for (const s of subjects) if (s.declaration) schedule(s.declaration.at, { subjectId: s.subjectId, awayFrom: s.declaration.awayFrom, awayUntil: s.declaration.awayUntil })
 
   const models = subjects.map((s) => createMeterModel(s.profile))
   const meters: Meter[] = subjects.map((s) => ({ subject: s, deviceId: s.deviceId, unit: 'kwh', reg: undefined }))

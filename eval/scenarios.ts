@@ -49,7 +49,7 @@ export interface EvalSubject {
   case: Case
   profile: MeterProfile
   /** An absence declared ahead (as the API's `away` does): given to the detectors at `at`. */
-  declaration?: { at: number, awayUntil: number }
+  declaration?: { at: number, awayFrom: number, awayUntil: number }
   /** Has a water meter, `w-<subjectId>`. */
   water: boolean
 }
@@ -120,7 +120,7 @@ function scenariosFor (plan: EvalPlan, c: Case, r: Rng, fault: MeterFault | null
     case 'trip_undeclared': {
       const from = when(3, 7, 19)
       const until = Math.round(from + r.between(2, 6) * DAY)
-      const declaration = c === 'trip_declared' ? { at: Math.round(from - r.between(2, 6) * HOUR), awayUntil: until } : undefined
+      const declaration = c === 'trip_declared' ? { at: Math.round(from - r.between(2, 6) * HOUR), awayFrom: from, awayUntil: until } : undefined
       return { scenarios: [{ kind: 'away', from, until }], ...(declaration ? { declaration } : {}) }
     }
     case 'meter_fault': return { scenarios: [{ kind: 'meter_fault', from: when(2), fault: fault! }] }

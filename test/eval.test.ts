@@ -66,7 +66,7 @@ const an = (subjectId: string, detector: string, kind: string, phase: Anomaly['p
 const subjects: EvalSubject[] = [
   elder('e1', [{ kind: 'incapacitated', at: at(20, 9) }]),
   elder('e2', [{ kind: 'incapacitated', at: at(22, 3) }]),
-  elder('e3', [{ kind: 'away', from: at(18, 10), until: at(21, 10) }], { at: at(18, 6), awayUntil: at(21, 10) }),
+  elder('e3', [{ kind: 'away', from: at(18, 10), until: at(21, 10) }], { at: at(18, 6), awayFrom: at(18, 10), awayUntil: at(21, 10) }),
   elder('e4', [{ kind: 'away', from: at(18, 10), until: at(21, 10) }]),
   elder('e5', [{ kind: 'meter_fault', from: at(16), fault: 'stuck' }]),
   flat('f1', [{ kind: 'crowded', from: at(16), occupants: 6 }]),
@@ -185,6 +185,7 @@ test('the run feeds samples as ingest would, ticks in data time, declares trips 
   for (const s of declared) {
     const got = fbs.find((f) => f.fb.subjectId === s.subjectId && f.fb.awayUntil !== undefined)!
     assert.equal(got.fb.awayUntil, s.declaration!.awayUntil)
+    assert.equal(got.fb.awayFrom, s.declaration!.awayFrom, 'declared ahead: the window starts with the trip')
     assert.ok(got.now < s.declaration!.at && got.now >= s.declaration!.at - 15 * 60_000, 'declared when the API would')
   }
   // Every false raise is answered two hours later; true ones are not.
