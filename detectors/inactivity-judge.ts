@@ -16,6 +16,12 @@ export interface Config {
   quietShare: number
   heldWeight: number
   constantWeight: number
+  residueWh: number
+  residueFactor: number
+  litNightHours: number
+  residueStandbyShare: number
+  nightFrom: number
+  nightUntil: number
   maxHeldWh: number
   maxRatio: number
   steadyFactor: number
@@ -112,7 +118,7 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
 }
 
 export function resetRun (s: State) {
-  s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0
+  s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0; s.litNight = 0; s.litPeak = 0
 }
 
 /** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
@@ -120,6 +126,7 @@ export function endRun (cfg: Config, s: State) {
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
+    s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
   resetRun(s)
 }
@@ -138,7 +145,10 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
   const spread = s.fill > s.cov / 2
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
-    if (d === 23) for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
+    if (d === 23) {
+      for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
+      if (s.litLearned > 0) s.litLearned = r4(Math.max(0, s.litLearned - cfg.limitDecayPerDay))
+    }
     const before = Math.max(0, s.base[d]! - s.floor), floor = s.floor
     remember(s, d, wh)
     s.n++
@@ -258,6 +268,13 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (usual >= s.usualWh) {
     s.runUsual += usual
     s.runScore = r4(s.runScore + quietness(cfg, s, d, act.effective, s.usualWh))
+    s.litNight = 0
+  } else if (d >= cfg.nightFrom || d < cfg.nightUntil) {
+    // A night hour this person is usually asleep in, with a lamp or TV still on from before: counted.
+    // Above what the person usually uses then, and above what a standby load this size wanders by.
+    const lit = act.constant >= Math.max(cfg.residueWh, cfg.residueFactor * usual, cfg.residueStandbyShare * s.floor) && act.constant <= cfg.maxHeldWh
+    s.litNight = lit ? s.litNight + 1 : 0
+    if (s.litNight > s.litPeak) s.litPeak = s.litNight
   }
   const ep = s.ep
   if (ep !== null) {
@@ -266,10 +283,16 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     ep.severity = severity
     return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
   }
-  if (s.daily < cfg.minDailyActivityWh || s.runScore < raiseAt(cfg, s, peer)) return null
-  // As much used as usual over the run is no silence, whatever the hours looked like one by one.
-  if (s.runActual >= cfg.maxRatio * s.runUsual) return null
-  const rule = act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
+  if (s.daily < cfg.minDailyActivityWh) return null
+  // A light left on into the night, in a silence that began before it: a flat residue.
+  // ... longer than any this person has had on an ordinary night (some sleep with the light on).
+  const litNight = s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight
+  if (!litNight) {
+    if (s.runScore < raiseAt(cfg, s, peer)) return null
+    // As much used as usual over the run is no silence, whatever the hours looked like one by one.
+    if (s.runActual >= cfg.maxRatio * s.runUsual) return null
+  }
+  const rule = litNight || act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
   s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule }
   return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }
 }
@@ -280,6 +303,6 @@ function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly num
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),
-    constantKwhPerHour: kwh(constant), sensitivity: s.sens,
+    constantKwhPerHour: kwh(constant), litNightHours: s.litNight, sensitivity: s.sens,
   }
 }

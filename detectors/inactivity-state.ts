@@ -56,6 +56,11 @@ export interface State {
   runHours: number
   runUsual: number
   runActual: number
+  /** Hours in a row, in the run, usually slept through yet with a load held on from before (a lamp left on). */
+  litNight: number
+  /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
+  litPeak: number
+  litLearned: number
   runRecent: number[]
   /** 1 = as configured; false alarms lower it. */
   sens: number
@@ -83,7 +88,7 @@ export function freshState (): State {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
-    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
+    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wakeMean: 0, wakeDev: 0, wakeN: 0, wakeDay: -1,
   }
 }
@@ -156,6 +161,9 @@ const StateSchema = z.object({
   runHours: int.nonnegative(),
   runUsual: z.number().finite().nonnegative(),
   runActual: z.number().finite().nonnegative(),
+  litNight: int.nonnegative(),
+  litPeak: int.nonnegative(),
+  litLearned: z.number().finite().nonnegative(),
   runRecent: z.array(wh).length(2),
   sens: z.number().positive().max(1),
   awayFrom: z.number().finite(),

@@ -31,6 +31,17 @@ export interface InactivityOptions extends DetectorOptions {
   maxHeldKwh?: number
   /** Never raise on a run that used at least this share of the usual for its hours. Default 0.9. */
   maxRatio?: number
+  /** A lamp or TV left on into the night raises once it has been on this many night hours the person usually sleeps through... Default 2. */
+  litNightHours?: number
+  /** ... and this share of the standby load (a lamp on a 500 W base load is lost in its wander). Default 0.5. */
+  residueStandbyShare?: number
+  /** Night, for that: local hours [nightFrom, 24) and [0, nightUntil). Defaults 22 and 6. */
+  nightFrom?: number
+  nightUntil?: number
+  /** ... at least this many kWh an hour above standby... Default 0.03. */
+  residueKwh?: number
+  /** ... this many times what the person usually uses above standby in those hours, and at most maxHeldKwh. Default 3. */
+  residueFactor?: number
   /** "Well above": over this many times the second lowest of that hour's last 7 days. Default 1.5. */
   steadyFactor?: number
   /** Quantile of the last 7 days' hourly energy taken as the standby floor. Default 0.2. */
@@ -101,6 +112,12 @@ function resolve (o: InactivityOptions): Config {
     quietShare: o.quietShare ?? 0.35,
     heldWeight: o.heldWeight ?? 0.5,
     constantWeight: o.constantWeight ?? 0,
+    litNightHours: o.litNightHours ?? 2,
+    residueStandbyShare: o.residueStandbyShare ?? 0.5,
+    nightFrom: o.nightFrom ?? 22,
+    nightUntil: o.nightUntil ?? 6,
+    residueWh: (o.residueKwh ?? 0.03) * 1000,
+    residueFactor: o.residueFactor ?? 3,
     maxHeldWh: (o.maxHeldKwh ?? 0.4) * 1000,
     maxRatio: o.maxRatio ?? 0.9,
     steadyFactor: o.steadyFactor ?? 1.5,
