@@ -111,7 +111,8 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const effective = above - (1 - weight) * held * hours
   const threshold = s.activeWh
   const bump = Math.max(0, least - Math.max(aboveFloor(s, s.least[(d + 23) % 24]!), aboveFloor(s, s.least[(d + 1) % 24]!)))
-  const net = effective - Math.min(bump, threshold) * hours
+  // The timed appliance's whole bump, even in part of an hour: it may come in its first minutes.
+  const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
   act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold
   return act

@@ -230,10 +230,10 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     }
     if (end === hourStart(cfg, s.hour + 1)) { out = merge(out, close(s, g, end)); openHour(s, s.hour + 1) }
     else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
-      // Activity returning mid-hour clears at once; a sign of life marks the morning's first activity.
+      // Activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
       if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && !awayDuring(s, start, end))
-      if (act.active && s.ep !== null) {
+      if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
         endRun(cfg, s)
         out = merge(out, clearEpisode(s, 'activity'))
       }

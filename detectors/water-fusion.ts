@@ -131,6 +131,9 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       return s.muted ? null : anomaly(id, 'update', severity, s.outStart, now, { ...evidence(), confidence: both ? 'high' : 'medium' })
     }
     if (s.out === null) return null
+    // An open episode is not cleared by electricity merely not looking quiet (a lamp left on when
+    // someone falls): only by both meters' own episodes ending, water in use, or an absence.
+    if (!away && !waterSaysUse && (s.power !== null || s.water !== null)) return null
     const severity = s.out
     s.out = null; s.muted = false
     const reason = away ? 'away' : waterSaysUse ? 'water in use' : powerSaysUse ? 'electricity in use' : 'activity'
