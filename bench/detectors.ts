@@ -42,9 +42,11 @@ export async function benchDetectors ({ progress }: { progress: (m: string) => v
   const refRate = samples.length / (refMs / 1000)
   const lines: BenchLine[] = [{ section: 'detectors', store: 'memory', path: 'ewma (ref)', batch: 1, rows: samples.length, ms: refMs }]
   // Each detector alone on the same samples, then the whole set as the app runs it (with fusion).
+  // The samples are elders' electricity: water and rental only look and pass (their own cost is in their tests' reports).
   for (const name of createDetectors().map((d) => d.name)) {
     const ms = median(run(() => createDetectors({ utcOffsetHours: 8 }).find((d) => d.name === name)!))
-    lines.push({ section: 'detectors', store: 'memory', path: name, batch: 1, rows: samples.length, ms, refRowsPerSec: refRate, target: 5_000_000 })
+    const passes = name === 'water' || name === 'rental'
+    lines.push({ section: 'detectors', store: 'memory', path: passes ? `${name} (passes)` : name, batch: 1, rows: samples.length, ms, refRowsPerSec: refRate, target: 5_000_000 })
   }
   const ms = median(run(() => createDetectorSet(createDetectors({ utcOffsetHours: 8 }))))
   lines.push({ section: 'detectors', store: 'memory', path: 'all detectors', batch: 1, rows: samples.length, ms, refRowsPerSec: refRate, target: 5_000_000 })
