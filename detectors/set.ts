@@ -26,7 +26,9 @@ const NONE = Object.freeze([]) as unknown as Anomaly[]
 
 export function createDetectorSet (detectors: readonly Detector[], opts: FusionOptions = {}): DetectorSet {
   const list = Object.freeze([...detectors])
-  const fusion = createFusion(list, opts)
+  // Meter health, when in the set, tells fusion which meters to stop believing.
+  const health = list.find((d) => d.name === 'meter_health') as (Detector & { isSuspect?: (id: string) => boolean }) | undefined
+  const fusion = createFusion(list, health?.isSuspect ? { suspect: (id) => health.isSuspect!(id), ...opts } : opts)
   const ticking = list.filter((d) => d.tick !== undefined)
   return {
     detectors: list,

@@ -33,6 +33,8 @@ export interface FusionOptions {
   agreeScore?: number
   /** A meter with no sample for this many hours is stale: it neither agrees nor contradicts. Default 2. */
   staleHours?: number
+  /** A meter this says is misbehaving (stuck, offline, corrupt) goes stale: it neither agrees nor contradicts. Default: none is. */
+  suspect?: (deviceId: string) => boolean
   /** A meter contradicts only after this many days of data (before that its score means nothing). Default 7. */
   learnDays?: number
 }
@@ -83,6 +85,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
   const powerScore = power.score.bind(power)
   const agree = opts.agreeScore ?? 0.8
   const staleMs = (opts.staleHours ?? 2) * HOUR
+  const suspect = opts.suspect ?? (() => false)
   const learnMs = (opts.learnDays ?? 7) * 24 * HOUR
   const subs = new Map<string, Sub>()
 
@@ -145,6 +148,8 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
     water,
     fuse (sample, out, fromPower, fromWater) {
       if (sample.subjectKind !== 'lone_elder') return out
+      // A broken meter's samples keep it looking fresh while its score stands still: ignore them.
+      if (sample.registerFault === 'implausible' || suspect(sample.deviceId)) return out
       const s = sub(sample.subjectId)
       if (sample.unit === 'kwh') { if ((s.units & KWH) === 0) s.firstKwh = sample.ts; s.units |= KWH; s.lastKwh = sample.ts }
       else { if ((s.units & M3) === 0) s.firstM3 = sample.ts; s.units |= M3; s.lastM3 = sample.ts }

@@ -7,6 +7,7 @@ import { generateWaterReadings } from '../simulators/water.ts'
 import { createInactivityDetector } from '../detectors/inactivity.ts'
 import { createWaterDetector } from '../detectors/water.ts'
 import { createDetectorSet } from '../detectors/set.ts'
+import { createDetectors } from '../detectors/index.ts'
 import type { Detector } from '../detectors/types.ts'
 
 const H = 3_600_000
@@ -101,4 +102,17 @@ test('fused episode: raise once, severity only up, cleared when the person is ba
   const set = createDetectorSet([createInactivityDetector(), createWaterDetector()])
   set.feedback({ subjectId: 'elder-1', awayUntil: at(31, 16) })
   assert.deepEqual(inactivity(both(p, 33).flatMap((s) => set.update(s))).filter((a) => a.observedAt > fell), [])
+})
+
+test('electricity meter broken (corrupt register) while the taps go quiet: the water meter\'s raise goes out', () => {
+  const fell = at(25, 10)
+  const p: MeterProfile = { subjectKind: 'lone_elder', seed: 5, scenarios: [{ kind: 'incapacitated', at: fell }] }
+  // From day 22 the electricity meter sends only corrupt readings (ingest flags them implausible).
+  const samples = both(p, 28).map((s) => s.unit === 'kwh' && s.ts > at(22) ? { ...s, amount: 0, registerFault: 'implausible' as const } : s)
+  const set = createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
+  const out = samples.flatMap((s) => set.update(s))
+  const raise = firstRaise(out, fell)
+  assert.ok(raise, 'the fall is still found, from the water meter')
+  assert.ok(raise.observedAt - fell < DAY)
+  assert.ok(out.some((a) => a.kind === 'meter_fault'), 'and the meter is a device fault of its own')
 })
