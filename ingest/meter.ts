@@ -25,7 +25,7 @@ export type Step =
   | { kind: 'late', row: ReadingRow }
 
 /** The most a home plausibly draws, kW: a reset that implies more is not trusted. */
-const MAX_PLAUSIBLE_KW = 60
+export const MAX_PLAUSIBLE_KW = 60
 
 /** One reading against the device's state; updates the state. O(1). */
 export function step (state: RegisterState | undefined, deviceId: string, r: { ts: number, value: number, powerW?: number }): { next: RegisterState, step: Step } {

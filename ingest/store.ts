@@ -1,3 +1,4 @@
+import { MAX_PLAUSIBLE_KW } from './meter.ts'
 import type { CopyColumn, CopyRow, Db, Queryable, Transaction } from '../store/index.ts'
 import type { ReadingRow } from './meter.ts'
 
@@ -103,11 +104,14 @@ export async function recomputeAround (q: Queryable, deviceId: string, ts: numbe
       FROM readings r, bounds b WHERE r.device_id = $1 AND r.ts BETWEEN b.lo AND b.hi
       WINDOW w AS (ORDER BY r.ts))
     UPDATE readings r SET
-      amount = CASE WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END,
+      -- As step() in meter.ts: a delta (or a reset's count) more than a home can draw is no consumption.
+      amount = CASE WHEN (CASE WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END)
+                      > $3::float8 * extract(epoch FROM o.ts - o.prev_ts) / 3600 THEN NULL
+                    WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END,
       reset = o.register < o.prev_reg,
       interval_ms = (extract(epoch FROM o.ts - o.prev_ts) * 1000)::bigint
     FROM ordered o
-    WHERE r.device_id = $1 AND r.ts = o.ts AND o.prev_reg IS NOT NULL`, [deviceId, iso(ts)])
+    WHERE r.device_id = $1 AND r.ts = o.ts AND o.prev_reg IS NOT NULL`, [deviceId, iso(ts), MAX_PLAUSIBLE_KW])
 }
 
 /** The latest stored reading of a device, to resume its register state after a restart. */
