@@ -54,6 +54,7 @@ export function createAlerts (deps: AlertsDeps) {
   const events = deps.events ?? new EventBus()
   let chain: Promise<unknown> = Promise.resolve()
   let job: ScheduledTask | undefined
+  let lastSweep = clock.now()
 
   /** Anomalies are applied one at a time so an episode never gets two alerts. */
   function handleAnomaly (a: Anomaly): Promise<AlertView | null> {
@@ -78,7 +79,7 @@ export function createAlerts (deps: AlertsDeps) {
       if (more) await escalateTasksOf(open.id as string, a.severity)
       return publishAlert(row, 'alert.updated')
     }
-    if (a.phase !== 'raise') return null
+    // A raise, or an update with no open alert (its raise fell in an absence, say): judged as a raise.
     // The same episode raised again (a replay, or warm-up after a restart) is not a new alert.
     const seen = await db.query('SELECT 1 FROM alerts WHERE subject = $1 AND kind = $2 AND started_at = $3', [a.subjectId, a.kind, iso(a.startedAt)])
     if (seen.rows.length > 0) return null
@@ -195,7 +196,7 @@ export function createAlerts (deps: AlertsDeps) {
     const row = (await db.query<AbsenceRow>(`INSERT INTO absences (id, subject, starts_at, ends_at, note, declared_by, declared_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
       RETURNING id, subject, starts_at, ends_at, note, declared_by, declared_at, cancelled_at`,
     [randomUUID(), x.subjectId, iso(x.from), iso(x.until), x.note ?? null, x.actor, iso(now)])).rows[0]!
-    deps.onFeedback?.({ subjectId: x.subjectId, outcome: 'away', awayFrom: x.from, awayUntil: x.until })
+    await syncAway(x.subjectId)
     log.info({ subject: x.subjectId, from: iso(x.from), until: iso(x.until), by: x.actor }, 'absence declared')
     return absenceView(row)
   }
@@ -212,8 +213,29 @@ export function createAlerts (deps: AlertsDeps) {
     const row = (await db.query<AbsenceRow>(`UPDATE absences SET cancelled_at = $3 WHERE id = $1 AND subject = $2 AND cancelled_at IS NULL
       RETURNING id, subject, starts_at, ends_at, note, declared_by, declared_at, cancelled_at`, [id, subjectId, iso(clock.now())])).rows[0]
     if (!row) throw new GridcareError('NOT_FOUND', `no open absence "${id}" for subject "${subjectId}"`)
-    deps.onFeedback?.({ subjectId, outcome: 'away', awayFrom: 0, awayUntil: 0 })
+    await syncAway(subjectId)
     return absenceView(row)
+  }
+
+  /**
+   * The detectors hold one away window per subject: tell them the one that matters now, the
+   * current or next declared absence, else an away told when a task was resolved, else none.
+   * Called on every declaration and cancel, when an absence ends (sweep) and at start.
+   */
+  async function syncAway (subjectId: string, now = clock.now()) {
+    if (!deps.onFeedback) return
+    const next = (await db.query<{ starts_at: Date, ends_at: Date }>(`SELECT starts_at, ends_at FROM absences
+      WHERE subject = $1 AND cancelled_at IS NULL AND ends_at > $2 ORDER BY starts_at LIMIT 1`, [subjectId, iso(now)])).rows[0]
+    if (next) return deps.onFeedback({ subjectId, outcome: 'away', awayFrom: next.starts_at.getTime(), awayUntil: next.ends_at.getTime() })
+    const told = (await db.query<{ away_until: Date | null }>('SELECT away_until FROM subjects WHERE id = $1', [subjectId])).rows[0]?.away_until?.getTime() ?? 0
+    deps.onFeedback({ subjectId, outcome: 'away', awayFrom: 0, awayUntil: told > now ? told : 0 })
+  }
+
+  /** Subjects whose declared absences end in (from, to]: their next window is due. */
+  async function syncEndedAbsences (from: number, to: number) {
+    const { rows } = await db.query<{ subject: string }>(`SELECT DISTINCT subject FROM absences
+      WHERE cancelled_at IS NULL AND ends_at > $1 AND ends_at <= $2`, [iso(from), iso(to)])
+    for (const r of rows) await syncAway(r.subject, to)
   }
 
   /** Moves a task on; every change is kept with actor and time. */
@@ -256,6 +278,8 @@ export function createAlerts (deps: AlertsDeps) {
    * their deadline are escalated one severity step and their deadline renewed.
    */
   async function sweep (now = clock.now()): Promise<{ escalated: number }> {
+    await syncEndedAbsences(lastSweep, now)
+    lastSweep = now
     const { rows } = await db.query<{ id: string, state: string, severity: Severity, worker_id: string | null }>(`SELECT id, state, severity, worker_id FROM tasks
       WHERE (state = 'open' AND ack_due <= $1) OR (state = 'acknowledged' AND arrive_due <= $1)`, [iso(now)])
     for (const t of rows) {
@@ -315,7 +339,10 @@ export function createAlerts (deps: AlertsDeps) {
     sweep,
     /** Waits for anomalies already handed over. */
     async idle () { await chain },
-    start () {
+    async start () {
+      // Detector snapshots may predate a declaration or a cancel: give them today's windows.
+      const { rows } = await db.query<{ subject: string }>('SELECT DISTINCT subject FROM absences WHERE ends_at > $1', [iso(clock.now())])
+      for (const r of rows) await syncAway(r.subject)
       // A sweep missed while the process was busy is harmless: the next tick catches up.
       setLogger({ info: (m) => log.debug(m), warn: (m) => log.debug(m), error: (m) => log.error(String(m)), debug: (m) => log.debug(String(m)) })
       job = schedule(deps.sweepSchedule ?? '* * * * *', () => {

@@ -91,3 +91,33 @@ test('a stuck meter during a trip is still a task, for a technician: a device fa
   assert.equal(tasks[0].category, 'device_fault')
   assert.equal(tasks[0].severity, 'low')
 })
+
+test('two trips declared: the detectors watch for the one that comes first, then the next; a cancel keeps the other', async () => {
+  await h.api('POST', '/api/subjects', { id: 'e103', kind: 'lone_elder', address: 'U101' })
+  const window = () => {
+    const s = h.gc.components.detectors.detectors.find((d) => d.name === 'inactivity')!.snapshot('e103') as { awayFrom: number, awayUntil: number }
+    return [s.awayFrom, s.awayUntil]
+  }
+  const a = (await h.api('POST', '/api/subjects/e103/absences', { from: iso(now + DAY), until: iso(now + 2 * DAY) }, tokens.w1)).body
+  const b = (await h.api('POST', '/api/subjects/e103/absences', { from: iso(now + 5 * DAY), until: iso(now + 6 * DAY) }, tokens.w1)).body
+  assert.deepEqual(window(), [now + DAY, now + 2 * DAY], 'the first trip, though the second was declared last')
+  // When the first trip is over, the minute sweep moves the detectors on to the second.
+  await h.gc.components.alerts.sweep(now + 2 * DAY + 60_000)
+  assert.deepEqual(window(), [now + 5 * DAY, now + 6 * DAY])
+  await h.api('DELETE', `/api/subjects/e103/absences/${a.id}`, undefined, tokens.w1)
+  assert.deepEqual(window(), [now + 5 * DAY, now + 6 * DAY], 'cancelling one trip keeps the other')
+  await h.api('DELETE', `/api/subjects/e103/absences/${b.id}`, undefined, tokens.w1)
+  assert.deepEqual(window(), [0, 0])
+})
+
+test('an episode whose raise fell inside an absence becomes an alert when it goes on after it', async () => {
+  const alerts = h.gc.components.alerts
+  await h.api('POST', '/api/subjects', { id: 'e104', kind: 'lone_elder', address: 'U101' })
+  await h.api('POST', '/api/subjects/e104/absences', { until: iso(now + 6 * HOUR) }, tokens.w1)
+  const startedAt = now - 2 * HOUR
+  assert.equal(await alerts.handleAnomaly({ ...quiet('e104', now + HOUR), startedAt }), null)
+  const later = await alerts.handleAnomaly({ ...quiet('e104', now + 8 * HOUR), startedAt, phase: 'update', severity: 'high' })
+  assert.ok(later, 'still quiet after the trip was due to end')
+  assert.equal(later.severity, 'high')
+  assert.equal(await alerts.handleAnomaly({ ...quiet('e104', now + 9 * HOUR), startedAt, phase: 'update', severity: 'critical' }).then((x) => x?.id), later.id, 'and the next update is the same alert')
+})
