@@ -9,7 +9,7 @@
  * never raises; a run must outlast a half-day outing (minQuietHours) before it raises. A constant
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
-import type { Anomaly, Consumption } from '../vocab/index.ts'
+import { NO_STREET, type Anomaly, type Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
 import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
@@ -253,7 +253,8 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       let s = states.get(c.subjectId)
       if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
       let g = groupOf.get(c.subjectId)
-      const street = c.street ?? ''
+      // No street, no neighbours: a subject without one is its own group, never anyone's peer.
+      const street = c.street === undefined || c.street === NO_STREET ? `:${c.subjectId}` : c.street
       if (g === undefined || g.street !== street) g = join(c.subjectId, s, street)
       const day = Math.floor(idx(c.ts) / 24)
       if (day > g.day) refresh(g, day)

@@ -11,7 +11,7 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
   const { addresses, registry, db } = app.deps
 
   /** A person's record, if the caller's part of the tree covers it; every such read is audited. */
-  async function readSubject (req: FastifyRequest, id: string, action: 'read_subject' | 'read_energy') {
+  async function readSubject (req: FastifyRequest, id: string, action: 'read_subject' | 'read_energy' | 'declare_absence' | 'read_absences' | 'cancel_absence') {
     const s = await registry.getSubject(id)
     if (!s) throw new GridcareError('NOT_FOUND', `no subject "${id}"`)
     requireCovers(req, s.path)
@@ -128,7 +128,7 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 201: AbsenceOut, ...errors },
     },
   }, async (req, reply) => {
-    const s = await readSubject(req, req.params.id, 'read_subject')
+    const s = await readSubject(req, req.params.id, 'declare_absence')
     const from = req.body.from ? { from: Date.parse(req.body.from) } : {}
     return reply.status(201).send(await app.deps.alerts.declareAbsence({ subjectId: s.id, ...from, until: Date.parse(req.body.until), ...(req.body.note ? { note: req.body.note } : {}), actor: req.principal.id }))
   })
@@ -136,14 +136,14 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/subjects/:id/absences', {
     schema: { tags: ['registry'], summary: 'Absences declared for a subject: current, upcoming and those ended in the last 30 days', params: SubjectParams, response: { 200: z.array(AbsenceOut), ...errors } },
   }, async (req) => {
-    const s = await readSubject(req, req.params.id, 'read_subject')
+    const s = await readSubject(req, req.params.id, 'read_absences')
     return app.deps.alerts.listAbsences(s.id)
   })
 
   app.delete('/subjects/:id/absences/:absenceId', {
     schema: { tags: ['registry'], summary: 'Cancel a declared absence', params: z.object({ id: z.string(), absenceId: z.string() }), response: { 200: AbsenceOut, ...errors } },
   }, async (req) => {
-    const s = await readSubject(req, req.params.id, 'read_subject')
+    const s = await readSubject(req, req.params.id, 'cancel_absence')
     return app.deps.alerts.cancelAbsence(s.id, req.params.absenceId)
   })
 
