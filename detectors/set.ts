@@ -30,8 +30,18 @@ export function createDetectorSet (detectors: readonly Detector[], opts: FusionO
   const health = list.find((d) => d.name === 'meter_health') as (Detector & { isSuspect?: (id: string) => boolean }) | undefined
   const fusion = createFusion(list, health?.isSuspect ? { suspect: (id) => health.isSuspect!(id), ...opts } : opts)
   const ticking = list.filter((d) => d.tick !== undefined)
+  // Fusion keeps a record per subject too; listed as a detector that takes no samples, so
+  // snapshots and restores (app/detector-state.ts) carry it like the others.
+  const fusionState: Detector | null = fusion && {
+    name: 'fusion',
+    update: () => null,
+    feedback: () => {},
+    snapshot: (id) => fusion.snapshot(id),
+    restore: (id, raw) => fusion.restore(id, raw),
+    subjects: () => fusion.subjects(),
+  }
   return {
-    detectors: list,
+    detectors: fusionState ? Object.freeze([...list, fusionState]) : list,
     update (sample) {
       let out: Anomaly[] = NONE
       let fromPower: Anomaly | null = null, fromWater: Anomaly | null = null

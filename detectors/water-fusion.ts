@@ -16,8 +16,9 @@
  * Per sample: one map lookup; for two-meter subjects, once an hour (or on a meter's anomaly, or
  * while an episode is open) two score() calls and one quietSince().
  */
+import { z } from 'zod'
 import type { Anomaly, Consumption, Severity } from '../vocab/index.ts'
-import { SEVERITIES } from '../vocab/index.ts'
+import { SEVERITIES, Severity as SeveritySchema } from '../vocab/index.ts'
 import type { Detector, Feedback } from './types.ts'
 
 export const FUSION = 'fusion'
@@ -70,9 +71,22 @@ const KWH = 1, M3 = 2, BOTH = 3
 const rank = (s: Severity | null) => s === null ? -1 : SEVERITIES.indexOf(s)
 const worst = (...xs: Array<Severity | null>): Severity => SEVERITIES[Math.max(1, ...xs.map(rank))]!
 
+const t = z.number().finite()
+const sev = SeveritySchema.nullable()
+/** A subject's fusion record as JSON, so an open fused episode survives a restart. */
+const SubSchema = z.object({
+  units: z.number().int().min(0).max(BOTH), firstKwh: t, lastKwh: t, firstM3: t, lastM3: t,
+  power: sev, powerStart: t, water: sev, waterStart: t, out: sev, outStart: t, muted: z.boolean(),
+  awayFrom: t, awayUntil: t, hourKwh: t, hourM3: t,
+})
+
 export interface Fusion {
   readonly power: Detector
   readonly water: Detector
+  /** Fusion's own per-subject record, for snapshots (the set lists it as a detector named `fusion`). */
+  snapshot (subjectId: string): unknown
+  restore (subjectId: string, raw: unknown): void
+  subjects (): Iterable<string>
   fuse (sample: Consumption, out: Anomaly[], fromPower: Anomaly | null, fromWater: Anomaly | null): Anomaly[]
   feedback (fb: Feedback): void
 }
@@ -146,6 +160,16 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
   return {
     power,
     water,
+    snapshot (id) {
+      const s = subs.get(id)
+      return s && { ...s }
+    },
+    restore (id, raw) {
+      const r = SubSchema.safeParse(raw)
+      if (!r.success) throw new TypeError(`fusion snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+      subs.set(id, { ...r.data })
+    },
+    subjects () { return subs.keys() },
     fuse (sample, out, fromPower, fromWater) {
       if (sample.subjectKind !== 'lone_elder') return out
       // A broken meter's samples keep it looking fresh while its score stands still: ignore them.

@@ -116,3 +116,25 @@ test('electricity meter broken (corrupt register) while the taps go quiet: the w
   assert.ok(raise.observedAt - fell < DAY)
   assert.ok(out.some((a) => a.kind === 'meter_fault'), 'and the meter is a device fault of its own')
 })
+
+test('a fused episode survives a restart: the clear still comes when the person is back', () => {
+  const p: MeterProfile = { subjectKind: 'lone_elder', seed: 4, scenarios: [{ kind: 'away', from: at(24, 9), until: at(26, 12) }] }
+  const samples = both(p, 28)
+  const make = () => createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
+  const straight = make()
+  const expected = samples.flatMap((s) => straight.update(s)).filter((a) => a.kind === 'inactivity')
+  assert.ok(expected.some((a) => a.phase === 'raise') && expected.some((a) => a.phase === 'clear'), 'the unannounced trip raises and clears')
+  const raisedAt = expected.find((a) => a.phase === 'raise')!.observedAt
+  // Restart after the raise: every detector's snapshot (fusion's too) through JSON into a new set.
+  const cut = samples.findIndex((s) => s.ts > raisedAt + 3 * H)
+  const a = make()
+  const before = samples.slice(0, cut).flatMap((s) => a.update(s))
+  const b = make()
+  for (const d of a.detectors) {
+    const into = b.detectors.find((x) => x.name === d.name)!
+    for (const id of d.subjects()) into.restore(id, JSON.parse(JSON.stringify(d.snapshot(id))))
+  }
+  assert.ok(b.detectors.some((d) => d.name === 'fusion'), 'fusion\'s record is snapshotted like a detector')
+  const after = samples.slice(cut).flatMap((s) => b.update(s))
+  assert.deepEqual([...before, ...after].filter((x) => x.kind === 'inactivity'), expected)
+})
