@@ -217,33 +217,41 @@ export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | 
 /** Local day index of local hour index h. */
 const dayOf = (h: number) => Math.floor(h / 24)
 
+/** Weekend mornings (local Saturday, Sunday) are learned apart: lie-ins are not silences. */
+const weekendOf = (h: number) => { const dow = (dayOf(h) + 4) % 7; return dow === 0 || dow === 6 ? 3 : 0 }
+
 /** Notes the first activity after 04:00 of a local day at local hour `at` (fractional); learns it on ordinary days. */
 export function woke (cfg: Config, s: State, h: number, at: number, learn: boolean) {
   if (s.wakeDay === dayOf(h) || h % 24 < 4) return
   s.wakeDay = dayOf(h)
   if (!learn || s.n < cfg.warmupHours / 2) return
-  const a = Math.max(1 / (s.wakeN + 1), 1 / cfg.wakeLearnDays)
-  if (s.wakeN === 0) { s.wakeMean = at; s.wakeDev = 0.5 } else {
-    s.wakeDev = r4(s.wakeDev + a * (Math.abs(at - s.wakeMean) - s.wakeDev))
-    s.wakeMean = r4(s.wakeMean + a * (at - s.wakeMean))
+  // wake[k .. k + 2]: mean local hour, mean absolute deviation, mornings learned.
+  const w = s.wake, k = weekendOf(h), n = w[k + 2]!
+  const a = Math.max(1 / (n + 1), 1 / cfg.wakeLearnDays)
+  if (n === 0) { w[k] = at; w[k + 1] = 0.5 } else {
+    w[k + 1] = r4(w[k + 1]! + a * (Math.abs(at - w[k]!) - w[k + 1]!))
+    w[k] = r4(w[k]! + a * (at - w[k]!))
   }
-  s.wakeN++
+  w[k + 2] = n + 1
 }
 
 /**
  * Missed routine: by local hour `at` of local hour index h, the first activity of the morning
- * is overdue by a margin past this person's usual time, and the night's quiet run goes on.
+ * is overdue by a margin past this person's usual time (on weekdays, or at weekends once four
+ * weekend mornings are learned), and the night's quiet run goes on.
  */
 export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
-  if (s.ep !== null || s.wakeDay === dayOf(h) || s.wakeN < cfg.wakeLearnDays || s.runHours === 0) return null
+  if (s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
+  const k = weekendOf(h), mean = s.wake[k]!, dev = s.wake[k + 1]!
+  if (s.wake[k + 2]! < (k === 0 ? cfg.wakeLearnDays : 4)) return null
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
-  const due = s.wakeMean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * s.wakeDev) / s.sens
+  const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / s.sens
   if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / s.sens) return null
   if (s.daily < cfg.minDailyActivityWh) return null
   s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
   return {
     rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
-    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(s.wakeMean), overdueHours: +(at - s.wakeMean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: s.sens },
+    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: s.sens },
   }
 }
 

@@ -75,10 +75,8 @@ export interface State {
    * slower when it begins at an hour the person often goes out.
    */
   lim: number[]
-  /** Local hour (fractional) of the first activity after 04:00 on ordinary days: mean, mean absolute deviation, days learned. */
-  wakeMean: number
-  wakeDev: number
-  wakeN: number
+  /** The first activity after 04:00 on ordinary days, weekdays then weekends: mean local hour, mean absolute deviation, mornings learned. */
+  wake: number[]
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
 }
@@ -89,7 +87,7 @@ export function freshState (): State {
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wakeMean: 0, wakeDev: 0, wakeN: 0, wakeDay: -1,
+    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], wakeDay: -1,
   }
 }
 
@@ -173,16 +171,14 @@ const StateSchema = z.object({
     rule: z.string().max(32),
   }).nullable(),
   lim: z.array(z.number().finite().min(EMPTY)).length(24),
-  wakeMean: z.number().finite().min(0).max(24),
-  wakeDev: z.number().finite().min(0).max(24),
-  wakeN: int.nonnegative(),
+  wake: z.array(z.number().finite().min(0)).length(6),
   wakeDay: int.min(-1),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
   const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
@@ -191,7 +187,7 @@ export function fromSnapshot (raw: unknown): State {
   if (!r.success) throw new TypeError(`inactivity snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   const v = r.data
   const s: State = {
-    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], ep: v.ep && { ...v.ep },
+    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], ep: v.ep && { ...v.ep },
     base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
   }
   for (let d = 0; d < 24; d++) derive(s, d)
