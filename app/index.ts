@@ -62,6 +62,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const ingest = createIngest({
       db, logger, lookupDevice: registry.getDevice,
       sink: (samples) => samples.forEach(detect),
+      events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
     })
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark

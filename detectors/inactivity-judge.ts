@@ -46,6 +46,9 @@ export interface Config {
   wakeDevFactor: number
   wakeLearnDays: number
   minPeers: number
+  insideFloorHours: number
+  doorSlackMs: number
+  doorSensorDays: number
   peerQuantile: number
   wakeActiveShare: number
   wakeMinQuietHours: number
@@ -127,6 +130,7 @@ export function endRun (cfg: Config, s: State) {
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
+    if (inside(cfg, s)) s.limIn = Math.max(s.limIn, s.runScore)
     s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
   resetRun(s)
@@ -149,6 +153,7 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
     if (d === 23) {
       for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
       if (s.litLearned > 0) s.litLearned = r4(Math.max(0, s.litLearned - cfg.limitDecayPerDay))
+      if (s.limIn > 0) s.limIn = r4(Math.max(0, s.limIn - cfg.limitDecayPerDay))
     }
     const before = Math.max(0, s.base[d]! - s.floor), floor = s.floor
     remember(s, d, wh)
@@ -198,9 +203,16 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
     if (own) lim = Math.max(lim, s.lim[i]!)
     if (peer !== null) lim = Math.max(lim, peer[i]!)
   }
-  if (lim < 0) return cfg.minQuietHours / s.sens
-  return Math.min(cfg.minQuietHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours)) / s.sens
+  const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.minQuietHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
+  // The door has stayed shut since the quiet began: no outing to wait out, only this person's
+  // own quiet spells at home.
+  if (inside(cfg, s)) return Math.min(usual, Math.max(cfg.insideFloorHours, s.limIn + cfg.limitMarginHours)) / s.sens
+  return usual / s.sens
 }
+
+/** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
+export const inside = (cfg: Config, s: State) =>
+  s.runStart >= 0 && s.doorSeen > s.runStart - cfg.doorSensorDays * 24 * HOUR && s.doorAt < s.runStart - cfg.doorSlackMs
 
 /** The person's own longest runs have been learned for long enough to stand on. */
 export const learned = (cfg: Config, s: State) => s.n >= cfg.warmupHours + cfg.limitLearnDays * 24
@@ -312,6 +324,6 @@ function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly num
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),
-    constantKwhPerHour: kwh(constant), litNightHours: s.litNight, sensitivity: s.sens,
+    constantKwhPerHour: kwh(constant), litNightHours: s.litNight, doorShutSinceQuiet: inside(cfg, s) || undefined, sensitivity: s.sens,
   }
 }

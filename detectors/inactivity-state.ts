@@ -77,6 +77,11 @@ export interface State {
   lim: number[]
   /** The first activity after 04:00 on ordinary days, weekdays then weekends: mean local hour, mean absolute deviation, mornings learned. */
   wake: number[]
+  /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
+  doorAt: number
+  doorSeen: number
+  /** The longest score of an ordinary run with the door shut throughout (the person at home), fading like lim. */
+  limIn: number
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
 }
@@ -87,7 +92,7 @@ export function freshState (): State {
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], wakeDay: -1,
+    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1,
   }
 }
 
@@ -172,6 +177,9 @@ const StateSchema = z.object({
   }).nullable(),
   lim: z.array(z.number().finite().min(EMPTY)).length(24),
   wake: z.array(z.number().finite().min(0)).length(6),
+  doorAt: z.number().finite().nonnegative(),
+  doorSeen: z.number().finite().nonnegative(),
+  limIn: z.number().finite().nonnegative(),
   wakeDay: int.min(-1),
 })
 

@@ -9,7 +9,7 @@
  * never raises; a run must outlast a half-day outing (minQuietHours) before it raises. A constant
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
-import { NO_STREET, type Anomaly, type Consumption } from '../vocab/index.ts'
+import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
 import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
@@ -90,6 +90,12 @@ export interface InactivityOptions extends DetectorOptions {
   wakeActiveShare?: number
   /** Which of the peers' longest runs stands for the street's: a high quantile, as one neighbour's habit may be this person's tomorrow. Default 0.9. */
   peerQuantile?: number
+  /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this. Default 2.5. */
+  insideFloorHours?: number
+  /** A door opening this many minutes before the quiet began still counts as going out. Default 15. */
+  doorSlackMinutes?: number
+  /** A door sensor silent for this many days is taken as absent. Default 14. */
+  doorSensorDays?: number
   /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is. */
   suspect?: (deviceId: string) => boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
@@ -142,6 +148,9 @@ function resolve (o: InactivityOptions): Config {
     wakeDevFactor: o.wakeDevFactor ?? 2.5,
     wakeLearnDays: o.wakeLearnDays ?? 10,
     minPeers: o.minPeers ?? 3,
+    insideFloorHours: o.insideFloorHours ?? 2.5,
+    doorSlackMs: (o.doorSlackMinutes ?? 15) * 60_000,
+    doorSensorDays: o.doorSensorDays ?? 14,
     peerQuantile: o.peerQuantile ?? 0.9,
     wakeActiveShare: o.wakeActiveShare ?? 0.3,
     wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
@@ -261,6 +270,14 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       const v = ingest(s, g, c)
       if (v === null) return null
       return { subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
+    },
+    event (e: SubjectEvent) {
+      if (e.subjectKind !== 'lone_elder' || e.event !== 'door_open' || !(e.ts > 0 && e.ts < Infinity)) return null
+      let s = states.get(e.subjectId)
+      if (s === undefined) { s = freshState(); states.set(e.subjectId, s) }
+      if (e.ts > s.doorAt) s.doorAt = e.ts
+      if (e.ts > s.doorSeen) s.doorSeen = e.ts
+      return null
     },
     feedback (fb: Feedback) {
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return

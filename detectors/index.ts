@@ -8,12 +8,14 @@ import { createMeterHealthDetector, type MeterHealthOptions } from './meter-heal
 import { createWaterDetector, type WaterOptions } from './water.ts'
 import { createRentalDetector, type RentalOptions } from './rental.ts'
 import { createNightLoadDetector, type NightLoadOptions } from './night-load.ts'
+import { createCameraDetector, type CameraOptions } from './camera.ts'
 
 export { createInactivityDetector, INACTIVITY_KIND, type InactivityOptions } from './inactivity.ts'
 export { createMeterHealthDetector, METER_HEALTH_KINDS, type MeterHealthOptions } from './meter-health.ts'
 export { createWaterDetector, WATER_LEAK, WATER_QUIET, type WaterDetector, type WaterOptions } from './water.ts'
 export { createRentalDetector, CROWDING_KIND, EBIKE_KIND, RENTAL_KINDS, VACANCY_KIND, type RentalOptions } from './rental.ts'
 export { createNightLoadDetector, NIGHT_LOAD_KIND, type NightLoadOptions } from './night-load.ts'
+export { createCameraDetector, FALL_KIND, SMOKE_KIND, type CameraOptions } from './camera.ts'
 export type { Detector, DetectorOptions, Feedback } from './types.ts'
 export { createDetectorSet, type DetectorSet, type FusionOptions } from './set.ts'
 
@@ -24,6 +26,7 @@ export interface DetectorsOptions extends DetectorOptions {
   water?: WaterOptions
   rental?: RentalOptions
   nightLoad?: NightLoadOptions
+  camera?: CameraOptions
 }
 
 /**
@@ -31,7 +34,7 @@ export interface DetectorsOptions extends DetectorOptions {
  * (stuck, offline, a corrupt register) is a gap to the welfare detectors, not a silence.
  */
 export function createDetectors (opts: DetectorsOptions = {}): Detector[] {
-  const { inactivity, meterHealth, water, rental, nightLoad, ...shared } = opts
+  const { inactivity, meterHealth, water, rental, nightLoad, camera, ...shared } = opts
   const health = createMeterHealthDetector({ ...shared, ...meterHealth })
   const suspect = (deviceId: string) => health.isSuspect(deviceId)
   return [
@@ -40,5 +43,6 @@ export function createDetectors (opts: DetectorsOptions = {}): Detector[] {
     createWaterDetector({ suspect, ...shared, ...water }),
     createRentalDetector({ suspect, ...shared, ...rental }),
     createNightLoadDetector({ suspect, ...shared, ...nightLoad }),
+    createCameraDetector({ ...shared, ...camera }),
   ]
 }

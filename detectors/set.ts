@@ -5,7 +5,7 @@
  * (water-fusion.ts): the two meters' own inactivity anomalies stay inside the set and one episode,
  * said as detector `fusion`, goes out in their place. Subjects with one meter are untouched.
  */
-import type { Anomaly, Consumption } from '../vocab/index.ts'
+import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import type { Detector, Feedback } from './types.ts'
 import { createFusion, type FusionOptions } from './water-fusion.ts'
 
@@ -19,6 +19,8 @@ export interface DetectorSet {
   feedback (fb: Feedback): void
   /** Fans the wall-clock tick out to the detectors that have one. */
   tick (now: number): Anomaly[]
+  /** Fans a camera event out to the detectors that take them. */
+  event (e: SubjectEvent): Anomaly[]
 }
 
 /** What most samples produce: nothing, without a new array each time. */
@@ -58,6 +60,14 @@ export function createDetectorSet (detectors: readonly Detector[], opts: FusionO
     feedback (fb) {
       for (const d of list) d.feedback(fb)
       fusion?.feedback(fb)
+    },
+    event (e) {
+      let out: Anomaly[] = NONE
+      for (const d of list) {
+        const a = d.event?.(e) ?? null
+        if (a !== null) { if (out === NONE) out = []; out.push(a) }
+      }
+      return out
     },
     tick (now) {
       const out: Anomaly[] = []

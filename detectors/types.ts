@@ -1,4 +1,4 @@
-import type { Anomaly, Consumption } from '../vocab/index.ts'
+import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 
 /** What the alerts stage learned from a task's outcome, fed back to the detectors. */
 export interface Feedback {
@@ -30,6 +30,8 @@ export interface Detector {
   restore (subjectId: string, state: unknown): void
   /** Subjects this detector keeps state for. */
   subjects (): Iterable<string>
+  /** Optional: takes a camera event at a subject's door (a door opening tells an outing from a fall). */
+  event? (e: SubjectEvent): Anomaly | null
   /**
    * Optional: judges by the wall clock what only the absence of data can show (a meter gone
    * offline while live). `now` is wall-clock epoch ms; called every minute or so by the app.

@@ -10,6 +10,7 @@ import { createDetectors, createDetectorSet, type Detector, type Feedback } from
 import { step, type RegisterState } from '../ingest/meter.ts'
 import { createMeterModel } from '../simulators/index.ts'
 import { generateWaterReadings } from '../simulators/water.ts'
+import { generateDoorEvents } from '../simulators/door.ts'
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { DAY, HOUR, type EvalPlan, type EvalSubject } from './scenarios.ts'
 import { createEpisodes, judge } from './truth.ts'
@@ -70,6 +71,8 @@ export function simulate (subjects: readonly EvalSubject[], plan: EvalPlan, opts
   const water = subjects.map((s) => s.water ? generateWaterReadings(s.profile, from, to) : null)
   const waterMeters: Meter[] = subjects.map((s) => ({ subject: s, deviceId: `w-${s.subjectId}`, unit: 'm3', reg: undefined }))
   const waterAt = new Array<number>(subjects.length).fill(0)
+  const doors = subjects.map((s) => s.door ? generateDoorEvents(s.profile, from, to) : null)
+  const doorAt = new Array<number>(subjects.length).fill(0)
   let samples = 0, ticks = 0, feedbacks = 0
 
   function said (out: readonly Anomaly[]) {
@@ -103,6 +106,8 @@ export function simulate (subjects: readonly EvalSubject[], plan: EvalPlan, opts
       if (r !== null) read(meters[i]!, ts, r.kwh, r.w)
       const w = water[i]
       if (w) for (let k = waterAt[i]!; k < w.length && w[k]!.ts <= ts; k = ++waterAt[i]!) read(waterMeters[i]!, w[k]!.ts, w[k]!.m3)
+      const d = doors[i], s = subjects[i]!
+      if (d) for (let k = doorAt[i]!; k < d.length && d[k]!.ts <= ts; k = ++doorAt[i]!) said(set.event({ subjectId: s.subjectId, subjectKind: s.subjectKind, deviceId: `d-${s.subjectId}`, ts: d[k]!.ts, event: 'door_open' }))
     }
     for (let now = ts; now < ts + stepMs; now += tickMs) {
       said(tick(now))

@@ -29,6 +29,8 @@ export interface EvalOptions {
   utcOffsetHours?: number
   /** Share of elders who also have a water meter. Default 0.4. */
   waterShare?: number
+  /** Share of elders with a door sensor (a door camera's door_open events). Default 0.4. */
+  doorShare?: number
   /** Elders (and rentals) per street: the peers some detectors compare a subject with. Default 20. */
   streetSize?: number
 }
@@ -52,6 +54,8 @@ export interface EvalSubject {
   declaration?: { at: number, awayFrom: number, awayUntil: number }
   /** Has a water meter, `w-<subjectId>`. */
   water: boolean
+  /** Has a door sensor, `d-<subjectId>`. */
+  door: boolean
 }
 
 /** Elders cycle through these: 40 % incapacitated (half with a light left on), 20 % trips, 10 % meter faults, 30 % normal. */
@@ -69,6 +73,7 @@ export function resolvePlan (o: EvalOptions = {}): EvalPlan {
     start: o.start ?? Date.UTC(2026, 0, 5) - (o.utcOffsetHours ?? 8) * HOUR,
     utcOffsetHours: o.utcOffsetHours ?? 8,
     waterShare: o.waterShare ?? 0.4,
+    doorShare: o.doorShare ?? 0.4,
     streetSize: o.streetSize ?? 20,
   }
   const bad = (msg: string) => { throw new RangeError(`evaluation: ${msg}`) }
@@ -79,6 +84,7 @@ export function resolvePlan (o: EvalOptions = {}): EvalPlan {
   if (plan.days < MIN_DAYS) bad(`days must be at least ${MIN_DAYS}, got ${plan.days}`)
   if (!Number.isFinite(plan.start)) bad('start must be a finite epoch ms')
   if (!(plan.waterShare >= 0 && plan.waterShare <= 1)) bad(`waterShare must be in [0, 1], got ${plan.waterShare}`)
+  if (!(plan.doorShare >= 0 && plan.doorShare <= 1)) bad(`doorShare must be in [0, 1], got ${plan.doorShare}`)
   return Object.freeze(plan)
 }
 
@@ -101,6 +107,7 @@ export function assignSubjects (plan: EvalPlan): EvalSubject[] {
       profile: { subjectKind, seed: hash32(plan.seed, elder ? 1 : 2, n), utcOffsetHours: plan.utcOffsetHours, scenarios },
       ...(declaration ? { declaration } : {}),
       water: elder && r() < plan.waterShare,
+      door: elder && rngFor(plan.seed, 3, n, 0xd00e)() < plan.doorShare,
     })
   }
   return out

@@ -5,7 +5,7 @@ import type { DeviceInfo } from '../registry/index.ts'
 import { isTransient, type Db } from '../store/index.ts'
 import {
   CameraEventPayload, DroneDetectionPayload, DroneTelemetryPayload, MeterBatchPayload, MeterReadingPayload,
-  parseDeviceTopic, type Consumption,
+  parseDeviceTopic, type Consumption, type SubjectEvent,
 } from '../vocab/index.ts'
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
@@ -18,6 +18,8 @@ export interface IngestDeps {
   lookupDevice: (id: string) => Promise<DeviceInfo | null>
   /** Receives interval consumption of stored readings, in event-time order per device. */
   sink: (samples: Consumption[]) => void
+  /** Receives stored camera events of devices bound to a care subject (a door opening, say). */
+  events?: (e: SubjectEvent) => void
   /** Batcher settings; default maxSize 5000 (COPY pays off on large batches under load). */
   batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts'>
 }
@@ -28,7 +30,7 @@ type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevice, sink, batch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevice, sink, events, batch }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
@@ -103,6 +105,10 @@ export function createIngest ({ db, logger, lookupDevice, sink, batch }: IngestD
     const parsed = schema.safeParse(body)
     if (!parsed.success) return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: describe(parsed.error) })
     await insertEvent(db, dev.id, parsed.data.ts, msg.channel, parsed.data)
+    if (events && dev.kind === 'camera' && dev.subject && dev.subjectKind) {
+      const e = parsed.data as z.infer<typeof CameraEventPayload>
+      events({ subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, ts: e.ts, event: e.event, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) })
+    }
   }
 
   async function meter (msg: DeviceMessage, dev: DeviceInfo, body: unknown): Promise<void> {

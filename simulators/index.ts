@@ -3,6 +3,7 @@ export type { GroundTruth, MeterFault, MeterProfile, Reading, Scenario } from '.
 export type { MeterModel } from './meters.ts'
 export { createMeterModel, generateReadings, labelAt } from './meters.ts'
 export { generateWaterReadings, type WaterOptions, type WaterReading } from './water.ts'
+export { generateDoorEvents, type DoorEvent } from './door.ts'
 export { meanStandbyW, traitsFor } from './household.ts'
 export type { SimClock, SimClockOptions } from './clock.ts'
 export { createSimClock } from './clock.ts'

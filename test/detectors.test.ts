@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
-import type { Anomaly, Consumption } from '../vocab/index.ts'
+import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 
@@ -87,10 +87,11 @@ function elder (o: Elder): Consumption[] {
   return out
 }
 
-function feed (d: Detector, samples: Iterable<Consumption>): Anomaly[] {
+/** Samples, and camera events among them (those with `event`), in order. */
+function feed (d: Detector, samples: Iterable<Consumption | SubjectEvent>): Anomaly[] {
   const out: Anomaly[] = []
   for (const s of samples) {
-    const a = d.update(s)
+    const a = 'event' in s ? d.event?.(s) ?? null : d.update(s)
     if (a !== null) out.push(a)
   }
   return out
@@ -115,7 +116,18 @@ function waterMonth (): Consumption[] {
   const rd = generateWaterReadings({ subjectKind: 'lone_elder', seed: 3, scenarios: [{ kind: 'incapacitated', at: at(24, 9) }] }, T0, T0 + 28 * DAY)
   return rd.slice(1).map((r, i) => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'w-1', unit: 'm3', ts: r.ts, intervalMs: r.ts - rd[i]!.ts, amount: Math.round((r.m3 - rd[i]!.m3) * 1e6) / 1e6 }))
 }
-const FIXTURES: Record<string, { month: Consumption[], foreign: Consumption[] }> = {
+const cameraMonth = (): Array<Consumption | SubjectEvent> => {
+  const month: Array<Consumption | SubjectEvent> = [...quietMonth]
+  const ev = (day: number, hour: number, event: SubjectEvent['event'], confidence?: number): SubjectEvent =>
+    ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event, ...(confidence !== undefined ? { confidence } : {}) })
+  // Door openings every day; a fall on day 10 (seen twice), a doubtful one on day 20, a real one on day 26.
+  for (let d = 0; d < 28; d++) month.push(ev(d, 9.2, 'door_open'))
+  month.push(ev(10, 14, 'fall', 0.9), ev(10, 14.2, 'fall', 0.95), ev(20, 3, 'fall', 0.3), ev(26, 8, 'fall'), ev(26, 8.1, 'smoke', 0.8))
+  return month.sort((a, b) => a.ts - b.ts)
+}
+const FIXTURES: Record<string, { month: Array<Consumption | SubjectEvent>, foreign: Consumption[] }> = {
+  // A door camera: a fall seen, a doubtful one ignored, smoke.
+  camera: { month: cameraMonth(), foreign: [] },
   inactivity: {
     month: quietMonth,
     foreign: [{ ...quietMonth[0]!, subjectId: 'flat-9', subjectKind: 'rental_unit' }, { ...quietMonth[0]!, subjectId: 'water-9', unit: 'm3' }],
@@ -149,7 +161,7 @@ for (const name of createDetectors().map((d) => d.name)) {
 
   test(`${name}: ignores samples that are not its concern, and bad ones`, () => {
     const d = make()
-    const base = month[0]!
+    const base = month.find((m): m is Consumption => !('event' in m))!
     for (const f of fx.foreign) assert.equal(d.update(f), null)
     for (const bad of [{ amount: Number.NaN }, { amount: -1 }, { intervalMs: 0 }, { intervalMs: -Q }, { ts: Number.NaN }]) {
       assert.equal(d.update({ ...base, subjectId: 'bad-1', ...bad }), null)

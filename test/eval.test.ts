@@ -56,9 +56,9 @@ test('the scenario mix is deterministic for a seed and every scenario fits the r
 
 const T0 = Date.UTC(2026, 0, 5) - 8 * H
 const elder = (id: string, scenarios: NonNullable<EvalSubject['profile']['scenarios']>, declaration?: EvalSubject['declaration']): EvalSubject =>
-  ({ subjectId: id, subjectKind: 'lone_elder', deviceId: `m-${id}`, street: 'st-0', case: 'normal', profile: { subjectKind: 'lone_elder', seed: 1, scenarios }, water: false, ...(declaration ? { declaration } : {}) })
+  ({ subjectId: id, subjectKind: 'lone_elder', deviceId: `m-${id}`, street: 'st-0', case: 'normal', profile: { subjectKind: 'lone_elder', seed: 1, scenarios }, water: false, door: false, ...(declaration ? { declaration } : {}) })
 const flat = (id: string, scenarios: NonNullable<EvalSubject['profile']['scenarios']>): EvalSubject =>
-  ({ subjectId: id, subjectKind: 'rental_unit', deviceId: `m-${id}`, street: 'st-0', case: 'normal', profile: { subjectKind: 'rental_unit', seed: 2, scenarios }, water: false })
+  ({ subjectId: id, subjectKind: 'rental_unit', deviceId: `m-${id}`, street: 'st-0', case: 'normal', profile: { subjectKind: 'rental_unit', seed: 2, scenarios }, water: false, door: false })
 const at = (day: number, hour = 0) => T0 + day * DAY + hour * H
 const an = (subjectId: string, detector: string, kind: string, phase: Anomaly['phase'], observedAt: number): Anomaly =>
   ({ subjectId, detector, kind, phase, severity: 'high', startedAt: observedAt - H, observedAt, evidence: {} })

@@ -113,6 +113,19 @@ export interface Consumption {
   registerFault?: 'reset' | 'implausible'
 }
 
+/** A camera event of a device that watches a care subject's door: ingest -> detectors. */
+export interface SubjectEvent {
+  subjectId: string
+  subjectKind: SubjectKind
+  deviceId: string
+  /** Event time, epoch ms. */
+  ts: number
+  event: 'door_open' | 'motion' | 'fall' | 'smoke' | 'person_count'
+  count?: number
+  /** The camera's own confidence, 0-1, when it gives one. */
+  confidence?: number
+}
+
 export const ANOMALY_PHASES = ['raise', 'update', 'clear'] as const
 /** What a detector says about one subject: detectors -> alerts. */
 export interface Anomaly {

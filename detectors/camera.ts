@@ -1,0 +1,64 @@
+/**
+ * What a care subject's door camera says outright: a fall (someone down) or smoke. No learning:
+ * the camera has judged already; this turns its judgement into one alert episode per subject and
+ * kind, raised at once (critical), and kept open until the task is resolved. A second sighting
+ * within `episodeHours` is the same episode; later, a new one.
+ */
+import { z } from 'zod'
+import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
+import type { Detector, DetectorOptions, Feedback } from './types.ts'
+
+export const FALL_KIND = 'fall'
+export const SMOKE_KIND = 'smoke'
+
+export interface CameraOptions extends DetectorOptions {
+  /** Below this confidence (0-1), when the camera gives one, an event is not acted on. Default 0.6. */
+  minConfidence?: number
+  /** Sightings within this many hours of the last one belong to the same episode. Default 12. */
+  episodeHours?: number
+}
+
+const HOUR = 3_600_000
+const KINDS = { fall: FALL_KIND, smoke: SMOKE_KIND } as const
+
+/** Per subject and kind: when the current episode began and was last seen (0: none). */
+interface State { fallAt: number, fallSeen: number, smokeAt: number, smokeSeen: number }
+const StateSchema = z.object({ fallAt: z.number().finite().nonnegative(), fallSeen: z.number().finite().nonnegative(), smokeAt: z.number().finite().nonnegative(), smokeSeen: z.number().finite().nonnegative() })
+
+export function createCameraDetector (opts: CameraOptions = {}): Detector {
+  const minConfidence = opts.minConfidence ?? 0.6
+  const episodeMs = (opts.episodeHours ?? 12) * HOUR
+  if (!(minConfidence >= 0 && minConfidence <= 1) || !(episodeMs > 0)) throw new RangeError('camera options: minConfidence in [0, 1], episodeHours > 0')
+  const states = new Map<string, State>()
+
+  return {
+    name: 'camera',
+    update (_c: Consumption) { return null },
+    event (e: SubjectEvent): Anomaly | null {
+      if (e.event !== 'fall' && e.event !== 'smoke') return null
+      if (!(e.ts > 0 && e.ts < Infinity) || (e.confidence !== undefined && e.confidence < minConfidence)) return null
+      let s = states.get(e.subjectId)
+      if (s === undefined) { s = { fallAt: 0, fallSeen: 0, smokeAt: 0, smokeSeen: 0 }; states.set(e.subjectId, s) }
+      const fall = e.event === 'fall'
+      const seen = fall ? s.fallSeen : s.smokeSeen
+      const same = seen > 0 && e.ts - seen <= episodeMs && e.ts >= seen - episodeMs
+      if (fall) { if (!same) s.fallAt = e.ts; s.fallSeen = Math.max(s.fallSeen, e.ts) } else { if (!same) s.smokeAt = e.ts; s.smokeSeen = Math.max(s.smokeSeen, e.ts) }
+      if (same) return null
+      return {
+        subjectId: e.subjectId, detector: 'camera', kind: KINDS[e.event], phase: 'raise', severity: 'critical', startedAt: e.ts, observedAt: e.ts,
+        evidence: { deviceId: e.deviceId, event: e.event, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}), reason: fall ? 'the door camera saw someone fall' : 'the door camera saw smoke' },
+      }
+    },
+    feedback (_fb: Feedback) {},
+    snapshot (subjectId) {
+      const s = states.get(subjectId)
+      return s && { ...s }
+    },
+    restore (subjectId, raw) {
+      const r = StateSchema.safeParse(raw)
+      if (!r.success) throw new TypeError(`camera snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+      states.set(subjectId, { ...r.data })
+    },
+    subjects () { return states.keys() },
+  }
+}
