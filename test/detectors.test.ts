@@ -372,3 +372,16 @@ test('backtest on HUE house 1 (hourly, real): the zero stretches raise', { skip:
   t.diagnostic(`HUE house 1, 2012-06 .. 2015-10 (a family home): ${total} raises`)
   assert.ok(total < 150, `${total} raises`) // 97 with the learned run limits, missed routine (weekends apart) and lit nights (55 before them): see issue 4's note
 })
+
+test('a door that stayed shut since the silence began: no outing to wait out, so it raises sooner', () => {
+  const month = elder({ seed: 2, days: 30, quiet: { from: [27, 10] } })
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  const withDoor = (opened: number[]) => [...month, ...Array.from({ length: 27 }, (_, d) => door(d, 9.2)), ...opened.map((h) => door(27, h))].sort((a, b) => a.ts - b.ts)
+  const first = (xs: Anomaly[]) => raises(xs).find((a) => a.observedAt > at(27, 10))?.observedAt ?? Infinity
+  const none = first(feed(createInactivityDetector(), month))
+  const shut = first(feed(createInactivityDetector(), withDoor([8])))
+  const out = first(feed(createInactivityDetector(), withDoor([10.1])))
+  assert.ok(Number.isFinite(none))
+  assert.ok(shut < none, `door shut: ${(shut - at(27, 10)) / H} h, no sensor: ${(none - at(27, 10)) / H} h`)
+  assert.equal(out, none, 'the door opened as the silence began: an outing, judged as without a sensor')
+})
