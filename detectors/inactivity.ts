@@ -90,7 +90,7 @@ export interface InactivityOptions extends DetectorOptions {
   wakeActiveShare?: number
   /** Which of the peers' longest runs stands for the street's: a high quantile, as one neighbour's habit may be this person's tomorrow. Default 0.9. */
   peerQuantile?: number
-  /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this. Default 2.5. */
+  /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this (the same floor as without a sensor: quiet spells at home run long too). Default 5.5. */
   insideFloorHours?: number
   /** A door opening this many minutes before the quiet began still counts as going out. Default 15. */
   doorSlackMinutes?: number
@@ -148,7 +148,7 @@ function resolve (o: InactivityOptions): Config {
     wakeDevFactor: o.wakeDevFactor ?? 2.5,
     wakeLearnDays: o.wakeLearnDays ?? 10,
     minPeers: o.minPeers ?? 3,
-    insideFloorHours: o.insideFloorHours ?? 2.5,
+    insideFloorHours: o.insideFloorHours ?? 5.5,
     doorSlackMs: (o.doorSlackMinutes ?? 15) * 60_000,
     doorSensorDays: o.doorSensorDays ?? 14,
     peerQuantile: o.peerQuantile ?? 0.9,
