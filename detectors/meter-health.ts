@@ -102,6 +102,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   const cfg = resolve(opts)
   const name = 'meter_health'
   const devices = new Map<string, Device>()
+  let memoId: string | undefined, memoDev: Device | undefined
   const bySubject = new Map<string, Device[]>()
   // The data clock: the two latest event times reached by distinct devices; `top2` is "now".
   let top1 = -Infinity, top1Id = '', top2 = -Infinity, checkedHour = -Infinity
@@ -134,7 +135,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   }
 
   function add (d: Device) {
-    devices.set(d.id, d)
+    devices.set(d.id, d); memoId = undefined
     const list = bySubject.get(d.subject)
     if (list === undefined) bySubject.set(d.subject, [d])
     else list.push(d)
@@ -149,7 +150,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     }
     d.offline = -1; d.stuck = -1; d.faultLevel = 0
     for (const v of closing) emit(d, v, at)
-    devices.delete(d.id)
+    devices.delete(d.id); memoId = undefined
     const list = bySubject.get(d.subject)!
     list.splice(list.indexOf(d), 1)
     if (list.length === 0) bySubject.delete(d.subject)
@@ -230,17 +231,20 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     restore (subjectId: string, state: unknown) {
       const list = fromSnapshot(subjectId, state)
       for (const d of bySubject.get(subjectId) ?? []) devices.delete(d.id)
+      memoId = undefined
       bySubject.delete(subjectId)
       for (const d of list) {
         const old = devices.get(d.id)
-        if (old !== undefined) { const l = bySubject.get(old.subject)!; l.splice(l.indexOf(old), 1); if (l.length === 0) bySubject.delete(old.subject); devices.delete(d.id) }
+        if (old !== undefined) { const l = bySubject.get(old.subject)!; l.splice(l.indexOf(old), 1); if (l.length === 0) bySubject.delete(old.subject); devices.delete(d.id); memoId = undefined }
         add(d)
       }
       if (top2 > -Infinity) checkedHour = Math.floor(top2 / HOUR)
     },
     subjects () { return bySubject.keys() },
     isSuspect (deviceId: string): boolean {
-      const d = devices.get(deviceId)
+      // The welfare detectors ask about the device of the sample just taken, several times over.
+      if (deviceId !== memoId) { memoId = deviceId; memoDev = devices.get(deviceId) }
+      const d = memoDev
       if (d === undefined) return false
       return d.offline >= 0 || d.stuck >= 0 || d.faultLevel === FAULT || (d.zeroFrom >= 0 && neverZero(cfg, d))
     },
