@@ -49,7 +49,13 @@ export function createCameraDetector (opts: CameraOptions = {}): Detector {
         evidence: { deviceId: e.deviceId, event: e.event, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}), reason: fall ? 'the door camera saw someone fall' : 'the door camera saw smoke' },
       }
     },
-    feedback (_fb: Feedback) {},
+    feedback (fb: Feedback) {
+      // A task resolved on a fall or smoke closes the episode: the next sighting pages again.
+      const s = states.get(fb.subjectId)
+      if (s === undefined) return
+      if (fb.kind === FALL_KIND) { s.fallAt = 0; s.fallSeen = 0 }
+      if (fb.kind === SMOKE_KIND) { s.smokeAt = 0; s.smokeSeen = 0 }
+    },
     snapshot (subjectId) {
       const s = states.get(subjectId)
       return s && { ...s }

@@ -212,7 +212,8 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
 
 /** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
 export const inside = (cfg: Config, s: State) =>
-  s.runStart >= 0 && s.doorSeen > s.runStart - cfg.doorSensorDays * 24 * HOUR && s.doorAt < s.runStart - cfg.doorSlackMs
+  // runStart is the start of the first quiet hour: a door opened during the hour before it may be the outing.
+  s.runStart >= 0 && s.doorSeen > s.runStart - cfg.doorSensorDays * 24 * HOUR && s.doorAt < s.runStart - HOUR - cfg.doorSlackMs
 
 /** The person's own longest runs have been learned for long enough to stand on. */
 export const learned = (cfg: Config, s: State) => s.n >= cfg.warmupHours + cfg.limitLearnDays * 24

@@ -272,11 +272,12 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       return { subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
     },
     event (e: SubjectEvent) {
-      if (e.subjectKind !== 'lone_elder' || e.event !== 'door_open' || !(e.ts > 0 && e.ts < Infinity)) return null
+      if (e.subjectKind !== 'lone_elder' || !(e.ts > 0 && e.ts < Infinity)) return null
       let s = states.get(e.subjectId)
       if (s === undefined) { s = freshState(); states.set(e.subjectId, s) }
-      if (e.ts > s.doorAt) s.doorAt = e.ts
+      // Any event says the camera works; only an opening says someone went out or came in.
       if (e.ts > s.doorSeen) s.doorSeen = e.ts
+      if (e.event === 'door_open' && e.ts > s.doorAt) s.doorAt = e.ts
       return null
     },
     feedback (fb: Feedback) {

@@ -102,12 +102,13 @@ export function simulate (subjects: readonly EvalSubject[], plan: EvalPlan, opts
   for (let ts = from; ts < to; ts += stepMs) {
     while (due.length > 0 && due[0]!.at <= ts) { set.feedback(due.shift()!.fb); feedbacks++ }
     for (let i = 0; i < subjects.length; i++) {
+      // Door events come as they happen, before the meter's reading of the interval that holds them.
+      const d = doors[i], s = subjects[i]!
+      if (d) for (let k = doorAt[i]!; k < d.length && d[k]!.ts <= ts; k = ++doorAt[i]!) said(set.event({ subjectId: s.subjectId, subjectKind: s.subjectKind, deviceId: `d-${s.subjectId}`, ts: d[k]!.ts, event: 'door_open' }))
       const r = models[i]!.readingAt(ts)
       if (r !== null) read(meters[i]!, ts, r.kwh, r.w)
       const w = water[i]
       if (w) for (let k = waterAt[i]!; k < w.length && w[k]!.ts <= ts; k = ++waterAt[i]!) read(waterMeters[i]!, w[k]!.ts, w[k]!.m3)
-      const d = doors[i], s = subjects[i]!
-      if (d) for (let k = doorAt[i]!; k < d.length && d[k]!.ts <= ts; k = ++doorAt[i]!) said(set.event({ subjectId: s.subjectId, subjectKind: s.subjectKind, deviceId: `d-${s.subjectId}`, ts: d[k]!.ts, event: 'door_open' }))
     }
     for (let now = ts; now < ts + stepMs; now += tickMs) {
       said(tick(now))

@@ -387,3 +387,12 @@ test('a door that stayed shut since the silence began: no outing to wait out, so
   assert.ok(shut < none, `door shut: ${(shut - at(27, 10)) / H} h, no sensor: ${(none - at(27, 10)) / H} h`)
   assert.equal(out, none, 'the door opened as the silence began: an outing, judged as without a sensor')
 })
+
+test('camera: a fall after the last one was resolved pages again; before that it is the same episode', () => {
+  const cam = createDetectors().find((d) => d.name === 'camera')!
+  const fall = (hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(1, hour), event: 'fall' })
+  assert.equal(cam.event!(fall(8))?.phase, 'raise')
+  assert.equal(cam.event!(fall(9)), null, 'seen again: the same fall')
+  cam.feedback({ subjectId: 'elder-1', kind: 'fall', falseAlarm: false })
+  assert.equal(cam.event!(fall(14))?.phase, 'raise', 'resolved, then a new fall')
+})
