@@ -396,3 +396,14 @@ test('camera: a fall after the last one was resolved pages again; before that it
   cam.feedback({ subjectId: 'elder-1', kind: 'fall', falseAlarm: false })
   assert.equal(cam.event!(fall(14))?.phase, 'raise', 'resolved, then a new fall')
 })
+
+test('inactivity: a snapshot from the first release (before learned runs, mornings and doors) still restores', () => {
+  const first = { hour: 100, acc: 0, cov: 0, fill: 0, last: 360_000_000, n: 200, hist: new Array(168).fill(50), floor: 40, runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [-1, -1], sens: 0.75, awayUntil: 0, ep: null }
+  const d = createInactivityDetector()
+  d.restore('elder-1', first)
+  const now = d.snapshot('elder-1') as { sens: number, n: number, lim: number[], wake: number[] }
+  assert.equal(now.sens, 0.75, 'what was learned is kept')
+  assert.equal(now.n, 200)
+  assert.deepEqual(now.lim, new Array(24).fill(-1), 'what is new starts unknown')
+  assert.deepEqual(now.wake, [0, 0, 0, 0, 0, 0])
+})
