@@ -19,6 +19,8 @@ export interface OutcomeFeedback { subjectId: string, kind?: string, outcome: Ou
 /** Alert kinds that an absence explains: nobody home is expected. */
 const ABSENCE_KINDS = new Set(['inactivity', 'vacancy'])
 const MAX_ABSENCE_MS = 180 * 86_400_000
+/** How long after an absence ends its window stays with the detectors: late data of its last day. */
+const AWAY_GRACE_MS = 26 * 3_600_000
 
 export interface AbsenceView { id: string, subjectId: string, from: string, until: string, note: string | null, declaredBy: string, declaredAt: string, cancelledAt: string | null }
 type AbsenceRow = { id: string, subject: string, starts_at: Date, ends_at: Date, note: string | null, declared_by: string, declared_at: Date, cancelled_at: Date | null }
@@ -224,18 +226,26 @@ export function createAlerts (deps: AlertsDeps) {
    */
   async function syncAway (subjectId: string, now = clock.now()) {
     if (!deps.onFeedback) return
-    const next = (await db.query<{ starts_at: Date, ends_at: Date }>(`SELECT starts_at, ends_at FROM absences
-      WHERE subject = $1 AND cancelled_at IS NULL AND ends_at > $2 ORDER BY starts_at LIMIT 1`, [subjectId, iso(now)])).rows[0]
-    if (next) return deps.onFeedback({ subjectId, outcome: 'away', awayFrom: next.starts_at.getTime(), awayUntil: next.ends_at.getTime() })
+    // An absence that ended less than AWAY_GRACE_MS ago still counts: the detectors apply it in
+    // event time, and concentrator meters upload the last day of a trip the day after. Windows
+    // that follow within that grace are sent as one.
+    const { rows } = await db.query<{ starts_at: Date, ends_at: Date }>(`SELECT starts_at, ends_at FROM absences
+      WHERE subject = $1 AND cancelled_at IS NULL AND ends_at > $2 ORDER BY starts_at`, [subjectId, iso(now - AWAY_GRACE_MS)])
+    if (rows.length > 0) {
+      const from = rows[0]!.starts_at.getTime()
+      let until = rows[0]!.ends_at.getTime()
+      for (const r of rows.slice(1)) if (r.starts_at.getTime() <= until + AWAY_GRACE_MS) until = Math.max(until, r.ends_at.getTime())
+      return deps.onFeedback({ subjectId, outcome: 'away', awayFrom: from, awayUntil: until })
+    }
     const told = (await db.query<{ away_until: Date | null }>('SELECT away_until FROM subjects WHERE id = $1', [subjectId])).rows[0]?.away_until?.getTime() ?? 0
     deps.onFeedback({ subjectId, outcome: 'away', awayFrom: 0, awayUntil: told > now ? told : 0 })
   }
 
-  /** Subjects whose declared absences end in (from, to]: their next window is due. */
-  async function syncEndedAbsences (from: number, to: number) {
+  /** Subjects whose declared absences ended in (from, to] (a grace ago): their next window is due. */
+  async function syncEndedAbsences (from: number, to: number, now: number) {
     const { rows } = await db.query<{ subject: string }>(`SELECT DISTINCT subject FROM absences
       WHERE cancelled_at IS NULL AND ends_at > $1 AND ends_at <= $2`, [iso(from), iso(to)])
-    for (const r of rows) await syncAway(r.subject, to)
+    for (const r of rows) await syncAway(r.subject, now)
   }
 
   /** Moves a task on; every change is kept with actor and time. */
@@ -278,7 +288,7 @@ export function createAlerts (deps: AlertsDeps) {
    * their deadline are escalated one severity step and their deadline renewed.
    */
   async function sweep (now = clock.now()): Promise<{ escalated: number }> {
-    await syncEndedAbsences(lastSweep, now)
+    await syncEndedAbsences(lastSweep - AWAY_GRACE_MS, now - AWAY_GRACE_MS, now)
     lastSweep = now
     const { rows } = await db.query<{ id: string, state: string, severity: Severity, worker_id: string | null }>(`SELECT id, state, severity, worker_id FROM tasks
       WHERE (state = 'open' AND ack_due <= $1) OR (state = 'acknowledged' AND arrive_due <= $1)`, [iso(now)])
