@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
-import type { Detector, DetectorOptions, Feedback } from './types.ts'
+import { type Detector, type DetectorOptions, type Feedback, parseSnapshot } from './types.ts'
 
 export const FALL_KIND = 'fall'
 export const SMOKE_KIND = 'smoke'
@@ -61,9 +61,7 @@ export function createCameraDetector (opts: CameraOptions = {}): Detector {
       return s && { ...s }
     },
     restore (subjectId, raw) {
-      const r = StateSchema.safeParse(raw)
-      if (!r.success) throw new TypeError(`camera snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-      states.set(subjectId, { ...r.data })
+      states.set(subjectId, { ...parseSnapshot('camera', StateSchema, raw) })
     },
     subjects () { return states.keys() },
   }

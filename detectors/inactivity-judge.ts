@@ -7,6 +7,7 @@
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
 import { DAYS, HOUR, awayDuring, remember, remembered, type State } from './inactivity-state.ts'
+import { r4 } from './types.ts'
 
 /** Resolved, frozen options; see InactivityOptions in inactivity.ts for meaning and defaults. */
 export interface Config {
@@ -184,7 +185,6 @@ function quietness (cfg: Config, s: State, d: number, effective: number, usual: 
 }
 
 const kwh = (wh: number) => +(wh / 1000).toFixed(3)
-const r4 = (x: number) => Math.round(x * 1e4) / 1e4
 
 /**
  * The quiet-run score that raises at the end of hour-of-day d: a margin past the longest run

@@ -5,20 +5,15 @@
  * to the odd bath or wash, and exact rather than an estimate that needs weeks to settle.
  */
 import { z } from 'zod'
-import type { Severity } from '../vocab/index.ts'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
+import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 
 export const HOUR = 3_600_000
 /** Days of history kept per hour of day. */
 export const DAYS = 7
 const EMPTY = -1
 
-export interface Episode {
-  startedAt: number
-  raisedAt: number
-  severity: Severity
-  /** Told it was a false alarm: no more updates, only the clear. */
-  muted: boolean
+export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
   rule: string
 }
@@ -96,8 +91,6 @@ export function freshState (): State {
   }
 }
 
-/** Rounds kWh to 0.1 Wh. */
-export const r4 = (x: number) => Math.round(x * 1e4) / 1e4
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => s.hist.slice(d * DAYS, d * DAYS + DAYS)
@@ -192,9 +185,7 @@ export function toSnapshot (s: State): unknown {
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
-  const r = StateSchema.safeParse(raw)
-  if (!r.success) throw new TypeError(`inactivity snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-  const v = r.data
+  const v = parseSnapshot('inactivity', StateSchema, raw)
   const s: State = {
     ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], ep: v.ep && { ...v.ep },
     base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,

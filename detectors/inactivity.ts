@@ -10,8 +10,8 @@
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
-import type { Detector, DetectorOptions, Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, r4, toSnapshot, type State } from './inactivity-state.ts'
+import { r4, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
 import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -96,8 +96,6 @@ export interface InactivityOptions extends DetectorOptions {
   doorSlackMinutes?: number
   /** A door sensor silent for this many days is taken as absent. Default 14. */
   doorSensorDays?: number
-  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is. */
-  suspect?: (deviceId: string) => boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }

@@ -4,6 +4,7 @@
  * time (epoch ms) unless named otherwise; -1 means "none" (no real reading is that old).
  */
 import { z } from 'zod'
+import { parseSnapshot } from './types.ts'
 
 export const HOUR = 3_600_000
 
@@ -98,8 +99,7 @@ export function toSnapshot (devices: readonly Device[]): unknown {
 
 /** Parses a subject's snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (subject: string, raw: unknown): Device[] {
-  const r = SubjectSchema.safeParse(raw)
-  if (!r.success) throw new TypeError(`meter-health snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  const data = parseSnapshot('meter-health', SubjectSchema, raw)
   // Same shape as a fresh device, so restored and live records share one hidden class.
-  return r.data.devices.map((d) => Object.assign(freshDevice(d.id, subject, d.unit, 0, 1), d))
+  return data.devices.map((d) => Object.assign(freshDevice(d.id, subject, d.unit, 0, 1), d))
 }

@@ -9,20 +9,14 @@
  * Which hours are usually night (`night`, 24 bits) is derived from them, not snapshotted.
  */
 import { z } from 'zod'
-import type { Severity } from '../vocab/index.ts'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
+import { parseSnapshot, type Episode } from './types.ts'
 
 export const HOUR = 3_600_000
 /** Most days of habits a mask can hold. */
 export const MAX_WINDOW = 30
 
-export interface Episode {
-  startedAt: number
-  raisedAt: number
-  severity: Severity
-  /** Told it was a false alarm: no more updates, only the clear. */
-  muted: boolean
-}
+export type { Episode }
 
 export interface State {
   /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
@@ -100,9 +94,7 @@ export function toSnapshot (s: State): unknown {
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. `nightOf` derives the usual night. */
 export function fromSnapshot (raw: unknown, nightOf: (s: State) => number): State {
-  const r = StateSchema.safeParse(raw)
-  if (!r.success) throw new TypeError(`night_load snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-  const v = r.data
+  const v = parseSnapshot('night_load', StateSchema, raw)
   const s: State = { ...v, last: v.last ?? -Infinity, usual: [...v.usual], quiet: [...v.quiet], days: [...v.days], ep: v.ep && { ...v.ep }, night: 0 }
   s.night = nightOf(s)
   return s

@@ -50,8 +50,6 @@ export interface NightLoadOptions extends DetectorOptions {
   falseAlarmFactor?: number
   /** The threshold is never raised past this multiple of the configured one. Default 2.5. */
   maxScale?: number
-  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap. Default: none is. */
-  suspect?: (deviceId: string) => boolean
 }
 
 function resolve (o: NightLoadOptions): Config {

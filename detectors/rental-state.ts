@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema, type Severity } from '../vocab/index.ts'
+import { parseSnapshot } from './types.ts'
 
 export const MIN = 60_000
 export const SLOT = 15 * MIN
@@ -148,8 +149,6 @@ export function toSnapshot (s: State): unknown {
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
-  const r = StateSchema.safeParse(raw)
-  if (!r.success) throw new TypeError(`rental snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-  const v = structuredClone(r.data)
+  const v = structuredClone(parseSnapshot('rental', StateSchema, raw))
   return { ...v, last: v.last ?? -Infinity }
 }

@@ -75,8 +75,6 @@ export interface RentalOptions extends DetectorOptions {
   ebikeClearNights?: number
   /** A sample spanning more hours than this is a meter gap, not spread over slots. Default 2. */
   maxSpanHours?: number
-  /** Samples of a meter this says is suspect (stuck, corrupt) are a gap, not a flat at standby. Default none. */
-  suspect?: (deviceId: string) => boolean
   /** A false alarm multiplies the subject's sensitivity for that kind by this. Default 0.75. */
   falseAlarmFactor?: number
   /** Sensitivity never drops below this. Default 0.4. */

@@ -1,4 +1,5 @@
-import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
+import type { z } from 'zod'
+import type { Anomaly, Consumption, Severity, SubjectEvent } from '../vocab/index.ts'
 
 /** What the alerts stage learned from a task's outcome, fed back to the detectors. */
 export interface Feedback {
@@ -47,4 +48,25 @@ export interface Detector {
 export interface DetectorOptions {
   /** Local time offset, hours, used for time-of-day baselines; default 8. */
   utcOffsetHours?: number
+  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is (createDetectors wires meter health's). */
+  suspect?: (deviceId: string) => boolean
+}
+
+/** An episode a detector has raised and not yet cleared. */
+export interface Episode {
+  startedAt: number
+  raisedAt: number
+  severity: Severity
+  /** Told it was a false alarm: no more updates, only the clear. */
+  muted: boolean
+}
+
+/** Rounds to 4 decimals: learned numbers stay short in snapshots and exact across a restore. */
+export const r4 = (x: number) => Math.round(x * 1e4) / 1e4
+
+/** Parses a detector's snapshot with its schema; a TypeError names every field that is wrong. */
+export function parseSnapshot<T extends z.ZodType> (name: string, schema: T, raw: unknown): z.output<T> {
+  const r = schema.safeParse(raw)
+  if (!r.success) throw new TypeError(`${name} snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  return r.data
 }

@@ -19,7 +19,7 @@
 import { z } from 'zod'
 import type { Anomaly, Consumption, Severity } from '../vocab/index.ts'
 import { SEVERITIES, Severity as SeveritySchema } from '../vocab/index.ts'
-import type { Detector, Feedback } from './types.ts'
+import { type Detector, type Feedback, parseSnapshot } from './types.ts'
 
 export const FUSION = 'fusion'
 const KIND = 'inactivity'
@@ -165,9 +165,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       return s && { ...s }
     },
     restore (id, raw) {
-      const r = SubSchema.safeParse(raw)
-      if (!r.success) throw new TypeError(`fusion snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-      subs.set(id, { ...r.data })
+      subs.set(id, { ...parseSnapshot('fusion', SubSchema, raw) })
     },
     subjects () { return subs.keys() },
     fuse (sample, out, fromPower, fromWater) {

@@ -14,7 +14,8 @@
  * letting a whole hour pass without flow in a day (the rule water meters themselves use).
  */
 import type { Severity } from '../vocab/index.ts'
-import { HOUR, WINDOW, bits, r4, type State } from './water-state.ts'
+import { HOUR, WINDOW, bits, type State } from './water-state.ts'
+import { r4 } from './types.ts'
 
 /** Resolved, frozen options; see WaterOptions in water.ts for meaning and defaults. */
 export interface Config {

@@ -9,21 +9,15 @@
  * window, O(1) to update, and 2 x 24 small integers to store.
  */
 import { z } from 'zod'
-import type { Severity } from '../vocab/index.ts'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
+import { parseSnapshot, type Episode } from './types.ts'
 
 export const HOUR = 3_600_000
 /** Days of history kept per hour of day (bits in a mask). */
 export const DAYS = 14
 export const WINDOW = (1 << DAYS) - 1
 
-export interface Episode {
-  startedAt: number
-  raisedAt: number
-  severity: Severity
-  /** Told it was a false alarm: no more updates, only the clear. */
-  muted: boolean
-}
+export type { Episode }
 
 export interface State {
   /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
@@ -83,9 +77,6 @@ export function bits (x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24
 }
 
-/** Rounds to 1e-4 (a tenth of a millilitre, or of a surprise unit) so that snapshots stay exact and short. */
-export const r4 = (x: number) => Math.round(x * 1e4) / 1e4
-
 const num = z.number().finite()
 const mask = z.number().int().min(0).max(WINDOW)
 const episode = z.object({ startedAt: num, raisedAt: num, severity: SeveritySchema, muted: z.boolean() }).nullable()
@@ -124,8 +115,6 @@ export function toSnapshot (s: State): unknown {
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
-  const r = StateSchema.safeParse(raw)
-  if (!r.success) throw new TypeError(`water snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-  const v = r.data
+  const v = parseSnapshot('water', StateSchema, raw)
   return { ...v, last: v.last ?? -Infinity, used: [...v.used], known: [...v.known], ep: v.ep && { ...v.ep }, leak: v.leak && { ...v.leak } }
 }

@@ -11,8 +11,8 @@
  * over the gap, so a zero reading spanning hours counts, a non-zero one is use at its end.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import type { Detector, DetectorOptions, Feedback } from './types.ts'
-import { HOUR, fromSnapshot, freshState, r4, toSnapshot, type State } from './water-state.ts'
+import { r4, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
 import { clearQuiet, closeHour, flow, hourStart, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
 
 export const WATER_QUIET = 'water_quiet'
@@ -47,8 +47,6 @@ export interface WaterOptions extends DetectorOptions {
   slowLeakHours?: number
   /** A pause in flow longer than this many minutes ends a slow leak's run (and clears a leak). Default 60. */
   leakGapMinutes?: number
-  /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is. */
-  suspect?: (deviceId: string) => boolean
 }
 
 function resolve (o: WaterOptions): Config {
