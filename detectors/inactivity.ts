@@ -10,7 +10,7 @@
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
-import { r4, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
 import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -282,9 +282,9 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return
       let s = states.get(fb.subjectId)
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayFrom ?? 0 }
+      takeAway(s, fb)
       if (fb.falseAlarm) {
-        s.sens = r4(Math.max(cfg.minSensitivity, s.sens * cfg.falseAlarmFactor))
+        s.sens = lowered(s.sens, cfg)
         if (s.ep) s.ep.muted = true
       }
     },

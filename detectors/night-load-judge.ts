@@ -5,6 +5,7 @@
  */
 import type { Anomaly, Severity } from '../vocab/index.ts'
 import { HOUR, r1, type State } from './night-load-state.ts'
+import { r4 } from './types.ts'
 
 /** Resolved, frozen options; see NightLoadOptions in night-load.ts for meaning and defaults. */
 export interface Config {
@@ -120,7 +121,7 @@ export function closeHour (cfg: Config, s: State, at: number): Verdict | null {
     const night = isNight(s, d)
     if (night && excess >= thr && s.prevHour === H - 1 && s.prevRatio >= 1) out = raise(cfg, s, at, d, u, thr, excess, HOUR)
     s.prev2Excess = s.prevHour === H - 1 ? s.prevExcess : 0
-    s.prevHour = H; s.prevExcess = r1(excess); s.prevRatio = night ? Math.round(excess / thr * 1e4) / 1e4 : 0
+    s.prevHour = H; s.prevExcess = r1(excess); s.prevRatio = night ? r4(excess / thr) : 0
   }
   // Tracked from below: quick down, slow up and never more than doubling, so a held load barely moves it.
   s.usual[d] = Math.round(wh < u ? u + cfg.usualFall * (wh - u) : u + cfg.usualRise * (Math.min(wh, 2 * u + 20) - u))

@@ -15,7 +15,7 @@
  * an empty flat is still a fire risk), it only keeps those days out of the learned night.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import type { Detector, DetectorOptions, Feedback } from './types.ts'
+import { r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, MAX_WINDOW, freshState, fromSnapshot, r1, toSnapshot, type State } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
 
@@ -136,12 +136,10 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
     feedback (fb: Feedback) {
       let s = states.get(fb.subjectId)
       // Away is about the person, whatever alert it came with; awayUntil 0 cancels.
-      if (s !== undefined && fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) {
-        s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayUntil === 0 ? 0 : fb.awayFrom ?? 0
-      }
+      if (s !== undefined) takeAway(s, fb)
       if (!fb.falseAlarm || fb.kind !== NIGHT_LOAD_KIND) return
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
-      s.scale = Math.round(Math.min(cfg.maxScale, s.scale * cfg.falseAlarmFactor) * 1e4) / 1e4
+      s.scale = r4(Math.min(cfg.maxScale, s.scale * cfg.falseAlarmFactor))
       if (s.ep) s.ep.muted = true
     },
     snapshot (subjectId: string) {

@@ -10,7 +10,7 @@
  * heating, cooking) against the flat's first weeks (all three well up is crowding).
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import type { Detector, DetectorOptions, Feedback } from './types.ts'
+import { lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { KINDS, fromSnapshot, freshState, toSnapshot, type Kind, type Pending, type State } from './rental-state.ts'
 import { SENS, closeSlot, crowdScore, ebikeScore, gapSpan, vacancyScore, type Config } from './rental-judge.ts'
 
@@ -192,11 +192,11 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
       if (!mine && !(fb.awayUntil !== undefined && states.has(fb.subjectId))) return
       const s = stateOf(fb.subjectId)
       // Away is about the flat, whatever alert it came with: an empty flat is not vacant then. awayUntil 0 cancels.
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayUntil === 0 ? 0 : fb.awayFrom ?? 0 }
+      takeAway(s, fb)
       if (!fb.falseAlarm || !mine) return
       for (const kind of fb.kind === undefined ? KINDS : [fb.kind as Kind]) {
         const i = SENS[kind]
-        s.sens[i] = Math.round(Math.max(cfg.minSensitivity, s.sens[i]! * cfg.falseAlarmFactor) * 1e4) / 1e4
+        s.sens[i] = lowered(s.sens[i]!, cfg)
         const ep = s.ep[kind]
         if (ep !== null) ep.muted = true
       }

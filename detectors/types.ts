@@ -61,6 +61,18 @@ export interface Episode {
   muted: boolean
 }
 
+/** Takes an away window from feedback, if it carries one (awayUntil 0 cancels); true when it did. */
+export function takeAway (s: { awayFrom: number, awayUntil: number }, fb: Feedback): boolean {
+  if (fb.awayUntil === undefined || !Number.isFinite(fb.awayUntil)) return false
+  s.awayUntil = fb.awayUntil
+  s.awayFrom = fb.awayUntil === 0 ? 0 : fb.awayFrom ?? 0
+  return true
+}
+
+/** A sensitivity after a false alarm: multiplied by falseAlarmFactor, never below minSensitivity. */
+export const lowered = (sens: number, cfg: { falseAlarmFactor: number, minSensitivity: number }) =>
+  r4(Math.max(cfg.minSensitivity, sens * cfg.falseAlarmFactor))
+
 /** Rounds to 4 decimals: learned numbers stay short in snapshots and exact across a restore. */
 export const r4 = (x: number) => Math.round(x * 1e4) / 1e4
 

@@ -19,7 +19,7 @@
 import { z } from 'zod'
 import type { Anomaly, Consumption, Severity } from '../vocab/index.ts'
 import { SEVERITIES, Severity as SeveritySchema } from '../vocab/index.ts'
-import { type Detector, type Feedback, parseSnapshot } from './types.ts'
+import { type Detector, type Feedback, parseSnapshot, takeAway } from './types.ts'
 
 export const FUSION = 'fusion'
 const KIND = 'inactivity'
@@ -196,7 +196,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       if (fb.kind !== undefined && fb.kind !== KIND) return
       const s = subs.get(fb.subjectId)
       if (s === undefined) return
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayFrom ?? 0 }
+      takeAway(s, fb)
       if (fb.falseAlarm && s.out !== null) s.muted = true
     },
   }

@@ -11,7 +11,7 @@
  * over the gap, so a zero reading spanning hours counts, a non-zero one is use at its end.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import { r4, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { lowered, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
 import { clearQuiet, closeHour, flow, hourStart, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
 
@@ -151,9 +151,9 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
       if (fb.kind !== undefined && fb.kind !== 'inactivity') return
       let s = states.get(fb.subjectId)
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
-      if (fb.awayUntil !== undefined && Number.isFinite(fb.awayUntil)) { s.awayUntil = fb.awayUntil; s.awayFrom = fb.awayFrom ?? 0 }
+      takeAway(s, fb)
       if (fb.falseAlarm) {
-        s.sens = r4(Math.max(cfg.minSensitivity, s.sens * cfg.falseAlarmFactor))
+        s.sens = lowered(s.sens, cfg)
         if (s.ep) s.ep.muted = true
       }
     },
