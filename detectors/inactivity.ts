@@ -10,7 +10,7 @@
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
-import { lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
 import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -153,19 +153,10 @@ function resolve (o: InactivityOptions): Config {
     wakeActiveShare: o.wakeActiveShare ?? 0.3,
     wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
   }
-  for (const [k, v] of Object.entries(cfg)) {
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`inactivity option ${k} is not a finite number`)
-  }
+  finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
 }
 
-/** Several verdicts from one sample (a spread gap) become one anomaly: the latest, a raise staying a raise. */
-function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
-  if (next === null) return prev
-  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, rule: prev.rule, phase: 'raise' }
-  if (prev?.phase === 'raise' && next.phase === 'clear') return null
-  return next
-}
 
 export function createInactivityDetector (opts: InactivityOptions = {}): Detector {
   const cfg = resolve(opts)
@@ -222,32 +213,32 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
     s.last = end
     if (end - start > cfg.maxSpanMs) {
-      out = merge(out, close(s, g, end))
+      out = mergeVerdicts(out, close(s, g, end))
       openHour(s, idx(end)); resetRun(s)
       return out
     }
     const rate = amount / (end - start), long = end - start > HOUR
     for (let t = start; t < end;) {
       const h = idx(t)
-      if (h !== s.hour) { out = merge(out, close(s, g, end)); openHour(s, h) }
+      if (h !== s.hour) { out = mergeVerdicts(out, close(s, g, end)); openHour(s, h) }
       const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
       s.acc += rate * dt; s.cov += dt
       if (long) s.fill += dt
       t = segEnd
     }
-    if (end === hourStart(cfg, s.hour + 1)) { out = merge(out, close(s, g, end)); openHour(s, s.hour + 1) }
+    if (end === hourStart(cfg, s.hour + 1)) { out = mergeVerdicts(out, close(s, g, end)); openHour(s, s.hour + 1) }
     else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
       // Activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
       if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && !awayDuring(s, start, end))
       if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
         endRun(cfg, s)
-        out = merge(out, clearEpisode(s, 'activity'))
+        out = mergeVerdicts(out, clearEpisode(s, 'activity'))
       }
     }
     if (s.ep === null && s.hour >= 0) {
       const local = s.hour % 24 + (end - hourStart(cfg, s.hour)) / HOUR
-      out = merge(out, missedRoutine(cfg, s, s.hour, local, end))
+      out = mergeVerdicts(out, missedRoutine(cfg, s, s.hour, local, end))
     }
     return out
   }

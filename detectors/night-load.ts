@@ -15,7 +15,7 @@
  * an empty flat is still a fire risk), it only keeps those days out of the learned night.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import { r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, MAX_WINDOW, freshState, fromSnapshot, r1, toSnapshot, type State } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
 
@@ -70,22 +70,13 @@ function resolve (o: NightLoadOptions): Config {
     falseAlarmFactor: o.falseAlarmFactor ?? 1.25,
     maxScale: o.maxScale ?? 2.5,
   }
-  for (const [k, v] of Object.entries(cfg)) {
-    if (!Number.isFinite(v)) throw new RangeError(`night_load option ${k} is not a finite number`)
-  }
+  finiteOptions('night_load', cfg)
   if (!(Number.isInteger(cfg.window) && cfg.window >= 1 && cfg.window <= MAX_WINDOW)) throw new RangeError(`night_load option windowDays must be an integer in [1, ${MAX_WINDOW}]`)
   if (!(cfg.warmup >= 1 && cfg.warmup <= cfg.window)) throw new RangeError('night_load option warmupDays must be in [1, windowDays]')
   if (!(cfg.clearAfterMs > 0 && cfg.clearAfterMs <= HOUR)) throw new RangeError('night_load option clearAfterMinutes must be in (0, 60]')
   return Object.freeze(cfg)
 }
 
-/** Several verdicts from one sample (one spanning hours) become one: the latest, a raise staying a raise. */
-function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
-  if (next === null) return prev
-  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, phase: 'raise' }
-  if (prev?.phase === 'raise' && next.phase === 'clear') return null
-  return next
-}
 
 export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector {
   const cfg = resolve(opts)
@@ -112,13 +103,13 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
     const rate = wh / (end - start)
     for (let t = start; t < end;) {
       const h = idx(t)
-      if (h !== s.hour) { out = merge(out, closeHour(cfg, s, end)); openHour(s, h) }
+      if (h !== s.hour) { out = mergeVerdicts(out, closeHour(cfg, s, end)); openHour(s, h) }
       const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
       s.acc = r1(s.acc + rate * dt); s.cov += dt
       t = segEnd
     }
-    if (end === hourStart(cfg, s.hour + 1)) { out = merge(out, closeHour(cfg, s, end)); openHour(s, s.hour + 1) }
-    else out = merge(out, judgeSoFar(cfg, s, end))
+    if (end === hourStart(cfg, s.hour + 1)) { out = mergeVerdicts(out, closeHour(cfg, s, end)); openHour(s, s.hour + 1) }
+    else out = mergeVerdicts(out, judgeSoFar(cfg, s, end))
     return out
   }
 

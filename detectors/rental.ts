@@ -10,7 +10,7 @@
  * heating, cooking) against the flat's first weeks (all three well up is crowding).
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import { lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { KINDS, fromSnapshot, freshState, toSnapshot, type Kind, type Pending, type State } from './rental-state.ts'
 import { SENS, closeSlot, crowdScore, ebikeScore, gapSpan, vacancyScore, type Config } from './rental-judge.ts'
 
@@ -114,9 +114,7 @@ function resolve (o: RentalOptions): Config {
     falseAlarmFactor: o.falseAlarmFactor ?? 0.75,
     minSensitivity: o.minSensitivity ?? 0.4,
   }
-  for (const [k, v] of Object.entries(cfg)) {
-    if (!Number.isFinite(v)) throw new RangeError(`rental option ${k} is not a finite number`)
-  }
+  finiteOptions('rental', cfg)
   if (cfg.warmupDays < 1 || cfg.learnDays < 1) throw new RangeError('rental options warmupDays and learnDays must be at least 1')
   if (cfg.ebikeMaxHeldSlots > 31) throw new RangeError('rental option ebikeMaxHeldHours must be at most 7.75')
   return Object.freeze(cfg)

@@ -61,6 +61,25 @@ export interface Episode {
   muted: boolean
 }
 
+/** Resolved options, every number finite (lists aside), or a RangeError naming the first that is not. */
+export function finiteOptions<C extends object> (detector: string, cfg: C): C {
+  for (const [k, v] of Object.entries(cfg)) {
+    if (typeof v !== 'object' && !Number.isFinite(v)) throw new RangeError(`${detector} option ${k} is not a finite number`)
+  }
+  return cfg
+}
+
+/**
+ * Several verdicts from one sample (a spread gap) become one: the latest, a raise staying a
+ * raise (an update after it is the same raise, a clear after it cancels it).
+ */
+export function mergeVerdicts<V extends { phase: 'raise' | 'update' | 'clear' }> (prev: V | null, next: V | null): V | null {
+  if (next === null) return prev
+  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, phase: 'raise' }
+  if (prev?.phase === 'raise' && next.phase === 'clear') return null
+  return next
+}
+
 /** Takes an away window from feedback, if it carries one (awayUntil 0 cancels); true when it did. */
 export function takeAway (s: { awayFrom: number, awayUntil: number }, fb: Feedback): boolean {
   if (fb.awayUntil === undefined || !Number.isFinite(fb.awayUntil)) return false

@@ -11,7 +11,7 @@
  * over the gap, so a zero reading spanning hours counts, a non-zero one is use at its end.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import { lowered, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
 import { clearQuiet, closeHour, flow, hourStart, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
 
@@ -67,21 +67,12 @@ function resolve (o: WaterOptions): Config {
     leakGapMs: (o.leakGapMinutes ?? 60) * 60_000,
     slowLeakMs: (o.slowLeakHours ?? 24) * HOUR,
   }
-  for (const [k, v] of Object.entries(cfg)) {
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`water option ${k} is not a finite number`)
-  }
+  finiteOptions('water', cfg)
   if (!(cfg.maxChance > 0 && cfg.maxChance < 1)) throw new RangeError('water option maxChance must be in (0, 1)')
   if (!(cfg.nightEndHour >= 1 && cfg.nightEndHour <= 12)) throw new RangeError('water option nightEndHour must be in [1, 12]')
   return Object.freeze(cfg)
 }
 
-/** Several verdicts from one sample become one: the latest, a raise staying a raise. */
-function merge (prev: Verdict | null, next: Verdict | null): Verdict | null {
-  if (next === null) return prev
-  if (prev?.phase === 'raise' && next.phase === 'update') return { ...next, phase: 'raise' }
-  if (prev?.phase === 'raise' && next.phase === 'clear') return null
-  return next
-}
 
 /** A water detector with its extra question: since when has this subject's meter shown no use? */
 export interface WaterDetector extends Detector {
@@ -106,14 +97,14 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
     let out = s.ep && end > s.awayFrom && start < s.awayUntil ? clearQuiet(s, 'away') : null
     s.last = end
     // An implausible register jump says nothing about use, and a span too long is a gap.
-    if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) return merge(out, flow(cfg, s, end, end, 0, false))
+    if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) return mergeVerdicts(out, flow(cfg, s, end, end, 0, false))
     const span = end - start
     const use = litres - s.floor * span / HOUR >= cfg.useLitres
     const mark = use ? (span > HOUR ? 2 : 1) : 0
     for (let t = start; t < end;) {
       const h = idx(t)
       if (h !== s.hour) {
-        if (s.hour >= 0) out = merge(out, closeHour(cfg, s, end, elder))
+        if (s.hour >= 0) out = mergeVerdicts(out, closeHour(cfg, s, end, elder))
         s.hour = h; s.acc = 0; s.cov = 0; s.mark = 0
       }
       const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
@@ -122,14 +113,14 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
       t = segEnd
     }
     if (end === hourStart(cfg, s.hour + 1)) {
-      out = merge(out, closeHour(cfg, s, end, elder))
+      out = mergeVerdicts(out, closeHour(cfg, s, end, elder))
       s.hour++; s.acc = 0; s.cov = 0; s.mark = 0
     }
     if (use) {
       resetQuiet(s, end)
-      out = merge(out, clearQuiet(s, 'activity'))
+      out = mergeVerdicts(out, clearQuiet(s, 'activity'))
     }
-    return merge(out, flow(cfg, s, start, end, litres, out === null))
+    return mergeVerdicts(out, flow(cfg, s, start, end, litres, out === null))
   }
 
   const anomaly = (c: Consumption, v: Verdict): Anomaly => ({
