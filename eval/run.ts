@@ -47,10 +47,7 @@ interface Meter { subject: EvalSubject, deviceId: string, unit: 'kwh' | 'm3', re
 
 export function simulate (subjects: readonly EvalSubject[], plan: EvalPlan, opts: RunOptions = {}): RunResult {
   const set = createDetectorSet(opts.detectors ?? createDetectors({ utcOffsetHours: plan.utcOffsetHours }))
-  // The set's own tick when it has one (it may combine detectors' word), else each detector's.
-  const own = (set as { tick?: (now: number) => Anomaly[] }).tick
-  const tickers = set.detectors.filter((d) => d.tick !== undefined)
-  const tick = own !== undefined ? own.bind(set) : (now: number) => tickers.flatMap((d) => d.tick!(now))
+  const tick = (now: number) => set.tick(now)
   const stepMs = opts.stepMs ?? 15 * MIN, tickMs = opts.tickMs ?? 5 * MIN
   const answer = opts.feedback ?? true, delay = opts.feedbackDelayMs ?? 2 * HOUR
   const from = plan.start, to = plan.start + plan.days * DAY
