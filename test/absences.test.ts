@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test'
+import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
 import type { Anomaly } from '../vocab/index.ts'
 import { DAY, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
@@ -12,14 +12,14 @@ const quiet = (subjectId: string, at: number): Anomaly => ({
   subjectId, detector: 'low_use', kind: 'inactivity', phase: 'raise', severity: 'medium', startedAt: at - 6 * HOUR, observedAt: at, evidence: {},
 })
 
-before(async () => {
+beforeAll(async () => {
   h = await startGridcare({}, clock)
   tokens = await seedStreet(h)
   for (const [id, unit] of [['e101', 'U101'], ['e102', 'U102']]) {
     await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit })
   }
 })
-after(async () => { await h.close() })
+afterAll(async () => { await h.close() })
 
 test('a family tells the grid worker of a trip next week: no inactivity alert during it, the detectors know', async () => {
   const from = now + 2 * DAY, until = now + 6 * DAY

@@ -1,10 +1,10 @@
-import { after, before, test } from 'node:test'
+import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { seedStreet, startGridcare, STREET_CSV, type Harness } from './helpers.ts'
 
 let h: Harness
-before(async () => { h = await startGridcare() })
-after(async () => { await h.close() })
+beforeAll(async () => { h = await startGridcare() })
+afterAll(async () => { await h.close() })
 
 test('/api needs a bearer token', async () => {
   const none = await h.gc.http.inject({ method: 'GET', url: '/api/addresses' })

@@ -1,15 +1,15 @@
-import { after, before, test } from 'node:test'
+import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { connectDevice, seedStreet, startGridcare, type Harness } from './helpers.ts'
 
 let h: Harness
 let tokens: Awaited<ReturnType<typeof seedStreet>>
-before(async () => {
+beforeAll(async () => {
   h = await startGridcare({})
   tokens = await seedStreet(h)
   await h.api('POST', '/api/subjects', { id: 'e1', kind: 'lone_elder', address: 'U101' })
 })
-after(async () => { await h.close() })
+afterAll(async () => { await h.close() })
 
 test('a door camera that sees a fall pages the grid worker at once; door openings and doubtful sightings do not', async () => {
   const cam = (await h.api('POST', '/api/devices', { id: 'cam1', kind: 'camera', subject: 'e1' })).body

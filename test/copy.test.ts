@@ -1,4 +1,4 @@
-import { after, before, beforeEach, describe, test } from 'node:test'
+import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import type { ReadingRow } from '../ingest/meter.ts'
 import { COPY_MIN_ROWS, copyReadings, insertReadings, unnestReadings } from '../ingest/store.ts'
@@ -58,7 +58,7 @@ for (const store of STORES) describe(`COPY write path: ${store}`, () => {
   let db: Db
   let drop: (() => Promise<void>) | undefined
 
-  before(async () => {
+  beforeAll(async () => {
     if (store === 'postgres') {
       const fresh = await freshDatabase()
       drop = fresh.drop
@@ -68,7 +68,7 @@ for (const store of STORES) describe(`COPY write path: ${store}`, () => {
     }
     await migrate(db, silent)
   })
-  after(async () => {
+  afterAll(async () => {
     await db?.close()
     await drop?.()
   })

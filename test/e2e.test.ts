@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { generateReadings, type MeterProfile } from '../simulators/index.ts'
 import { STORES, connectDevice, DAY, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
@@ -24,7 +24,7 @@ for (const store of STORES) describe(store, () => {
     void deviceId
   }
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startGridcare({}, undefined, store)
     tokens = await seedStreet(h)
     const homes = [
@@ -40,7 +40,7 @@ for (const store of STORES) describe(store, () => {
     }
     await h.gc.components.alerts.idle()
   })
-  after(async () => { await h.close() })
+  afterAll(async () => { await h.close() })
 
   test('a month replayed: exactly one task, for the quiet elder, with her grid\'s worker', async () => {
     const all = await h.api('GET', '/api/tasks')

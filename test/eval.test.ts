@@ -1,4 +1,4 @@
-import { test } from 'node:test'
+import { test } from 'vitest'
 import assert from 'node:assert/strict'
 import type { Detector, Feedback } from '../detectors/index.ts'
 import { generateReadings, labelAt } from '../simulators/index.ts'

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test'
+import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
 import mqtt from 'mqtt'
 import { seedStreet, startGridcare, type Harness } from './helpers.ts'
@@ -8,12 +8,12 @@ const BROKER = process.env.TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883'
 const CLIENT_ID = `gridcare-test-${process.pid}-${Date.now()}`
 let h: Harness
 
-before(async () => {
+beforeAll(async () => {
   // A group of its own: a session left in another group by an aborted run would take a share of the messages.
   h = await startGridcare({ MQTT_URL: BROKER, MQTT_CLIENT_ID: CLIENT_ID, MQTT_SHARE_GROUP: CLIENT_ID })
   await seedStreet(h)
 })
-after(async () => {
+afterAll(async () => {
   await h.close()
   // gridcare keeps a persistent session in the shared group; end it so later runs do not share with a ghost.
   const c = await mqtt.connectAsync(BROKER, { clientId: CLIENT_ID, clean: true, reconnectPeriod: 0 })

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { STORES, connectDevice, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
 
@@ -8,14 +8,14 @@ for (const store of STORES) describe(store, () => {
   let meter: { id: string, username: string, password: string, topics: { telemetry: string, events: string, status: string }, commandTopic: string }
   let other: typeof meter
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startGridcare({}, undefined, store)
     await seedStreet(h)
     await h.api('POST', '/api/subjects', { id: 'elder1', kind: 'lone_elder', address: 'U101', name: 'Chen Ying' })
     meter = (await h.api('POST', '/api/devices', { id: 'm1', kind: 'meter', subject: 'elder1' })).body
     other = (await h.api('POST', '/api/devices', { id: 'm2', kind: 'meter', address: 'U102' })).body
   })
-  after(async () => { await h.close() })
+  afterAll(async () => { await h.close() })
 
   const T0 = Date.UTC(2026, 2, 1)
   const readings = async (id: string) => (await h.gc.components.db.query<{ ts: Date, register: number, amount: number | null, reset: boolean }>(

@@ -1,4 +1,4 @@
-import { test } from 'node:test'
+import { test } from 'vitest'
 import assert from 'node:assert/strict'
 import type { Anomaly, Consumption, SubjectKind } from '../vocab/index.ts'
 import { generateReadings, type Scenario } from '../simulators/index.ts'
@@ -239,7 +239,7 @@ test('ignores what is not a reading; kinds and options are checked', () => {
   assert.throws(() => createMeterHealthDetector({ lagFactor: Number.NaN }), RangeError)
 })
 
-test('throughput: updates per second over 200 meter-months', (t) => {
+test('throughput: updates per second over 200 meter-months', () => {
   const all = live(fleet(20, 30))
   const d = createMeterHealthDetector()
   let best = 0
@@ -250,6 +250,6 @@ test('throughput: updates per second over 200 meter-months', (t) => {
     for (const s of all) d.update(s)
     best = Math.max(best, all.length / ((performance.now() - t0) / 1000))
   }
-  t.diagnostic(`meter-health: ${(best / 1e6).toFixed(2)}M updates/s (best of 8 passes of ${all.length} samples, 20 meters)`)
+  console.log(`meter-health: ${(best / 1e6).toFixed(2)}M updates/s (best of 8 passes of ${all.length} samples, 20 meters)`)
   assert.ok(best > 5e5, `${best} updates/s`)
 })

@@ -1,4 +1,4 @@
-import { test } from 'node:test'
+import { test } from 'vitest'
 import assert from 'node:assert/strict'
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { generateReadings, type Scenario } from '../simulators/index.ts'
@@ -213,7 +213,7 @@ test('implausible register jumps are gaps, not days of standby; replay is the sa
   assert.deepEqual(mixed, alone)
 })
 
-test('on a simulated street: recall within 3 days, precision and false raises per kind; updates/s', (t) => {
+test('on a simulated street: recall within 3 days, precision and false raises per kind; updates/s', () => {
   interface Case { id: string, scenarios: Scenario[], kind: string | null, from: number }
   const cases: Case[] = []
   for (let i = 0; i < 16; i++) cases.push({ id: `ord-${i}`, scenarios: [], kind: null, from: 0 })
@@ -247,13 +247,13 @@ test('on a simulated street: recall within 3 days, precision and false raises pe
     const caught = positive.filter((c) => rs.some((a) => a.subjectId === c.id && a.observedAt > c.from && a.observedAt <= c.from + within))
     const right = rs.filter((a) => byId.get(a.subjectId)!.kind === kind && a.observedAt > byId.get(a.subjectId)!.from)
     const negativeDays = cases.reduce((x, c) => x + (c.kind === kind ? (c.from - T0) / DAY : 30), 0)
-    for (const c of positive.filter((c) => !caught.includes(c))) t.diagnostic(`  missed ${c.id}: ${rs.filter((a) => a.subjectId === c.id).map((a) => ((a.observedAt - c.from) / H).toFixed(0) + " h").join(", ")}`)
-    for (const a of rs.filter((a) => !right.includes(a))) t.diagnostic(`  false ${a.kind} ${a.subjectId} day ${((a.observedAt - T0) / DAY).toFixed(1)} ${JSON.stringify(a.evidence)}`)
+    for (const c of positive.filter((c) => !caught.includes(c))) console.log(`  missed ${c.id}: ${rs.filter((a) => a.subjectId === c.id).map((a) => ((a.observedAt - c.from) / H).toFixed(0) + " h").join(", ")}`)
+    for (const a of rs.filter((a) => !right.includes(a))) console.log(`  false ${a.kind} ${a.subjectId} day ${((a.observedAt - T0) / DAY).toFixed(1)} ${JSON.stringify(a.evidence)}`)
     const recall = caught.length / positive.length, precision = right.length / Math.max(1, rs.length)
-    t.diagnostic(`${kind}: caught ${caught.length}/${positive.length} within ${within / H} h, precision ${right.length}/${rs.length}, ` +
+    console.log(`${kind}: caught ${caught.length}/${positive.length} within ${within / H} h, precision ${right.length}/${rs.length}, ` +
       `false raises ${(100 * (rs.length - right.length) / negativeDays).toFixed(2)} per 100 flat-days`)
     assert.ok(recall >= (kind === EBIKE_KIND ? 0.75 : 0.9), `${kind}: recall ${recall}`)
     assert.ok(precision >= 0.8, `${kind}: precision ${precision}`)
   }
-  t.diagnostic(`${cases.length} flats x 30 days, ${(perSecond / 1e6).toFixed(2)}M updates/s`)
+  console.log(`${cases.length} flats x 30 days, ${(perSecond / 1e6).toFixed(2)}M updates/s`)
 })

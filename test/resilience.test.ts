@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,8 +21,8 @@ for (const store of STORES) {
     let server: Awaited<ReturnType<typeof freshDatabase>> | undefined
     let gc: Gridcare | undefined
     const env = () => ({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: ADMIN, ...(server ? { DATABASE_URL: server.url } : {}) })
-    before(async () => { if (store === 'postgres') server = await freshDatabase() })
-    after(async () => { await gc?.stop(); await server?.drop(); rmSync(dir, { recursive: true, force: true }) })
+    beforeAll(async () => { if (store === 'postgres') server = await freshDatabase() })
+    afterAll(async () => { await gc?.stop(); await server?.drop(); rmSync(dir, { recursive: true, force: true }) })
 
     test('after a restart the detectors come back from their snapshot (or warm up from hourly energy) and still catch an elder going quiet', async () => {
       const FROM = Date.UTC(2026, 2, 1) - 8 * HOUR
@@ -66,12 +66,12 @@ describe('a lost store connection (postgres)', () => {
   let server: Awaited<ReturnType<typeof freshDatabase>>
   let gc: Gridcare
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-drop-'))
-  before(async () => {
+  beforeAll(async () => {
     server = await freshDatabase()
     gc = createGridcare({ config: loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: ADMIN, DATABASE_URL: server.url }), logger: silent })
     await gc.start()
   })
-  after(async () => { await gc.stop(); await server.drop(); rmSync(dir, { recursive: true, force: true }) })
+  afterAll(async () => { await gc.stop(); await server.drop(); rmSync(dir, { recursive: true, force: true }) })
 
   test('connections killed in the middle of ingest lose no acknowledged reading', async () => {
     await call(gc, 'POST', '/api/addresses/import', STREET_CSV)

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import type { Anomaly } from '../vocab/index.ts'
@@ -17,14 +17,14 @@ for (const store of STORES) describe(store, () => {
     startedAt: T, observedAt: T + 6 * HOUR, evidence: { usualKwh: 2, actualKwh: 0.2 }, ...over,
   })
 
-  before(async () => {
+  beforeAll(async () => {
     h = await startGridcare({}, clock, store)
     tokens = await seedStreet(h)
     for (const [id, unit] of [['e101', 'U101'], ['e102', 'U102'], ['e201', 'U201']]) {
       await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit, name: `Elder ${id}`, phone: '13900000000' })
     }
   })
-  after(async () => { await h.close() })
+  afterAll(async () => { await h.close() })
 
   const tasksOf = async (subject: string) => (await h.api('GET', '/api/tasks')).body.filter((t: { subject: string }) => t.subject === subject)
 

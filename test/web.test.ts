@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test'
+import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { chromium, type Browser } from 'playwright-core'
 import { HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
@@ -9,7 +9,7 @@ let browser: Browser
 let tokens: Awaited<ReturnType<typeof seedStreet>>
 const T = Date.UTC(2026, 2, 10, 1)
 
-before(async () => {
+beforeAll(async () => {
   h = await startGridcare()
   tokens = await seedStreet(h)
   await h.api('POST', '/api/subjects', { id: 'e101', kind: 'lone_elder', address: 'U101' })
@@ -18,7 +18,7 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
 })
-after(async () => { await browser?.close(); await h.close() })
+afterAll(async () => { await browser?.close(); await h.close() })
 
 test('a new task appears live on the worker\'s phone, and the worker acknowledges it there', async () => {
   const page = await browser.newPage()
