@@ -126,6 +126,15 @@ export interface SubjectEvent {
   confidence?: number
 }
 
+export const CONFIDENCES = ['low', 'medium', 'high'] as const
+/**
+ * What the evidence of a welfare anomaly is worth: `low` one meter's reading of a routine,
+ * `medium` one source well past this person's own learned bounds, `high` two sources agree
+ * (meter and water, meter and a shut door). Dispatch checks in with the family first on a weak
+ * one and sends a worker at once on a strong one.
+ */
+export type Confidence = (typeof CONFIDENCES)[number]
+
 export const ANOMALY_PHASES = ['raise', 'update', 'clear'] as const
 /** What a detector says about one subject: detectors -> alerts. */
 export interface Anomaly {
@@ -140,6 +149,8 @@ export interface Anomaly {
   /** Event time of the data that showed it, epoch ms. */
   observedAt: number
   evidence: Record<string, unknown>
+  /** Welfare anomalies say what their evidence is worth; others may leave it out. */
+  confidence?: Confidence
 }
 
 // ---------------------------------------------------------------- topics
