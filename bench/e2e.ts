@@ -83,7 +83,7 @@ const rate = (r: LoadResult) => r.acked / r.seconds
 async function generate (load: Load, url: string, seconds: number, devices: LoadSpec['devices']): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
   const file = join(dir, 'spec.json')
-  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.UTC(2026, 0, 1) }
+  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000 }
   writeFileSync(file, JSON.stringify(spec))
   try {
     const out = await new Promise<string>((resolve, reject) => {
