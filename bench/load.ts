@@ -55,7 +55,7 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
       while (!stop && inFlight < spec.inFlight) {
         if (Date.now() >= end) { stop = true; break }
         const i = n++
-        const body = JSON.stringify({ ts: spec.fromMs + i * STEP, kwh: Math.round(i * 0.12 * 1000) / 1000 })
+        const body = JSON.stringify({ ts: spec.fromMs + i * STEP, kwh: Math.round(i * 0.01 * 1000) / 1000 })
         const sent = performance.now()
         inFlight++
         client.publish(topic, body, { qos: 1 }, (err) => {
