@@ -35,11 +35,11 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
     return view
   }
 
-  /** The first contact of a subject, if it has any. */
-  async function firstContact (subject: string | null): Promise<Contact | null> {
-    if (!subject) return null
+  /** A subject's contacts, in the order they are tried. */
+  async function contactsOf (subject: string | null): Promise<Contact[]> {
+    if (!subject) return []
     const r = (await db.query<{ contacts: Contact[] }>('SELECT contacts FROM subjects WHERE id = $1', [subject])).rows[0]
-    return r?.contacts?.[0] ?? null
+    return r?.contacts ?? []
   }
 
   const taskSource = (a: AlertRow): TaskSource => ({ id: a.id as string, subject: a.subject as string | null, address: a.address as string, grid: a.grid as string | null, path: a.path, kind: a.kind as string, source: a.source as 'detector' | 'report', severity: a.severity as TaskSource['severity'] })
@@ -122,7 +122,7 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
     return Number(rows[0]!.n)
   }
 
-  return { send, firstContact, toWorker, answer, sweep, cancelFor, list, visitsAvoided }
+  return { send, contactsOf, toWorker, answer, sweep, cancelFor, list, visitsAvoided }
 }
 
 export type Checkins = ReturnType<typeof createCheckins>

@@ -76,7 +76,7 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     return ctx.publishAlert(row, 'alert.updated')
   }
 
-  /** More of the same episode; a higher severity raises the task and tightens its deadlines (or sends a check-in stage to a worker at critical). */
+  /** More of the same episode; a higher severity raises the task and tightens its deadlines; a check-in stage turning critical or high-confidence goes to a worker. */
   async function update (open: AlertRow, a: Anomaly): Promise<AlertView> {
     const now = clock.now()
     const more = severityRank(a.severity) > severityRank(open.severity as Severity)
@@ -85,8 +85,9 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
       const row = (await tx.query<AlertRow>(`UPDATE alerts SET severity = $2, evidence = $3, last_seen_at = $4, confidence = $5, updated_at = now()
         WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, more ? a.severity : open.severity, JSON.stringify(a.evidence), iso(a.observedAt), confidence ?? null])).rows[0]!
       const tasks = more ? await raiseTasks(tx, row, a.severity, now) : []
-      const created = more && a.severity === 'critical' && row.stage === 'checkin'
-        ? await checkins.toWorker(tx, row.id as string, 'severity now critical', now) : null
+      const urgent = row.severity === 'critical' || row.confidence === 'high'
+      const created = urgent && row.stage === 'checkin'
+        ? await checkins.toWorker(tx, row.id as string, row.severity === 'critical' ? 'severity now critical' : 'confidence now high', now) : null
       return { row, tasks, created }
     })
     for (const id of tasks) await ctx.publishTask(id, 'task.updated')
@@ -143,12 +144,13 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
   /**
    * The tiered response. A welfare alert of a subject with contacts, below critical and not of
    * high confidence, asks the first contact first (no task yet); a critical or high-confidence
-   * one goes to the worker and the contact at once; everything else to the worker.
+   * one goes to the worker and to every contact at once; everything else to the worker.
    */
   async function dispatch (alert: AlertRow, fresh = false): Promise<AlertView> {
     const now = clock.now()
-    const contact = categoryOf(alert.kind as string, alert.source as 'detector') === 'welfare' ? await checkins.firstContact(alert.subject as string | null) : null
+    const contacts = categoryOf(alert.kind as string, alert.source as 'detector') === 'welfare' ? await checkins.contactsOf(alert.subject as string | null) : []
     const urgent = alert.severity === 'critical' || alert.confidence === 'high'
+    const contact = contacts[0]
     if (contact && !urgent) {
       const row = (await db.query<AlertRow>(`UPDATE alerts SET stage = 'checkin' WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [alert.id])).rows[0]!
       const view = ctx.publishAlert(row, fresh ? 'alert.created' : 'alert.updated')
@@ -162,7 +164,7 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     log.info({ alert: alert.id, kind: alert.kind, subject: alert.subject, task }, 'alert raised, task created')
     const view = ctx.publishAlert(alert, fresh ? 'alert.created' : 'alert.updated')
     await ctx.publishTask(task, 'task.created')
-    if (contact) await checkins.send(alert, contact, 0, now)
+    for (const [i, c] of contacts.entries()) await checkins.send(alert, c, i, now)
     return view
   }
 

@@ -44,7 +44,7 @@ export function createLifecycle (ctx: AlertsContext, routing: Routing, deadlines
   }
 
   /** Checks an outcome and its away window; answers the away's end, if any. */
-  function checkOutcome (body: TransitionBody, now: number, by: Actor | undefined, category: AlertCategory): number | undefined {
+  function checkOutcome (body: TransitionBody, now: number, by: Actor | undefined): number | undefined {
     if (!body.outcome) throw new GridcareError('TASK_BAD_OUTCOME', 'resolve needs an outcome')
     const awayUntil = body.awayUntil ? Date.parse(body.awayUntil) : undefined
     if (body.outcome === 'away' && !awayUntil) throw new GridcareError('TASK_BAD_OUTCOME', 'outcome "away" needs awayUntil')
@@ -52,7 +52,6 @@ export function createLifecycle (ctx: AlertsContext, routing: Routing, deadlines
     if (awayUntil !== undefined && awayUntil <= now) throw new GridcareError('TASK_BAD_OUTCOME', 'awayUntil must be in the future')
     if (awayUntil !== undefined && awayUntil - now > MAX_ABSENCE_MS) throw new GridcareError('TASK_AWAY_TOO_LONG')
     if (awayUntil !== undefined && awayUntil - now > AWAY_WITHOUT_LEADER_MS && by?.role === 'grid_worker') throw new GridcareError('TASK_AWAY_NEEDS_LEADER')
-    if (body.satisfaction !== undefined && category !== 'report') throw new GridcareError('TASK_BAD_OUTCOME', 'satisfaction is a resident\'s, on a report\'s task')
     return awayUntil
   }
 
@@ -69,7 +68,7 @@ export function createLifecycle (ctx: AlertsContext, routing: Routing, deadlines
       if (body.satisfaction !== undefined && category !== 'report') throw new GridcareError('TASK_BAD_OUTCOME', 'satisfaction is a resident\'s, on a report\'s task')
       let feedback: OutcomeFeedback | null = null
       if (action === 'resolve') {
-        const awayUntil = checkOutcome(body, now, by, category)
+        const awayUntil = checkOutcome(body, now, by)
         await tx.query(`UPDATE tasks SET state = 'resolved', outcome = $2, note = $3, away_until = $4, updated_at = $5, review_due = $6,
           satisfaction = coalesce($7, satisfaction) WHERE id = $1`,
         [id, body.outcome, body.note ?? null, awayUntil ? iso(awayUntil) : null, iso(now), await deadlines.reviewDue(tx, t.severity, category, now), body.satisfaction ?? null])

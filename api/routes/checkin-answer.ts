@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { CheckinOut, errors } from '../schemas.ts'
 
+/** Secrets are base64url. */
+const Secret = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'the secret from the link')
 const page = readFileSync(new URL('../../web/checkin.html', import.meta.url), 'utf8')
 
 /**
@@ -13,9 +15,9 @@ export const checkinAnswerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/api/checkins/:id/answer', {
     schema: {
       tags: ['checkins'], summary: 'Answer a check-in: "well" closes the alert as a false alarm; "help" sends the worker. No token: the secret from the link.',
-      security: [], params: z.object({ id: z.string().max(64) }),
-      querystring: z.object({ s: z.string().max(200).optional() }),
-      body: z.object({ answer: z.enum(['well', 'help']), secret: z.string().max(200).optional() }),
+      security: [], params: z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a check-in id') }),
+      querystring: z.object({ s: Secret.optional() }),
+      body: z.object({ answer: z.enum(['well', 'help']), secret: Secret.optional() }),
       response: { 200: CheckinOut, ...errors },
     },
   }, async (req) => app.deps.alerts.answerCheckin(req.params.id, req.body.secret ?? req.query.s ?? '', req.body.answer))
