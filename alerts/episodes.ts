@@ -157,12 +157,15 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
       await checkins.send(row, contact, 0, now)
       return view
     }
-    const task = await db.transaction((tx) => lifecycle.openTask(tx, {
-      id: alert.id as string, subject: alert.subject as string | null, address: alert.address as string, grid: alert.grid as string | null, path: alert.path,
-      kind: alert.kind as string, source: alert.source as 'detector', severity: alert.severity as Severity,
-    }, now))
+    const task = await db.transaction(async (tx) => {
+      if (alert.stage !== 'task') await tx.query("UPDATE alerts SET stage = 'task' WHERE id = $1", [alert.id])
+      return lifecycle.openTask(tx, {
+        id: alert.id as string, subject: alert.subject as string | null, address: alert.address as string, grid: alert.grid as string | null, path: alert.path,
+        kind: alert.kind as string, source: alert.source as 'detector', severity: alert.severity as Severity,
+      }, now)
+    })
     log.info({ alert: alert.id, kind: alert.kind, subject: alert.subject, task }, 'alert raised, task created')
-    const view = ctx.publishAlert(alert, fresh ? 'alert.created' : 'alert.updated')
+    const view = ctx.publishAlert({ ...alert, stage: 'task' }, fresh ? 'alert.created' : 'alert.updated')
     await ctx.publishTask(task, 'task.created')
     for (const [i, c] of contacts.entries()) await checkins.send(alert, c, i, now)
     return view

@@ -54,8 +54,8 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
         while (!holder && level < TOP_LEVEL) holder = await routing.holderAt(tx, t.grid as string | null, t.path, ++level)
         // Nobody acknowledged: another worker on duty may take it, the leader still looks on.
         const category = categoryOf(t.kind as string, t.source as 'detector')
-        const other = t.state === 'open' ? await routing.route(tx, { grid: t.grid as string | null, path: t.path, kind: t.kind as string, category, source: t.source as 'detector', subject: t.subject, except: t.worker_id }, now) : null
-        const worker = other && other !== holder ? other : t.worker_id
+        const other = t.state === 'open' ? await routing.route(tx, { grid: t.grid as string | null, path: t.path, kind: t.kind as string, category, source: t.source as 'detector', subject: t.subject, except: t.worker_id, noLeader: true }, now) : null
+        const worker = other ?? t.worker_id
         await tx.query('UPDATE tasks SET escalation_level = $2, escalated_to = $3, worker_id = $4, updated_at = $5 WHERE id = $1', [id, level, holder, worker, iso(now)])
         await deadlines.renew(tx, id, missed, t.severity as Severity, category, now)
         const note = `${missed} deadline missed; escalated to the ${LEVEL_NAMES[level]}${holder ? ` (${holder})` : ', nobody holds that level'}${worker !== t.worker_id ? `; reassigned to ${worker}` : ''}`

@@ -15,6 +15,8 @@ export interface RouteInput {
   subject: string | null
   /** Someone not to give it to (a worker handing it back, one who let a deadline pass). */
   except?: string | null
+  /** Only workers on duty and backups: an escalation tells the leader anyway. */
+  noLeader?: boolean
 }
 
 /** One routing rule: a worker id, or null to let the next rule try. */
@@ -48,7 +50,7 @@ export function createRouting (ctx: AlertsContext, rosters: Rosters) {
   }
 
   /** The grid's leader: the roster's, else the grid leader nearest above the address. */
-  const leader: RouteRule = async (q, x) => holderAt(q, x.grid, x.path, 1, x.except ?? null)
+  const leader: RouteRule = async (q, x) => x.noLeader ? null : holderAt(q, x.grid, x.path, 1, x.except ?? null)
 
   const rules: RouteRule[] = [onDutyWorker, backup, leader]
 

@@ -62,6 +62,7 @@ for (const store of STORES) describe(store, () => {
       assert.equal((await a.sweep(now)).escalated, 1, `step ${i + 1}`)
       const t = (await h.api('GET', `/api/tasks/${task.id}`)).body
       seen.push([t.escalationLevel, t.escalatedTo])
+      assert.equal(t.workerId, 'w2', 'nobody else on duty: the worker keeps it, the holders above look on')
       assert.equal(t.deadlines.ackBy, new Date(now + 10 * MIN).toISOString(), 'the new holder gets the stage\'s time again')
     }
     assert.deepEqual(seen, [[1, 'lead'], [2, 'com'], [3, 'cc']])
