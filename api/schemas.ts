@@ -13,35 +13,63 @@ export const AddressOut = z.object({
   lat: z.number().nullable(), lon: z.number().nullable(), path: z.array(z.string()), grid: z.string().nullable(), street: z.string().nullable(),
 })
 
+/** A path parameter naming a worker, subject, device, task...: bounded, so a huge one is a 400. */
+export const IdParam = z.string().min(1).max(128)
+export const idParams = (example: string) => z.object({ id: IdParam.meta({ example }) })
+
+const Grids = z.array(AddressCode).min(1).max(200).describe('grid codes for a grid_worker; any address codes (street, community...) for the other roles')
 export const WorkerIn = z.object({
-  id: Id, name: z.string().min(1).max(200), phone: z.string().max(40).optional(), role: WorkerRole,
-  grids: z.array(AddressCode).min(1).describe('grid codes for a grid_worker; any address codes (street, community...) for the other roles'),
-})
+  id: Id, name: z.string().min(1).max(200), phone: z.string().max(40).optional(), role: WorkerRole, grids: Grids,
+}).meta({ examples: [{ id: 'w1', name: 'Wang Fang', phone: '13800000001', role: 'grid_worker', grids: ['G1'] }] })
+export const WorkerPatch = z.object({
+  name: z.string().min(1).max(200).optional(), phone: z.string().max(40).nullable().optional(), role: WorkerRole.optional(), grids: Grids.optional(),
+}).refine((w) => Object.keys(w).length > 0, 'give at least one of name, phone, role, grids')
+  .meta({ examples: [{ phone: '13800000011', grids: ['G1', 'G2'] }] })
+const workerExample = { id: 'w1', name: 'Wang Fang', phone: '13800000001', role: 'grid_worker', grids: ['G1'], onDuty: true, topic: 'gc/v1/workers/w1/tasks' }
 export const WorkerOut = z.object({
   id: z.string(), name: z.string(), phone: z.string().nullable(), role: WorkerRole, grids: z.array(z.string()), onDuty: z.boolean(),
   topic: z.string().describe('MQTT topic the worker app may subscribe to (username worker:<id>, password = token)'),
-})
+}).meta({ examples: [workerExample] })
+export const WorkerList = z.array(WorkerOut).meta({ examples: [[workerExample]] })
+export const TokenOut = z.object({ id: z.string(), token: z.string().describe('shown once; stored hashed') })
+  .meta({ examples: [{ id: 'w1', token: 'q9Xc3v0mJ0nq3bZy0s3k1m2bZl0YkQy8r7o6tXwP1aA' }] })
 
 export const SubjectIn = z.object({
   id: Id, kind: SubjectKind, address: AddressCode.describe('a unit code'),
   name: z.string().max(200).optional(), phone: z.string().max(40).optional(), details: z.record(z.string(), z.unknown()).optional(),
-})
+}).meta({ examples: [{ id: 'e101', kind: 'lone_elder', address: 'U101', name: 'Chen Guiying', phone: '13900000001', details: { age: 83 } }] })
+const subjectExample = { id: 'e101', kind: 'lone_elder', address: 'U101', name: 'Chen Guiying', phone: '13900000001', details: { age: 83 }, awayUntil: null }
 export const SubjectOut = z.object({
   id: z.string(), kind: SubjectKind, address: z.string(), name: z.string().nullable(), phone: z.string().nullable(),
   details: z.record(z.string(), z.unknown()), awayUntil: z.string().nullable(),
-})
+}).meta({ examples: [subjectExample] })
+export const SubjectList = z.array(SubjectOut).meta({ examples: [[subjectExample]] })
 
 export const DeviceIn = z.object({ id: Id, kind: DeviceKind, address: AddressCode.optional(), subject: Id.optional() })
+  .meta({ examples: [{ id: 'm101', kind: 'meter', subject: 'e101' }] })
+const Topics = z.object({ telemetry: z.string(), events: z.string(), status: z.string() })
+const topicsExample = { telemetry: 'gc/v1/S1/m101/telemetry', events: 'gc/v1/S1/m101/events', status: 'gc/v1/S1/m101/status' }
 export const DeviceOut = z.object({
   id: z.string(), username: z.string(), password: z.string().describe('shown once; stored hashed'),
-  topics: z.object({ telemetry: z.string(), events: z.string(), status: z.string() }),
-  commandTopic: z.string(),
-})
+  topics: Topics, commandTopic: z.string(),
+}).meta({ examples: [{ id: 'm101', username: 'device:m101', password: 'Zq1mX0b3c...', topics: topicsExample, commandTopic: 'gc/v1/S1/m101/commands/#' }] })
+export const DevicePatch = z.object({
+  address: AddressCode.nullable().optional().describe('a new address; a device on another street gets new topics'),
+  subject: Id.nullable().optional().describe('bind to this subject (and its address, unless address is given); null unbinds'),
+}).refine((d) => d.address !== undefined || d.subject !== undefined, 'give address or subject')
+  .meta({ examples: [{ subject: 'e102' }] })
+const deviceExample = { id: 'm101', kind: 'meter', address: 'U101', subject: 'e101', username: 'device:m101', topics: topicsExample, commandTopic: 'gc/v1/S1/m101/commands/#', createdAt: '2026-11-20T08:00:00.000Z' }
+export const DeviceView = z.object({
+  id: z.string(), kind: DeviceKind, address: z.string().nullable(), subject: z.string().nullable(), username: z.string(),
+  topics: Topics, commandTopic: z.string(), createdAt: z.string(),
+}).meta({ examples: [deviceExample] })
+export const DeviceList = z.array(DeviceView).meta({ examples: [[deviceExample]] })
 
 export const ReportIn = z.object({
   category: ReportCategory, address: AddressCode.optional(), lat: z.number().min(-90).max(90).optional(), lon: z.number().min(-180).max(180).optional(),
   text: z.string().min(1).max(4000), contact: z.string().max(200).optional(),
 }).refine((r) => r.address !== undefined || (r.lat !== undefined && r.lon !== undefined), 'give an address, or lat and lon')
+  .meta({ examples: [{ category: 'public_safety', address: 'B1', text: 'The stairwell light on floor 3 has been out for a week', contact: 'Ms Liu 13700000000' }] })
 
 export const AlertOut = z.object({
   id: z.string(), source: z.enum(['detector', 'report']), subject: z.string().nullable(), address: z.string(), path: z.array(z.string()),
@@ -64,7 +92,7 @@ export const TaskOut = z.object({
 export const ResolveIn = z.object({
   outcome: Outcome, note: z.string().max(4000).optional(),
   awayUntil: z.iso.datetime({ offset: true }).optional().describe('with outcome "away": quiet inactivity alerts until then'),
-})
-export const NoteIn = z.object({ note: z.string().max(4000).optional() }).nullish()
+}).meta({ examples: [{ outcome: 'away', note: 'at her daughter\'s in Ningbo', awayUntil: '2026-12-05T12:00:00+08:00' }] })
+export const NoteIn = z.object({ note: z.string().max(4000).optional() }).nullish().meta({ examples: [{ note: 'on my way' }] })
 
 export const Paging = { limit: z.coerce.number().int().min(1).max(1000).default(200), offset: z.coerce.number().int().min(0).default(0) }

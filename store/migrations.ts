@@ -227,6 +227,16 @@ CREATE TABLE absences (
 CREATE INDEX absences_subject ON absences (subject, ends_at);
 `,
   },
+  {
+    id: 7,
+    name: 'workers, subjects and devices can be removed (kept for their history); audit by target',
+    sql: () => `
+ALTER TABLE workers ADD COLUMN removed_at timestamptz;
+ALTER TABLE subjects ADD COLUMN removed_at timestamptz;
+ALTER TABLE devices ADD COLUMN removed_at timestamptz;
+CREATE INDEX audit_log_target ON audit_log (target, at);
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */
