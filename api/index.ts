@@ -12,6 +12,8 @@ import type { Registry } from '../registry/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { guardInput, isDataException } from './guard.ts'
+import { withExamples } from './openapi.ts'
+import { mqttDocsRoute } from './mqtt-docs.ts'
 import { registryRoutes } from './routes/registry.ts'
 import { workerRoutes } from './routes/workers.ts'
 import { deviceRoutes } from './routes/devices.ts'
@@ -77,13 +79,15 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'gridcare', version: '0.1.0', description: 'Meters, cameras and drones -> detectors -> tasks for grid workers. See ../shared/CONTRACT.md.' },
+      info: { title: 'gridcare', version: '0.1.0', description: 'Meters, cameras and drones -> detectors -> tasks for grid workers. See ../shared/CONTRACT.md. Error codes: docs/errors.md. The MQTT device interface (topics, payloads, QoS, limits, a mosquitto_pub example): [/docs/mqtt](/docs/mqtt).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: withExamples as never,
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(mqttDocsRoute)
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()

@@ -5,6 +5,7 @@ import { ALERT_CATEGORIES } from '../alerts/views.ts'
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 }).describe('An error with a stable code (docs/errors.md)')
+  .meta({ examples: [{ error: { code: 'AUTH_FORBIDDEN', message: 'outside your part of the address tree' } }] })
 
 export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody }
 

@@ -46,7 +46,7 @@ export const alertRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.get('/tasks/:id', {
-    schema: { tags: ['tasks'], params: z.object({ id: z.string() }), response: { 200: TaskOut, ...errors } },
+    schema: { tags: ['tasks'], summary: 'One task with its history', params: z.object({ id: z.string() }), response: { 200: TaskOut, ...errors } },
   }, async (req) => {
     const t = await alerts.getTask(req.params.id)
     if (!t) throw new GridcareError('NOT_FOUND', `no task "${req.params.id}"`)

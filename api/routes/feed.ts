@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import type { GridcareEvents } from '../../alerts/events.ts'
 import { covers } from '../../registry/index.ts'
 import { auditAlertContacts } from '../audit.ts'
@@ -13,7 +14,7 @@ const PING_MS = 15_000
  * The reply is hijacked and answered once, by hand; open streams are ended in `preClose`, so
  * app.close() (and SIGTERM) finishes while command-centre screens are open.
  */
-export const feedRoutes: FastifyPluginAsync = async (app) => {
+export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
   const open = new Set<() => void>()
   app.addHook('preClose', async () => { for (const end of [...open]) end() })
 
@@ -24,6 +25,9 @@ export const feedRoutes: FastifyPluginAsync = async (app) => {
       description: 'Each event is `event: <name>`, `id: <alert or task id>`, `data: <the alert or task as JSON>`; a comment line every 15 s. ' +
         'Only what lies in the caller\'s part of the address tree; an alert carrying a resident\'s contact is written to the audit log for the caller.',
       produces: ['text/event-stream'],
+      response: {
+        200: z.string().describe('text/event-stream').meta({ examples: ['event: task.created\nid: 5f0c2a9e-6b1d-4f3e-9a57-2c1d0e4b7a10\ndata: {"id":"5f0c2a9e-6b1d-4f3e-9a57-2c1d0e4b7a10","state":"open","grid":"G1",...}\n\n'] }),
+      },
     },
   }, (req, reply) => {
     const bus = app.deps.alerts.events
