@@ -314,6 +314,16 @@ CREATE TABLE task_photos (
 CREATE INDEX task_photos_task ON task_photos (task_id);
 `,
   },
+  {
+    id: 7,
+    name: 'workers, subjects and devices can be removed (kept for their history); audit by target',
+    sql: () => `
+ALTER TABLE workers ADD COLUMN removed_at timestamptz;
+ALTER TABLE subjects ADD COLUMN removed_at timestamptz;
+ALTER TABLE devices ADD COLUMN removed_at timestamptz;
+CREATE INDEX audit_log_target ON audit_log (target, at);
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */
