@@ -69,9 +69,25 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
+  'PUT /api/subjects/:id': { cross: [{ as: 'w1', method: 'PUT', url: '/api/subjects/e201', body: { contacts: [] } }, { as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { name: 'x' } }], body: { name: 'Elder e101', contacts: [{ name: 'Son', phone: '1', relation: 'son' }] } },
+  'GET /api/tasks/overdue': { cross: [{ as: 'gl1', url: '/api/tasks/overdue?scope=G2' }, { as: 'w1', url: '/api/tasks/overdue?level=0' }], read: '/api/tasks/overdue', query: ['scope', 'level'] },
+  'POST /api/tasks/:id/reassign': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'gl1', reason: 'x' } }], body: { worker: 'w1', reason: 'r' } },
+  'POST /api/tasks/:id/handback': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/handback', body: { reason: 'x' } }], body: { reason: 'r' } },
+  'POST /api/tasks/:id/comments': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }], body: { text: 't' } },
+  'POST /api/tasks/:id/photos': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/photos', body: '\u00ff\u00d8\u00ff', ct: 'image/jpeg' }] },
+  'GET /api/tasks/:id/photos/:photoId': { cross: [{ as: 'w1', url: '/api/tasks/{task201}/photos/x' }] },
+  'POST /api/tasks/bulk': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }, { as: 'w1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }], body: { ids: ['nope'], action: 'ack', note: 'n' } },
+  'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }, { as: 'w1', url: '/api/checkins?alert={alert201}' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
+  'GET /api/checkins/summary': { cross: [{ as: 'gl1', url: '/api/checkins/summary' }], read: '/api/checkins/summary', query: ['from', 'to'] },
+  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{alert201}/checkins' }, { as: 'w1', url: '/api/alerts/{alert201}/checkins' }], read: '/api/alerts/{alert101}/checkins' },
+  'POST /api/checkins/:id/answer': { cross: 'public', body: { answer: 'well', secret: 'abc' }, query: ['s'] }, // the check-in's own secret, no token
+  'GET /api/rosters/:grid': { cross: [{ as: 'gl1', url: '/api/rosters/G2' }, { as: 'w1', url: '/api/rosters/G2' }], read: '/api/rosters/G1' },
+  'PUT /api/rosters/:grid': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/rosters/G2', body: { backups: ['gl1'] } }, { as: 'w1', method: 'PUT', url: '/api/rosters/G1', body: {} }], body: { shifts: [{ worker: 'w1', weekdays: [1], from: '08:00', to: '18:00' }], backups: [], leader: null } },
+  'GET /api/policies/deadlines': { cross: [{ as: 'w1', url: '/api/policies/deadlines' }], read: '/api/policies/deadlines' },
+  'PUT /api/policies/deadlines': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }], body: { set: [{ severity: 'low', category: '*', ackMin: 480, arriveMin: 1440, resolveMin: 4320, reviewMin: 10080, remindMin: 60 }] } },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|docs|worker|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
@@ -113,6 +129,8 @@ for (const store of STORES) describe(store, () => {
     assert.equal(r2.status, 201)
     vars.task201 = r2.body.taskId
     vars.task101 = r1.body.taskId
+    vars.alert201 = r2.body.alert.id
+    vars.alert101 = r1.body.alert.id
   })
   afterAll(async () => {
     console.log(`[probe-http ${store}] tried ${figures.tried}, 5xx ${figures.serverErrors}, cross-grid reads ${figures.crossReads}, cross-grid writes ${figures.crossWrites}, unaudited person reads ${figures.unauditedPersonReads}`)

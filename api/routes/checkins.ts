@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { GridcareError } from '../../errors/index.ts'
+import { auditReads } from '../audit.ts'
 import { requireCovers } from '../auth.ts'
 import { CheckinOut, errors, Paging } from '../schemas.ts'
 
@@ -15,7 +16,12 @@ export const checkinRoutes: FastifyPluginAsyncZod = async (app) => {
       querystring: z.object({ state: z.enum(['pending', 'well', 'help', 'expired', 'cancelled']).optional(), alert: z.string().optional(), ...Paging }),
       response: { 200: z.array(CheckinOut), ...errors },
     },
-  }, async (req) => alerts.listCheckins({ ...(req.query.alert ? { alertId: req.query.alert } : {}), ...(req.query.state ? { state: req.query.state } : {}), scope: scopeOf(req.principal), limit: req.query.limit, offset: req.query.offset }))
+  }, async (req) => {
+    const list = await alerts.listCheckins({ ...(req.query.alert ? { alertId: req.query.alert } : {}), ...(req.query.state ? { state: req.query.state } : {}), scope: scopeOf(req.principal), limit: req.query.limit, offset: req.query.offset })
+    // A check-in names a contact (a person's name and phone): audited per subject.
+    await auditReads(app, req, 'read_checkins', [...new Set(list.map((c) => c.subject))])
+    return list
+  })
 
   app.get('/checkins/summary', {
     schema: {
@@ -33,6 +39,8 @@ export const checkinRoutes: FastifyPluginAsyncZod = async (app) => {
     const a = await alerts.getAlert(req.params.id)
     if (!a) throw new GridcareError('NOT_FOUND', `no alert "${req.params.id}"`)
     requireCovers(req, a.path)
-    return { stage: a.stage, checkins: await alerts.listCheckins({ alertId: a.id, scope: null, limit: 100, offset: 0 }) }
+    const checkins = await alerts.listCheckins({ alertId: a.id, scope: null, limit: 100, offset: 0 })
+    await auditReads(app, req, 'read_checkins', [...new Set(checkins.map((c) => c.subject))])
+    return { stage: a.stage, checkins }
   })
 }
