@@ -75,9 +75,9 @@ export function createDeadlines (ctx: AlertsContext) {
   /** A severity rise: every deadline still ahead is brought forward to what the new severity allows from now, never pushed back. */
   async function tighten (q: Queryable, taskId: string, severity: Severity, category: string, now: number) {
     const p = await policyFor(q, severity, category)
-    await q.query(`UPDATE tasks SET ack_due = LEAST(ack_due, $2), arrive_due = LEAST(arrive_due, $3), resolve_due = LEAST(resolve_due, $4),
-      review_due = LEAST(review_due, $5) WHERE id = $1`,
-    [taskId, iso(now + stageMs(p, 'ack')), iso(now + stageMs(p, 'arrive')), iso(now + stageMs(p, 'resolve')), iso(now + stageMs(p, 'review'))])
+    // Only active tasks are raised: their review deadline is set at resolve, from the severity then.
+    await q.query(`UPDATE tasks SET ack_due = LEAST(ack_due, $2), arrive_due = LEAST(arrive_due, $3), resolve_due = LEAST(resolve_due, $4) WHERE id = $1`,
+      [taskId, iso(now + stageMs(p, 'ack')), iso(now + stageMs(p, 'arrive')), iso(now + stageMs(p, 'resolve'))])
   }
 
   /** Gives the holder of a missed deadline the stage's full time again from now, and a fresh reminder. */

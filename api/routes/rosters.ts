@@ -8,7 +8,8 @@ import { errors } from '../schemas.ts'
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a local time HH:MM')
 const RosterBody = z.object({
   shifts: z.array(z.object({ worker: z.string(), weekdays: z.array(z.number().int().min(0).max(6)).min(1).describe('0 Sunday .. 6 Saturday'), from: HHMM, to: HHMM.describe('before from: runs past midnight') })).max(500).default([]),
-  exceptions: z.array(z.object({ worker: z.string(), date: z.iso.date(), onDuty: z.boolean(), from: HHMM.optional(), to: HHMM.optional(), note: z.string().max(500).optional() })).max(1000).default([]),
+  exceptions: z.array(z.object({ worker: z.string(), date: z.iso.date(), onDuty: z.boolean(), from: HHMM.optional(), to: HHMM.optional(), note: z.string().max(500).optional() })
+    .refine((e) => (e.from === undefined) === (e.to === undefined), 'give from and to together, or neither (the whole day)')).max(1000).default([]),
   backups: z.array(z.string()).max(20).default([]).describe('tried in order when nobody is on duty'),
   leader: z.string().nullable().default(null).describe('the grid leader: last in routing, first in escalation'),
 })
