@@ -129,4 +129,4 @@ for (const store of STORES) test(`${store}: a restart in the middle of an escala
     rmSync(dir, { recursive: true, force: true })
     await server?.drop()
   }
-})
+}, 300_000) // two starts of a whole gridcare
