@@ -8,6 +8,7 @@ import type { Db } from './types.ts'
 export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
 export { isTransient } from './server.ts'
 export { createMaintenance } from './maintenance.ts'
+export { createStoreWatch, type StoreWatch } from './health.ts'
 
 /**
  * Opens the store the config names (DATABASE_URL, else the embedded store in
