@@ -6,6 +6,7 @@ import { createAlerts, EventBus } from '../alerts/index.ts'
 import { buildApp } from '../api/index.ts'
 import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { listenProblem } from '../config/problems.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
@@ -93,6 +94,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     })
     metrics.route(http)
     await http.listen({ port: config.httpPort, host: config.httpHost })
+      .catch((err) => { throw listenProblem({ portVar: 'HTTP_PORT', port: config.httpPort, hostVar: 'HTTP_HOST', host: config.httpHost, err }) })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
     state.adminToken = await registry.ensureAdminToken(config.adminToken)

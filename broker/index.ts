@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/index.ts'
 import type { MqttIdentity } from '../registry/index.ts'
 import { parseDeviceTopic, TOPIC_ROOT } from '../vocab/index.ts'
+import { listenProblem } from '../config/problems.ts'
 import { createGuard, DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
 
 export { DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
@@ -178,7 +179,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
       aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
       server = createServer(aedes.handle)
       await new Promise<void>((resolve, reject) => {
-        server!.once('error', (err) => reject(new Error(`MQTT_PORT: cannot listen on ${config.mqttPort}: ${err.message}`)))
+        server!.once('error', (err) => reject(listenProblem({ portVar: 'MQTT_PORT', port: config.mqttPort, err, portHint: config.mqttPort === 1883 ? '(1883 is the MQTT default: another broker such as Mosquitto may hold it)' : '' })))
         server!.listen(config.mqttPort, host ?? '0.0.0.0', () => resolve())
       })
       port = (server.address() as AddressInfo).port
@@ -217,6 +218,7 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
       // Ack (PUBACK) to the external broker only after the message is stored.
       // A stable client id: the broker keeps this worker's persistent session across restarts.
       client = mqtt.connect(url, { clientId: config.mqttClientId ?? `gridcare-${hostname()}`, clean: false, reconnectPeriod: 2000 })
+      await firstConnect(client, url)
       client.handleMessage = (packet, done) => {
         const parsed = parseDeviceTopic(packet.topic)
         if (!parsed) return done()
@@ -242,3 +244,22 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
 }
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@')
+
+/** Waits for the first connection to an external broker; fails in one line naming MQTT_URL. */
+function firstConnect (client: mqtt.MqttClient, url: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let last = 'no answer'
+    const fail = () => { cleanup(); client.end(true); reject(new Error(`MQTT_URL: cannot connect to the broker at ${redact(url)} (${last}); check that it runs and the URL, user and password, or unset MQTT_URL to use the embedded broker`)) }
+    const timer = setTimeout(fail, timeoutMs)
+    const onError = (err: Error) => { last = err.message.split('\n')[0]!; if (/Not authorized|Bad username|Identifier rejected/i.test(err.message)) fail() }
+    let closes = 0
+    // A broker that is not there: give up after three tries (about 4 s) rather than wait out the timeout.
+    const onClose = () => { if (last === 'no answer') last = 'connection closed'; if (++closes >= 3) fail() }
+    const onConnect = () => { cleanup(); resolve() }
+    const cleanup = () => { clearTimeout(timer); client.off('error', onError); client.off('close', onClose); client.off('connect', onConnect) }
+    if (client.connected) return onConnect()
+    client.on('error', onError)
+    client.on('close', onClose)
+    client.on('connect', onConnect)
+  })
+}
