@@ -53,6 +53,11 @@ export interface Broker {
 
 /** Where a refused publish goes once acknowledged: a topic nobody may subscribe to. */
 const REFUSED_TOPIC = '$gridcare/refused'
+/** Closes a client's connection after what was written to it (earlier PUBACKs) has gone out; nothing written later is sent. */
+const hangUp = (client: Client) => {
+  client.conn.end()
+  setTimeout(() => client.conn.destroy(), 2000).unref()
+}
 const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
 type GcClient = Client & { gc?: MqttIdentity }
@@ -126,7 +131,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     if (client.gc?.type === 'device') onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) })
     if (tooMany) {
       log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
-      client.conn.destroy()
+      hangUp(client)
       return done(new Error('too many refused publishes'))
     }
     if (client.version === 5) return done(new Error('not authorized to publish to ' + packet.topic))
@@ -151,7 +156,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
         log.warn({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
         // "not authorized" PUBACK and never resend the reading.
-        client.conn.destroy()
+        hangUp(client)
         done(err as Error)
       })
   }

@@ -163,15 +163,15 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/dead-letters', {
     schema: {
-      tags: ['ingest'], summary: 'Payloads that were kept, not stored, with the reason',
-      querystring: z.object({ device: z.string().optional(), ...Paging }),
-      response: { 200: z.array(z.object({ id: z.number(), receivedAt: z.string(), source: z.string(), topic: z.string().nullable(), deviceId: z.string().nullable(), code: z.string(), reason: z.string(), payload: z.string() })), ...errors },
+      tags: ['ingest'], summary: 'Payloads that were kept, not stored, with the reason; newest first, paged: pass the last id seen as `before` for the next page',
+      querystring: z.object({ device: z.string().optional(), before: z.coerce.number().int().positive().optional(), ...Paging }),
+      response: { 200: z.array(z.object({ id: z.number(), receivedAt: z.string(), source: z.string(), topic: z.string().nullable(), deviceId: z.string().nullable(), code: z.string(), reason: z.string(), payload: z.string().describe('the first 4 KB of the payload (base64: when binary)'), payloadBytes: z.number().nullable(), payloadSha256: z.string().nullable() })), ...errors },
     },
   }, async (req) => {
     requireSupervisor(req)
-    const { rows } = await db.query<{ id: string, received_at: Date, source: string, topic: string | null, device_id: string | null, code: string, reason: string, payload: string }>(
-      `SELECT id, received_at, source, topic, device_id, code, reason, payload FROM dead_letters
-       WHERE ($1::text IS NULL OR device_id = $1) ORDER BY id DESC LIMIT $2 OFFSET $3`, [req.query.device ?? null, req.query.limit, req.query.offset])
-    return rows.map((r) => ({ id: Number(r.id), receivedAt: r.received_at.toISOString(), source: r.source, topic: r.topic, deviceId: r.device_id, code: r.code, reason: r.reason, payload: r.payload }))
+    const { rows } = await db.query<{ id: string, received_at: Date, source: string, topic: string | null, device_id: string | null, code: string, reason: string, payload: string, payload_bytes: number | null, payload_sha256: string | null }>(
+      `SELECT id, received_at, source, topic, device_id, code, reason, payload, payload_bytes, payload_sha256 FROM dead_letters
+       WHERE ($1::text IS NULL OR device_id = $1) AND ($4::bigint IS NULL OR id < $4) ORDER BY id DESC LIMIT $2 OFFSET $3`, [req.query.device ?? null, req.query.limit, req.query.offset, req.query.before ?? null])
+    return rows.map((r) => ({ id: Number(r.id), receivedAt: r.received_at.toISOString(), source: r.source, topic: r.topic, deviceId: r.device_id, code: r.code, reason: r.reason, payload: r.payload, payloadBytes: r.payload_bytes, payloadSha256: r.payload_sha256 }))
   })
 }
