@@ -53,6 +53,8 @@ export interface Config {
   peerQuantile: number
   wakeActiveShare: number
   wakeMinQuietHours: number
+  ownLimitCapHours: number
+  learnFalseAlarms: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -128,7 +130,9 @@ export function resetRun (s: State) {
 
 /** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
 export function endRun (cfg: Config, s: State) {
-  if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
+  // A run the worker found to be a false alarm was an ordinary one too: this home's bar for runs
+  // begun at that hour rises to it, rather than every threshold of the home at once.
+  if (ordinary(cfg, s) && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
     if (inside(cfg, s)) s.limIn = Math.max(s.limIn, s.runScore)
@@ -136,6 +140,9 @@ export function endRun (cfg: Config, s: State) {
   }
   resetRun(s)
 }
+
+/** Nothing raised, or what was raised the worker found to be a false alarm: what happens now is ordinary life, to learn from. */
+export const ordinary = (cfg: Config, s: State) => s.ep === null || (s.ep.muted && cfg.learnFalseAlarms)
 
 export function clearEpisode (s: State, reason: string): Verdict | null {
   const ep = s.ep
@@ -203,7 +210,7 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
     if (own) lim = Math.max(lim, s.lim[i]!)
     if (peer !== null) lim = Math.max(lim, peer[i]!)
   }
-  const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.minQuietHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
+  const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.ownLimitCapHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
   // The door has stayed shut since the quiet began: no outing to wait out, only this person's
   // own quiet spells at home.
   if (inside(cfg, s)) return Math.min(usual, Math.max(cfg.insideFloorHours, s.limIn + cfg.limitMarginHours)) / s.sens
@@ -278,7 +285,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (s.n < cfg.warmupHours) return null
   const d = h % 24
   const act = activity(cfg, s, d, wh)
-  if (act.lively) woke(cfg, s, h, d + 0.5, s.ep === null)
+  if (act.lively) woke(cfg, s, h, d + 0.5, ordinary(cfg, s))
   if (act.active) {
     endRun(cfg, s)
     return clearEpisode(s, 'activity')

@@ -10,9 +10,9 @@
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
-import { finiteOptions, lowered, mergeVerdicts, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
-import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
+import { activity, clearEpisode, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
 
@@ -96,6 +96,10 @@ export interface InactivityOptions extends DetectorOptions {
   doorSlackMinutes?: number
   /** A door sensor silent for this many days is taken as absent. Default 14. */
   doorSensorDays?: number
+  /** A learned limit never raises later than this many quiet hours (the most a home's own long runs may push it). Default 6.5 (minQuietHours). */
+  ownLimitCapHours?: number
+  /** A run the worker answered false_alarm is learned as an ordinary run when it ends. Default false. */
+  learnFalseAlarms?: boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -152,6 +156,8 @@ function resolve (o: InactivityOptions): Config {
     peerQuantile: o.peerQuantile ?? 0.9,
     wakeActiveShare: o.wakeActiveShare ?? 0.3,
     wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
+    ownLimitCapHours: o.ownLimitCapHours ?? o.minQuietHours ?? 6.5,
+    learnFalseAlarms: o.learnFalseAlarms ?? false,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
@@ -230,7 +236,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
       // Activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
-      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && !awayDuring(s, start, end))
+      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, ordinary(cfg, s) && !awayDuring(s, start, end))
       if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
         endRun(cfg, s)
         out = mergeVerdicts(out, clearEpisode(s, 'activity'))
@@ -258,7 +264,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (day > g.day) refresh(g, day)
       const v = ingest(s, g, c)
       if (v === null) return null
-      return { subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
+      return judged({ subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence })
     },
     event (e: SubjectEvent) {
       if (e.subjectKind !== 'lone_elder' || !(e.ts > 0 && e.ts < Infinity)) return null
@@ -298,4 +304,19 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       return s.ep !== null ? Math.max(1, ratio) : ratio
     },
   }
+}
+
+/**
+ * What one electricity meter's verdict is worth: a missed morning is a guess at a routine; a quiet
+ * run just past this person's learned bounds is weak, one far past them (escalated, or half as
+ * long again as the bar) less so; a door shut all through the quiet says the person is inside.
+ */
+function judged (a: Anomaly): Anomaly {
+  const e = a.evidence
+  if (a.phase === 'clear') return withConfidence(a, 'low', 'the episode ended')
+  if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
+  if (e.doorShutSinceQuiet === true) return withConfidence(a, 'high', 'the meter quiet past this person\'s bounds, and the door shut all the while')
+  const far = a.severity !== 'medium' || (typeof e.quietHours === 'number' && typeof e.raiseAtQuietHours === 'number' && e.quietHours >= 1.5 * e.raiseAtQuietHours)
+  if (far && e.learnedFrom !== 'defaults') return withConfidence(a, 'medium', 'one meter, far past this person\'s learned quiet runs')
+  return withConfidence(a, 'low', e.learnedFrom === 'defaults' ? 'one meter, against default bounds (this person not yet learned)' : 'one meter, just past this person\'s learned quiet runs')
 }
