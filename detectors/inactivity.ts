@@ -273,7 +273,11 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       // Any event says the camera works; only an opening says someone went out or came in.
       if (e.ts > s.doorSeen) s.doorSeen = e.ts
       if (e.event === 'door_open' && e.ts > s.doorAt) s.doorAt = e.ts
-      return null
+      // Motion seen by the camera is someone up and about: the quiet run ends there, as activity would end it.
+      if (e.event !== 'motion' || e.ts < s.last - HOUR) return null
+      endRun(cfg, s)
+      const v = clearEpisode(s, 'motion')
+      return v && judged({ subjectId: e.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: 'clear', severity: v.severity, startedAt: v.startedAt, observedAt: e.ts, evidence: v.evidence })
     },
     feedback (fb: Feedback) {
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return

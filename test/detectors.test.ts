@@ -427,3 +427,19 @@ test('every welfare anomaly says what its evidence is worth: one meter low/mediu
   assert.equal(fall.confidence, 'high')
   assert.equal(fall.evidence.confidence, 'high')
 })
+
+test('camera motion is activity: it ends a quiet run and clears an open inactivity episode', () => {
+  const month = elder({ seed: 2, days: 30, quiet: { from: [27, 10] } })
+  const motion = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'motion' })
+  const plain = raises(feed(createInactivityDetector(), month)).find((a) => a.observedAt > at(27, 10))!
+  assert.ok(plain)
+  const moved = feed(createInactivityDetector(), [...month, motion(27, 14)].sort((a, b) => a.ts - b.ts)).filter((a) => a.observedAt > at(27, 10))
+  const r = moved.find((a) => a.phase === 'raise')
+  assert.ok(r === undefined || r.observedAt > plain.observedAt, 'motion in the afternoon restarts the quiet run')
+  const d = createInactivityDetector()
+  const raised = feed(d, month.filter((c) => c.ts <= plain.observedAt))
+  assert.equal(raises(raised).at(-1)?.observedAt, plain.observedAt)
+  const clear = d.event!({ ...motion(27, 0), ts: plain.observedAt + 60_000 })
+  assert.equal(clear?.phase, 'clear')
+  assert.equal(clear?.evidence.reason, 'motion')
+})
