@@ -4,7 +4,7 @@
  * charging), runs them through every detector and prints recall, false alerts and time to
  * detect per detector and kind, beside the product targets.
  *
- * npm run evaluate -- --real [--source lcl_london,sgsc_nsw,ausgrid,hue --homes N --days D --seed S --data DIR --json --no-feedback]
+ * npm run evaluate -- --real [--source lcl_london,sgsc_nsw,ausgrid,hue --homes N --days D --seed S --data DIR --json --no-feedback --no-away]
  * The real households of ../shared/data/households instead: false alerts on their ordinary days,
  * incapacitation injected into copies (eval/real.ts).
  */
@@ -13,14 +13,14 @@ import { runEvaluation } from '../eval/index.ts'
 import { runRealEvaluation, SOURCES, type Source } from '../eval/real-index.ts'
 
 const usage = 'usage: npm run evaluate [-- --elders N --rentals N --days D --seed S --json --no-feedback]\n' +
-  '       npm run evaluate -- --real [--source lcl_london,sgsc_nsw,ausgrid,hue --homes N --days D --seed S --data DIR --json --no-feedback]\n'
+  '       npm run evaluate -- --real [--source lcl_london,sgsc_nsw,ausgrid,hue --homes N --days D --seed S --data DIR --json --no-feedback --no-away]\n'
 let values: Record<string, string | boolean | undefined>
 try {
   values = parseArgs({
     options: {
       elders: { type: 'string' }, rentals: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' },
       json: { type: 'boolean' }, 'no-feedback': { type: 'boolean' }, help: { type: 'boolean' },
-      real: { type: 'boolean' }, source: { type: 'string' }, homes: { type: 'string' }, data: { type: 'string' },
+      real: { type: 'boolean' }, 'no-away': { type: 'boolean' }, source: { type: 'string' }, homes: { type: 'string' }, data: { type: 'string' },
     },
   }).values
 } catch (err) {
@@ -47,7 +47,7 @@ if (values.real) {
   const homes = whole('homes'), days = whole('days'), seed = whole('seed')
   const real = runRealEvaluation({
     ...(sources ? { sources: sources as Source[] } : {}), ...(homes !== undefined ? { homes } : {}), ...(days !== undefined ? { days } : {}),
-    ...(seed !== undefined ? { seed } : {}), ...(typeof values.data === 'string' ? { dataDir: values.data } : {}), feedback: !values['no-feedback'],
+    ...(seed !== undefined ? { seed } : {}), ...(typeof values.data === 'string' ? { dataDir: values.data } : {}), feedback: !values['no-feedback'], awayAnswers: !values['no-away'],
     onHome: (h, i, n) => { if (!values.json) process.stderr.write(`  ${i}/${n} ${h.source}/${h.home}\n`) },
   })
   process.stdout.write(values.json ? JSON.stringify({ seconds: real.seconds, rows: real.rows }, null, 2) + '\n' : real.text)

@@ -130,9 +130,9 @@ export function resetRun (s: State) {
 
 /** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
 export function endRun (cfg: Config, s: State) {
-  // A run the worker found to be a false alarm was an ordinary one too: this home's bar for runs
-  // begun at that hour rises to it, rather than every threshold of the home at once.
-  if (ordinary(cfg, s) && s.runHours > 0 && s.n >= cfg.warmupHours) {
+  // A run that raised is remembered as it ended, in case the worker then says it was a false alarm.
+  if (s.ep !== null && s.runHours > 0) { s.lastRun[0] = startHour(cfg, s); s.lastRun[1] = s.runScore }
+  if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
     if (inside(cfg, s)) s.limIn = Math.max(s.limIn, s.runScore)
@@ -143,6 +143,19 @@ export function endRun (cfg: Config, s: State) {
 
 /** Nothing raised, or what was raised the worker found to be a false alarm: what happens now is ordinary life, to learn from. */
 export const ordinary = (cfg: Config, s: State) => s.ep === null || (s.ep.muted && cfg.learnFalseAlarms)
+
+/**
+ * The worker found the raise a false alarm: this home's bar for quiet runs begun at that hour of
+ * day rises to the run as it was when it raised (or ended, when it ended before the answer), not
+ * the run as it goes on after (a trip would then cover every silence at that hour for months).
+ */
+export function learnFalseAlarm (cfg: Config, s: State) {
+  if (!cfg.learnFalseAlarms) return
+  const open = s.ep !== null && s.runStart >= 0
+  const sd = open ? startHour(cfg, s) : s.lastRun[0]!, score = open ? s.runScore : s.lastRun[1]!
+  if (sd >= 0) s.lim[sd] = r4(Math.max(s.lim[sd]!, score))
+  s.lastRun[0] = -1; s.lastRun[1] = 0
+}
 
 export function clearEpisode (s: State, reason: string): Verdict | null {
   const ep = s.ep
@@ -226,7 +239,7 @@ export const inside = (cfg: Config, s: State) =>
 export const learned = (cfg: Config, s: State) => s.n >= cfg.warmupHours + cfg.limitLearnDays * 24
 
 /** Local hour of day the current quiet run began in. */
-const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg.offsetMs) / HOUR) % 24
+export const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg.offsetMs) / HOUR) % 24
 
 /** How far the current run has gone towards a raise (1 = raise). */
 export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {

@@ -12,7 +12,7 @@
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
-import { activity, clearEpisode, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
+import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
 
@@ -98,7 +98,7 @@ export interface InactivityOptions extends DetectorOptions {
   doorSensorDays?: number
   /** A learned limit never raises later than this many quiet hours (the most a home's own long runs may push it). Default 6.5 (minQuietHours). */
   ownLimitCapHours?: number
-  /** A run the worker answered false_alarm is learned as an ordinary run when it ends. Default false. */
+  /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
   learnFalseAlarms?: boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
@@ -285,6 +285,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
       takeAway(s, fb)
       if (fb.falseAlarm) {
+        learnFalseAlarm(cfg, s)
         s.sens = lowered(s.sens, cfg)
         if (s.ep) s.ep.muted = true
       }

@@ -2,7 +2,8 @@
  * One real home through the detectors as the live system sees it: its intervals made into a
  * cumulative register read by ingest's own register step (a missing stretch comes back as one
  * reading spanning it, the register having counted on), a tick every hour of data time, and every
- * alert answered `false_alarm` by the worker some hours later (event time), through `feedback`.
+ * alert answered by the worker some hours later (event time), through `feedback`: `false_alarm`,
+ * or as the caller says (real.ts answers a household found away `away` until its return).
  * An injection (real-inject.ts) rewrites the series from its moment on.
  */
 import { createDetectors, createDetectorSet, type Detector, type Feedback } from '../detectors/index.ts'
@@ -24,6 +25,8 @@ export interface SeriesRunOptions {
   stopWhen?: (a: Anomaly) => boolean
   /** Answer each alert `false_alarm`. Default true. */
   feedback?: boolean
+  /** The worker's answer to an alert. Default: `false_alarm` for its kind. */
+  answer?: (a: Anomaly) => Feedback
   /** Event time from an alert to the worker's answer. Default 3 h. */
   feedbackDelayMs?: number
   /** Detectors under test. Default: every detector at the home's offset. */
@@ -55,7 +58,7 @@ export function runSeries (series: readonly Interval[], opts: SeriesRunOptions):
       if (!episodes.opens(a)) continue
       opened.push(a)
       if (opts.stopWhen?.(a)) stop = true
-      if (answer) due.push({ at: a.observedAt + delay, fb: { subjectId: a.subjectId, kind: a.kind, falseAlarm: true } })
+      if (answer) due.push({ at: a.observedAt + delay, fb: opts.answer?.(a) ?? { subjectId: a.subjectId, kind: a.kind, falseAlarm: true } })
     }
   }
 
