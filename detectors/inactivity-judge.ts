@@ -55,6 +55,7 @@ export interface Config {
   wakeMinQuietHours: number
   ownLimitCapHours: number
   learnFalseAlarms: boolean
+  insideLearnRuns: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -135,7 +136,8 @@ export function endRun (cfg: Config, s: State) {
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
-    if (inside(cfg, s)) s.limIn = Math.max(s.limIn, s.runScore)
+    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runScore); s.limInH[sd] = Math.max(s.limInH[sd]!, s.runScore) }
+    if (s.doorSeen > 0) s.doorRuns++
     s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
   resetRun(s)
@@ -175,6 +177,7 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
       for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
       if (s.litLearned > 0) s.litLearned = r4(Math.max(0, s.litLearned - cfg.limitDecayPerDay))
       if (s.limIn > 0) s.limIn = r4(Math.max(0, s.limIn - cfg.limitDecayPerDay))
+      for (let k = 0; k < 24; k++) if (s.limInH[k]! > 0) s.limInH[k] = r4(Math.max(0, s.limInH[k]! - cfg.limitDecayPerDay))
     }
     const before = Math.max(0, s.base[d]! - s.floor), floor = s.floor
     remember(s, d, wh)
@@ -226,7 +229,13 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
   const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.ownLimitCapHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
   // The door has stayed shut since the quiet began: no outing to wait out, only this person's
   // own quiet spells at home.
-  if (inside(cfg, s)) return Math.min(usual, Math.max(cfg.insideFloorHours, s.limIn + cfg.limitMarginHours)) / s.sens
+  if (!inside(cfg, s)) return usual / s.sens
+  // Judged against this person's own quiet spells at home begun about then, once they have been
+  // learned (runs with the sensor working for limitLearnDays): before that, as without a sensor.
+  if (s.doorRuns < cfg.insideLearnRuns) return usual / s.sens
+  let limIn = -1
+  for (let k = sd - cfg.limitHoursBefore; k <= sd + cfg.limitHoursAfter; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
+  return Math.min(usual, Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours)) / s.sens
   return usual / s.sens
 }
 

@@ -92,6 +92,8 @@ export interface InactivityOptions extends DetectorOptions {
   peerQuantile?: number
   /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this (the same floor as without a sensor: quiet spells at home run long too). Default 5.5. */
   insideFloorHours?: number
+  /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 40. */
+  insideLearnRuns?: number
   /** A door opening this many minutes before the quiet began still counts as going out. Default 15. */
   doorSlackMinutes?: number
   /** A door sensor silent for this many days is taken as absent. Default 14. */
@@ -158,6 +160,7 @@ function resolve (o: InactivityOptions): Config {
     wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
     ownLimitCapHours: o.ownLimitCapHours ?? o.minQuietHours ?? 6.5,
     learnFalseAlarms: o.learnFalseAlarms ?? false,
+    insideLearnRuns: o.insideLearnRuns ?? 40,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
