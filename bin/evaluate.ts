@@ -12,13 +12,13 @@ import { parseArgs } from 'node:util'
 import { runEvaluation } from '../eval/index.ts'
 import { runRealEvaluation, SOURCES, type Source } from '../eval/real-index.ts'
 
-const usage = 'usage: npm run evaluate [-- --elders N --rentals N --days D --seed S --json --no-feedback]\n' +
+const usage = 'usage: npm run evaluate [-- --elders N --rentals N --days D --seed S --door-share 0.5 --json --no-feedback]\n' +
   '       npm run evaluate -- --real [--source lcl_london,sgsc_nsw,ausgrid,hue --homes N --days D --seed S --data DIR --json --no-feedback --no-away]\n'
 let values: Record<string, string | boolean | undefined>
 try {
   values = parseArgs({
     options: {
-      elders: { type: 'string' }, rentals: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' },
+      elders: { type: 'string' }, rentals: { type: 'string' }, 'door-share': { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' },
       json: { type: 'boolean' }, 'no-feedback': { type: 'boolean' }, help: { type: 'boolean' },
       real: { type: 'boolean' }, 'no-away': { type: 'boolean' }, source: { type: 'string' }, homes: { type: 'string' }, data: { type: 'string' },
     },
@@ -54,7 +54,9 @@ if (values.real) {
   process.exit(0)
 }
 
-const opts = { elders: whole('elders'), rentals: whole('rentals'), days: whole('days'), seed: whole('seed'), feedback: !values['no-feedback'] }
+const doorShare = values['door-share'] === undefined ? undefined : Number(values['door-share'])
+if (doorShare !== undefined && !(doorShare >= 0 && doorShare <= 1)) { process.stderr.write(`--door-share must be between 0 and 1\n${usage}`); process.exit(2) }
+const opts = { doorShare, elders: whole('elders'), rentals: whole('rentals'), days: whole('days'), seed: whole('seed'), feedback: !values['no-feedback'] }
 const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined))
 let evaluation
 try {
