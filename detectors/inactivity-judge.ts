@@ -56,6 +56,7 @@ export interface Config {
   ownLimitCapHours: number
   learnFalseAlarms: boolean
   insideLearnRuns: number
+  perRuleSensitivity: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -163,6 +164,7 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
   const ep = s.ep
   if (ep === null) return null
   s.ep = null
+  s.lastRule = ep.rule
   return { rule: ep.rule, phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
 }
 
@@ -236,7 +238,6 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
   let limIn = -1
   for (let k = sd - cfg.limitHoursBefore; k <= sd + cfg.limitHoursAfter; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
   return Math.min(usual, Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours)) / s.sens
-  return usual / s.sens
 }
 
 /** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
@@ -287,13 +288,14 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
   const k = weekendOf(h), mean = s.wake[k]!, dev = s.wake[k + 1]!
   if (s.wake[k + 2]! < (k === 0 ? cfg.wakeLearnDays : 4)) return null
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
-  const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / s.sens
-  if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / s.sens) return null
+  const sens = cfg.perRuleSensitivity ? s.sensWake : s.sens
+  const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
+  if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / sens) return null
   if (s.daily < cfg.minDailyActivityWh) return null
   s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
   return {
     rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
-    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: s.sens },
+    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: sens },
   }
 }
 

@@ -84,6 +84,9 @@ export interface State {
   /** Per local start hour, the longest score of an ordinary run with the door shut throughout (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
   limInH: number[]
   doorRuns: number
+  /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
+  sensWake: number
+  lastRule: string
 }
 
 export function freshState (): State {
@@ -92,7 +95,7 @@ export function freshState (): State {
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0,
+    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
   }
 }
 
@@ -182,6 +185,8 @@ const StateSchema = z.object({
   lastRun: z.array(z.number().finite()).length(2).default(() => [-1, 0]),
   limInH: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   doorRuns: int.nonnegative().default(0),
+  sensWake: z.number().positive().max(1).default(1),
+  lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
 })
 

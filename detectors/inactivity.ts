@@ -92,6 +92,8 @@ export interface InactivityOptions extends DetectorOptions {
   peerQuantile?: number
   /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this (the same floor as without a sensor: quiet spells at home run long too). Default 5.5. */
   insideFloorHours?: number
+  /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
+  perRuleSensitivity?: boolean
   /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 40. */
   insideLearnRuns?: number
   /** A door opening this many minutes before the quiet began still counts as going out. Default 15. */
@@ -161,6 +163,7 @@ function resolve (o: InactivityOptions): Config {
     ownLimitCapHours: o.ownLimitCapHours ?? o.minQuietHours ?? 6.5,
     learnFalseAlarms: o.learnFalseAlarms ?? false,
     insideLearnRuns: o.insideLearnRuns ?? 40,
+    perRuleSensitivity: o.perRuleSensitivity ?? false,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
@@ -289,7 +292,9 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       takeAway(s, fb)
       if (fb.falseAlarm) {
         learnFalseAlarm(cfg, s)
-        s.sens = lowered(s.sens, cfg)
+        // A missed morning told false makes mornings harder to miss, not every silence (and back).
+        if (cfg.perRuleSensitivity && (s.ep?.rule ?? s.lastRule) === 'missed_routine') s.sensWake = lowered(s.sensWake, cfg)
+        else s.sens = lowered(s.sens, cfg)
         if (s.ep) s.ep.muted = true
       }
     },
