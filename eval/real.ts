@@ -108,10 +108,11 @@ function evaluateHome (h: RealHome, opts: RealOptions): HomeResult {
     if (d < from) continue
     if (h.unusableDays.has(d)) { excludedAlerts++; continue }
     alerts.push(a)
-    // The quiet it raised on went on for a day or more: most likely the household away (a declared absence silences it).
+    // The quiet it raised on went on for a day or more: most likely the household away (a declared
+    // absence silences it). Answered `away`, it ended at the answer: the first run says how long it went on.
     const i = base.anomalies.indexOf(a)
     const end = base.anomalies.find((x, j) => j > i && x.kind === a.kind && x.phase === 'clear')?.observedAt ?? h.series.at(-1)!.end
-    if (a.kind === 'inactivity' && end - a.startedAt >= DAY) longQuiet++
+    if (a.kind === 'inactivity' && (trips.has(a.startedAt) || end - a.startedAt >= DAY)) longQuiet++
   }
   const ttds: Array<number | null> = [], conf: string[] = []
   for (const inj of chooseInjections(h, opts)) {
