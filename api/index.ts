@@ -8,12 +8,14 @@ import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Fleet } from '../fleet/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { registryRoutes } from './routes/registry.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { droneRoutes } from './routes/drones.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -21,6 +23,8 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  /** The drone fleet (tracks for the map); its routes are left out without it. */
+  fleet?: Fleet
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string> }
 }
@@ -78,6 +82,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(registryRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(droneRoutes)
   }, { prefix: '/api' })
 
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })

@@ -6,11 +6,12 @@ import { createAlerts, EventBus } from '../alerts/index.ts'
 import { buildApp } from '../api/index.ts'
 import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
-import { createDetectors, createDetectorSet } from '../detectors/index.ts'
+import { createDetectors, createDetectorSet, createDroneDetector } from '../detectors/index.ts'
+import { createFleet } from '../fleet/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
 import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
-import { workerTopic, type Consumption } from '../vocab/index.ts'
+import { workerTopic, type Consumption, type PlaceAnomaly } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
 import { restoreDetectors, saveDetectors } from './detector-state.ts'
 
@@ -59,10 +60,15 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
     const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
+    // Drones: detections of a place and the fleet's own trouble, both subject-less.
+    const place = (a: PlaceAnomaly) => { logger.info({ module: 'drones', ...a }, 'drone anomaly') }
+    const droneDetector = createDroneDetector()
+    const fleet = createFleet({ db, logger, ...(clock ? { clock } : {}), sink: place })
     const ingest = createIngest({
       db, logger, lookupDevice: registry.getDevice,
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
+      drones: { telemetry: (t) => { fleet.telemetry(t).catch(() => null) }, detection: (d) => { const a = droneDetector.detect(d); if (a) place(a) } },
     })
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
@@ -74,12 +80,13 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, fleet })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
     await alerts.start()
-    http = await buildApp({ logger, db, addresses, registry, alerts, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    await fleet.start()
+    http = await buildApp({ logger, db, addresses, registry, alerts, fleet, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
     await http.listen({ port: config.httpPort, host: config.httpHost })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
@@ -96,6 +103,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     ingest: ReturnType<typeof createIngest>
     broker: ReturnType<typeof createBroker>
     maintenance: ReturnType<typeof createMaintenance>
+    fleet: ReturnType<typeof createFleet>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -105,6 +113,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       await http?.close()
       await c.broker?.stop()
       await c.ingest?.stop()
+      await c.fleet?.stop()
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)
       // After the drain: the snapshot holds every sample that was stored.
