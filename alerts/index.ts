@@ -6,6 +6,7 @@ import { GridcareError } from '../errors/index.ts'
 import type { Db, Queryable } from '../store/index.ts'
 import type { Anomaly, Outcome, Severity } from '../vocab/index.ts'
 import { EventBus } from './events.ts'
+import { createPlaces, fleetOperator, streetCentre } from './places.ts'
 import { ACTIVE_STATES, DEADLINES, raise, REPORT_SEVERITY, severityRank, TRANSITIONS, type TaskAction } from './policy.ts'
 import { ALERT_COLUMNS, alertView, historyEntry, TASK_COLUMNS, taskView, type AlertRow, type AlertView, type TaskRow, type TaskView } from './views.ts'
 
@@ -109,7 +110,8 @@ export function createAlerts (deps: AlertsDeps) {
       const alert = (await tx.query<AlertRow>(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, status, started_at, raised_at, last_seen_at, evidence)
         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'open',$10,$11,$11,$12) RETURNING ${ALERT_COLUMNS}`,
       [randomUUID(), x.source, x.subject, addr.code, addr.grid, addr.path, x.kind, x.detector, x.severity, iso(x.startedAt), iso(x.raisedAt), JSON.stringify(x.evidence)])).rows[0]!
-      const worker = addr.grid ? await onDutyWorker(tx, addr.grid) : null
+      const route = { kind: x.kind, grid: addr.grid, path: addr.path }
+      const worker = await fleetOperator(tx, route) ?? (addr.grid ? await onDutyWorker(tx, addr.grid) : null) ?? await streetCentre(tx, route)
       const d = DEADLINES[x.severity]
       const taskId = randomUUID()
       await tx.query(`INSERT INTO tasks (id, alert_id, subject, address, grid, path, worker_id, severity, state, ack_due, arrive_due, created_at, updated_at)
@@ -336,9 +338,22 @@ export function createAlerts (deps: AlertsDeps) {
     return { alert, taskId: t?.id ?? null }
   }
 
+  /** Drone sightings and fleet trouble: subject-less alerts placed by position (places.ts). */
+  const places = createPlaces({
+    db, log, addresses,
+    createAlert: (x) => createAlertAndTask({ source: 'detector', subject: null, ...x }),
+    updateAlert: async (open, x) => {
+      const row = (await db.query<AlertRow>(`UPDATE alerts SET severity = $2, evidence = $3, last_seen_at = $4, updated_at = now() WHERE id = $1 RETURNING ${ALERT_COLUMNS}`,
+        [open.id, x.severity, JSON.stringify(x.evidence), iso(x.observedAt)])).rows[0]!
+      if (severityRank(x.severity) > severityRank(open.severity as Severity)) await escalateTasksOf(open.id as string, x.severity)
+      return publishAlert(row, 'alert.updated')
+    },
+  })
+
   return {
     events,
     handleAnomaly,
+    handlePlace: places.handle,
     declareAbsence,
     listAbsences,
     cancelAbsence,
@@ -348,7 +363,7 @@ export function createAlerts (deps: AlertsDeps) {
     withHistory,
     sweep,
     /** Waits for anomalies already handed over. */
-    async idle () { await chain },
+    async idle () { await chain; await places.idle() },
     async start () {
       // Detector snapshots may predate a declaration or a cancel: give them today's windows.
       const { rows } = await db.query<{ subject: string }>('SELECT DISTINCT subject FROM absences WHERE ends_at > $1', [iso(clock.now())])
@@ -363,6 +378,7 @@ export function createAlerts (deps: AlertsDeps) {
       await job?.destroy()
       job = undefined
       await chain
+      await places.idle()
     },
   }
 }

@@ -61,7 +61,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
     const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
     // Drones: detections of a place and the fleet's own trouble, both subject-less.
-    const place = (a: PlaceAnomaly) => { logger.info({ module: 'drones', ...a }, 'drone anomaly') }
+    const place = (a: PlaceAnomaly) => { alerts.handlePlace(a).catch(() => null) }
     const droneDetector = createDroneDetector()
     const fleet = createFleet({ db, logger, ...(clock ? { clock } : {}), sink: place })
     const ingest = createIngest({

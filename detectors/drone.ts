@@ -71,8 +71,8 @@ export function createDroneDetector (opts: DroneDetectorOptions = {}) {
       if (d.ts < e.startedAt) e.startedAt = d.ts
       if (!e.drones.includes(d.deviceId)) e.drones.push(d.deviceId)
       if (d.confidence !== undefined) e.maxConfidence = Math.max(e.maxConfidence ?? 0, d.confidence)
-      if (RANK.indexOf(severity) <= RANK.indexOf(e.severity)) return null
-      e.severity = severity
+      // Every further sighting updates the episode (its count, its last time); never a second raise.
+      if (RANK.indexOf(severity) > RANK.indexOf(e.severity)) e.severity = severity
       return anomaly(e, d, 'update')
     }
     const fresh: Episode = {
@@ -89,7 +89,7 @@ export function createDroneDetector (opts: DroneDetectorOptions = {}) {
       detector: 'drone', kind: e.label, phase, severity: e.severity, episode: e.id, deviceId: d.deviceId, street: d.street,
       lat: e.first.lat, lon: e.first.lon, startedAt: e.startedAt, observedAt: d.ts,
       evidence: {
-        deviceId: d.deviceId, drones: [...e.drones], label: e.label, lat: e.first.lat, lon: e.first.lon, sightings: e.sightings,
+        deviceId: e.drones[0], drones: [...e.drones], label: e.label, lat: e.first.lat, lon: e.first.lon, sightings: e.sightings, lastSeenAt: new Date(e.lastTs).toISOString(),
         ...(e.maxConfidence !== null ? { confidence: e.maxConfidence } : {}), reason: REASON[e.label],
       },
     }

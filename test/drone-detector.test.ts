@@ -10,8 +10,9 @@ const at = (over: Partial<DroneDetection>): DroneDetection => ({ deviceId: 'dr1'
 test('five frames of one fire within a minute are one episode, raised once', () => {
   const d = createDroneDetector()
   const out = [0, 10, 20, 30, 40].map((s, i) => d.detect(at({ ts: T0 + s * 1000, lat: 30.2411 + i * 0.0001, confidence: 0.6 })))
-  const raised = out.filter((a): a is PlaceAnomaly => a !== null)
+  const raised = out.filter((a): a is PlaceAnomaly => a?.phase === 'raise')
   assert.equal(raised.length, 1)
+  assert.deepEqual(out.slice(1).map((a) => [a?.phase, a?.episode, a?.evidence.sightings]), [2, 3, 4, 5].map((n) => ['update', raised[0]!.episode, n]))
   assert.equal(raised[0]!.phase, 'raise')
   assert.equal(raised[0]!.kind, 'fire')
   assert.equal(raised[0]!.severity, 'high')
@@ -27,7 +28,7 @@ test('a more confident sighting of the same fire raises its severity to critical
   assert.equal(sure.severity, 'critical')
   assert.equal(sure.episode, first.episode)
   assert.equal(sure.evidence.sightings, 2)
-  assert.equal(d.detect(at({ ts: T0 + 2 * MIN, confidence: 0.97 })), null)
+  assert.equal(d.detect(at({ ts: T0 + 2 * MIN, confidence: 0.5 }))!.severity, 'critical', 'severity never falls within an episode')
 })
 
 test('far apart, much later, another label or another drone at the same place', () => {
@@ -35,8 +36,10 @@ test('far apart, much later, another label or another drone at the same place', 
   const a = d.detect(at({}))!
   assert.ok(d.detect(at({ lat: 30.2411 + 0.002 })), '220 m away is another fire')
   assert.ok(d.detect(at({ label: 'smoke' })), 'smoke is another episode than fire')
-  const other = d.detect(at({ deviceId: 'dr2', ts: T0 + 5 * MIN }))
-  assert.equal(other, null, 'a second drone over the same fire adds to its episode')
+  const other = d.detect(at({ deviceId: 'dr2', ts: T0 + 5 * MIN }))!
+  assert.equal(other.phase, 'update', 'a second drone over the same fire adds to its episode')
+  assert.equal(other.episode, a.episode)
+  assert.deepEqual(other.evidence.drones, ['dr1', 'dr2'])
   assert.ok(d.detect(at({ ts: T0 + 11 * MIN, lat: 30.2411 + 0.002 * 3 })), 'later and elsewhere')
   const later = d.detect(at({ ts: T0 + 30 * MIN }))!
   assert.notEqual(later.episode, a.episode, 'half an hour after the last sighting is a new episode')
