@@ -32,7 +32,7 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
-  /** The drone fleet (tracks for the map); its routes are left out without it. */
+  /** The drone fleet (tracks for the map); without it its routes answer 404. */
   fleet?: Fleet
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string> }

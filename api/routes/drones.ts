@@ -24,8 +24,11 @@ const HOUR = 3_600_000
 
 /** The drone fleet for the map: drones with their last position, and each one's track. */
 export const droneRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { fleet, addresses } = app.deps
-  if (!fleet) return
+  const { addresses } = app.deps
+  const fleetOf = () => {
+    if (!app.deps.fleet) throw new GridcareError('NOT_FOUND', 'this gridcare runs no drone fleet')
+    return app.deps.fleet
+  }
 
   /** A drone's place in the tree is its street's path (its registered address's, when it has one). */
   async function pathOf (d: { street: string, address: string | null }): Promise<string[]> {
@@ -37,7 +40,7 @@ export const droneRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/drones', {
     schema: { tags: ['drones'], summary: 'Drones in your part of the address tree, with their last position', response: { 200: z.array(DroneOut), ...errors } },
   }, async (req) => {
-    const all = await fleet.list()
+    const all = await fleetOf().list()
     const out = []
     for (const d of all) if (await visible(req, d)) out.push(d)
     return out
@@ -51,6 +54,7 @@ export const droneRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: TrackOut, ...errors },
     },
   }, async (req) => {
+    const fleet = fleetOf()
     const d = (await fleet.list()).find((x) => x.id === req.params.id)
     if (!d) throw new GridcareError('NOT_FOUND', `no drone "${req.params.id}"`)
     requireCovers(req, await pathOf(d))
