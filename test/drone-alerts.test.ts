@@ -41,8 +41,12 @@ for (const store of STORES) describe(`drone alerts (${store})`, () => {
   afterAll(async () => { await c?.endAsync(); await h.close() })
 
   test('five frames of one fire inside grid 1 make one alert and one task, for grid 1\'s worker only', async () => {
+    // A figure, not an assertion: how long from the first frame's publish to the worker's task.
+    const started = performance.now()
+    const tasked = new Promise<number>((resolve) => h.gc.events.once('task.created', () => resolve(performance.now() - started)))
     for (let i = 0; i < 5; i++) await send(drone.topics.events, { ts: T0 + i * 10_000, lat: 30.2410 + i * 0.00002, lon: 120.1010, label: 'fire', confidence: 0.6 + i * 0.02 })
     await settle()
+    console.log(`[drone-alerts ${store}] fire frame published -> task created for w1 in ${(await tasked).toFixed(0)} ms`)
     const fires = await alertsOfKind('fire')
     assert.equal(fires.length, 1)
     const a = fires[0]!
