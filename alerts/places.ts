@@ -5,7 +5,7 @@
  * evidence, so a replay or a later frame finds the alert it belongs to.
  */
 import type { Logger } from 'pino'
-import type { AddressBase } from '../addresses/index.ts'
+import { distanceM, validPosition, type AddressBase } from '../addresses/index.ts'
 import type { Db, Queryable } from '../store/index.ts'
 import { NO_STREET, type PlaceAnomaly, type Severity } from '../vocab/index.ts'
 import { ACTIVE_STATES, severityRank } from './policy.ts'
@@ -41,6 +41,9 @@ export interface PlacesDeps {
   addresses: AddressBase
   /** Inside no grid, the nearest building within this many metres takes the alert; default 300. */
   maxBuildingM?: number
+  /** A new episode this close (m) to an open alert of its label, seen within sameWithinMs, is that alert; default 150 and 10 min. */
+  sameWithinM?: number
+  sameWithinMs?: number
   /** Opens a subject-less alert and its task, routed as any other. */
   createAlert: (x: { address: string, kind: string, detector: string, severity: Severity, startedAt: number, raisedAt: number, evidence: Record<string, unknown> }) => Promise<AlertView>
   /** More of an open episode: new evidence and last sighting; a severity above the alert's raises its tasks. */
@@ -49,6 +52,8 @@ export interface PlacesDeps {
 
 export function createPlaces (deps: PlacesDeps) {
   const { db, log, addresses } = deps
+  const sameWithinM = deps.sameWithinM ?? 150
+  const sameWithinMs = deps.sameWithinMs ?? 10 * 60_000
   let chain: Promise<unknown> = Promise.resolve()
 
   /** Place anomalies are applied one at a time, so an episode never gets two alerts. */
@@ -60,9 +65,9 @@ export function createPlaces (deps: PlacesDeps) {
 
   async function apply (a: PlaceAnomaly): Promise<AlertView | null> {
     const known = (await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE detector = $1 AND kind = $2 AND evidence->>'episode' = $3
-      ORDER BY created_at DESC LIMIT 1`, [a.detector, a.kind, a.episode])).rows[0]
+      ORDER BY created_at DESC LIMIT 1`, [a.detector, a.kind, a.episode])).rows[0] ?? await sameThing(a)
     if (known) {
-      if (known.status !== 'open' || a.phase === 'raise') return null
+      if (known.status !== 'open' || (a.phase === 'raise' && known.evidence && (known.evidence as { episode?: string }).episode === a.episode)) return null
       const severity = severityRank(a.severity) > severityRank(known.severity as Severity) ? a.severity : known.severity as Severity
       return deps.updateAlert(known, { severity, observedAt: a.observedAt, evidence: { ...(known.evidence as object), ...a.evidence, episode: a.episode } })
     }
@@ -74,6 +79,20 @@ export function createPlaces (deps: PlacesDeps) {
     return deps.createAlert({
       address: placed.address, kind: a.kind, detector: a.detector, severity: a.severity, startedAt: a.startedAt, raisedAt: a.observedAt,
       evidence: { ...a.evidence, episode: a.episode, placement: placed.placement },
+    })
+  }
+
+  /**
+   * An open sighting alert of the same label close in time and space: the same fire seen again
+   * after a restart (the detector's episodes live in memory), so no second alert.
+   */
+  async function sameThing (a: PlaceAnomaly): Promise<AlertRow | undefined> {
+    if (a.detector !== 'drone') return undefined
+    const { rows } = await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE detector = 'drone' AND kind = $1 AND status = 'open'
+      AND last_seen_at >= $2 ORDER BY last_seen_at DESC LIMIT 50`, [a.kind, new Date(a.observedAt - sameWithinMs).toISOString()])
+    return rows.find((r) => {
+      const e = r.evidence as { lat?: unknown, lon?: unknown }
+      return validPosition(e.lat, e.lon) && distanceM(a.lat, a.lon, e.lat as number, e.lon as number) <= sameWithinM
     })
   }
 

@@ -75,6 +75,18 @@ for (const store of STORES) describe(`drone alerts (${store})`, () => {
     assert.equal(task.severity, 'critical')
   })
 
+  test('the same fire as a new episode (the detector restarted) is still the same alert', async () => {
+    const before = (await alertsOfKind('fire'))[0]!
+    await h.gc.components.alerts.handlePlace({
+      detector: 'drone', kind: 'fire', phase: 'raise', severity: 'high', episode: 'fire:dr9:restart', deviceId: 'dr9', street: 'S1', lat: 30.2411, lon: 120.1011,
+      startedAt: T0 + 2 * 60_000, observedAt: T0 + 2 * 60_000, evidence: { deviceId: 'dr9', label: 'fire', lat: 30.2411, lon: 120.1011, sightings: 1 },
+    })
+    const fires = await alertsOfKind('fire')
+    assert.equal(fires.length, 1)
+    assert.equal(fires[0]!.id, before.id)
+    assert.equal(fires[0]!.severity, 'critical', 'never lowered')
+  })
+
   test('outside every grid but near a building: that building\'s grid, with the distance said', async () => {
     await send(drone.topics.events, { ts: T0, lat: 30.2440, lon: 120.1021, label: 'crowd', confidence: 0.8 })
     await settle()

@@ -65,6 +65,7 @@ describe('drone fleet over MQTT', () => {
     assert.deepEqual((await h.api('GET', '/api/drones', undefined, tokens.w1)).body, [])
     assert.equal((await h.api('GET', '/api/drones/dr1/track', undefined, tokens.w1)).status, 403)
     assert.equal((await h.api('GET', '/api/drones', undefined, (tokens as unknown as { op: string }).op)).body.length, 1)
+    assert.equal((await h.api('GET', '/api/workers', undefined, (tokens as unknown as { op: string }).op)).status, 403, 'an operator is no supervisor')
   })
 
   test('bad coordinates and unknown labels are dead letters with a reason', async () => {
