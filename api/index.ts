@@ -35,7 +35,7 @@ export interface ApiDeps {
   /** The drone fleet (tracks for the map); without it its routes answer 404. */
   fleet?: Fleet
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
-  ready: () => { ready: boolean, parts: Record<string, string> }
+  ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
 
 declare module 'fastify' {
@@ -99,7 +99,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'starting', ...r.parts })
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : (r.status ?? 'starting'), ...r.parts })
   })
 
   await app.register(async (api) => {

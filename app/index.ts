@@ -6,11 +6,13 @@ import { createAlerts, EventBus } from '../alerts/index.ts'
 import { buildApp } from '../api/index.ts'
 import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { listenProblem } from '../config/problems.ts'
 import { createDetectors, createDetectorSet, createDroneDetector } from '../detectors/index.ts'
 import { createFleet } from '../fleet/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
-import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMetrics } from '../metrics/index.ts'
 import { workerTopic, type Consumption, type PlaceAnomaly } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
 import { restoreDetectors, saveDetectors } from './detector-state.ts'
@@ -65,8 +67,9 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const place = (a: PlaceAnomaly) => { alerts.handlePlace(a).catch(() => null) }
     const droneDetector = createDroneDetector()
     const fleet = createFleet({ db, logger, ...(clock ? { clock } : {}), sink: place })
+    const storeWatch = createStoreWatch({ db, logger })
     const ingest = createIngest({
-      db, logger, lookupDevice: registry.getDevice,
+      db, logger, lookupDevice: registry.getDevice, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
       drones: { telemetry: (t) => { fleet.telemetry(t).catch(() => null) }, detection: (d) => { const a = droneDetector.detect(d); if (a) place(a) } },
@@ -81,15 +84,26 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, fleet })
+    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
+    const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
+    storeWatch.start()
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, fleet })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
     await alerts.start()
     await fleet.start()
-    http = await buildApp({ logger, db, addresses, registry, alerts, fleet, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    http = await buildApp({
+      logger, db, addresses, registry, alerts, fleet,
+      ready: () => {
+        const down = storeWatch.down
+        const shown = down ? { ...parts, store: `down: ${down}` } : parts
+        return { ready: !down && Object.values(parts).every((p) => p !== 'starting'), parts: shown, ...(down ? { status: 'store down' } : {}) }
+      },
+    })
+    metrics.route(http)
     await http.listen({ port: config.httpPort, host: config.httpHost })
+      .catch((err) => { throw listenProblem({ portVar: 'HTTP_PORT', port: config.httpPort, hostVar: 'HTTP_HOST', host: config.httpHost, err }) })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
     state.adminToken = await registry.ensureAdminToken(config.adminToken)
@@ -106,6 +120,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     broker: ReturnType<typeof createBroker>
     maintenance: ReturnType<typeof createMaintenance>
     fleet: ReturnType<typeof createFleet>
+    storeWatch: ReturnType<typeof createStoreWatch>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -114,6 +129,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       const c = components
       await http?.close()
       await c.broker?.stop()
+      c.storeWatch?.stop()
       await c.ingest?.stop()
       await c.fleet?.stop()
       clearInterval(snapshotTimer)

@@ -325,6 +325,15 @@ CREATE INDEX audit_log_target ON audit_log (target, at);
 `,
   },
   {
+    id: 6,
+    name: 'dead letters keep an excerpt with the payload size and sha256',
+    sql: () => `
+ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
+CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
+  {
     id: 9,
     name: 'drone fleet: last position, battery and the lost-link deadline per drone',
     sql: () => `
