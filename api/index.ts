@@ -8,12 +8,17 @@ import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Notify } from '../notify/index.ts'
 import type { Registry } from '../registry/index.ts'
+import type { Reports } from '../reports/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { registryRoutes } from './routes/registry.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
+import { statisticsRoutes } from './routes/statistics.ts'
+import { safetyIndexRoutes } from './routes/safety-index.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -21,6 +26,8 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  notify: Notify
+  reports: Reports
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string> }
 }
@@ -78,6 +85,9 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(registryRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(webhookRoutes)
+    await api.register(statisticsRoutes)
+    await api.register(safetyIndexRoutes)
   }, { prefix: '/api' })
 
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })

@@ -8,7 +8,9 @@ import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
+import { createNotify } from '../notify/index.ts'
 import { createRegistry } from '../registry/index.ts'
+import { createReports } from '../reports/index.ts'
 import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
 import { workerTopic, type Consumption } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
@@ -74,12 +76,16 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance })
+    const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}), publishToWorker: (id, message) => broker.publish(workerTopic(id), JSON.stringify(message)) })
+    const reports = createReports({ db, logger, utcOffsetHours: config.utcOffsetHours, ...(clock ? { clock } : {}) })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, notify, reports })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
+    await notify.start()
     await alerts.start()
-    http = await buildApp({ logger, db, addresses, registry, alerts, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    await reports.start()
+    http = await buildApp({ logger, db, addresses, registry, alerts, notify, reports, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
     await http.listen({ port: config.httpPort, host: config.httpHost })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
@@ -96,6 +102,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     ingest: ReturnType<typeof createIngest>
     broker: ReturnType<typeof createBroker>
     maintenance: ReturnType<typeof createMaintenance>
+    notify: ReturnType<typeof createNotify>
+    reports: ReturnType<typeof createReports>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -110,6 +118,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       // After the drain: the snapshot holds every sample that was stored.
       if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()
+      await c.reports?.stop()
+      await c.notify?.stop()
       await c.maintenance?.stop()
       await db?.close()
     })()
