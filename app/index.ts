@@ -53,6 +53,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
     const alerts = createAlerts({
       db, logger, addresses, events, ...(clock ? { clock } : {}),
+      checkinMs: config.checkinMinutes * 60_000, reopenWithinMs: config.reopenWithinHours * 3_600_000, utcOffsetHours: config.utcOffsetHours,
       onFeedback: (fb) => detectors.feedback({
         subjectId: fb.subjectId, ...(fb.kind !== undefined ? { kind: fb.kind } : {}), falseAlarm: fb.outcome === 'false_alarm',
         ...(fb.awayUntil !== undefined ? { awayUntil: fb.awayUntil } : {}), ...(fb.awayFrom !== undefined ? { awayFrom: fb.awayFrom } : {}),
@@ -66,6 +67,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
     })
+    registry.onDeviceChange((id) => ingest.forgetDevice(id)) // a moved, re-bound or removed device is looked up afresh
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
     const warmed = await warmUp(db, detect)
@@ -76,7 +78,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}), publishToWorker: (id, message) => broker.publish(workerTopic(id), JSON.stringify(message)) })
+    const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}) })
     const reports = createReports({ db, logger, utcOffsetHours: config.utcOffsetHours, ...(clock ? { clock } : {}) })
     Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, notify, reports })
 

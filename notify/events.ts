@@ -1,8 +1,4 @@
-/**
- * The events a webhook may subscribe to: the bus's own names (alerts/events.ts). Some are
- * emitted only once the closed loop (check-ins, escalation) is in; a subscription to them
- * is accepted before and delivers as soon as they are emitted.
- */
+/** The events a webhook may subscribe to: the bus's own names (alerts/events.ts). */
 export const WEBHOOK_EVENTS = [
   'alert.created', 'alert.updated',
   'task.created', 'task.updated', 'task.escalated', 'task.reminder',

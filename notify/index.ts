@@ -5,7 +5,6 @@ import type { Db } from '../store/index.ts'
 import { WEBHOOK_EVENTS } from './events.ts'
 import { createOutbox, type TickResult } from './outbox.ts'
 import { createWebhookStore } from './webhooks.ts'
-import { workerMessages } from './workers.ts'
 
 export { WEBHOOK_EVENTS, type WebhookEvent } from './events.ts'
 export { RETRY_DELAYS_MS, RETRY_WINDOW_MS, signature } from './outbox.ts'
@@ -16,8 +15,6 @@ export interface NotifyDeps {
   logger: Logger
   events: EventBus
   clock?: { now (): number }
-  /** Publishes to a worker's MQTT topic (QoS 1); without it escalations and reminders reach webhooks and the feed only. */
-  publishToWorker?: (workerId: string, message: unknown) => Promise<void>
   /** node-cron expression (with seconds) for the delivery tick; default every 5 seconds. */
   tickSchedule?: string
   /** How long one webhook POST may take, ms; default 10 s. */
@@ -28,9 +25,9 @@ type Listener = (payload: never) => void
 type LooseBus = { on (e: string, fn: Listener): unknown, off (e: string, fn: Listener): unknown }
 
 /**
- * Notifications: outgoing webhooks through a durable outbox (written when an event happens,
- * sent and retried by a tick that takes the time), and escalations and reminders pushed to
- * the worker who now holds the task.
+ * Outgoing webhooks for SMS, voice and WeCom gateways: a durable outbox written when an event
+ * happens, sent and retried by a tick that takes the time. (The worker's own MQTT topic is fed
+ * by alerts/, escalations and reminders included, to whoever holds the task.)
  */
 export function createNotify (deps: NotifyDeps) {
   const { db } = deps
@@ -38,7 +35,6 @@ export function createNotify (deps: NotifyDeps) {
   const clock = deps.clock ?? { now: () => Date.now() }
   const webhooks = createWebhookStore({ db, now: () => clock.now() })
   const outbox = createOutbox({ db, logger: deps.logger, ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}) })
-  // Event names the bus does not type yet (the closed loop adds them) are subscribed by name all the same.
   const bus = deps.events as unknown as LooseBus
   const subscriptions: Array<[string, Listener]> = []
   let enqueued: Promise<unknown> = Promise.resolve()
@@ -70,12 +66,6 @@ export function createNotify (deps: NotifyDeps) {
         const fn = ((payload: unknown) => onEvent(event, payload)) as Listener
         bus.on(event, fn)
         subscriptions.push([event, fn])
-      }
-      if (deps.publishToWorker) {
-        for (const [event, fn] of Object.entries(workerMessages(deps.publishToWorker, deps.logger))) {
-          bus.on(event, fn as Listener)
-          subscriptions.push([event, fn as Listener])
-        }
       }
       job = schedule(deps.tickSchedule ?? '*/5 * * * * *', () => { void tick().catch(() => {}) })
       // What was due while gridcare was down goes now.

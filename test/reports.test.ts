@@ -9,6 +9,7 @@ const PATHS: Record<string, string[]> = {
   U101: ['D1', 'S1', 'C1', 'G1', 'B1', 'U101'], U102: ['D1', 'S1', 'C1', 'G1', 'B1', 'U102'],
   U201: ['D1', 'S1', 'C1', 'G2', 'B2', 'U201'], U202: ['D1', 'S1', 'C1', 'G2', 'B2', 'U202'],
 }
+const NO_TASK = 'none'
 
 /** One case of the known month: an alert and its task with the history given (action, state reached, time). */
 interface Case {
@@ -19,8 +20,9 @@ interface Case {
 /**
  * March 2026 at UTC+8, in two grids of one community. Response (created -> acknowledged) and
  * resolution (created -> resolved) minutes: A1 10/60, A2 30/120 (false alarm), A3 20/90,
- * A4 180/300 (escalated once); A5 cleared by itself; A6 and A7 fall just outside the month in
- * local time (though A5, 28 Feb UTC, falls inside).
+ * A4 180/300 (escalated once); A5 cleared by itself; A8 closed by a contact's "all well" to its
+ * check-in, no task (a visit avoided); A6 and A7 fall just outside the month in local time
+ * (though A5, 28 Feb UTC, falls inside).
  */
 const CASES: Case[] = [
   { id: 'A1', kind: 'inactivity', subject: 'e101', unit: 'U101', raised: '2026-03-02T02:00:00Z', ackDue: '2026-03-02T04:00:00Z', state: 'resolved', outcome: 'handled',
@@ -34,6 +36,7 @@ const CASES: Case[] = [
   { id: 'A5', kind: 'inactivity', subject: 'e101', unit: 'U101', raised: '2026-02-28T17:00:00Z', ackDue: '2026-02-28T19:00:00Z', state: 'resolved', outcome: 'self_resolved',
     history: [['self_resolved', 'resolved', '2026-02-28T17:40:00Z']] },
   { id: 'A6', kind: 'meter_stuck', subject: 'e102', unit: 'U102', raised: '2026-03-31T16:30:00Z', ackDue: '2026-03-31T18:30:00Z', state: 'open', history: [] },
+  { id: 'A8', kind: 'inactivity', subject: 'e202', unit: 'U202', raised: '2026-03-20T02:00:00Z', ackDue: '', state: NO_TASK, outcome: 'false_alarm', history: [] },
   { id: 'A7', kind: 'inactivity', subject: 'e201', unit: 'U201', raised: '2026-02-28T15:00:00Z', ackDue: '2026-02-28T17:00:00Z', state: 'resolved', outcome: 'handled',
     history: [['ack', 'acknowledged', '2026-02-28T15:10:00Z'], ['resolve', 'resolved', '2026-02-28T16:00:00Z']] },
 ]
@@ -44,6 +47,12 @@ async function insertCase (h: Harness, c: Case) {
   await db.query(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, status, started_at, raised_at, last_seen_at, evidence)
     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'medium',$9,$10,$10,$10,'{}')`,
   [c.id, c.source ?? 'detector', c.subject, c.unit, path[3], path, c.kind, c.source === 'report' ? null : 'test', c.state === 'open' ? 'open' : 'closed', c.raised])
+  if (c.state === NO_TASK) {
+    await db.query(`UPDATE alerts SET stage = 'checkin', outcome = $2 WHERE id = $1`, [c.id, c.outcome])
+    await db.query(`INSERT INTO checkins (id, alert_id, subject, contact, secret_hash, sent_at, due_at, answered_at, answer, state)
+      VALUES ($1,$2,$3,'{"name":"Chen Jie","phone":"13900000002"}','x',$4,$4,$4,'well','well')`, [`K${c.id}`, c.id, c.subject, c.raised])
+    return
+  }
   const task = `T${c.id.slice(1)}`
   await db.query(`INSERT INTO tasks (id, alert_id, subject, address, grid, path, worker_id, severity, state, outcome, ack_due, arrive_due, created_at, updated_at)
     VALUES ($1,$2,$3,$4,$5,$6,NULL,'medium',$7,$8,$9,$9,$10,$10)`, [task, c.id, c.subject, c.unit, path[3], path, c.state, c.outcome ?? null, c.ackDue, c.raised])
@@ -54,16 +63,16 @@ async function insertCase (h: Harness, c: Case) {
 }
 
 const MARCH_C1 = {
-  cases: 5,
-  byCategory: { welfare: 3, safety: 1, housing: 0, device_fault: 0, report: 1 },
-  bySource: { detector: 4, report: 1 },
+  cases: 6,
+  byCategory: { welfare: 4, safety: 1, housing: 0, device_fault: 0, report: 1 },
+  bySource: { detector: 5, report: 1 },
   tasks: 5,
   responseMinutes: { count: 4, median: 25, p90: 135 },
   resolutionMinutes: { count: 4, median: 105, p90: 246 },
   withinDeadline: { count: 4, share: 0.8 },
-  falseAlarms: { count: 1, share: 0.2 },
+  falseAlarms: { count: 2, share: 0.3333 },
   selfResolved: 1,
-  visitsAvoided: 0,
+  visitsAvoided: 1,
   escalations: 1,
   unresolved: 0,
 }
@@ -81,7 +90,7 @@ for (const store of STORES) describe(store, () => {
     for (const w of [{ id: 'w1', role: 'grid_worker', grids: ['G1'] }, { id: 'lead', role: 'grid_leader', grids: ['C1'] }, { id: 'cc', role: 'command_centre', grids: ['S1'] }]) {
       tokens[w.id] = (await h.api('POST', '/api/workers', { ...w, name: w.id })).body.token
     }
-    for (const [id, unit] of [['e101', 'U101'], ['e102', 'U102'], ['e201', 'U201']]) await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit })
+    for (const [id, unit] of [['e101', 'U101'], ['e102', 'U102'], ['e201', 'U201'], ['e202', 'U202']]) await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit })
     for (const c of CASES) await insertCase(h, c)
   })
   afterAll(async () => { await h.close() })
@@ -98,8 +107,8 @@ for (const store of STORES) describe(store, () => {
     const [g1, g2, g3] = r.body.areas.map((a: { figures: typeof MARCH_C1 }) => a.figures)
     assert.deepEqual([g1.cases, g1.responseMinutes, g1.resolutionMinutes, g1.withinDeadline, g1.falseAlarms, g1.selfResolved, g1.escalations],
       [3, { count: 2, median: 20, p90: 28 }, { count: 2, median: 90, p90: 114 }, { count: 3, share: 1 }, { count: 1, share: 0.3333 }, 1, 0])
-    assert.deepEqual([g2.cases, g2.responseMinutes, g2.resolutionMinutes, g2.withinDeadline, g2.falseAlarms, g2.escalations],
-      [2, { count: 2, median: 100, p90: 164 }, { count: 2, median: 195, p90: 279 }, { count: 1, share: 0.5 }, { count: 0, share: 0 }, 1])
+    assert.deepEqual([g2.cases, g2.tasks, g2.responseMinutes, g2.resolutionMinutes, g2.withinDeadline, g2.falseAlarms, g2.visitsAvoided, g2.escalations],
+      [3, 2, { count: 2, median: 100, p90: 164 }, { count: 2, median: 195, p90: 279 }, { count: 1, share: 0.5 }, { count: 1, share: 0.3333 }, 1, 1])
     assert.equal(g3.cases, 0)
     assert.equal(g3.responseMinutes.median, null)
     const whole = await h.api('GET', '/api/statistics?period=month&start=2026-03-17')
@@ -128,7 +137,7 @@ for (const store of STORES) describe(store, () => {
     assert.equal(own.body.figures.cases, 3)
     const mine = await h.api('GET', '/api/statistics?period=month&start=2026-03-01', undefined, tokens.w1)
     assert.deepEqual(mine.body.figures, own.body.figures, 'without scope: its own grids')
-    assert.equal((await h.api('GET', '/api/statistics?period=month&start=2026-03-01&scope=C1', undefined, tokens.lead)).body.figures.cases, 5)
+    assert.equal((await h.api('GET', '/api/statistics?period=month&start=2026-03-01&scope=C1', undefined, tokens.lead)).body.figures.cases, 6)
     assert.equal((await h.api('GET', '/api/statistics?period=month&scope=NOPE')).body.error.code, 'ADDRESS_UNKNOWN')
   })
 
@@ -140,7 +149,7 @@ for (const store of STORES) describe(store, () => {
     const rows = parse(csv.body, { columns: true }) as Array<Record<string, string>>
     assert.deepEqual(rows.map((r) => r.area), ['C1', 'G1', 'G2', 'G3'])
     assert.deepEqual([rows[0]!.cases, rows[0]!.welfare, rows[0]!.source_report, rows[0]!.response_median_min, rows[0]!.resolution_p90_min, rows[0]!.within_deadline_share, rows[0]!.false_alarm_share, rows[0]!.escalations],
-      ['5', '3', '1', '25', '246', '0.8', '0.2', '1'])
+      ['6', '4', '1', '25', '246', '0.8', '0.3333', '1'])
     assert.equal(rows[3]!.response_median_min, '', 'no figure: an empty cell')
     for (const req of [{ url, accept: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }, { url: `${url}&format=xlsx`, accept: '*/*' }]) {
       const x = await h.gc.http.inject({ method: 'GET', url: req.url, headers: { authorization: `Bearer ${ADMIN}`, accept: req.accept } })
@@ -152,7 +161,7 @@ for (const store of STORES) describe(store, () => {
       const head = (ws.getRow(1).values as unknown[]).slice(1)
       const c1 = (ws.getRow(2).values as unknown[]).slice(1)
       const cell = (name: string) => c1[head.indexOf(name)]
-      assert.deepEqual([cell('area'), cell('cases'), cell('response_median_min'), cell('response_p90_min'), cell('within_deadline_share'), cell('self_resolved')], ['C1', 5, 25, 135, 0.8, 1])
+      assert.deepEqual([cell('area'), cell('cases'), cell('response_median_min'), cell('response_p90_min'), cell('within_deadline_share'), cell('self_resolved')], ['C1', 6, 25, 135, 0.8, 1])
       assert.equal(ws.rowCount, 5)
     }
   })
@@ -161,8 +170,8 @@ for (const store of STORES) describe(store, () => {
     const entries = async (month: string, token = ADMIN) => (await h.api('GET', `/api/index?month=${month}&scope=C1`, undefined, token)).body
     const pick = (list: Array<{ grid: string, colour: string, score: number, closed: boolean }>) => list.map((e) => [e.grid, e.colour, e.score, e.closed])
     const live = await entries('2026-03')
-    assert.deepEqual(pick(live), [['G1', 'green', 94, false], ['G2', 'orange', 72, false], ['G3', 'green', 100, false]])
-    assert.deepEqual(live[1].figures, { cases: 2, welfare: 0, safety: 1, housing: 0, reports: 1, deviceFaults: 0, escalations: 1, missedDeadlineShare: 0.5, falseAlarmShare: 0, unresolved: 0, selfResolved: 0, visitsAvoided: 0 })
+    assert.deepEqual(pick(live), [['G1', 'green', 94, false], ['G2', 'orange', 70, false], ['G3', 'green', 100, false]])
+    assert.deepEqual(live[1].figures, { cases: 3, welfare: 1, safety: 1, housing: 0, reports: 1, deviceFaults: 0, escalations: 1, missedDeadlineShare: 0.5, falseAlarmShare: 0.3333, unresolved: 0, selfResolved: 0, visitsAvoided: 1 })
     assert.equal((await h.api('GET', '/api/index?month=2026-03&scope=C1', undefined, tokens.w1)).status, 403)
     assert.deepEqual(pick(await (await h.api('GET', '/api/index?month=2026-03', undefined, tokens.w1)).body), [['G1', 'green', 94, false]])
 
@@ -178,15 +187,15 @@ for (const store of STORES) describe(store, () => {
     assert.equal(put.body.weights.welfare, 5)
     assert.equal(put.body.weights.safety, 6, 'the others kept')
     assert.equal(put.body.updatedBy, 'cc')
-    assert.deepEqual(pick(await entries('2026-03')), [['G1', 'yellow', 85, false], ['G2', 'red', 72, false], ['G3', 'green', 100, false]])
+    assert.deepEqual(pick(await entries('2026-03')), [['G1', 'yellow', 85, false], ['G2', 'red', 67, false], ['G3', 'green', 100, false]])
 
     now = at('2026-04-01T17:00:00Z') // 01:00 local on 2 April
     assert.deepEqual(await h.gc.components.reports.tick(), { reports: 20, indexed: 6 }, 'weeks of 16 and 23 March, February and March, for S1, C1, G1-G3; two months of three grids')
     assert.deepEqual(await h.gc.components.reports.tick(), { reports: 0, indexed: 0 }, 'made once')
     await h.api('PUT', '/api/index/weights', { weights: { welfare: 2 }, thresholds: { green: 90, yellow: 75, orange: 60 } })
-    assert.deepEqual(pick(await entries('2026-03')), [['G1', 'yellow', 85, true], ['G2', 'red', 72, true], ['G3', 'green', 100, true]], 'a closed month keeps its scores')
+    assert.deepEqual(pick(await entries('2026-03')), [['G1', 'yellow', 85, true], ['G2', 'red', 67, true], ['G3', 'green', 100, true]], 'a closed month keeps its scores')
     const hist = await h.api('GET', '/api/index/history?grid=G2', undefined, tokens.lead)
-    assert.deepEqual(hist.body.map((e: { month: string, colour: string, score: number }) => [e.month, e.colour, e.score]), [['2026-03', 'red', 72], ['2026-02', 'yellow', 91]],
+    assert.deepEqual(hist.body.map((e: { month: string, colour: string, score: number }) => [e.month, e.colour, e.score]), [['2026-03', 'red', 67], ['2026-02', 'yellow', 91]],
       'February: A7 (welfare, 5 points) and unresolved by the month\'s end (its resolve at 00:00 local on 1 March, 4 points)')
     assert.equal(hist.body[0].settings.weights.welfare, 5)
     assert.equal((await h.api('GET', '/api/index/history?grid=G2', undefined, tokens.w1)).status, 403)
@@ -205,6 +214,6 @@ for (const store of STORES) describe(store, () => {
     assert.ok(mine.body.length === 4 && mine.body.every((r: { scope: string }) => r.scope === 'G1'))
     assert.equal((await h.api('GET', `/api/statistics/reports/${months.body[0].id}`, undefined, tokens.w1)).status, 403)
     const csv = await h.gc.http.inject({ method: 'GET', url: `/api/statistics/reports/${months.body[0].id}?format=csv`, headers: { authorization: `Bearer ${ADMIN}` } })
-    assert.equal((parse(csv.body, { columns: true }) as Array<Record<string, string>>)[0]!.cases, '5')
+    assert.equal((parse(csv.body, { columns: true }) as Array<Record<string, string>>)[0]!.cases, '6')
   })
 })

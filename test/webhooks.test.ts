@@ -123,6 +123,28 @@ for (const store of STORES) describe(store, () => {
     await h.api('DELETE', `/api/webhooks/${made.body.id}`)
   })
 
+  test('an SMS gateway gets the check-in to a contact (phone, link, code) and then its answer', async () => {
+    const made = await h.api('POST', '/api/webhooks', { url: rx.url('/sms'), secret: SECRET, events: ['checkin.sent', 'checkin.answered', 'task.escalated'] })
+    await h.api('POST', '/api/subjects', { id: 'e102', kind: 'lone_elder', address: 'U102', name: 'Elder', contacts: [{ name: 'Chen Jie', phone: '13900000002', relation: 'daughter' }] })
+    await h.gc.components.alerts.handleAnomaly({
+      subjectId: 'e102', detector: 'inactivity', kind: 'inactivity', phase: 'raise', severity: 'medium',
+      startedAt: now - 6 * 3600_000, observedAt: now, evidence: {},
+    })
+    const [sent] = await rx.until('/sms', 1)
+    assert.equal(sent!.body.event, 'checkin.sent')
+    assert.equal(sent!.headers['x-gridcare-signature'], sign(sent!.raw))
+    const d = sent!.body.data
+    assert.deepEqual(d.contact, { name: 'Chen Jie', phone: '13900000002', relation: 'daughter' })
+    assert.match(d.link, /^\/checkin\/[^?]+\?s=/)
+    const answered = await h.gc.http.inject({ method: 'POST', url: `/api/checkins/${d.checkin.id}/answer?s=${encodeURIComponent(d.code)}`, payload: { answer: 'well' } })
+    assert.equal(answered.statusCode, 200, answered.body)
+    const [, back] = await rx.until('/sms', 2)
+    assert.equal(back!.body.event, 'checkin.answered')
+    assert.equal(back!.body.data.answer, 'well')
+    await h.gc.components.notify.idle()
+    await h.api('DELETE', `/api/webhooks/${made.body.id}`)
+  })
+
   test('a receiver answering 500 then 200 is retried; the log shows both attempts and the next retry', async () => {
     rx.answer('/flaky', 500)
     const made = await h.api('POST', '/api/webhooks', { url: rx.url('/flaky'), secret: SECRET, events: ['task.created'] })
