@@ -145,6 +145,22 @@ for (const store of STORES) describe(store, () => {
     await h.api('DELETE', `/api/webhooks/${made.body.id}`)
   })
 
+  test('a voice gateway hears a missed deadline escalate the task up the tree', async () => {
+    const made = await h.api('POST', '/api/webhooks', { url: rx.url('/voice'), secret: SECRET, events: ['task.escalated'] })
+    const r = await report('a fight on the stairs')
+    await h.gc.components.notify.idle()
+    now += 2 * 3600_000 + 60_000 // past the medium acknowledge deadline
+    await h.gc.components.alerts.sweep(now)
+    await rx.until('/voice', 1)
+    await h.gc.components.notify.idle() // every task past its deadline escalated: this one among them
+    const esc = rx.at('/voice').find((g) => g.body.data.task.id === r.body.taskId)!
+    assert.equal(esc.body.event, 'task.escalated')
+    assert.equal(esc.body.data.level, 1)
+    assert.equal(esc.body.data.missed, 'ack')
+    assert.equal(esc.headers['x-gridcare-signature'], sign(esc.raw))
+    await h.api('DELETE', `/api/webhooks/${made.body.id}`)
+  })
+
   test('a receiver answering 500 then 200 is retried; the log shows both attempts and the next retry', async () => {
     rx.answer('/flaky', 500)
     const made = await h.api('POST', '/api/webhooks', { url: rx.url('/flaky'), secret: SECRET, events: ['task.created'] })
