@@ -38,7 +38,7 @@ export interface ApiDeps {
   notify: Notify
   reports: Reports
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
-  ready: () => { ready: boolean, parts: Record<string, string> }
+  ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
 
 declare module 'fastify' {
@@ -102,7 +102,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'starting', ...r.parts })
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : (r.status ?? 'starting'), ...r.parts })
   })
 
   await app.register(async (api) => {

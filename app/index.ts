@@ -6,12 +6,14 @@ import { createAlerts, EventBus } from '../alerts/index.ts'
 import { buildApp } from '../api/index.ts'
 import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { listenProblem } from '../config/problems.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createNotify } from '../notify/index.ts'
 import { createRegistry } from '../registry/index.ts'
 import { createReports } from '../reports/index.ts'
-import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMetrics } from '../metrics/index.ts'
 import { workerTopic, type Consumption } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
 import { restoreDetectors, saveDetectors } from './detector-state.ts'
@@ -62,8 +64,9 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
     const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
+    const storeWatch = createStoreWatch({ db, logger })
     const ingest = createIngest({
-      db, logger, lookupDevice: registry.getDevice,
+      db, logger, lookupDevice: registry.getDevice, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
     })
@@ -77,18 +80,29 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
+    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
+    const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
+    storeWatch.start()
     const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}) })
     const reports = createReports({ db, logger, utcOffsetHours: config.utcOffsetHours, ...(clock ? { clock } : {}) })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, notify, reports })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, notify, reports })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
     await notify.start()
     await alerts.start()
     await reports.start()
-    http = await buildApp({ logger, db, addresses, registry, alerts, notify, reports, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    http = await buildApp({
+      logger, db, addresses, registry, alerts, notify, reports,
+      ready: () => {
+        const down = storeWatch.down
+        const shown = down ? { ...parts, store: `down: ${down}` } : parts
+        return { ready: !down && Object.values(parts).every((p) => p !== 'starting'), parts: shown, ...(down ? { status: 'store down' } : {}) }
+      },
+    })
+    metrics.route(http)
     await http.listen({ port: config.httpPort, host: config.httpHost })
+      .catch((err) => { throw listenProblem({ portVar: 'HTTP_PORT', port: config.httpPort, hostVar: 'HTTP_HOST', host: config.httpHost, err }) })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
     state.adminToken = await registry.ensureAdminToken(config.adminToken)
@@ -104,6 +118,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     ingest: ReturnType<typeof createIngest>
     broker: ReturnType<typeof createBroker>
     maintenance: ReturnType<typeof createMaintenance>
+    storeWatch: ReturnType<typeof createStoreWatch>
     notify: ReturnType<typeof createNotify>
     reports: ReturnType<typeof createReports>
   }
@@ -114,6 +129,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       const c = components
       await http?.close()
       await c.broker?.stop()
+      c.storeWatch?.stop()
       await c.ingest?.stop()
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)

@@ -388,6 +388,15 @@ ALTER TABLE devices ADD COLUMN removed_at timestamptz;
 CREATE INDEX audit_log_target ON audit_log (target, at);
 `,
   },
+  {
+    id: 6,
+    name: 'dead letters keep an excerpt with the payload size and sha256',
+    sql: () => `
+ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
+CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */
