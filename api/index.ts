@@ -9,7 +9,9 @@ import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
 import type { Fleet } from '../fleet/index.ts'
+import type { Notify } from '../notify/index.ts'
 import type { Registry } from '../registry/index.ts'
+import type { Reports } from '../reports/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { guardInput, isDataException } from './guard.ts'
@@ -25,6 +27,9 @@ import { caseworkRoutes } from './routes/casework.ts'
 import { checkinRoutes } from './routes/checkins.ts'
 import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
 import { rosterRoutes } from './routes/rosters.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
+import { statisticsRoutes } from './routes/statistics.ts'
+import { safetyIndexRoutes } from './routes/safety-index.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -34,6 +39,8 @@ export interface ApiDeps {
   alerts: Alerts
   /** The drone fleet (tracks for the map); without it its routes answer 404. */
   fleet?: Fleet
+  notify: Notify
+  reports: Reports
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
@@ -113,6 +120,9 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(caseworkRoutes)
     await api.register(checkinRoutes)
     await api.register(rosterRoutes)
+    await api.register(webhookRoutes)
+    await api.register(statisticsRoutes)
+    await api.register(safetyIndexRoutes)
   }, { prefix: '/api' })
   await app.register(checkinAnswerRoutes)
 

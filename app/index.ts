@@ -10,7 +10,9 @@ import { listenProblem } from '../config/problems.ts'
 import { createDetectors, createDetectorSet, createDroneDetector } from '../detectors/index.ts'
 import { createFleet } from '../fleet/index.ts'
 import { createIngest } from '../ingest/index.ts'
+import { createNotify } from '../notify/index.ts'
 import { createRegistry } from '../registry/index.ts'
+import { createReports } from '../reports/index.ts'
 import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
 import { createMetrics } from '../metrics/index.ts'
 import { workerTopic, type Consumption, type PlaceAnomaly } from '../vocab/index.ts'
@@ -87,14 +89,18 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
     const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
     storeWatch.start()
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, fleet })
+    const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}) })
+    const reports = createReports({ db, logger, utcOffsetHours: config.utcOffsetHours, ...(clock ? { clock } : {}) })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, fleet, notify, reports })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
+    await notify.start()
     await alerts.start()
     await fleet.start()
+    await reports.start()
     http = await buildApp({
-      logger, db, addresses, registry, alerts, fleet,
+      logger, db, addresses, registry, alerts, fleet, notify, reports,
       ready: () => {
         const down = storeWatch.down
         const shown = down ? { ...parts, store: `down: ${down}` } : parts
@@ -121,6 +127,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     maintenance: ReturnType<typeof createMaintenance>
     fleet: ReturnType<typeof createFleet>
     storeWatch: ReturnType<typeof createStoreWatch>
+    notify: ReturnType<typeof createNotify>
+    reports: ReturnType<typeof createReports>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -137,6 +145,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       // After the drain: the snapshot holds every sample that was stored.
       if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()
+      await c.reports?.stop()
+      await c.notify?.stop()
       await c.maintenance?.stop()
       await db?.close()
     })()
