@@ -99,6 +99,13 @@ export function createAlerts (deps: AlertsDeps) {
       }
     }
     return createAlertAndTask({ source: 'detector', subject: a.subjectId, address: subject.address, kind: a.kind, detector: a.detector, severity: a.severity, startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
+      .catch((err) => {
+        // Another worker raised this episode first (a partition handed over mid-flight): the
+        // unique indexes on open episodes and on (subject, kind, started_at) keep it one alert.
+        if ((err as { code?: string }).code !== '23505') throw err
+        log.info({ subject: a.subjectId, kind: a.kind }, 'episode already raised elsewhere: no second alert')
+        return null
+      })
   }
 
   async function createAlertAndTask (x: { source: 'detector' | 'report', subject: string | null, address: string, kind: string, detector: string | null, severity: Severity, startedAt: number, raisedAt: number, evidence: Record<string, unknown> }): Promise<AlertView> {
@@ -292,21 +299,30 @@ export function createAlerts (deps: AlertsDeps) {
     lastSweep = now
     const { rows } = await db.query<{ id: string, state: string, severity: Severity, worker_id: string | null }>(`SELECT id, state, severity, worker_id FROM tasks
       WHERE (state = 'open' AND ack_due <= $1) OR (state = 'acknowledged' AND arrive_due <= $1)`, [iso(now)])
+    let escalated = 0
     for (const t of rows) {
       const severity = raise(t.severity)
       const d = DEADLINES[severity]
       const missed = t.state === 'open' ? 'not acknowledged' : 'nobody on site'
-      await db.transaction(async (tx) => {
+      const done = await db.transaction(async (tx) => {
+        // Several workers sweep one database: the row lock makes one of them escalate; the
+        // others find it no longer due (its deadline renewed) once the lock is theirs.
+        const due = await tx.query(`SELECT 1 FROM tasks WHERE id = $1 AND state = $2
+          AND ((state = 'open' AND ack_due <= $3) OR (state = 'acknowledged' AND arrive_due <= $3)) FOR UPDATE`, [t.id, t.state, iso(now)])
+        if (due.rows.length === 0) return false
         const reassigned = t.state === 'open' ? await reassign(tx, t.id, t.worker_id) : null
         await tx.query(`UPDATE tasks SET severity = $2, escalation_level = escalation_level + 1, updated_at = $5,
           ack_due = CASE WHEN state = 'open' THEN $3::timestamptz ELSE ack_due END, arrive_due = $4 WHERE id = $1`,
         [t.id, severity, iso(now + d.ackMs), iso(now + d.arriveMs), iso(now)])
         await history(tx, t.id, { actor: 'system', action: 'escalated', note: `${missed} by the deadline; severity ${severity}${reassigned ? `; reassigned to ${reassigned}` : ''}`, data: { severity, workerId: reassigned ?? t.worker_id }, at: now })
+        return true
       })
+      if (!done) continue
+      escalated++
       await publishTask(t.id, 'task.updated')
     }
-    if (rows.length > 0) log.info({ escalated: rows.length }, 'deadline sweep escalated tasks')
-    return { escalated: rows.length }
+    if (escalated > 0) log.info({ escalated }, 'deadline sweep escalated tasks')
+    return { escalated }
   }
 
   /** An unacknowledged task goes to another on-duty worker of its grid, if there is one. */
@@ -347,6 +363,7 @@ export function createAlerts (deps: AlertsDeps) {
     getTask,
     withHistory,
     sweep,
+    syncAway,
     /** Waits for anomalies already handed over. */
     async idle () { await chain },
     async start () {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fastifyStatic from '@fastify/static'
@@ -21,6 +21,8 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  /** Extra route plugins at the root (RabbitMQ's auth backend routes in scale-out mode). */
+  plugins?: FastifyPluginAsync[]
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string> }
 }
@@ -80,6 +82,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(feedRoutes)
   }, { prefix: '/api' })
 
+  for (const plugin of deps.plugins ?? []) await app.register(plugin)
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
   app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())

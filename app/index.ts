@@ -9,6 +9,7 @@ import type { Config } from '../config/index.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
+import { createScale } from '../scale/index.ts'
 import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
 import { workerTopic, type Consumption } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
@@ -48,7 +49,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const addresses = createAddressBase({ db })
     const registry = createRegistry({ db, addresses })
 
-    const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
+    const makeDetectors = () => createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
+    // Scale-out on RabbitMQ: detector state only for the partitions this worker consumes.
+    const scale = config.rabbitmqUrl ? createScale({ config, logger, db, events, makeDetectors }) : undefined
+    const detectors = scale?.detectors ?? makeDetectors()
     const alerts = createAlerts({
       db, logger, addresses, events, ...(clock ? { clock } : {}),
       onFeedback: (fb) => detectors.feedback({
@@ -66,20 +70,21 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     })
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
-    const warmed = await warmUp(db, detect)
+    const warmed = scale ? 0 : await warmUp(db, detect) // with partitions, each is warmed as it arrives
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
     snapshotTimer = setInterval(() => { saveDetectors(db!, detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')) }, 10 * 60_000)
     snapshotTimer.unref()
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance })
+    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, scale })
 
     await broker.start()
-    parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
+    parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : broker.mode === 'rabbitmq' ? 'rabbitmq cluster' : 'external mqtt broker'
     await alerts.start()
-    http = await buildApp({ logger, db, addresses, registry, alerts, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    await scale?.start(alerts)
+    http = await buildApp({ logger, db, addresses, registry, alerts, ...(scale ? { plugins: [scale.authRoutes(registry)] } : {}), ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts: scale ? { ...parts, partitions: scale.partitions.active.join(',') || 'none' } : parts }) })
     await http.listen({ port: config.httpPort, host: config.httpHost })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
@@ -95,6 +100,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     alerts: ReturnType<typeof createAlerts>
     ingest: ReturnType<typeof createIngest>
     broker: ReturnType<typeof createBroker>
+    scale: ReturnType<typeof createScale> | undefined
     maintenance: ReturnType<typeof createMaintenance>
   }
 
@@ -104,6 +110,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       const c = components
       await http?.close()
       await c.broker?.stop()
+      await c.scale?.stop()
       await c.ingest?.stop()
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)

@@ -36,7 +36,7 @@ export interface Broker {
   publish (topic: string, payload: string): Promise<void>
   /** The embedded broker's port once started; undefined with an external broker. */
   readonly port: number | undefined
-  readonly mode: 'embedded' | 'external'
+  readonly mode: 'embedded' | 'external' | 'rabbitmq'
 }
 
 type GcClient = Client & { gc?: MqttIdentity }

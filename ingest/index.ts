@@ -172,8 +172,8 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
   return {
     handle,
     stats,
-    /** Forgets cached registrations (after a device is changed). */
-    forgetDevice (id: string) { devices.delete(id) },
+    /** Forgets cached registrations and register state (after a device is changed, or its street came from another worker). */
+    forgetDevice (id: string) { devices.delete(id); registers.delete(id) },
     async stop () { await batcher.drain() },
   }
 }

@@ -227,6 +227,16 @@ CREATE TABLE absences (
 CREATE INDEX absences_subject ON absences (subject, ends_at);
 `,
   },
+  {
+    id: 8,
+    name: 'several workers on one database: one alert per detector episode, one task per alert',
+    // With workers on RabbitMQ partitions a street moves between workers; a handover in
+    // flight must not raise an episode twice (open episodes are unique since migration 1).
+    sql: () => `
+CREATE UNIQUE INDEX alerts_one_per_episode ON alerts (subject, kind, started_at) WHERE source = 'detector';
+CREATE UNIQUE INDEX tasks_one_per_alert ON tasks (alert_id);
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */
