@@ -175,6 +175,13 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
       deps.db.query<{ street: string }>('SELECT street FROM devices WHERE subject = $1 LIMIT 1', [fb.subjectId])
         .then(({ rows }) => { if (rows[0]) applyLocal(fb, rows[0].street) }, () => {})
     },
+    /** Partition p goes to another worker: its snapshots first, then it is forgotten here. */
+    async handOver (p: number): Promise<void> {
+      const s = sets.get(p)
+      if (!s) return
+      await saveDetectors(deps.db, s)
+      if (sets.get(p) === s) sets.delete(p)
+    },
     /** Every partition went elsewhere. */
     release () { sets.clear() },
     /** Snapshots of every active partition's subjects. */

@@ -67,6 +67,7 @@ export function createScale (deps: ScaleDeps) {
         onSubjects: async (ids) => { for (const id of ids) await w.alerts.syncAway?.(id) },
       }),
       release: () => partitions.release(),
+      handOver: (p) => partitions.handOver(p),
       beforeClose: async () => { await partitions.save() },
     })
     return broker

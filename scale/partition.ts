@@ -22,6 +22,9 @@ export const partitionOf = (street: string, partitions: number): number => fnv1a
 
 export const partitionQueue = (p: number): string => `gc.p.${p}`
 
+/** Never gets a message: every worker consumes it, so its consumer count is the number of workers. */
+export const WORKERS_QUEUE = 'gc.workers'
+
 /** Queue of messages that matched no street binding (a street gridcare had not bound yet). */
 export const UNROUTED_QUEUE = 'gc.unrouted'
 export const UNROUTED_EXCHANGE = 'gc.unrouted'

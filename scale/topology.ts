@@ -7,7 +7,7 @@
  * - per street three bindings (telemetry, events, status) to the street's partition.
  */
 import type { Channel } from 'amqplib'
-import { partitionOf, partitionQueue, streetKeys, UNROUTED_EXCHANGE, UNROUTED_QUEUE } from './partition.ts'
+import { partitionOf, partitionQueue, streetKeys, UNROUTED_EXCHANGE, UNROUTED_QUEUE, WORKERS_QUEUE } from './partition.ts'
 
 const QUEUE_ARGS = { 'x-queue-type': 'quorum', 'x-single-active-consumer': true }
 
@@ -28,6 +28,9 @@ export function createTopology ({ exchange, partitions }: { exchange: string, pa
       await ch.assertExchange(exchange, 'topic', { durable: true, alternateExchange: UNROUTED_EXCHANGE })
       await ch.assertQueue(UNROUTED_QUEUE, { durable: true, arguments: QUEUE_ARGS })
       await ch.bindQueue(UNROUTED_QUEUE, UNROUTED_EXCHANGE, '')
+      // Not single-active: its consumer count is how many workers are up (a waiting single
+      // active consumer is not counted in a partition's).
+      await ch.assertQueue(WORKERS_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
       for (let p = 0; p < partitions; p++) await ch.assertQueue(partitionQueue(p), { durable: true, arguments: QUEUE_ARGS })
     },
     async bindStreets (ch, streets) {

@@ -10,7 +10,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import type { Logger } from 'pino'
 import type { Broker, DeviceMessage, MessageSink } from '../broker/index.ts'
 import { parseDeviceTopic } from '../vocab/index.ts'
-import { keyToTopic, partitionQueue, topicToKey, UNROUTED_QUEUE } from './partition.ts'
+import { keyToTopic, partitionQueue, topicToKey, UNROUTED_QUEUE, WORKERS_QUEUE } from './partition.ts'
 import { createTopology } from './topology.ts'
 
 export interface RabbitWorkerDeps {
@@ -28,12 +28,29 @@ export interface RabbitWorkerDeps {
   activate: (p: number) => Promise<void>
   /** Every partition of this worker is gone (connection lost, or stopping). */
   release: () => void | Promise<void>
+  /** One partition is handed to another worker (rebalancing): save its state, forget it. */
+  handOver?: (p: number) => Promise<void>
   /** Before the connection closes on stop (partitions still held): save state. */
   beforeClose?: () => Promise<void>
   /** Unacked messages per partition consumer; default 100. */
   prefetch?: number
   /** How often new streets are bound, ms; default 5000. */
   bindEveryMs?: number
+  /**
+   * How often a worker holding more than its share of partitions (P / consumers) hands one on,
+   * ms; default 3000; 0 never. Single active consumer gives every partition to the worker that
+   * subscribed first: without this the first worker would take them all.
+   */
+  rebalanceEveryMs?: number
+}
+
+interface PartitionState {
+  tag: string | undefined
+  ready: Promise<void> | undefined
+  inflight: number
+  /** Being handed on: deliveries wait here and go back to the queue after the cancel. */
+  held: ConsumeMessage[] | undefined
+  idle: Array<() => void>
 }
 
 export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly active: number[], syncStreets (): Promise<void> } {
@@ -49,8 +66,15 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
   let inflight = 0
   let bindTimer: NodeJS.Timeout | undefined
   let reconnectTimer: NodeJS.Timeout | undefined
-  let ready = new Map<number, Promise<void>>()
+  let parts = new Map<number, PartitionState>()
+  let rebalanceTimer: NodeJS.Timeout | undefined
+  let rebalancing = false
   const drained: Array<() => void> = []
+  const part = (p: number) => {
+    let st = parts.get(p)
+    if (!st) { st = { tag: undefined, ready: undefined, inflight: 0, held: undefined, idle: [] }; parts.set(p, st) }
+    return st
+  }
 
   async function connect (): Promise<void> {
     const url = deps.urls[urlIndex % deps.urls.length]!
@@ -69,18 +93,22 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
     await topology.bindStreets(pub, await deps.streets())
     await ch.prefetch(deps.prefetch ?? 100, false)
     const consumeCh = ch
-    for (let p = 0; p < deps.partitions; p++) {
-      await consumeCh.consume(partitionQueue(p), (m) => onPartition(gen, consumeCh, p, m), { noAck: false })
-    }
+    for (let p = 0; p < deps.partitions; p++) await consumePartition(gen, consumeCh, p)
     await consumeCh.consume(UNROUTED_QUEUE, (m) => onUnrouted(gen, consumeCh, m), { noAck: false })
+    await consumeCh.consume(WORKERS_QUEUE, (m) => { if (m) settle(() => consumeCh.ack(m)) }, { noAck: false })
     log.info({ url: redact(url), partitions: deps.partitions }, `rabbitmq: consuming ${deps.partitions} partitions at ${redact(url)}`)
+  }
+
+  async function consumePartition (gen: number, c: Channel, p: number) {
+    const { consumerTag } = await c.consume(partitionQueue(p), (m) => onPartition(gen, c, p, m), { noAck: false })
+    part(p).tag = consumerTag
   }
 
   /** The connection went: every partition may now be another worker's. */
   function lost (why: string) {
     if (closing) return
     generation++
-    ready = new Map()
+    parts = new Map()
     conn = undefined
     pub = undefined
     ch = undefined
@@ -118,13 +146,16 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
   async function onPartition (gen: number, c: Channel, p: number, m: ConsumeMessage | null) {
     if (m === null) return lost(`consumer of ${partitionQueue(p)} cancelled by the broker`)
     if (closing || gen !== generation) return // left unacked: redelivered to the next active consumer
+    const st = part(p)
+    if (st.held) { st.held.push(m); return }
     inflight++
+    st.inflight++
     try {
-      let r = ready.get(p)
+      let r = st.ready
       if (!r) {
-        r = deps.activate(p)
-        ready.set(p, r)
-        r.catch(() => { if (ready.get(p) === r) ready.delete(p) })
+        const started = deps.activate(p)
+        st.ready = r = started
+        started.catch(() => { if (st.ready === started) st.ready = undefined })
         log.info({ partition: p }, `partition ${p} active here`)
       }
       await r
@@ -136,7 +167,49 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
       log.error({ err: (err as Error).message, partition: p }, 'message not stored; reconnecting so the broker redelivers it')
       if (gen === generation) { const old = conn; lost('store failure'); old?.close().catch(() => {}) }
     } finally {
+      if (--st.inflight === 0) st.idle.splice(0).forEach((f) => f())
       if (--inflight === 0) drained.splice(0).forEach((f) => f())
+    }
+  }
+
+  /**
+   * Hands one active partition to the next consumer: hold new deliveries, finish those taken,
+   * save its state, cancel (the broker makes the next consumer active), put the held messages
+   * back, and subscribe again at the end of the line.
+   */
+  async function handOver (gen: number, c: Channel, p: number) {
+    const st = part(p)
+    if (!st.tag || !st.ready || st.held) return
+    st.held = []
+    try {
+      if (st.inflight > 0) await new Promise<void>((r) => st.idle.push(r))
+      await deps.handOver?.(p)
+      await c.cancel(st.tag)
+    } finally {
+      const held = st.held
+      st.held = undefined
+      st.ready = undefined
+      st.tag = undefined
+      if (gen === generation) for (const m of held) settle(() => c.nack(m, false, true))
+    }
+    if (gen === generation && !closing) await consumePartition(gen, c, p)
+    log.info({ partition: p }, `partition ${p} handed on`)
+  }
+
+  /** More than a fair share of partitions here: hand one on per round. */
+  async function rebalance () {
+    const gen = generation
+    const c = ch
+    if (rebalancing || closing || !c || !pub) return
+    rebalancing = true
+    try {
+      const active = [...parts.entries()].filter(([, st]) => st.ready && !st.held).map(([p]) => p)
+      if (active.length <= 1) return
+      const { consumerCount } = await pub.checkQueue(WORKERS_QUEUE)
+      const share = Math.ceil(deps.partitions / Math.max(1, consumerCount))
+      if (active.length > share && gen === generation) await handOver(gen, c, active[active.length - 1]!)
+    } finally {
+      rebalancing = false
     }
   }
 
@@ -162,12 +235,17 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
   return {
     mode: 'rabbitmq',
     port: undefined,
-    get active () { return [...ready.keys()].sort((a, b) => a - b) },
+    get active () { return [...parts.entries()].filter(([, st]) => st.ready).map(([p]) => p).sort((a, b) => a - b) },
     syncStreets,
     async start () {
       await connect()
       bindTimer = setInterval(() => { syncStreets().catch((err) => log.warn({ err: (err as Error).message }, 'street bindings not synced')) }, deps.bindEveryMs ?? 5000)
       bindTimer.unref()
+      const every = deps.rebalanceEveryMs ?? 3000
+      if (every > 0) {
+        rebalanceTimer = setInterval(() => { rebalance().catch((err) => log.warn({ err: (err as Error).message }, 'rebalance failed')) }, every)
+        rebalanceTimer.unref()
+      }
     },
     async publish (topic, payload) {
       const c = pub
@@ -180,6 +258,7 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
         // close: the broker hands the partitions on, unacked messages first.
         closing = true
         clearInterval(bindTimer)
+        clearInterval(rebalanceTimer)
         clearTimeout(reconnectTimer)
         if (inflight > 0) await new Promise<void>((r) => drained.push(r))
         await deps.beforeClose?.().catch((err) => log.warn({ err: (err as Error).message }, 'state not saved before close'))
