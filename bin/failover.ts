@@ -15,6 +15,7 @@ const result = await runProof({
   unitsPerStreet: num('FAILOVER_UNITS', 4),
   phaseMs: num('FAILOVER_PHASE_S', 20) * 1000,
   killNode: true,
+  ...(process.env.FAILOVER_LOG_DIR ? { logDir: process.env.FAILOVER_LOG_DIR } : {}),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   log: (line) => process.stderr.write(`[failover ${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}\n`),
 })

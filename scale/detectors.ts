@@ -90,9 +90,9 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
   }
 
   /** Builds partition p's detector state from the store. */
-  async function activate (p: number, how: Activation): Promise<void> {
+  async function activate (p: number, how: Activation, known?: Iterable<string>): Promise<void> {
     const t0 = Date.now()
-    const streets = await streetsOf(p)
+    const streets = known ? [...known].filter((s) => partitionOf(s, deps.partitions) === p) : await streetsOf(p)
     const s = deps.make()
     sets.set(p, s)
     const { rows: devices } = await deps.db.query<{ id: string, subject: string | null, street: string }>(
@@ -103,19 +103,27 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
     }
     how.onDevices?.(devices.map((d) => d.id))
     const subjects = [...new Set(devices.map((d) => d.subject).filter((x): x is string => x !== null))]
-    const restored = await restore(s, subjects)
+    const t1 = Date.now()
+    // Both reads at once; the snapshots go in first, then the samples (older ones are ignored).
+    const [snapshots, samples] = await Promise.all([readSnapshots(subjects), readSamples(devices.map((d) => d.id))])
+    const t2 = Date.now()
+    const restored = restore(s, snapshots)
     // Anomalies of the rebuild go to the alerts, whose episode check drops what was raised already.
-    const feed = (x: Consumption) => { if (sets.get(p) === s) for (const a of s.update(x)) how.onAnomaly(a) }
-    const samples = await warm(streets, feed)
-    await how.onSubjects?.(subjects)
-    log.info({ partition: p, streets: streets.length, subjects: subjects.length, restored, samples, ms: Date.now() - t0 }, `partition ${p}: detector state rebuilt`)
+    for (const x of samples) { if (sets.get(p) !== s) break; for (const a of s.update(x)) how.onAnomaly(a) }
+    // Absence windows follow without holding the partition's messages: the alerts check
+    // declared absences themselves before raising.
+    how.onSubjects?.(subjects).catch((err) => log.warn({ err: (err as Error).message, partition: p }, 'absence windows not sent'))
+    log.info({ partition: p, streets: streets.length, subjects: subjects.length, restored, samples: samples.length, ms: Date.now() - t0, lookupMs: t1 - t0, readMs: t2 - t1 }, `partition ${p}: detector state rebuilt`)
   }
 
-  async function restore (s: DetectorSet, subjects: string[]): Promise<number> {
-    if (subjects.length === 0) return 0
+  async function readSnapshots (subjects: string[]) {
+    if (subjects.length === 0) return []
+    return (await deps.db.query<{ subject: string, detector: string, state: unknown }>(
+      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows
+  }
+
+  function restore (s: DetectorSet, rows: Array<{ subject: string, detector: string, state: unknown }>): number {
     const byName = new Map(s.detectors.map((d) => [d.name, d]))
-    const { rows } = await deps.db.query<{ subject: string, detector: string, state: unknown }>(
-      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])
     let n = 0
     for (const r of rows) {
       try { byName.get(r.detector)?.restore(r.subject, r.state); n++ } catch (err) {
@@ -130,22 +138,24 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
    * hourly aggregates), then the raw readings of each device's last hour, so a partition that
    * moved mid-hour misses nothing its last owner stored.
    */
-  async function warm (streets: string[], feed: (s: Consumption) => void): Promise<number> {
+  async function readSamples (devices: string[]): Promise<Consumption[]> {
+    if (devices.length === 0) return []
+    // Filters on device_id straight on the view: PostgreSQL pushes them into its GROUP BY (a
+    // plain view over readings, or TimescaleDB's continuous aggregate), so only this
+    // partition's meters are aggregated.
     const { rows: hourly } = await deps.db.query<{ device_id: string, subject: string, subject_kind: SubjectKind, kind: string, street: string, bucket: Date, amount: number }>(`
-      WITH latest AS (SELECT e.device_id, max(e.bucket) AS last FROM energy_hourly e JOIN devices d ON d.id = e.device_id
-                      WHERE d.street = ANY($1) GROUP BY e.device_id)
+      WITH latest AS (SELECT device_id, max(bucket) AS last FROM energy_hourly WHERE device_id = ANY($1::text[]) GROUP BY device_id)
       SELECT e.device_id, d.subject, s.kind AS subject_kind, d.kind, d.street, e.bucket, e.amount
       FROM energy_hourly e JOIN latest l ON l.device_id = e.device_id JOIN devices d ON d.id = e.device_id JOIN subjects s ON s.id = d.subject
-      WHERE d.kind IN ('meter', 'water_meter') AND e.amount IS NOT NULL
+      WHERE e.device_id = ANY($1::text[]) AND d.kind IN ('meter', 'water_meter') AND e.amount IS NOT NULL
         AND e.bucket >= l.last - INTERVAL '14 days' AND e.bucket < l.last
-      ORDER BY e.device_id, e.bucket`, [streets])
+      ORDER BY e.device_id, e.bucket`, [devices])
     const { rows: raw } = await deps.db.query<{ device_id: string, subject: string, subject_kind: SubjectKind, kind: string, street: string, ts: Date, amount: number | null, interval_ms: string | number | null, power_w: number | null, reset: boolean }>(`
-      WITH latest AS (SELECT r.device_id, max(r.ts) AS last FROM readings r JOIN devices d ON d.id = r.device_id
-                      WHERE d.street = ANY($1) AND d.kind IN ('meter', 'water_meter') GROUP BY r.device_id)
+      WITH latest AS (SELECT device_id, max(ts) AS last FROM readings WHERE device_id = ANY($1::text[]) GROUP BY device_id)
       SELECT r.device_id, d.subject, s.kind AS subject_kind, d.kind, d.street, r.ts, r.amount, r.interval_ms, r.power_w, r.reset
       FROM readings r JOIN latest l ON l.device_id = r.device_id JOIN devices d ON d.id = r.device_id JOIN subjects s ON s.id = d.subject
-      WHERE r.ts >= date_trunc('hour', l.last) AND r.interval_ms IS NOT NULL
-      ORDER BY r.device_id, r.ts`, [streets])
+      WHERE r.device_id = ANY($1::text[]) AND d.kind IN ('meter', 'water_meter') AND r.ts >= date_trunc('hour', l.last) AND r.interval_ms IS NOT NULL
+      ORDER BY r.device_id, r.ts`, [devices])
     const byDevice = new Map<string, Consumption[]>()
     const push = (x: Consumption) => { const l = byDevice.get(x.deviceId) ?? []; l.push(x); byDevice.set(x.deviceId, l) }
     for (const r of hourly) {
@@ -158,9 +168,7 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
         ts: r.ts.getTime(), intervalMs: Number(r.interval_ms), amount: r.amount ?? 0, ...(r.power_w !== null ? { powerW: r.power_w } : {}), ...(fault ? { registerFault: fault } : {}),
       })
     }
-    let n = 0
-    for (const list of byDevice.values()) for (const x of list) { feed(x); n++ }
-    return n
+    return [...byDevice.values()].flat()
   }
 
   return {

@@ -5,6 +5,8 @@
  * worker at a time (worker.ts); each worker keeps detector state only for its partitions
  * (detectors.ts); alert and task events and feedback reach every worker (feed.ts).
  */
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Logger } from 'pino'
 import type { Alerts, EventBus } from '../alerts/index.ts'
@@ -38,6 +40,8 @@ export function createScale (deps: ScaleDeps) {
   const log = logger.child({ module: 'scale' })
   let bridge: ReturnType<typeof createFeedBridge> | undefined
   let timer: NodeJS.Timeout | undefined
+  let heartbeat: NodeJS.Timeout | undefined
+  const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
   const partitions = createPartitionedDetectors({
     db, logger, partitions: config.rabbitmqPartitions, make: deps.makeDetectors,
     remoteFeedback: (fb) => bridge?.feedback(fb),
@@ -61,11 +65,12 @@ export function createScale (deps: ScaleDeps) {
       },
       settled: () => w.alerts.idle(),
       streets,
-      activate: (p) => partitions.activate(p, {
+      activate: (p, known) => partitions.activate(p, {
         onAnomaly,
         onDevices: (ids) => ids.forEach((id) => w.ingest.forgetDevice(id)),
         onSubjects: async (ids) => { for (const id of ids) await w.alerts.syncAway?.(id) },
-      }),
+      }, known),
+      workers: async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM scale_workers WHERE seen_at > now() - interval '10 seconds'`)).rows[0]!.n),
       release: () => partitions.release(),
       handOver: (p) => partitions.handOver(p),
       beforeClose: async () => { await partitions.save() },
@@ -86,6 +91,13 @@ export function createScale (deps: ScaleDeps) {
     async start (alerts: Alerts) {
       timer = setInterval(() => { partitions.save().catch((err) => log.warn({ err: (err as Error).message }, 'partition snapshot failed')) }, deps.snapshotEveryMs ?? 5 * 60_000)
       timer.unref()
+      // Presence: how many workers share the partitions (RabbitMQ's consumer counts keep
+      // consumers of a lost node as "suspected down").
+      const beat = () => db.query(`INSERT INTO scale_workers (id, seen_at) VALUES ($1, now()) ON CONFLICT (id) DO UPDATE SET seen_at = now()`, [workerId])
+        .catch((err) => log.warn({ err: (err as Error).message }, 'presence not recorded'))
+      await beat()
+      heartbeat = setInterval(() => { beat() }, 3000)
+      heartbeat.unref()
       if (db.kind !== 'server' || !config.databaseUrl) return
       bridge = createFeedBridge({
         url: config.databaseUrl, db, logger, events: deps.events,
@@ -100,6 +112,8 @@ export function createScale (deps: ScaleDeps) {
     },
     async stop () {
       clearInterval(timer)
+      clearInterval(heartbeat)
+      await db.query('DELETE FROM scale_workers WHERE id = $1', [workerId]).catch(() => {})
       await bridge?.stop()
     },
   }

@@ -122,10 +122,11 @@ export async function startRabbitNode (o: NodeOptions): Promise<RabbitNode> {
   const out = openSync(join(o.dir, 'server.out'), 'a')
   const child = spawn(join(SBIN, 'rabbitmq-server'), [], { env, stdio: ['ignore', out, out], detached: true })
   closeSync(out)
-  const ctl = async (...args: string[]) => {
-    const { stdout } = await run(join(SBIN, 'rabbitmqctl'), ['-n', node, '--erlang-cookie', o.cookie, ...args], { env: { ...env }, timeout: 60_000 })
+  const ctlFor = (ms: number) => async (...args: string[]) => {
+    const { stdout } = await run(join(SBIN, 'rabbitmqctl'), ['-n', node, '--erlang-cookie', o.cookie, ...args], { env: { ...env }, timeout: ms })
     return stdout
   }
+  const ctl = ctlFor(120_000)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const n: RabbitNode = {
     name: o.name,
@@ -150,7 +151,8 @@ export async function startRabbitNode (o: NodeOptions): Promise<RabbitNode> {
   try {
     // `wait` waits for the pid file, then for the node to boot; fails fast if the VM exits.
     await Promise.race([
-      ctl('wait', env.RABBITMQ_PID_FILE, '--timeout', '120'),
+      // Minutes, not seconds, on a machine this busy (a node alone boots in about 40 s).
+      ctlFor(300_000)('wait', env.RABBITMQ_PID_FILE, '--timeout', '290'),
       exited.then(() => { throw new Error('exited') }),
     ])
   } catch (err) {

@@ -18,6 +18,10 @@ export interface Topology {
   bindStreets (ch: Channel, streets: Iterable<string>): Promise<number>
   /** Forgets what was bound (after a reconnect, the cluster may be a new one). */
   reset (): void
+  /** How many partitions have a street bound: the ones there is work in. */
+  used (): number
+  /** The streets bound so far. */
+  streets (): Iterable<string>
 }
 
 export function createTopology ({ exchange, partitions }: { exchange: string, partitions: number }): Topology {
@@ -45,5 +49,7 @@ export function createTopology ({ exchange, partitions }: { exchange: string, pa
       return n
     },
     reset () { bound.clear() },
+    streets () { return bound },
+    used () { return new Set([...bound].map((s) => partitionOf(s, partitions))).size },
   }
 }

@@ -24,20 +24,22 @@ export interface RabbitWorkerDeps {
   settled: () => Promise<void>
   /** Streets to bind: all of the address base and the registry. */
   streets: () => Promise<string[]>
-  /** A partition became active here: rebuild its detector state before its messages. */
-  activate: (p: number) => Promise<void>
+  /** A partition became active here: rebuild its detector state before its messages (`streets`: those bound). */
+  activate: (p: number, streets: Iterable<string>) => Promise<void>
   /** Every partition of this worker is gone (connection lost, or stopping). */
   release: () => void | Promise<void>
   /** One partition is handed to another worker (rebalancing): save its state, forget it. */
   handOver?: (p: number) => Promise<void>
   /** Before the connection closes on stop (partitions still held): save state. */
   beforeClose?: () => Promise<void>
+  /** How many workers are up (each takes a fair share of the partitions); default: consumers of gc.workers. */
+  workers?: () => Promise<number>
   /** Unacked messages per partition consumer; default 100. */
   prefetch?: number
   /** How often new streets are bound, ms; default 5000. */
   bindEveryMs?: number
   /**
-   * How often a worker holding more than its share of partitions (P / consumers) hands one on,
+   * How often a worker holding more than its share of partitions (those with streets / workers) hands one on,
    * ms; default 3000; 0 never. Single active consumer gives every partition to the worker that
    * subscribed first: without this the first worker would take them all.
    */
@@ -51,6 +53,8 @@ interface PartitionState {
   /** Being handed on: deliveries wait here and go back to the queue after the cancel. */
   held: ConsumeMessage[] | undefined
   idle: Array<() => void>
+  /** When it became active here, ms. */
+  since: number
 }
 
 export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly active: number[], syncStreets (): Promise<void> } {
@@ -72,7 +76,7 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
   const drained: Array<() => void> = []
   const part = (p: number) => {
     let st = parts.get(p)
-    if (!st) { st = { tag: undefined, ready: undefined, inflight: 0, held: undefined, idle: [] }; parts.set(p, st) }
+    if (!st) { st = { tag: undefined, ready: undefined, inflight: 0, held: undefined, idle: [], since: 0 }; parts.set(p, st) }
     return st
   }
 
@@ -153,8 +157,9 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
     try {
       let r = st.ready
       if (!r) {
-        const started = deps.activate(p)
+        const started = deps.activate(p, topology.streets())
         st.ready = r = started
+        st.since = Date.now()
         started.catch(() => { if (st.ready === started) st.ready = undefined })
         log.info({ partition: p }, `partition ${p} active here`)
       }
@@ -203,11 +208,14 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
     if (rebalancing || closing || !c || !pub) return
     rebalancing = true
     try {
-      const active = [...parts.entries()].filter(([, st]) => st.ready && !st.held).map(([p]) => p)
+      const active = [...parts.entries()].filter(([, st]) => st.ready && !st.held)
       if (active.length <= 1) return
-      const { consumerCount } = await pub.checkQueue(WORKERS_QUEUE)
-      const share = Math.ceil(deps.partitions / Math.max(1, consumerCount))
-      if (active.length > share && gen === generation) await handOver(gen, c, active[active.length - 1]!)
+      const workers = deps.workers ? await deps.workers() : (await pub.checkQueue(WORKERS_QUEUE)).consumerCount
+      const share = Math.ceil(Math.max(1, topology.used()) / Math.max(1, workers))
+      // Only partitions held a while: a partition that just arrived is not sent straight on.
+      const settledFor = Date.now() - (deps.rebalanceEveryMs ?? 3000) * 5
+      const candidate = active.filter(([, st]) => st.since <= settledFor).map(([p]) => p).pop()
+      if (active.length > share && candidate !== undefined && gen === generation) await handOver(gen, c, candidate)
     } finally {
       rebalancing = false
     }

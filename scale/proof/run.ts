@@ -27,6 +27,11 @@ export interface ProofOptions {
   /** Database to use (kept); default a fresh one on PG_ADMIN_URL, dropped at the end. */
   databaseUrl?: string
   adminUrl?: string
+  /** Readings per message and real ms between a meter's messages; default 2 and 500. */
+  perMessage?: number
+  intervalMs?: number
+  /** Where the workers' logs go (kept); default the cluster's data dir (removed). */
+  logDir?: string
   /** A running cluster whose auth URL points at `balancer` (kept running); default a new one. */
   cluster?: Cluster
   balancer?: Balancer
@@ -104,7 +109,7 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
     const amqp = cluster.nodes.map((n) => n.amqpUrl)
     const mqttNodes = cluster.nodes.map((n) => n.mqttUrl)
     log(`cluster up: ${cluster.nodes.map((n) => n.node).join(', ')}`)
-    const dir = cluster.dir
+    const dir = o.logDir ?? cluster.dir
     const balancer = lb
 
     // The first alone (it applies the migrations), then the others together; each starts on a different node.
@@ -158,7 +163,8 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
 
     await db.connect()
     const startTs = Math.floor((Date.now() - 60 * 86_400_000) / 900_000) * 900_000
-    load = createLoad({ nodes: mqttNodes, meters, startTs })
+    // Below what the workers commit on this shared machine: a backlog would be measured as failover time.
+    load = createLoad({ nodes: mqttNodes, meters, startTs, perMessage: o.perMessage ?? 2, intervalMs: o.intervalMs ?? 500 })
     load.start()
     const injected: string[] = []
     const inject = async (k: number) => {
@@ -210,17 +216,21 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
     await load.stop()
     log(`load stopped: ${load.ackedTotal} readings acknowledged by the broker`)
 
-    // Everything acknowledged must arrive; give the last batches time to be committed.
+    // Everything acknowledged must arrive: wait while the queues drain (the count still grows).
     const lostNow = async () => {
+      const { rows } = await db.query<{ device_id: string, ts: Date }>('SELECT device_id, ts FROM readings WHERE device_id = ANY($1)', [[...load!.acked.keys()]])
+      const have = new Set(rows.map((r) => `${r.device_id}|${r.ts.getTime()}`))
       let lost = 0
-      for (const [dev, ts] of load!.acked) {
-        const have = new Set((await db.query<{ ts: Date }>('SELECT ts FROM readings WHERE device_id = $1', [dev])).rows.map((r) => r.ts.getTime()))
-        for (const t of ts) if (!have.has(t)) lost++
-      }
-      return lost
+      for (const [dev, ts] of load!.acked) for (const t of ts) if (!have.has(`${dev}|${t}`)) lost++
+      return { lost, stored: rows.length }
     }
-    let lost = await lostNow()
-    for (let i = 0; i < 30 && lost > 0; i++) { await sleep(1000); lost = await lostNow() }
+    let { lost, stored } = await lostNow()
+    for (let still = 0, i = 0; lost > 0 && still < 5 && i < 150; i++) {
+      await sleep(2000)
+      const now = await lostNow()
+      still = now.stored === stored ? still + 1 : 0
+      ;({ lost, stored } = now)
+    }
     const missedNow = async () => {
       const { rows } = await db.query<{ subject: string }>(`SELECT DISTINCT subject FROM alerts WHERE kind = 'fall' AND subject = ANY($1)`, [injected])
       return injected.length - rows.length
@@ -240,8 +250,10 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
     }
     const allStreets = Array.from({ length: o.streets }, (_, i) => `S${i + 1}`)
     const victimStreets = allStreets.filter((s) => victim.parts.includes(partitionOf(s, o.partitions)))
-    let failover = victimStreets.length > 0 ? await firstAfter(tKill, victimStreets) : 0
-    if (tNodeKill) failover = Math.max(failover, await firstAfter(tNodeKill, allStreets))
+    const workerFailover = victimStreets.length > 0 ? await firstAfter(tKill, victimStreets) : 0
+    const nodeFailover = tNodeKill ? await firstAfter(tNodeKill, allStreets) : 0
+    const failover = Math.max(workerFailover, nodeFailover)
+    log(`seconds until consumed again: after the worker kill ${workerFailover.toFixed(2)}, after the node kill ${nodeFailover.toFixed(2)}`)
     const partitionsAfter: Record<string, string> = {}
     for (const w of workers) if (w !== victim.w) partitionsAfter[`worker${w.n}`] = (await health(w.port))?.partitions ?? 'down'
     log(`partitions after: ${JSON.stringify(partitionsAfter)}; falls injected ${injected.length}, fall alerts ${falls}`)
