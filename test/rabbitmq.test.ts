@@ -95,7 +95,7 @@ test('a worker app subscribes only to its own tasks topic and receives what grid
   c.end(true)
 })
 
-test('short failover: two workers share the partitions; one killed with kill -9, the other takes its partitions; nothing acknowledged is lost, no alert twice, no fall missed', async () => {
+test('short failover: of two workers, the one holding partitions is killed with kill -9 and the other takes them; nothing acknowledged is lost, no alert twice, no fall missed', async () => {
   // The in-process worker above would consume the proof's streets into another database: it goes first.
   lb.targets.splice(0)
   await h!.close()
