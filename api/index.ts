@@ -33,7 +33,7 @@ export interface ApiDeps {
   /** Extra route plugins at the root (RabbitMQ's auth backend routes in scale-out mode). */
   plugins?: FastifyPluginAsync[]
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
-  ready: () => { ready: boolean, parts: Record<string, string> }
+  ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
 
 declare module 'fastify' {
@@ -97,7 +97,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'starting', ...r.parts })
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : (r.status ?? 'starting'), ...r.parts })
   })
 
   await app.register(async (api) => {

@@ -6,11 +6,13 @@ import { createAlerts, EventBus } from '../alerts/index.ts'
 import { buildApp } from '../api/index.ts'
 import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
+import { listenProblem } from '../config/problems.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createIngest } from '../ingest/index.ts'
 import { createRegistry } from '../registry/index.ts'
 import { createScale } from '../scale/index.ts'
-import { createMaintenance, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMetrics } from '../metrics/index.ts'
 import { workerTopic, type Consumption } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
 import { restoreDetectors, saveDetectors } from './detector-state.ts'
@@ -64,8 +66,9 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
     const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
+    const storeWatch = createStoreWatch({ db, logger })
     const ingest = createIngest({
-      db, logger, lookupDevice: registry.getDevice,
+      db, logger, lookupDevice: registry.getDevice, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
     })
@@ -79,15 +82,28 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle })
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, scale })
+    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
+    const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
+    storeWatch.start()
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, scale })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : broker.mode === 'rabbitmq' ? 'rabbitmq cluster' : 'external mqtt broker'
     await alerts.start()
     await scale?.start(alerts)
-    http = await buildApp({ logger, db, addresses, registry, alerts, ...(scale ? { plugins: [scale.authRoutes(registry)] } : {}), ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts: scale ? { ...parts, partitions: scale.partitions.active.join(',') || 'none' } : parts }) })
+    http = await buildApp({
+      logger, db, addresses, registry, alerts,
+      ...(scale ? { plugins: [scale.authRoutes(registry)] } : {}),
+      ready: () => {
+        const down = storeWatch.down
+        const withParts = scale ? { ...parts, partitions: scale.partitions.active.join(',') || 'none' } : parts
+        const shown = down ? { ...withParts, store: `down: ${down}` } : withParts
+        return { ready: !down && Object.values(parts).every((p) => p !== 'starting'), parts: shown, ...(down ? { status: 'store down' } : {}) }
+      },
+    })
+    metrics.route(http)
     await http.listen({ port: config.httpPort, host: config.httpHost })
+      .catch((err) => { throw listenProblem({ portVar: 'HTTP_PORT', port: config.httpPort, hostVar: 'HTTP_HOST', host: config.httpHost, err }) })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
     state.adminToken = await registry.ensureAdminToken(config.adminToken)
@@ -104,6 +120,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     broker: ReturnType<typeof createBroker>
     scale: ReturnType<typeof createScale> | undefined
     maintenance: ReturnType<typeof createMaintenance>
+    storeWatch: ReturnType<typeof createStoreWatch>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -113,6 +130,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       await http?.close()
       await c.broker?.stop()
       await c.scale?.stop()
+      c.storeWatch?.stop()
       await c.ingest?.stop()
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)

@@ -243,6 +243,10 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
   return {
     mode: 'rabbitmq',
     port: undefined,
+    /** 1 while connected to a node, else 0. */
+    get connected () { return conn ? 1 : 0 },
+    /** RabbitMQ refuses a device's publish to a topic not its own (the auth backend says deny). */
+    refusals () { return {} },
     get active () { return [...parts.entries()].filter(([, st]) => st.ready).map(([p]) => p).sort((a, b) => a - b) },
     syncStreets,
     async start () {

@@ -325,6 +325,15 @@ CREATE INDEX audit_log_target ON audit_log (target, at);
 `,
   },
   {
+    id: 6,
+    name: 'dead letters keep an excerpt with the payload size and sha256',
+    sql: () => `
+ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
+CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
+  {
     id: 8,
     name: 'several workers on one database: one alert per detector episode, one task per alert, worker presence',
     // With workers on RabbitMQ partitions a street moves between workers; a handover in

@@ -43,11 +43,17 @@ export const ReportCategory = z.enum(REPORT_CATEGORIES)
 
 // ---------------------------------------------------------------- device payloads
 
+/** Event times accepted, epoch ms: 2000-01-01 to 2100-01-01 UTC, the same for both forms. */
+export const EVENT_TIME_MIN = 946684800000
+export const EVENT_TIME_MAX = 4102444800000
+
 /** Event time: ISO 8601 string or epoch milliseconds; becomes epoch ms. */
 export const EventTime = z.union([
   z.iso.datetime({ offset: true, local: false }).transform((s) => Date.parse(s)),
-  z.number().int().min(946684800000, 'ts before 2000').max(4102444800000, 'ts after 2100'),
+  z.number().int(),
 ]).refine((n) => Number.isFinite(n), 'ts is not a valid time')
+  .refine((n) => n >= EVENT_TIME_MIN, 'ts before 2000')
+  .refine((n) => n <= EVENT_TIME_MAX, 'ts after 2100')
 
 const register = z.number().finite().nonnegative()
 
