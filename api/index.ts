@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fastifyStatic from '@fastify/static'
@@ -41,6 +41,8 @@ export interface ApiDeps {
   fleet?: Fleet
   notify: Notify
   reports: Reports
+  /** Extra route plugins at the root (RabbitMQ's auth backend routes in scale-out mode). */
+  plugins?: FastifyPluginAsync[]
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
@@ -126,6 +128,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
   }, { prefix: '/api' })
   await app.register(checkinAnswerRoutes)
 
+  for (const plugin of deps.plugins ?? []) await app.register(plugin)
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
   app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())
