@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -14,6 +16,8 @@ import { authPlugin } from './auth.ts'
 import { registryRoutes } from './routes/registry.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { overviewRoutes } from './routes/overview.ts'
+import { householdRoutes } from './routes/households.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -23,6 +27,10 @@ export interface ApiDeps {
   alerts: Alerts
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string> }
+  /** Local time of the subjects, hours from UTC, for the pages and daily counts. Default 8. */
+  utcOffsetHours?: number
+  /** Wall clock. Default Date.now. */
+  now?: () => number
 }
 
 declare module 'fastify' {
@@ -30,6 +38,8 @@ declare module 'fastify' {
 }
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url))
+// Charts and maps come from the npm package, served by gridcare itself: no CDN on a closed network.
+const echartsDir = dirname(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'))
 
 /** The HTTP app, not yet listening: tests use inject(), start-up calls listen(). */
 export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
@@ -78,9 +88,12 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(registryRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(overviewRoutes)
+    await api.register(householdRoutes)
   }, { prefix: '/api' })
 
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
+  await app.register(fastifyStatic, { root: echartsDir, prefix: '/vendor/echarts/', decorateReply: false, allowedPath: (p) => p === '/echarts.min.js', maxAge: '1d' })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
   app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())
   return app

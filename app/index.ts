@@ -79,7 +79,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
     await alerts.start()
-    http = await buildApp({ logger, db, addresses, registry, alerts, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
+    http = await buildApp({ logger, db, addresses, registry, alerts, utcOffsetHours: config.utcOffsetHours, now, ready: () => ({ ready: Object.values(parts).every((p) => p !== 'starting'), parts }) })
     await http.listen({ port: config.httpPort, host: config.httpHost })
     state.httpPort = (http.server.address() as AddressInfo).port
     // Last: a token created by a start that then failed would never be shown to anyone.
