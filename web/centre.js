@@ -1,7 +1,7 @@
 // The command centre's wall: the street on a map, live feed, task board, counts, drill-down to a household.
 import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, stageLabel } from './lib/i18n.js'
 import { api, ApiError, NetworkError, session, follow, setOffset, describe, dueOf, countdown, dayOnly, hhmm, num, esc, SEV_RANK, ACTIVE, chime, unlockSound } from './lib/core.js'
-import { chartIn, usageOption, registerGrids, FONT, disposeIn } from './lib/charts.js'
+import { chartIn, usageOption, registerGrids, FONT, disposeIn, calm } from './lib/charts.js'
 
 /* global echarts */
 const $ = (id) => document.getElementById(id)
@@ -74,8 +74,10 @@ function drawMap () {
     m.n++; m.late ||= isLate(tk)
     taskAt.set(b.code, m)
   }
-  const buildings = [...places.values()].filter((p) => p.level === 'building' && p.lat !== null).map((b) => ({ code: b.code, name: b.name, value: [b.lon, b.lat] }))
   const focusCode = typeof focus === 'string' ? focus : household?.building
+  const mapName = mapNameFor(focusCode ?? rootCode)
+  const inView = (b) => mapName === 'gc-all' || `gc-${b.parent}` === mapName || `gc-${places.get(b.parent)?.parent}` === mapName
+  const buildings = [...places.values()].filter((p) => p.level === 'building' && p.lat !== null && inView(p)).map((b) => ({ code: b.code, name: b.name, value: [b.lon, b.lat] }))
   const marks = [...byBuilding.values()]
   const sevColour = { low: '#3b82f6', medium: '#e0a21b', high: '#ff7a3a', critical: '#ff4d4f' }
   const chart = chartIn($('map'))
@@ -84,18 +86,19 @@ function drawMap () {
     textStyle: { fontFamily: FONT },
     tooltip: { trigger: 'item', textStyle: { fontSize: 12 * s } },
     geo: {
-      map: mapNameFor(focusCode ?? rootCode), nameProperty: 'code', roam: true, layoutCenter: ['46%', '52%'], layoutSize: '88%',
-      label: { show: true, color: '#e8eef5', fontSize: 13 * s, formatter: (p) => `${name(p.name)}\n${openBy.get(p.name) ?? 0}` },
+      map: mapName, nameProperty: 'code', roam: true,
+      left: 40 * s, top: 56 * s, bottom: 44 * s, right: $('drill').childElementCount ? 21 * 14 * s + 40 * s : 40 * s,
+      label: { show: true, color: '#e8eef5', fontSize: 13 * s, fontWeight: 'bold', formatter: (p) => `${name(p.name)} · ${openBy.get(p.name) ?? 0}` },
       itemStyle: { borderColor: '#7fb2e0', borderWidth: 1.5 * s },
       emphasis: { label: { color: '#fff' }, itemStyle: { areaColor: '#2f5d8c' } },
       regions: gridsFC.features.map((f) => ({ name: f.properties.code, itemStyle: { areaColor: gridColour(f.properties.code, openBy.get(f.properties.code) ?? 0) } })),
       tooltip: { formatter: (p) => `${esc(name(p.name))}<br>${t('openAlerts')} ${openBy.get(p.name) ?? 0}` },
     },
     series: [
-      { id: 'buildings', type: 'scatter', coordinateSystem: 'geo', data: buildings, symbol: 'rect', symbolSize: 9 * s, itemStyle: { color: '#9fb6cc', opacity: 0.8 }, label: { show: true, position: 'bottom', formatter: '{b}', color: '#aebfd0', fontSize: 11 * s }, tooltip: { formatter: (p) => esc(p.name) } },
+      { id: 'buildings', type: 'scatter', coordinateSystem: 'geo', data: buildings, symbol: 'rect', symbolSize: 9 * s, itemStyle: { color: '#9fb6cc', opacity: 0.8 }, label: { show: true, position: 'bottom', formatter: '{b}', color: '#aebfd0', fontSize: 11 * s }, tooltip: { formatter: (p) => esc(p.name) }, z: 3 },
       { id: 'tasks', type: 'scatter', coordinateSystem: 'geo', data: [...taskAt.values()], symbol: 'pin', symbolSize: 30 * s, symbolOffset: [12 * s, -14 * s], itemStyle: { color: (p) => p.data.late ? '#ff4d4f' : '#3aa0ff' }, label: { show: true, formatter: (p) => String(p.data.n), color: '#fff', fontSize: 11 * s }, tooltip: { formatter: (p) => `${esc(p.name)}<br>${t('openTasks')} ${p.data.n}` } },
-      { id: 'alerts', type: 'effectScatter', coordinateSystem: 'geo', data: marks, symbolSize: (v, p) => (12 + 4 * Math.min(4, p.data.n)) * s, rippleEffect: { scale: 3, brushType: 'stroke' }, itemStyle: { color: (p) => sevColour[p.data.sev] }, tooltip: { formatter: (p) => `${esc(p.name)}<br>${t('openAlerts')} ${p.data.n}` }, zlevel: 1 },
-      { id: 'drones', type: 'lines', coordinateSystem: 'geo', polyline: true, data: (overview?.drones ?? []).map((d) => ({ name: d.id, coords: d.track.map((p) => [p[0], p[1]]) })), lineStyle: { color: '#b48cff', width: 2 * s, opacity: 0.9 }, effect: { show: true, symbolSize: 6 * s, color: '#e0ccff', trailLength: 0.1 } },
+      { id: 'alerts', type: calm() ? 'scatter' : 'effectScatter', coordinateSystem: 'geo', data: marks, symbolSize: (v, p) => (12 + 4 * Math.min(4, p.data.n)) * s, rippleEffect: { scale: 3, brushType: 'stroke' }, itemStyle: { color: (p) => sevColour[p.data.sev] }, tooltip: { formatter: (p) => `${esc(p.name)}<br>${t('openAlerts')} ${p.data.n}` }, zlevel: 1 },
+      { id: 'drones', type: 'lines', coordinateSystem: 'geo', polyline: true, data: (overview?.drones ?? []).map((d) => ({ name: d.id, coords: d.track.map((p) => [p[0], p[1]]) })), lineStyle: { color: '#b48cff', width: 2 * s, opacity: 0.9 }, effect: { show: !calm(), symbolSize: 6 * s, color: '#e0ccff', trailLength: 0.1 } },
     ],
   }, { replaceMerge: ['series'] })
   const el = $('map')
@@ -168,7 +171,7 @@ async function renderHousehold () {
   el.innerHTML = `<h3>${esc(h.flat)} · ${esc(h.name ?? '')}</h3>
     <p class="muted" id="hh-contact">${esc(h.phone ?? '')}</p>
     <button class="ghost unmask" id="unmask">${t('unmask')}</button>
-    <div>${h.open.map((a) => `<p><span class="sev ${a.severity}">${esc(sevLabel(a.severity))}</span> ${esc(describe(alerts.get(a.id), h.name))}</p>`).join('')}</div>
+    <div id="hh-open">${h.open.map((a) => `<p><span class="sev ${a.severity}">${esc(sevLabel(a.severity))}</span> ${esc(describe(alerts.get(a.id), h.name))}</p>`).join('')}</div>
     <h4>${t('use24h')}</h4><div class="chart household" id="household-chart"></div>`
   try {
     const u = await api('GET', `/api/subjects/${encodeURIComponent(h.subject)}/usage?hours=24`)
@@ -195,6 +198,8 @@ $('drill').addEventListener('click', async (e) => {
       const full = await api('POST', `/api/subjects/${encodeURIComponent(household.subject)}/unmask`)
       $('drill').querySelector('h3').textContent = `${full.building ?? ''} ${full.flat} · ${full.name ?? ''}`
       $('hh-contact').innerHTML = `${esc(full.phone ?? '')} ${full.contacts.map((c) => `· ${esc(c.relation ?? '')} ${esc(c.name ?? '')} ${esc(c.phone ?? '')}`).join(' ')}`
+      household = { ...household, name: full.name, phone: full.phone }
+      $('hh-open').innerHTML = household.open.map((a) => `<p><span class="sev ${a.severity}">${esc(sevLabel(a.severity))}</span> ${esc(describe(alerts.get(a.id), full.name))}</p>`).join('')
       $('unmask').replaceWith(Object.assign(document.createElement('p'), { className: 'muted', id: 'unmasked', textContent: t('unmasked') }))
     } catch (err) { $('error').textContent = err.message }
   }
@@ -297,7 +302,7 @@ function refreshOverviewSoon () {
   overviewTimer = setTimeout(async () => { try { overview = await api('GET', '/api/overview'); renderCharts(); if (!household) renderDrill() } catch {} }, 1500)
 }
 
-function renderAll () { renderKpis(); renderFeed(); renderBoard(); drawMap() }
+function renderAll () { if (!overview) return; renderKpis(); renderFeed(); renderBoard(); drawMap() }
 
 // ---------------------------------------------------------------- start
 
@@ -315,6 +320,8 @@ async function start () {
   }
   $('signin').hidden = true; $('wall').hidden = false; $('signin-error').textContent = ''
   document.documentElement.style.fontSize = `${14 * scale()}px`
+  // Follow the feed first, so nothing that happens while the rest loads is missed.
+  feed?.stop(); feed = follow(onFeed, setLive)
   try {
     const [cfg, ov, fc, as, ts] = await Promise.all([api('GET', '/api/ui/config'), api('GET', '/api/overview'), api('GET', '/api/grids'), api('GET', '/api/alerts?limit=1000'), api('GET', '/api/tasks?limit=1000')])
     setOffset(cfg.utcOffsetHours)
@@ -336,7 +343,6 @@ async function start () {
     chart.off('click'); chart.on('click', onMapClick)
     focus = rootCode
     renderCrumbs(); renderDrill(); renderCharts(); renderAll()
-    feed?.stop(); feed = follow(onFeed, setLive)
   } catch (err) {
     $('error').textContent = err instanceof NetworkError ? t('offline') : err.message
   }

@@ -54,7 +54,7 @@ export function miniMapOption (mapName, point, label) {
     animation: false,
     textStyle: { fontFamily: FONT },
     geo: { map: mapName, nameProperty: 'code', roam: false, layoutCenter: ['50%', '50%'], layoutSize: '92%', itemStyle: { areaColor: '#1d3248', borderColor: '#5b86b0', borderWidth: 1 }, label: { show: false }, emphasis: { disabled: true }, silent: true },
-    series: point ? [{ type: 'effectScatter', coordinateSystem: 'geo', data: [{ name: label, value: point }], symbolSize: 12, itemStyle: { color: '#ff5c5c' }, label: { show: !!label, formatter: '{b}', position: 'right', color: '#fff', fontSize: 12 } }] : [],
+    series: point ? [{ type: calm() ? 'scatter' : 'effectScatter', coordinateSystem: 'geo', data: [{ name: label, value: point }], symbolSize: 12, itemStyle: { color: '#ff5c5c' }, label: { show: !!label, formatter: '{b}', position: 'right', color: '#fff', fontSize: 12 } }] : [],
   }
 }
 
@@ -62,3 +62,6 @@ export function miniMapOption (mapName, point, label) {
 export function disposeIn (root) {
   root.querySelectorAll('[_echarts_instance_]').forEach((el) => echarts.getInstanceByDom(el)?.dispose())
 }
+
+/** Ripples and moving trails only for those who have not asked for less motion (they also cost a wall's CPU). */
+export const calm = () => matchMedia('(prefers-reduced-motion: reduce)').matches
