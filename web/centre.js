@@ -87,7 +87,7 @@ function drawMap () {
     tooltip: { trigger: 'item', textStyle: { fontSize: 12 * s } },
     geo: {
       map: mapName, nameProperty: 'code', roam: true,
-      left: 40 * s, top: 56 * s, bottom: 44 * s, right: $('drill').childElementCount ? 21 * 14 * s + 40 * s : 40 * s,
+      ...mapBox(s),
       label: { show: true, color: '#e8eef5', fontSize: 13 * s, fontWeight: 'bold', formatter: (p) => `${name(p.name)} · ${openBy.get(p.name) ?? 0}` },
       itemStyle: { borderColor: '#7fb2e0', borderWidth: 1.5 * s },
       emphasis: { label: { color: '#fff' }, itemStyle: { areaColor: '#2f5d8c' } },
@@ -108,6 +108,14 @@ function drawMap () {
   $('legend').innerHTML = indexColours
     ? `<span>${t('colourByIndex')}</span>`
     : ALERT_COLOURS.map((c, i) => `<span><i style="background:${c}"></i>${i === 0 ? t('legendNone') : i === 3 ? `≥3 ${t('legendSome')}` : `${i} ${t('legendSome')}`}</span>`).join('')
+}
+
+/** Where the map goes: beside the drill-down panel, under the crumbs, its own shape kept. */
+function mapBox (s) {
+  const el = $('map'); const w = el.clientWidth; const h = el.clientHeight
+  const right = $('drill').childElementCount ? 21 * 14 * s + 24 * s : 24 * s
+  const availW = Math.max(100, w - right - 32 * s); const availH = Math.max(100, h - 100 * s)
+  return { layoutCenter: [32 * s + availW / 2, 52 * s + availH / 2], layoutSize: Math.min(availW, availH) }
 }
 
 function onMapClick (p) {
