@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
 import { benchDetectors } from './detectors.ts'
+import { benchEndToEnd } from './e2e.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,...] [--detail] [--pg URL] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -12,6 +13,8 @@ import { formatTable, type BenchLine } from './report.ts'
 interface BenchContext {
   pgAdminUrl: string
   detail: boolean
+  seconds: number
+  stores: ('embedded' | 'postgres')[]
   progress: (msg: string) => void
 }
 
@@ -25,6 +28,7 @@ const SECTIONS: Record<string, Section> = {
     detail: ctx.detail,
   }),
   detectors: (ctx) => benchDetectors({ progress: ctx.progress }),
+  e2e: (ctx) => benchEndToEnd({ pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress }),
 }
 
 async function main () {
@@ -34,6 +38,8 @@ async function main () {
       detail: { type: 'boolean', default: false },
       pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       quiet: { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '20' },
+      stores: { type: 'string', default: 'embedded,postgres' },
     },
   })
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean)
@@ -42,6 +48,8 @@ async function main () {
   const ctx: BenchContext = {
     pgAdminUrl: values.pg!,
     detail: values.detail!,
+    seconds: Number(values.seconds),
+    stores: values.stores!.split(',').map((s) => s.trim()) as ('embedded' | 'postgres')[],
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),
   }
   const lines: BenchLine[] = []

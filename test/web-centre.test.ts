@@ -37,7 +37,7 @@ test('the map draws the street from the imported grid areas, coloured by open al
   assert.equal(await page.locator('#title').textContent(), '灵隐街道')
   assert.equal(await page.locator('#k-open').textContent(), '1')
   assert.match(await page.locator('#drill').textContent() ?? '', /枫叶社区.*茶园社区/)
-  assert.match(await page.locator('#board').textContent() ?? '', /待接单 1\s+中 独居老人无活动\s+3号楼 · 张网格\s+剩 \d/)
+  assert.match(await page.locator('#board').textContent() ?? '', /派遣 1\s+中 独居老人无活动\s+3号楼 · 张网格\s+剩 \d/)
 })
 
 test('a new alert appears on the feed, the board and the map without a reload', async () => {

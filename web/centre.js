@@ -1,5 +1,5 @@
 // The command centre's wall: the street on a map, live feed, task board, counts, drill-down to a household.
-import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, stageLabel } from './lib/i18n.js'
+import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, stageLabel, STAGES } from './lib/i18n.js'
 import { api, ApiError, NetworkError, session, follow, setOffset, describe, dueOf, countdown, dayOnly, hhmm, num, esc, SEV_RANK, ACTIVE, chime, unlockSound } from './lib/core.js'
 import { chartIn, usageOption, registerGrids, FONT, disposeIn, calm } from './lib/charts.js'
 
@@ -255,14 +255,14 @@ function renderCharts () {
     .map(([k, v, c]) => `<div class="dev ${c}"><b>${num(v)}</b><span>${t(k)}</span></div>`).join('')
 }
 
-const STATE_COLUMNS = ['open', 'acknowledged', 'on_site', 'resolved']
-const STAGE_ORDER = ['立案', '派遣', '处置', '核查', '结案', '评价']
+/** The case's statutory stage; from the task's state when the API does not say. */
+const STAGE_OF_STATE = { open: 'dispatched', acknowledged: 'handling', on_site: 'handling', resolved: 'checking', reviewed: 'closed' }
+const stageKey = (x) => x.stage ?? STAGE_OF_STATE[x.state] ?? x.state
 function renderBoard () {
   const list = [...tasks.values()].filter((x) => ACTIVE.includes(x.state) || Date.now() - Date.parse(x.updatedAt) < 86_400_000)
-  const byStage = list.some((x) => x.stage)
-  const key = (x) => byStage ? (x.stage ?? x.state) : x.state
-  const cols = byStage ? [...new Set([...STAGE_ORDER.filter((s) => list.some((x) => stageLabel(key(x)) === s || key(x) === s)), ...list.map(key)])] : STATE_COLUMNS
-  const label = (c) => byStage ? stageLabel(c) : stateLabel(c)
+  const cols = STAGES
+  const key = stageKey
+  const label = stageLabel
   $('board').innerHTML = cols.map((c) => {
     const items = list.filter((x) => key(x) === c).sort((a, b) => SEV_RANK[b.severity] - SEV_RANK[a.severity] || (Date.parse(dueOf(a) ?? '9999') - Date.parse(dueOf(b) ?? '9999')))
     return `<div class="col" data-stage="${esc(c)}"><h3>${esc(label(c))} <span class="muted">${num(items.length)}</span></h3>${items.slice(0, 30).map((x) => {
@@ -289,7 +289,7 @@ function onFeed (ev, data) {
   ;(isAlert ? alerts : tasks).set(data.id, data)
   const where = [placeAt(data, 'community')?.name, placeAt(data, 'building')?.name].filter(Boolean).join(' ') || data.address
   const what = ev === 'alert.created' ? t('newAlert') : ev === 'task.created' ? t('taskNew') : isAlert ? t('alertChanged') : t('taskChanged')
-  const state = isAlert ? (data.status !== 'open' ? t(data.status) : '') : (data.stage ? stageLabel(data.stage) : stateLabel(data.state))
+  const state = isAlert ? (data.status !== 'open' ? t(data.status) : '') : `${stageLabel(stageKey(data))} · ${stateLabel(data.state)}`
   const urgent = ev.endsWith('created') && (data.severity === 'critical' || data.severity === 'high')
   if (!before || before.updatedAt !== data.updatedAt || ev.endsWith('created')) {
     feedItems.unshift({ id: data.id, at: new Date().toISOString(), what, kind: data.kind, severity: data.severity, where, state, fresh: true, urgent })

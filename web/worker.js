@@ -1,5 +1,5 @@
 // The grid worker's phone: my open tasks, most urgent first; act on them with one thumb, offline too.
-import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, stageLabel, outcomeLabel, actionLabel, OUTCOMES } from './lib/i18n.js'
+import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, outcomeLabel, actionLabel, OUTCOMES } from './lib/i18n.js'
 import { api, ApiError, NetworkError, session, follow, setOffset, describe, dueOf, countdown, dayTime, hhmm, esc, SEV_RANK, ACTIVE, chime, unlockSound } from './lib/core.js'
 import { chartIn, usageOption, registerGrids, miniMapOption, disposeIn } from './lib/charts.js'
 
@@ -123,7 +123,7 @@ function primaryAction (tk) {
   if (tk.state === 'on_site') return `<button class="primary big" data-act="resolve" data-id="${esc(tk.id)}">${t('resolve')}</button>`
   return ''
 }
-const stageOf = (tk) => tk.stage ? stageLabel(tk.stage) : stateLabel(tk.state)
+const stageOf = (tk) => stateLabel(tk.state)
 
 function card (tk) {
   const queued = tk.history.some((h) => h.queuedAt)

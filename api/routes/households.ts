@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { GridcareError } from '../../errors/index.ts'
 import { AddressCode } from '../../vocab/index.ts'
 import { requireCovers } from '../auth.ts'
+import { auditReads } from '../audit.ts'
 import { errors } from '../schemas.ts'
 
 const HOUR = 3_600_000
@@ -42,6 +43,8 @@ export const householdRoutes: FastifyPluginAsyncZod = async (app) => {
        WHERE $1 = ANY(u.path) ORDER BY s.address, s.id LIMIT 2000`, [a.code])
     const open = (await db.query<{ id: string, subject: string, kind: string, severity: string }>(
       `SELECT id, subject, kind, severity FROM alerts WHERE status = 'open' AND $1 = ANY(path) AND subject IS NOT NULL`, [a.code])).rows
+    // Masked, but still people: the listing is audited like any read of them.
+    await auditReads(app, req, 'list_households', rows.map((s) => s.id))
     return rows.map((s) => ({
       subject: s.id, kind: s.kind, unit: s.address, building: s.building, flat: maskFlat(s.unit_name), name: maskName(s.name), phone: maskPhone(s.phone), masked: true,
       open: open.filter((x) => x.subject === s.id).map((x) => ({ id: x.id, kind: x.kind, severity: x.severity })),
@@ -61,7 +64,7 @@ export const householdRoutes: FastifyPluginAsyncZod = async (app) => {
     await registry.audit(req.principal.id, 'unmask', s.id)
     const unit = await addresses.get(s.address)
     const building = unit?.parent ? await addresses.get(unit.parent) : null
-    const raw = (s as { contacts?: unknown }).contacts ?? s.details.contacts
+    const raw: unknown = s.contacts ?? s.details.contacts
     const contacts = Array.isArray(raw) ? raw.filter((c) => c && typeof c === 'object').map((c) => ({ ...(typeof c.name === 'string' ? { name: c.name } : {}), ...(typeof c.phone === 'string' ? { phone: c.phone } : {}), ...(typeof c.relation === 'string' ? { relation: c.relation } : {}) })) : []
     return { subject: s.id, name: s.name, phone: s.phone, flat: unit?.name ?? s.address, building: building?.name ?? null, contacts }
   })

@@ -49,10 +49,11 @@ const STATE = {
   zh: { open: '待接单', acknowledged: '已接单', on_site: '已到场', resolved: '已办结', reviewed: '已核查' },
   en: { open: 'waiting', acknowledged: 'accepted', on_site: 'on site', resolved: 'resolved', reviewed: 'reviewed' },
 }
-/** Stage names of the case workflow, when the API gives one (立案 派遣 处置 核查 结案 评价). */
+/** The statutory stages of a case (立案 派遣 处置 核查 结案 评价), as the API names them. */
+export const STAGES = ['filed', 'dispatched', 'handling', 'checking', 'closed', 'evaluated']
 const STAGE = {
-  zh: { filed: '立案', dispatched: '派遣', dispatch: '派遣', handling: '处置', handle: '处置', verifying: '核查', verify: '核查', review: '核查', closed: '结案', close: '结案', rated: '评价', evaluation: '评价', evaluate: '评价' },
-  en: { 立案: 'filed', 派遣: 'dispatched', 处置: 'handling', 核查: 'verifying', 结案: 'closed', 评价: 'rated' },
+  zh: { filed: '立案', dispatched: '派遣', handling: '处置', checking: '核查', closed: '结案', evaluated: '评价' },
+  en: { filed: 'filed', dispatched: 'dispatched', handling: 'in hand', checking: 'checking', closed: 'closed', evaluated: 'rated' },
 }
 const OUTCOME = {
   zh: { handled: '已处置', away: '外出不在家', false_alarm: '误报', device_fault: '设备故障', emergency: '紧急处置（送医/报警）' },
@@ -83,7 +84,7 @@ export const sevLabel = (s) => pick(SEV, s)
 export const stateLabel = (s) => pick(STATE, s)
 export const outcomeLabel = (o) => pick(OUTCOME, o)
 export const actionLabel = (a) => ACTION[lang]?.[a] ?? (lang === 'zh' ? ACTION.zh[a] : undefined) ?? a
-export const stageLabel = (s) => lang === 'zh' ? (STAGE.zh[s] ?? s) : (STAGE.en[s] ?? s)
+export const stageLabel = (s) => pick(STAGE, s)
 export const OUTCOMES = ['handled', 'false_alarm', 'away', 'device_fault', 'emergency']
 
 /** Fills every [data-t] element's text and [data-t-ph] placeholder in the page. */

@@ -1,0 +1,227 @@
+/**
+ * End to end: devices connect over TCP with their own credentials and publish QoS 1 readings
+ * into a whole gridcare (broker -> ingest -> detectors -> store), while door cameras report
+ * falls that must become tasks. The same load goes through bare brokers (Mosquitto, which runs
+ * on these machines, and bare aedes) in the same run, as the reference.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Aedes } from 'aedes'
+import mqtt from 'mqtt'
+import pg from 'pg'
+import pino from 'pino'
+import { createGridcare, type Gridcare } from '../app/index.ts'
+import { loadConfig } from '../config/index.ts'
+import type { LoadResult, LoadSpec } from './load.ts'
+import type { BenchLine } from './report.ts'
+
+export interface Load {
+  name: string
+  devices: number
+  inFlight: number
+  /** Acknowledged readings per second this load must reach. */
+  target: number
+}
+
+/** The two loads of issue 12: many meters with little in flight, few concentrators with much. */
+export const LOADS: Load[] = [
+  { name: '2,000 meters x 4 in flight', devices: 2000, inFlight: 4, target: 25_000 },
+  { name: '20 concentrators x 256 in flight', devices: 20, inFlight: 256, target: 60_000 },
+]
+
+export interface E2eOptions {
+  pgAdminUrl: string
+  /** Seconds of load per run; default 20. */
+  seconds?: number
+  stores?: ('embedded' | 'postgres')[]
+  loads?: Load[]
+  /** Mosquitto to measure as the reference; default mqtt://127.0.0.1:1883, skipped when it does not answer. */
+  mosquittoUrl?: string
+  progress?: (msg: string) => void
+}
+
+interface Row { load: string, where: string, r: LoadResult, rssMb?: number, committed?: number, taskP99?: number, alertToTaskP99?: number, falls?: number, tasks?: number }
+
+const loadScript = fileURLToPath(new URL('./load.ts', import.meta.url))
+const FALLS_EVERY_MS = 500
+
+export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
+  const say = opts.progress ?? (() => {})
+  const seconds = opts.seconds ?? 20
+  const rows: Row[] = []
+  const lines: BenchLine[] = []
+  for (const load of opts.loads ?? LOADS) {
+    const ref: Record<string, LoadResult | null> = {}
+    say(`e2e: ${load.name} through bare aedes`)
+    ref.aedes = await bareAedes((url) => generate(load, url, seconds, bareDevices(load.devices)))
+    rows.push({ load: load.name, where: 'bare aedes (ref)', r: ref.aedes })
+    const mosq = opts.mosquittoUrl ?? 'mqtt://127.0.0.1:1883'
+    if (await answers(mosq)) {
+      say(`e2e: ${load.name} through Mosquitto at ${mosq}`)
+      ref.mosquitto = await generate(load, mosq, seconds, bareDevices(load.devices))
+      rows.push({ load: load.name, where: 'Mosquitto (ref)', r: ref.mosquitto })
+    }
+    const refRate = ref.mosquitto ? rate(ref.mosquitto) : rate(ref.aedes)
+    for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
+      say(`e2e: ${load.name} through gridcare on the ${store} store`)
+      const row = await throughGridcare(load, store, seconds, opts.pgAdminUrl)
+      rows.push(row)
+      lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, refRowsPerSec: refRate, target: load.target })
+    }
+  }
+  console.log(formatRows(rows))
+  return lines
+}
+
+const rate = (r: LoadResult) => r.acked / r.seconds
+
+/** Runs the load generator as a child process against `url`. */
+async function generate (load: Load, url: string, seconds: number, devices: LoadSpec['devices']): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
+  const file = join(dir, 'spec.json')
+  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000 }
+  writeFileSync(file, JSON.stringify(spec))
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', loadScript, file], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let buf = ''
+      child.stdout.on('data', (d) => { buf += d })
+      child.on('exit', (code) => code === 0 ? resolve(buf) : reject(new Error(`load generator exited ${code}`)))
+    })
+    return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const bareDevices = (n: number) => Array.from({ length: n }, (_, i) => ({ username: `device:bench-${i}`, password: 'x', topic: `bench/${i}/telemetry` }))
+
+async function answers (url: string): Promise<boolean> {
+  try {
+    const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 2000 })
+    await c.endAsync()
+    return true
+  } catch { return false }
+}
+
+/** A bare aedes on port 0, no authentication, no persistence beyond its defaults. */
+async function bareAedes<T> (fn: (url: string) => Promise<T>): Promise<T> {
+  const aedes = await Aedes.createBroker()
+  const server = createServer(aedes.handle)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    return await fn(`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  } finally {
+    await new Promise<void>((resolve) => { server.close(() => resolve()); aedes.close() })
+  }
+}
+
+/** A street of `n` flats, each with a lone elder and a meter, plus 40 elders with door cameras. */
+function streetCsv (n: number, cameras: number): string {
+  const lines = ['code,parent,level,name,lat,lon', 'D1,,district,District,30.25,120.13', 'S1,D1,street,Street,30.24,120.10']
+  const grids = Math.max(1, Math.ceil((n + cameras) / 200))
+  for (let g = 0; g < grids; g++) {
+    if (g % 10 === 0) lines.push(`C${g / 10},S1,community,Community ${g / 10},,`)
+    lines.push(`G${g},C${Math.floor(g / 10)},grid,Grid ${g},,`, `B${g},G${g},building,Building ${g},30.24,120.10`)
+  }
+  for (let i = 0; i < n + cameras; i++) lines.push(`U${i},B${Math.floor(i / 200)},unit,Flat ${i},,`)
+  return lines.join('\n') + '\n'
+}
+
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, pgAdminUrl: string): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
+  const db = store === 'postgres' ? await freshDatabase(pgAdminUrl) : undefined
+  const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
+  const gc = createGridcare({ config, logger: pino({ level: 'silent' }) })
+  await gc.start()
+  const cameras = 40
+  try {
+    const api = async (method: string, url: string, body: unknown) => {
+      const res = await gc.http.inject({ method: method as 'POST', url, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { authorization: 'Bearer bench-admin-token-0123456789', 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' } })
+      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`)
+      return JSON.parse(res.body)
+    }
+    await api('POST', '/api/addresses/import', streetCsv(load.devices, cameras))
+    await api('POST', '/api/workers', { id: 'w', name: 'Bench Worker', role: 'grid_worker', grids: Array.from({ length: Math.ceil((load.devices + cameras) / 200) }, (_, g) => `G${g}`) })
+    const devices: LoadSpec['devices'] = []
+    for (let i = 0; i < load.devices; i++) {
+      await api('POST', '/api/subjects', { id: `e${i}`, kind: 'lone_elder', address: `U${i}` })
+      const d = await api('POST', '/api/devices', { id: `m${i}`, kind: 'meter', subject: `e${i}` })
+      devices.push({ username: d.username, password: d.password, topic: d.topics.telemetry })
+    }
+    const cams: { client: mqtt.MqttClient, topic: string, subject: string }[] = []
+    for (let i = 0; i < cameras; i++) {
+      const subject = `c${i}`
+      await api('POST', '/api/subjects', { id: subject, kind: 'lone_elder', address: `U${load.devices + i}` })
+      const d = await api('POST', '/api/devices', { id: `cam${i}`, kind: 'camera', subject })
+      cams.push({ client: await mqtt.connectAsync(`mqtt://127.0.0.1:${gc.mqttPort}`, { username: d.username, password: d.password, reconnectPeriod: 0 }), topic: d.topics.events, subject })
+    }
+
+    // Falls under load: publish -> task, and alert -> task, per subject, in this process's clock.
+    const sentAt = new Map<string, number>()
+    const alertAt = new Map<string, number>()
+    const toTask: number[] = [], alertToTask: number[] = []
+    gc.events.on('alert.created', (a) => { if (a.subject) alertAt.set(a.subject, performance.now()) })
+    gc.events.on('task.created', (t) => {
+      const s = t.subject && sentAt.get(t.subject)
+      if (s) toTask.push(performance.now() - s)
+      const a = t.subject && alertAt.get(t.subject)
+      if (a) alertToTask.push(performance.now() - a)
+    })
+    let rssMax = 0, fell = 0
+    const sampler = setInterval(() => { rssMax = Math.max(rssMax, process.memoryUsage().rss) }, 250)
+    // The first falls wait for the devices to connect; then one every FALLS_EVERY_MS.
+    const faller = setInterval(() => {
+      const cam = cams[fell]
+      if (!cam || gc.components.broker === undefined) return
+      fell++
+      sentAt.set(cam.subject, performance.now())
+      cam.client.publish(cam.topic, JSON.stringify({ ts: Date.now(), event: 'fall', confidence: 0.95 }), { qos: 1 })
+    }, FALLS_EVERY_MS)
+    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, devices)
+    clearInterval(faller)
+    clearInterval(sampler)
+    const committed = Number((await gc.components.db.query<{ n: string }>('SELECT count(*) AS n FROM readings')).rows[0]!.n)
+    await Promise.all(cams.map((c) => c.client.endAsync()))
+    return { load: load.name, where: `gridcare, ${store}`, r, rssMb: rssMax / 2 ** 20, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length }
+  } finally {
+    await gc.stop()
+    rmSync(dir, { recursive: true, force: true })
+    await db?.drop()
+  }
+}
+
+const p99 = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))]!
+
+async function freshDatabase (adminUrl: string) {
+  const name = `gridcare_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl })
+      await c.connect()
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await c.end()
+    },
+  }
+}
+
+function formatRows (rows: Row[]): string {
+  const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB']
+  const f = (n: number | undefined, d = 0) => n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+  const body = rows.map((x) => [x.load, x.where, f(x.r.acked), f(rate(x.r)), f(x.r.p50, 1), f(x.r.p99, 1), f(x.committed),
+    x.falls !== undefined ? `${f(x.taskP99, 1)} (${x.tasks}/${x.falls})` : '', f(x.alertToTaskP99, 1), f(x.rssMb)])
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ')
+  return ['', 'End to end: QoS 1 readings acknowledged once stored (publish -> PUBACK = publish -> commit)', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''].join('\n')
+}
