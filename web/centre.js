@@ -95,7 +95,7 @@ function drawMap () {
       tooltip: { formatter: (p) => `${esc(name(p.name))}<br>${t('openAlerts')} ${openBy.get(p.name) ?? 0}` },
     },
     series: [
-      { id: 'buildings', type: 'scatter', coordinateSystem: 'geo', data: buildings, symbol: 'rect', symbolSize: 9 * s, itemStyle: { color: '#9fb6cc', opacity: 0.8 }, label: { show: true, position: 'bottom', formatter: '{b}', color: '#aebfd0', fontSize: 11 * s }, tooltip: { formatter: (p) => esc(p.name) }, z: 3 },
+      { id: 'buildings', type: 'scatter', coordinateSystem: 'geo', data: buildings, symbol: 'rect', symbolSize: 9 * s, itemStyle: { color: '#9fb6cc', opacity: 0.8 }, label: { show: mapName !== 'gc-all', position: 'bottom', formatter: '{b}', color: '#aebfd0', fontSize: 11 * s }, tooltip: { formatter: (p) => esc(p.name) }, z: 3 },
       { id: 'tasks', type: 'scatter', coordinateSystem: 'geo', data: [...taskAt.values()], symbol: 'pin', symbolSize: 30 * s, symbolOffset: [12 * s, -14 * s], itemStyle: { color: (p) => p.data.late ? '#ff4d4f' : '#3aa0ff' }, label: { show: true, formatter: (p) => String(p.data.n), color: '#fff', fontSize: 11 * s }, tooltip: { formatter: (p) => `${esc(p.name)}<br>${t('openTasks')} ${p.data.n}` } },
       { id: 'alerts', type: calm() ? 'scatter' : 'effectScatter', coordinateSystem: 'geo', data: marks, symbolSize: (v, p) => (12 + 4 * Math.min(4, p.data.n)) * s, rippleEffect: { scale: 3, brushType: 'stroke' }, itemStyle: { color: (p) => sevColour[p.data.sev] }, tooltip: { formatter: (p) => `${esc(p.name)}<br>${t('openAlerts')} ${p.data.n}` }, zlevel: 1 },
       { id: 'drones', type: 'lines', coordinateSystem: 'geo', polyline: true, data: (overview?.drones ?? []).map((d) => ({ name: d.id, coords: d.track.map((p) => [p[0], p[1]]) })), lineStyle: { color: '#b48cff', width: 2 * s, opacity: 0.9 }, effect: { show: !calm(), symbolSize: 6 * s, color: '#e0ccff', trailLength: 0.1 } },
@@ -296,12 +296,22 @@ function onFeed (ev, data) {
     feedItems.length = Math.min(feedItems.length, 200)
   }
   if (urgent) { pulse(); chime(true) }
-  if (ev === 'alert.created') refreshOverviewSoon()
+  if (ev === 'alert.created') { countNew(data); refreshOverviewSoon() }
   renderAll()
 }
 
 function pulse () {
   const p = $('pulse'); p.classList.remove('on'); void p.offsetWidth; p.classList.add('on')
+}
+
+/** A new alert counts at once in its grid and community; the server's figures follow shortly. */
+function countNew (a) {
+  if (!overview || !a.grid) return
+  for (const c of [...overview.grids, ...overview.communities]) if (a.path.includes(c.code)) { c.open++; c.today++; c.week++ }
+  const last = overview.trend.at(-1)
+  if (last) { last.alerts++; if (a.severity === 'high' || a.severity === 'critical') last.critical++ }
+  renderCharts()
+  if (!household) renderDrill()
 }
 
 let overviewTimer = null
