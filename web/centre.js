@@ -88,7 +88,7 @@ function drawMap () {
     geo: {
       map: mapName, nameProperty: 'code', roam: true,
       ...mapBox(s),
-      label: { show: true, color: '#e8eef5', fontSize: 13 * s, fontWeight: 'bold', formatter: (p) => `${name(p.name)} · ${openBy.get(p.name) ?? 0}` },
+      label: { show: true, color: '#e8eef5', fontSize: 13 * s, fontWeight: 'bold', backgroundColor: 'rgba(13,21,32,0.7)', padding: [2 * s, 6 * s], borderRadius: 4 * s, offset: [0, -22 * s], formatter: (p) => `${name(p.name)} · ${openBy.get(p.name) ?? 0}` },
       itemStyle: { borderColor: '#7fb2e0', borderWidth: 1.5 * s },
       emphasis: { label: { color: '#fff' }, itemStyle: { areaColor: '#2f5d8c' } },
       regions: gridsFC.features.map((f) => ({ name: f.properties.code, itemStyle: { areaColor: gridColour(f.properties.code, openBy.get(f.properties.code) ?? 0) } })),

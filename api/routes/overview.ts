@@ -111,9 +111,10 @@ export const overviewRoutes: FastifyPluginAsyncZod = async (app) => {
       return { day: new Date(d0 + offsetHours * 3_600_000).toISOString().slice(0, 10), alerts: inDay.length, critical: inDay.filter((a) => a.severity === 'critical' || a.severity === 'high').length }
     })
     const devs = (await db.query<{ id: string, kind: string, reporting: boolean }>(
-      `SELECT d.id, d.kind, EXISTS (SELECT 1 FROM readings r WHERE r.device_id = d.id AND r.ts >= $2) AS reporting
+      // Reporting: something received in the last two hours (a concentrator's late upload counts), of the last three days.
+      `SELECT d.id, d.kind, EXISTS (SELECT 1 FROM readings r WHERE r.device_id = d.id AND r.ts >= $3 AND r.received_at >= $2) AS reporting
        FROM devices d LEFT JOIN addresses a ON a.code = d.address
-       WHERE d.kind IN ('meter', 'water_meter') AND ($1::text[] IS NULL OR a.path && $1) LIMIT 20000`, [scope, new Date(t - 2 * 3_600_000)])).rows
+       WHERE d.kind IN ('meter', 'water_meter') AND ($1::text[] IS NULL OR a.path && $1) LIMIT 20000`, [scope, new Date(t - 2 * 3_600_000), new Date(t - 3 * DAY)])).rows
     const faults = (await db.query<{ kind: string, n: string }>(
       `SELECT kind, count(*) AS n FROM alerts WHERE status = 'open' AND kind LIKE 'meter\\_%' AND ($1::text[] IS NULL OR path && $1) GROUP BY kind`, [scope])).rows
     const offline = faults.filter((f) => f.kind === 'meter_offline').reduce((s, f) => s + Number(f.n), 0)

@@ -147,8 +147,11 @@ export function describe (alert, who) {
     case 'inactivity': {
       const usual = typeof e.usualFirstActivity === 'string' ? e.usualFirstActivity : null
       const water = alert.detector === 'water' || e.waterQuietSince
-      if (zh) return `${home} ${since} 起 ${long} 小时无${water ? '用水' : '用电'}${usual ? `，平时 ${usual} 起床` : typeof e.usualKwh === 'number' ? `（平时约 ${h1(e.usualKwh)} 度，实际 ${h1(e.actualKwh ?? 0)} 度）` : ''}`
-      return `${home}: no ${water ? 'water' : 'electricity'} use for ${long} h since ${since}${usual ? `; usually up by ${usual}` : ''}`
+      // A missed routine is no use at all; a low run is some use, far below this home's usual.
+      const some = !usual && typeof e.actualKwh === 'number' && e.actualKwh > 0
+      const figures = typeof e.usualKwh === 'number' ? (zh ? `（平时约 ${h1(e.usualKwh)} 度，实际 ${h1(e.actualKwh ?? 0)} 度）` : ` (usually ${h1(e.usualKwh)} kWh, now ${h1(e.actualKwh ?? 0)})`) : ''
+      if (zh) return `${home} ${since} 起 ${long} 小时${some ? '用电很少' : water ? '无用水' : '无用电'}${usual ? `，平时 ${usual} 起床` : figures}`
+      return `${home}: ${some ? 'very little electricity' : `no ${water ? 'water' : 'electricity'}`} used for ${long} h since ${since}${usual ? `; usually up by ${usual}` : figures}`
     }
     case 'fall': return zh ? `${home}门口摄像头 ${since} 看到有人摔倒` : `${home}: the door camera saw someone fall at ${since}`
     case 'smoke': return zh ? `${home}门口摄像头 ${since} 看到烟雾` : `${home}: the door camera saw smoke at ${since}`

@@ -60,7 +60,7 @@ const OUTCOME = {
   en: { handled: 'handled', away: 'away from home', false_alarm: 'false alarm', device_fault: 'device fault', emergency: 'emergency (ambulance/police)' },
 }
 const ACTION = {
-  zh: { created: '立案派单', ack: '接单', arrive: '到场', resolve: '办结', review: '核查', escalate: '升级', reassign: '改派', note: '备注', notify: '通知' },
+  zh: { created: '立案派单', ack: '接单', arrive: '到场', resolve: '办结', review: '核查', escalate: '升级', escalated: '超时升级', reassign: '改派', reassigned: '改派', handed_back: '退回', reminded: '到期提醒', reopened: '重新打开', severity_raised: '级别上调', alert_cleared: '警情已解除', alert_rose_again: '警情再次出现', checkin_answered: '家属已回复', comment: '留言', photo: '照片', note: '备注', notify: '通知' },
   en: {},
 }
 
