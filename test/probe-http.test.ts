@@ -69,6 +69,13 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
+  // The pages' read-only routes (issue 10)
+  'GET /api/ui/config': { cross: 'own', read: '/api/ui/config' },
+  'GET /api/grids': { cross: [{ as: 'gl1', url: '/api/grids' }, { as: 'w1', url: '/api/grids' }], read: '/api/grids' },
+  'GET /api/overview': { cross: [{ as: 'gl1', url: '/api/overview' }, { as: 'w1', url: '/api/overview' }], read: '/api/overview' },
+  'GET /api/households': { cross: [{ as: 'gl1', url: '/api/households?under=G2' }, { as: 'w1', url: '/api/households?under=B2' }, { as: 'w1', url: '/api/households?under=S1' }], read: '/api/households?under=G1', query: ['under'] },
+  'POST /api/subjects/:id/unmask': { cross: [{ as: 'gl1', method: 'POST', url: '/api/subjects/e201/unmask' }, { as: 'w1', method: 'POST', url: '/api/subjects/e201/unmask' }] },
+  'GET /api/subjects/:id/usage': { cross: [{ as: 'gl1', url: '/api/subjects/e201/usage' }, { as: 'w1', url: '/api/subjects/e201/usage?hours=24' }], read: '/api/subjects/e101/usage?hours=24', query: ['hours', 'to'] },
 }
 /** Outside /api: no token, nothing of a person. */
 const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|\*|$)/
