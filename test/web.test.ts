@@ -43,6 +43,10 @@ test('a link with a token signs the worker in, remembers it on the device and dr
   assert.equal(await page.evaluate("localStorage.getItem('gridcare.token')"), tokens.w1)
   await page.locator('#state[data-state="live"]').waitFor()
   assert.equal(await page.locator('#state').textContent(), '实时')
+  // Installable: a manifest, and a service worker that controls the page's scope.
+  assert.equal(await page.evaluate("navigator.serviceWorker.ready.then((r) => r.active?.scriptURL.endsWith('/sw.js'))"), true)
+  const manifest = await (await page.request.get(`${base()}/manifest.webmanifest`)).json()
+  assert.equal(manifest.start_url, '/worker')
 })
 
 test('a task arrives live, says what happened in plain words, and is accepted; the resident\'s contacts show once it is mine', async () => {
