@@ -69,6 +69,22 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
+  'PUT /api/subjects/:id': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { name: 'x' } }, { as: 'w1', method: 'PUT', url: '/api/subjects/e201', body: { contacts: [] } }], body: { name: 'Elder e101', phone: '13900000001', contacts: [{ name: 'G1-CONTACT', phone: '13900000003', relation: 'son' }] } },
+  'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }, { as: 'w1', url: '/api/checkins?alert={alert201}' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
+  'GET /api/checkins/summary': { cross: [{ as: 'gl1', url: '/api/checkins/summary' }], read: '/api/checkins/summary', query: ['from', 'to'] },
+  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{alert201}/checkins' }, { as: 'w1', url: '/api/alerts/{alert201}/checkins' }], read: '/api/alerts/{alert101}/checkins' },
+  'POST /api/checkins/:id/answer': { cross: 'public', body: { answer: 'well', secret: 'not-the-secret' } }, // no token: the check-in's own secret
+  'GET /api/rosters/:grid': { cross: [{ as: 'gl1', url: '/api/rosters/G2' }, { as: 'w1', url: '/api/rosters/G2' }], read: '/api/rosters/G1' },
+  'PUT /api/rosters/:grid': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/rosters/G2', body: { backups: ['w1'] } }, { as: 'w1', method: 'PUT', url: '/api/rosters/G1', body: { leader: 'w1' } }], body: { shifts: [{ worker: 'w1', weekdays: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }], backups: [], leader: 'gl1' } },
+  'GET /api/policies/deadlines': { cross: 'own', read: '/api/policies/deadlines' }, // one city-wide table, nobody's person
+  'PUT /api/policies/deadlines': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }, { as: 'w1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }], body: { set: [{ severity: 'low', category: 'report', ackMin: 600, arriveMin: 1440, resolveMin: 4320, reviewMin: 10080, remindMin: 60 }] } },
+  'GET /api/tasks/overdue': { cross: [{ as: 'gl1', url: '/api/tasks/overdue' }, { as: 'gl1', url: '/api/tasks/overdue?scope=G2' }, { as: 'w1', url: '/api/tasks/overdue?scope=U201' }], read: '/api/tasks/overdue', query: ['scope', 'level'] },
+  'POST /api/tasks/:id/reassign': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'w1', reason: 'x' } }, { as: 'w1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'w1', reason: 'x' } }], body: { worker: 'w1', reason: 'nearer' } },
+  'POST /api/tasks/:id/handback': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/handback', body: { reason: 'x' } }], body: { reason: 'ill today' } },
+  'POST /api/tasks/:id/comments': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }], body: { text: 'called her daughter' } },
+  'POST /api/tasks/:id/photos': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/photos', body: 'not a picture', ct: 'image/png' }] }, // raw image bytes: NUL is allowed there
+  'GET /api/tasks/:id/photos/:photoId': { cross: [{ as: 'w1', url: '/api/tasks/{task201}/photos/p1' }, { as: 'gl1', url: '/api/tasks/{task201}/photos/p1' }] },
+  'POST /api/tasks/bulk': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }, { as: 'w1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }], body: { ids: ['none'], action: 'ack' } },
   // The pages' read-only routes (issue 10)
   'GET /api/ui/config': { cross: 'own', read: '/api/ui/config' },
   'GET /api/grids': { cross: [{ as: 'gl1', url: '/api/grids' }, { as: 'w1', url: '/api/grids' }], read: '/api/grids' },
@@ -78,7 +94,7 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/subjects/:id/usage': { cross: [{ as: 'gl1', url: '/api/subjects/e201/usage' }, { as: 'w1', url: '/api/subjects/e201/usage?hours=24' }], read: '/api/subjects/e101/usage?hours=24', query: ['hours', 'to'] },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|docs|worker|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
@@ -119,6 +135,8 @@ for (const store of STORES) describe(store, () => {
     const r1 = await h.api('POST', '/api/reports', { category: 'dispute', address: 'U101', text: 'G1 report', contact: 'G1-CONTACT 13900000003' })
     assert.equal(r2.status, 201)
     vars.task201 = r2.body.taskId
+    vars.alert201 = r2.body.alert.id
+    vars.alert101 = r1.body.alert.id
     vars.task101 = r1.body.taskId
   })
   afterAll(async () => {
