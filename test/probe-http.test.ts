@@ -94,7 +94,7 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/subjects/:id/usage': { cross: [{ as: 'gl1', url: '/api/subjects/e201/usage' }, { as: 'w1', url: '/api/subjects/e201/usage?hours=24' }], read: '/api/subjects/e101/usage?hours=24', query: ['hours', 'to'] },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|docs|worker|checkin\/|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|docs|worker|vendor\/echarts\/|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']

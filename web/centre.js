@@ -368,7 +368,7 @@ async function start () {
 
 async function loadIndex () {
   try {
-    const month = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 7)
+    const month = new Date(Date.now() + (overview?.utcOffsetHours ?? 8) * 3_600_000).toISOString().slice(0, 7)
     const rows = await api('GET', `/api/index?month=${month}&scope=${encodeURIComponent(rootCode)}`)
     indexColours = new Map((Array.isArray(rows) ? rows : rows?.grids ?? []).filter((r) => r?.grid && r?.colour).map((r) => [r.grid, r.colour]))
     if (indexColours.size === 0) indexColours = null

@@ -297,8 +297,28 @@ async function reload () {
     tasks.clear(); ts.forEach((x) => tasks.set(x.id, x))
     as.forEach((x) => alerts.set(x.id, x))
     queue.all().forEach(applyLocally)
+    saveCopy()
     render()
   } catch (err) { if (!(err instanceof NetworkError)) say(err.message) }
+}
+
+// What this device last knew, for opening the page without a connection.
+const CKEY = 'gridcare.worker.copy'
+function saveCopy () {
+  try {
+    const mineNow = [...tasks.values()].filter(mine)
+    localStorage.setItem(CKEY, JSON.stringify({ me, offsetHours, tasks: mineNow, alerts: mineNow.map((x) => alerts.get(x.alertId)).filter(Boolean), places: [...places.values()], households: [...households.values()] }))
+  } catch { /* storage full: the page still works online */ }
+}
+function loadCopy () {
+  try {
+    const c = JSON.parse(localStorage.getItem(CKEY) || 'null')
+    if (!c) return
+    me ??= c.me; offsetHours = c.offsetHours ?? offsetHours; setOffset(offsetHours)
+    c.tasks.forEach((x) => tasks.set(x.id, x)); c.alerts.forEach((x) => alerts.set(x.id, x))
+    c.places.forEach((p) => places.set(p.code, p)); c.households.forEach((h) => households.set(h.subject, h))
+    queue.all().forEach(applyLocally)
+  } catch {}
 }
 
 async function start () {
@@ -329,6 +349,7 @@ async function start () {
 /** Offline at start: show what this device last knew, with the queue. */
 function restoreOffline () {
   $('signin').hidden = true; $('list').hidden = false
+  loadCopy()
   render()
   addEventListener('online', () => start(), { once: true })
 }
