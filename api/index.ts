@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -23,6 +25,8 @@ import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
 import { droneRoutes } from './routes/drones.ts'
+import { overviewRoutes } from './routes/overview.ts'
+import { householdRoutes } from './routes/households.ts'
 import { caseworkRoutes } from './routes/casework.ts'
 import { checkinRoutes } from './routes/checkins.ts'
 import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
@@ -45,6 +49,10 @@ export interface ApiDeps {
   plugins?: FastifyPluginAsync[]
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
+  /** Local time of the subjects, hours from UTC, for the pages and daily counts. Default 8. */
+  utcOffsetHours?: number
+  /** Wall clock. Default Date.now. */
+  now?: () => number
 }
 
 declare module 'fastify' {
@@ -56,6 +64,8 @@ declare module 'fastify' {
 }
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url))
+// Charts and maps come from the npm package, served by gridcare itself: no CDN on a closed network.
+const echartsDir = dirname(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'))
 
 /** The HTTP app, not yet listening: tests use inject(), start-up calls listen(). */
 export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
@@ -119,6 +129,8 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(alertRoutes)
     await api.register(feedRoutes)
     await api.register(droneRoutes)
+    await api.register(overviewRoutes)
+    await api.register(householdRoutes)
     await api.register(caseworkRoutes)
     await api.register(checkinRoutes)
     await api.register(rosterRoutes)
@@ -130,6 +142,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   for (const plugin of deps.plugins ?? []) await app.register(plugin)
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
+  await app.register(fastifyStatic, { root: echartsDir, prefix: '/vendor/echarts/', decorateReply: false, allowedPath: (p) => p === '/echarts.min.js', maxAge: '1d' })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
   app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())
   return app

@@ -105,7 +105,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     await fleet.start()
     await reports.start()
     http = await buildApp({
-      logger, db, addresses, registry, alerts, fleet, notify, reports,
+      logger, db, addresses, registry, alerts, fleet, notify, reports, utcOffsetHours: config.utcOffsetHours, now,
       ...(scale ? { plugins: [scale.authRoutes(registry)] } : {}),
       ready: () => {
         const down = storeWatch.down

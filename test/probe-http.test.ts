@@ -100,9 +100,16 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/index/history': { cross: [{ as: 'gl1', url: '/api/index/history?grid=G2' }], read: '/api/index/history?grid=G1', query: ['grid'] },
   'GET /api/index/weights': { cross: [{ as: 'gl1', url: '/api/index/weights' }], read: '/api/index/weights' },
   'PUT /api/index/weights': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/index/weights', body: { weights: { safety: 1 } } }], body: { weights: { safety: 6 }, thresholds: { green: 90, yellow: 75, orange: 60 } } },
+  // The pages' read-only routes (issue 10)
+  'GET /api/ui/config': { cross: 'own', read: '/api/ui/config' },
+  'GET /api/grids': { cross: [{ as: 'gl1', url: '/api/grids' }, { as: 'w1', url: '/api/grids' }], read: '/api/grids' },
+  'GET /api/overview': { cross: [{ as: 'gl1', url: '/api/overview' }, { as: 'w1', url: '/api/overview' }], read: '/api/overview' },
+  'GET /api/households': { cross: [{ as: 'gl1', url: '/api/households?under=G2' }, { as: 'w1', url: '/api/households?under=B2' }, { as: 'w1', url: '/api/households?under=S1' }], read: '/api/households?under=G1', query: ['under'] },
+  'POST /api/subjects/:id/unmask': { cross: [{ as: 'gl1', method: 'POST', url: '/api/subjects/e201/unmask' }, { as: 'w1', method: 'POST', url: '/api/subjects/e201/unmask' }] },
+  'GET /api/subjects/:id/usage': { cross: [{ as: 'gl1', url: '/api/subjects/e201/usage' }, { as: 'w1', url: '/api/subjects/e201/usage?hours=24' }], read: '/api/subjects/e101/usage?hours=24', query: ['hours', 'to'] },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|metrics|docs|worker|checkin\/|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|metrics|docs|worker|vendor\/echarts\/|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
