@@ -45,8 +45,9 @@ function mapNameFor (code) {
 
 const ALERT_COLOURS = ['#1c5a43', '#7a6a12', '#9a4f18', '#8f2a2a']
 const INDEX_COLOURS = { green: '#1c5a43', yellow: '#7a6a12', orange: '#9a4f18', red: '#8f2a2a' }
+let byIndex = false // colour grids by the monthly safety index instead of open alerts
 function gridColour (code, open) {
-  const c = indexColours?.get(code)
+  const c = byIndex ? indexColours?.get(code) : null
   if (c) return INDEX_COLOURS[c] ?? c
   return ALERT_COLOURS[Math.min(3, open)]
 }
@@ -105,9 +106,10 @@ function drawMap () {
   el.dataset.grids = String(gridsFC.features.length)
   el.dataset.alertMarkers = String(marks.reduce((n, m) => n + m.n, 0))
   el.dataset.taskMarkers = String([...taskAt.values()].reduce((n, m) => n + m.n, 0))
-  $('legend').innerHTML = indexColours
-    ? `<span>${t('colourByIndex')}</span>`
-    : ALERT_COLOURS.map((c, i) => `<span><i style="background:${c}"></i>${i === 0 ? t('legendNone') : i === 3 ? `≥3 ${t('legendSome')}` : `${i} ${t('legendSome')}`}</span>`).join('')
+  $('legend').innerHTML = (byIndex && indexColours
+    ? Object.entries(INDEX_COLOURS).map(([k, c]) => `<span><i style="background:${c}"></i>${esc(t('idx_' + k))}</span>`).join('')
+    : ALERT_COLOURS.map((c, i) => `<span><i style="background:${c}"></i>${i === 0 ? t('legendNone') : i === 3 ? `≥3 ${t('legendSome')}` : `${i} ${t('legendSome')}`}</span>`).join('')) +
+    (indexColours ? `<button class="ghost" id="colour-mode">${byIndex ? t('colourByAlerts') : t('colourByIndex')}</button>` : '')
 }
 
 /** Where the map goes: beside the drill-down panel, under the crumbs, its own shape kept. */
@@ -191,6 +193,7 @@ async function renderHousehold () {
   } catch (err) { if ($('household-chart')) $('household-chart').textContent = err.message }
 }
 
+$('legend').addEventListener('click', (e) => { if (e.target.closest('#colour-mode')) { byIndex = !byIndex; drawMap() } })
 $('crumbs').addEventListener('click', (e) => { const b = e.target.closest('[data-focus]'); if (b) setFocus(b.dataset.focus) })
 $('drill').addEventListener('click', async (e) => {
   const f = e.target.closest('[data-focus]')
@@ -353,7 +356,7 @@ async function start () {
       const ws = await api('GET', '/api/workers').catch(() => [])
       ws.forEach((w) => workers.set(w.id, w.name))
     }
-    if (ov.safetyIndex && rootCode) loadIndex()
+    if (ov.safetyIndex && rootCode && (me.type === 'admin' || me.role !== 'grid_worker')) loadIndex()
     for (const a of [...alerts.values()].filter((x) => x.status === 'open').slice(0, 8)) {
       feedItems.push({ id: a.id, at: a.createdAt, what: t('newAlert'), kind: a.kind, severity: a.severity, where: [placeAt(a, 'community')?.name, placeAt(a, 'building')?.name].filter(Boolean).join(' '), state: '' })
     }

@@ -129,19 +129,19 @@ export const overviewRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   })
 
-  /** Drone positions of the last six hours (event time), from stored telemetry. */
-  async function droneTracks (scope: string[] | null, t: number) {
-    const { rows } = await db.query<{ device_id: string, ts: Date, body: { lat?: unknown, lon?: unknown } }>(
-      `SELECT e.device_id, e.ts, e.body FROM device_events e JOIN devices d ON d.id = e.device_id LEFT JOIN addresses a ON a.code = d.address
-       WHERE d.kind = 'drone' AND e.channel = 'telemetry' AND e.ts >= $2 AND ($1::text[] IS NULL OR a.path && $1)
-       ORDER BY e.device_id, e.ts LIMIT 5000`, [scope, new Date(t - 6 * 3_600_000)])
-    const m = new Map<string, Array<[number, number, string]>>()
-    for (const r of rows) {
-      if (typeof r.body?.lat !== 'number' || typeof r.body?.lon !== 'number') continue
-      const tr = m.get(r.device_id) ?? []
-      tr.push([r.body.lon, r.body.lat, r.ts.toISOString()])
-      m.set(r.device_id, tr)
+  /** Each drone's last 200 positions (event time), from stored telemetry; drones belong to a street, seen by those who cover it. */
+  async function droneTracks (scope: string[] | null, _t: number) {
+    const { rows: drones } = await db.query<{ id: string }>(
+      `SELECT d.id FROM devices d WHERE d.kind = 'drone'
+       AND ($1::text[] IS NULL OR EXISTS (SELECT 1 FROM addresses s WHERE s.code = d.street AND s.path && $1)) ORDER BY d.id LIMIT 50`, [scope])
+    const out = []
+    for (const d of drones) {
+      const { rows } = await db.query<{ ts: Date, body: { lat?: unknown, lon?: unknown } }>(
+        `SELECT ts, body FROM device_events WHERE device_id = $1 AND channel = 'telemetry' ORDER BY ts DESC LIMIT 200`, [d.id])
+      const track = rows.reverse().filter((r) => typeof r.body?.lat === 'number' && typeof r.body?.lon === 'number')
+        .map((r) => [r.body.lon as number, r.body.lat as number, r.ts.toISOString()] as [number, number, string])
+      if (track.length > 0) out.push({ id: d.id, track })
     }
-    return [...m].map(([id, track]) => ({ id, track }))
+    return out
   }
 }

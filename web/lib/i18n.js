@@ -16,7 +16,7 @@ const zh = {
   feed: '实时动态', board: '任务看板', map: '街道地图', today: '今日', week: '本周', openAlerts: '未结警情', openTasks: '在办任务',
   newAlert: '新警情', alertChanged: '警情更新', taskNew: '新任务', taskChanged: '任务更新', cleared: '已解除', closed: '已关闭',
   unassigned: '未派单', households: '住户', buildings: '楼栋', grids: '网格', communities: '社区', noHouseholds: '该楼栋暂无登记住户',
-  unmask: '显示完整信息', unmasked: '已显示（已记入审计日志）', noData: '暂无数据', legendNone: '无警情', legendSome: '警情', colourByIndex: '按平安指数着色',
+  unmask: '显示完整信息', unmasked: '已显示（已记入审计日志）', noData: '暂无数据', legendNone: '无警情', legendSome: '警情', colourByIndex: '按平安指数着色', colourByAlerts: '按未结警情着色', idx_green: '平安', idx_yellow: '关注', idx_orange: '警示', idx_red: '重点',
   escalated: '已升级', ago: '{t}前', justNow: '刚刚', him: '该户', home: '{who}家', drones: '无人机', markersAlert: '警情', markersTask: '任务',
 }
 const en = {
@@ -36,7 +36,7 @@ const en = {
   feed: 'Live feed', board: 'Task board', map: 'Street map', today: 'today', week: 'this week', openAlerts: 'open alerts', openTasks: 'active tasks',
   newAlert: 'New alert', alertChanged: 'Alert changed', taskNew: 'New task', taskChanged: 'Task changed', cleared: 'cleared', closed: 'closed',
   unassigned: 'unassigned', households: 'Households', buildings: 'Buildings', grids: 'Grids', communities: 'Communities', noHouseholds: 'No registered households here',
-  unmask: 'Show full details', unmasked: 'Shown (written to the audit log)', noData: 'No data', legendNone: 'no alerts', legendSome: 'alerts', colourByIndex: 'coloured by safety index',
+  unmask: 'Show full details', unmasked: 'Shown (written to the audit log)', noData: 'No data', legendNone: 'no alerts', legendSome: 'alerts', colourByIndex: 'colour by safety index', colourByAlerts: 'colour by open alerts', idx_green: 'green', idx_yellow: 'yellow', idx_orange: 'orange', idx_red: 'red',
   escalated: 'escalated', ago: '{t} ago', justNow: 'just now', him: 'This household', home: "{who}'s home", drones: 'Drones', markersAlert: 'alerts', markersTask: 'tasks',
 }
 
