@@ -33,3 +33,24 @@ export function requireSupervisor (req: FastifyRequest) {
 export function requireCovers (req: FastifyRequest, path: readonly string[]) {
   if (!covers(req.principal, path)) throw new GridcareError('AUTH_FORBIDDEN', 'outside your part of the address tree')
 }
+
+/** The address codes the caller covers, or null for everything (the admin): for SQL `path && $scope`. */
+export const scopeOf = (req: FastifyRequest): string[] | null => req.principal.type === 'admin' ? null : req.principal.scopes
+
+/** Every one of the paths lies in the caller's part of the tree (a worker spanning two grids is changed only by one covering both). */
+export function requireCoversAll (req: FastifyRequest, paths: ReadonlyArray<readonly string[]>) {
+  if (paths.length === 0 && req.principal.type !== 'admin') throw new GridcareError('AUTH_FORBIDDEN', 'outside your part of the address tree')
+  for (const p of paths) requireCovers(req, p)
+}
+
+/**
+ * A report, a declaration or anything else placed at an address (or a position): the place
+ * must lie in the caller's part of the tree. Unknown places are left to the route to refuse.
+ */
+export async function requirePlaceInScope (req: FastifyRequest, place: { address?: string | undefined, lat?: number | undefined, lon?: number | undefined }) {
+  if (req.principal.type === 'admin') return
+  const { addresses } = req.server.deps
+  const code = place.address ?? (place.lat !== undefined && place.lon !== undefined ? await addresses.locate(place.lat, place.lon) : null)
+  const a = code ? await addresses.get(code) : null
+  if (a) requireCovers(req, a.path)
+}

@@ -11,7 +11,12 @@ import { ERRORS, GridcareError } from '../errors/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
+import { guardInput, isDataException } from './guard.ts'
+import { withExamples } from './openapi.ts'
+import { mqttDocsRoute } from './mqtt-docs.ts'
 import { registryRoutes } from './routes/registry.ts'
+import { workerRoutes } from './routes/workers.ts'
+import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
 import { caseworkRoutes } from './routes/casework.ts'
@@ -30,7 +35,11 @@ export interface ApiDeps {
 }
 
 declare module 'fastify' {
-  interface FastifyInstance { deps: ApiDeps }
+  interface FastifyInstance {
+    deps: ApiDeps
+    /** Every route as registered (method, url), for the probes that must cover them all. */
+    routeList: Array<{ method: string, url: string }>
+  }
 }
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url))
@@ -39,6 +48,11 @@ const webDir = fileURLToPath(new URL('../web/', import.meta.url))
 export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
   const app = fastify({ loggerInstance: deps.logger.child({ module: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 20 * 1024 * 1024 }) as unknown as FastifyInstance
   app.decorate('deps', deps)
+  const routeList: Array<{ method: string, url: string }> = []
+  app.decorate('routeList', routeList)
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD' && method !== 'OPTIONS') routeList.push({ method, url: r.url })
+  })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body))
@@ -57,20 +71,27 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ error: { code: e.statusCode === 404 ? 'NOT_FOUND' : 'REQUEST_INVALID', message: e.message } })
     }
+    if (isDataException(err)) {
+      req.log.warn({ err }, 'the store refused a value the schemas let through')
+      return reply.status(400).send({ error: { code: 'REQUEST_INVALID', message: `the store refused a value: ${e.message}` } })
+    }
     req.log.error({ err }, 'request failed')
     return reply.status(500).send({ error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } })
   })
+  guardInput(app)
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }))
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'gridcare', version: '0.1.0', description: 'Meters, cameras and drones -> detectors -> tasks for grid workers. See ../shared/CONTRACT.md.' },
+      info: { title: 'gridcare', version: '0.1.0', description: 'Meters, cameras and drones -> detectors -> tasks for grid workers. See ../shared/CONTRACT.md. Error codes: docs/errors.md. The MQTT device interface (topics, payloads, QoS, limits, a mosquitto_pub example): [/docs/mqtt](/docs/mqtt).' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: withExamples as never,
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(mqttDocsRoute)
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()
@@ -80,6 +101,8 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     await api.register(authPlugin)
     await api.register(registryRoutes)
+    await api.register(workerRoutes)
+    await api.register(deviceRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
     await api.register(caseworkRoutes)

@@ -68,6 +68,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
     })
+    registry.onDeviceChange((id) => ingest.forgetDevice(id)) // a moved, re-bound or removed device is looked up afresh
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
     const warmed = await warmUp(db, detect)

@@ -3,6 +3,7 @@ import type { AddressBase } from '../addresses/index.ts'
 import { GridcareError } from '../errors/index.ts'
 import { deviceTopics, NO_STREET, workerTopic, type DeviceKind, type SubjectKind, type WorkerRole } from '../vocab/index.ts'
 import { hashSecret, newSecret, sameHash } from './secrets.ts'
+import { createRegistryAdmin } from './manage.ts'
 
 export { hashSecret, newSecret } from './secrets.ts'
 
@@ -27,6 +28,11 @@ export const workerUsername = (id: string) => `worker:${id}`
 
 /** Workers, care subjects and devices, with the credentials that let them in. */
 export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressBase }) {
+  const deviceListeners = new Set<(deviceId: string) => void>()
+  const admin = createRegistryAdmin({ db, addresses, changed: (id) => deviceListeners.forEach((fn) => fn(id)) })
+  /** Called after a device's password, address or subject changes, or it is removed (caches forget it). */
+  const onDeviceChange = (fn: (deviceId: string) => void) => { deviceListeners.add(fn); return () => deviceListeners.delete(fn) }
+
   async function ensureAdminToken (fixed: string | undefined): Promise<string | null> {
     if (fixed) {
       await db.query('INSERT INTO admin_tokens (token_hash) VALUES ($1) ON CONFLICT DO NOTHING', [hashSecret(fixed)])
@@ -43,7 +49,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     const h = hashSecret(token)
     const admin = await db.query('SELECT 1 FROM admin_tokens WHERE token_hash = $1', [h])
     if (admin.rows.length > 0) return { type: 'admin', id: 'admin' }
-    const { rows } = await db.query<{ id: string, role: WorkerRole, scopes: string[] }>('SELECT id, role, scopes FROM workers WHERE token_hash = $1', [h])
+    const { rows } = await db.query<{ id: string, role: WorkerRole, scopes: string[] }>('SELECT id, role, scopes FROM workers WHERE token_hash = $1 AND removed_at IS NULL', [h])
     const w = rows[0]
     return w ? { type: 'worker', id: w.id, role: w.role, scopes: w.scopes } : null
   }
@@ -61,14 +67,8 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     return { id: input.id, name: input.name, phone: input.phone ?? null, role: input.role, grids: input.grids, onDuty: true, topic: workerTopic(input.id), token }
   }
 
-  async function listWorkers (): Promise<Worker[]> {
-    const { rows } = await db.query<{ id: string, name: string, phone: string | null, role: WorkerRole, scopes: string[], on_duty: boolean }>(
-      'SELECT id, name, phone, role, scopes, on_duty FROM workers ORDER BY id')
-    return rows.map((w) => ({ id: w.id, name: w.name, phone: w.phone, role: w.role, grids: w.scopes, onDuty: w.on_duty, topic: workerTopic(w.id) }))
-  }
-
   async function setOnDuty (id: string, onDuty: boolean): Promise<void> {
-    const r = await db.query('UPDATE workers SET on_duty = $2 WHERE id = $1', [id, onDuty])
+    const r = await db.query('UPDATE workers SET on_duty = $2 WHERE id = $1 AND removed_at IS NULL', [id, onDuty])
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no worker "${id}"`)
   }
 
@@ -96,7 +96,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
   async function getSubject (id: string): Promise<(Subject & { path: string[] }) | null> {
     const { rows } = await db.query<{ id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Contact[], away_until: Date | null, path: string[] }>(
       `SELECT s.id, s.kind, s.address, s.name, s.phone, s.details, s.contacts, s.away_until, a.path
-       FROM subjects s JOIN addresses a ON a.code = s.address WHERE s.id = $1`, [id])
+       FROM subjects s JOIN addresses a ON a.code = s.address WHERE s.id = $1 AND s.removed_at IS NULL`, [id])
     const s = rows[0]
     return s ? { id: s.id, kind: s.kind, address: s.address, name: s.name, phone: s.phone, details: s.details, contacts: s.contacts ?? [], awayUntil: s.away_until?.toISOString() ?? null, path: s.path } : null
   }
@@ -123,7 +123,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
   async function getDevice (id: string): Promise<DeviceInfo | null> {
     const { rows } = await db.query<{ id: string, kind: DeviceKind, address: string | null, subject: string | null, subject_kind: SubjectKind | null, street: string }>(
       `SELECT d.id, d.kind, d.address, d.subject, s.kind AS subject_kind, d.street
-       FROM devices d LEFT JOIN subjects s ON s.id = d.subject WHERE d.id = $1`, [id])
+       FROM devices d LEFT JOIN subjects s ON s.id = d.subject WHERE d.id = $1 AND d.removed_at IS NULL`, [id])
     const d = rows[0]
     return d ? { id: d.id, kind: d.kind, address: d.address, subject: d.subject, subjectKind: d.subject_kind, street: d.street } : null
   }
@@ -132,7 +132,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
   async function verifyMqtt (username: string, password: string): Promise<MqttIdentity | null> {
     if (username.startsWith('device:')) {
       const { rows } = await db.query<{ id: string, kind: DeviceKind, street: string, password_hash: string }>(
-        'SELECT id, kind, street, password_hash FROM devices WHERE username = $1', [username])
+        'SELECT id, kind, street, password_hash FROM devices WHERE username = $1 AND removed_at IS NULL', [username])
       const d = rows[0]
       if (!d || !sameHash(d.password_hash, hashSecret(password))) return null
       return { type: 'device', id: d.id, kind: d.kind, street: d.street, topics: deviceTopics(d.street, d.id) }
@@ -149,7 +149,13 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     await db.query('INSERT INTO audit_log (actor, action, target) VALUES ($1, $2, $3)', [actor, action, target])
   }
 
-  return { ensureAdminToken, principalFor, createWorker, listWorkers, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, verifyMqtt, audit }
+  /** One audit row per target, in one statement. */
+  async function auditMany (actor: string, action: string, targets: readonly string[]) {
+    if (targets.length === 0) return
+    await db.query('INSERT INTO audit_log (actor, action, target) SELECT $1, $2, t FROM unnest($3::text[]) AS t', [actor, action, targets])
+  }
+
+  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, verifyMqtt, audit, auditMany, onDeviceChange, ...admin }
 }
 
 export type Registry = ReturnType<typeof createRegistry>

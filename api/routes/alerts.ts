@@ -4,7 +4,8 @@ import { ALERT_COLUMNS, alertView, TASK_COLUMNS, type AlertRow, type TaskRow } f
 import { TRANSITIONS, type TaskAction } from '../../alerts/index.ts'
 import { GridcareError } from '../../errors/index.ts'
 import { AddressCode, TaskState } from '../../vocab/index.ts'
-import { requireCovers, requireSupervisor } from '../auth.ts'
+import { requireCovers, requirePlaceInScope, requireSupervisor } from '../auth.ts'
+import { auditAlertContacts } from '../audit.ts'
 import { AlertOut, errors, NoteIn, Paging, ReportIn, ResolveIn, ReviewIn, TaskOut } from '../schemas.ts'
 import type { Principal } from '../../registry/index.ts'
 
@@ -25,7 +26,9 @@ export const alertRoutes: FastifyPluginAsyncZod = async (app) => {
     const { rows } = await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts
       WHERE ($1::text[] IS NULL OR path && $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR grid = $3) AND ($4::text IS NULL OR subject = $4)
       ORDER BY created_at DESC, id LIMIT $5 OFFSET $6`, [scopeOf(req.principal), q.status ?? null, q.grid ?? null, q.subject ?? null, q.limit, q.offset])
-    return rows.map(alertView)
+    const views = rows.map(alertView)
+    await auditAlertContacts(app, req, 'read_alert_contact', views)
+    return views
   })
 
   app.get('/tasks', {
@@ -43,7 +46,7 @@ export const alertRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.get('/tasks/:id', {
-    schema: { tags: ['tasks'], params: z.object({ id: z.string() }), response: { 200: TaskOut, ...errors } },
+    schema: { tags: ['tasks'], summary: 'One task with its history', params: z.object({ id: z.string() }), response: { 200: TaskOut, ...errors } },
   }, async (req) => {
     const t = await alerts.getTask(req.params.id)
     if (!t) throw new GridcareError('NOT_FOUND', `no task "${req.params.id}"`)
@@ -70,5 +73,8 @@ export const alertRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/reports', {
     schema: { tags: ['alerts'], summary: 'A resident\'s report: routed like a sensor alert, becomes a task', body: ReportIn, response: { 201: z.object({ alert: AlertOut, taskId: z.string().nullable() }), ...errors } },
-  }, async (req, reply) => reply.status(201).send(await alerts.createReport(req.body)))
+  }, async (req, reply) => {
+    await requirePlaceInScope(req, req.body)
+    return reply.status(201).send(await alerts.createReport(req.body))
+  })
 }
