@@ -315,6 +315,15 @@ CREATE INDEX task_photos_task ON task_photos (task_id);
 `,
   },
   {
+    id: 6,
+    name: 'dead letters keep an excerpt with the payload size and sha256',
+    sql: () => `
+ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
+CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
+  {
     id: 7,
     name: 'workers, subjects and devices can be removed (kept for their history); audit by target',
     sql: () => `
@@ -322,15 +331,6 @@ ALTER TABLE workers ADD COLUMN removed_at timestamptz;
 ALTER TABLE subjects ADD COLUMN removed_at timestamptz;
 ALTER TABLE devices ADD COLUMN removed_at timestamptz;
 CREATE INDEX audit_log_target ON audit_log (target, at);
-`,
-  },
-  {
-    id: 6,
-    name: 'dead letters keep an excerpt with the payload size and sha256',
-    sql: () => `
-ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
-ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
-CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
 `,
   },
 ]
