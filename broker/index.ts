@@ -151,15 +151,28 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const parsed = parseDeviceTopic(packet.topic)
     if (id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) return refusePublish(client, packet, done)
     packet.retain = false // nobody may subscribe to device topics: keep no copy
+    // A device that goes while its ack waits (the store is away) lets go of its
+    // connection at once, so it can come back: it resends what was not acknowledged,
+    // and the store keeps the first copy of whatever was written meanwhile.
+    let answered = false
+    const answer = (err: Error | null) => {
+      if (answered) return
+      answered = true
+      client.conn.off('close', gone)
+      done(err)
+    }
+    const gone = () => answer(new Error('connection closed while the message was being stored'))
+    client.conn.once('close', gone)
     sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
-      .then(() => done(null), (err) => {
+      .then(() => answer(null), (err) => {
         log.warn({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
         // "not authorized" PUBACK and never resend the reading.
         hangUp(client)
-        done(err as Error)
+        answer(err as Error)
       })
   }
+
   const authorizeSubscribe = (client: GcClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void) => {
     const id = client.gc
     const allowed = id?.type === 'device'

@@ -13,6 +13,8 @@ import { insertDeadLetters, insertEvent, insertReadings, latestReading, recomput
 
 /** Readings a batch may carry; a larger one is a dead letter (INGEST_TOO_LARGE). */
 export const MAX_BATCH_READINGS = 5000
+/** Late readings written per batch; a message with more goes in several, others' batches between them. */
+const LATE_SLICE = 250
 /** How deep a status payload may nest; deeper is a dead letter. */
 export const MAX_STATUS_DEPTH = 32
 
@@ -225,7 +227,15 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     await deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
     if (rows.length === 0) return
     try {
-      await batcher.add(rows)
+      // Late readings cost a recompute each: in slices, so other devices' batches go between them.
+      const late = rows.filter((r) => r.late)
+      if (late.length > LATE_SLICE) {
+        const inOrder = rows.filter((r) => !r.late)
+        if (inOrder.length > 0) await batcher.add(inOrder)
+        for (let i = 0; i < late.length; i += LATE_SLICE) await batcher.add(late.slice(i, i + LATE_SLICE))
+      } else {
+        await batcher.add(rows)
+      }
     } catch (err) {
       // Not stored: forget the cached register so a retry is judged against the store.
       registers.delete(dev.id)

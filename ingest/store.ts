@@ -92,34 +92,49 @@ export async function stageReadings (q: Required<Transaction>, rows: CopyRow[]):
     ON CONFLICT (device_id, ts) DO NOTHING`)
 }
 
+/** Late readings closer than this to each other are recomputed as one stretch. */
+const LATE_GAP_MS = 6 * 3_600_000
+
 /**
  * Late readings split the intervals of the readings after them: recompute the
- * amount of each late reading and of the reading just after it, each against
- * the stored reading just before it. One statement for a whole batch, each
- * neighbour found by an index probe, so a batch of late readings costs a few
- * lookups per reading however long the meter's history.
+ * amounts over each stretch of late readings, from the stored reading before
+ * it to the one after it, in one statement for the whole batch. A stretch is a
+ * range scan (its chunks found once), not a lookup per reading: a day of late
+ * 15-minute points is one stretch however long the meter's history.
  */
 export async function recomputeLate (q: Queryable, late: ReadonlyArray<{ deviceId: string, ts: number }>): Promise<void> {
   if (late.length === 0) return
-  await q.query(`WITH late AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS l(device_id, ts)),
-    affected AS (
-      SELECT device_id, ts FROM late
-      UNION
-      SELECT l.device_id, (SELECT min(r.ts) FROM readings r WHERE r.device_id = l.device_id AND r.ts > l.ts) FROM late l),
+  const stretches: Array<{ deviceId: string, from: number, to: number }> = []
+  for (const l of [...late].sort((x, y) => x.deviceId < y.deviceId ? -1 : x.deviceId > y.deviceId ? 1 : x.ts - y.ts)) {
+    const last = stretches.at(-1)
+    if (last && last.deviceId === l.deviceId && l.ts - last.to <= LATE_GAP_MS) last.to = l.ts
+    else stretches.push({ deviceId: l.deviceId, from: l.ts, to: l.ts })
+  }
+  // First the stored neighbours of each stretch, then the update with the outer
+  // bounds as plain values, so the store reads only the chunks they span.
+  const { rows: bounds } = await q.query<{ device_id: string, lo: Date, hi: Date }>(`SELECT s.device_id,
+      coalesce((SELECT max(r.ts) FROM readings r WHERE r.device_id = s.device_id AND r.ts < s.a), s.a) AS lo,
+      coalesce((SELECT min(r.ts) FROM readings r WHERE r.device_id = s.device_id AND r.ts > s.b), s.b) AS hi
+    FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS s(device_id, a, b)`,
+  [stretches.map((x) => x.deviceId), stretches.map((x) => iso(x.from)), stretches.map((x) => iso(x.to))])
+  const lo = Math.min(...bounds.map((b) => b.lo.getTime()))
+  const hi = Math.max(...bounds.map((b) => b.hi.getTime()))
+  await q.query(`WITH b AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS b(device_id, lo, hi, n)),
     o AS (
-      SELECT a.device_id, a.ts, cur.register, p.ts AS prev_ts, p.register AS prev_reg
-      FROM affected a
-      JOIN readings cur ON cur.device_id = a.device_id AND cur.ts = a.ts
-      CROSS JOIN LATERAL (SELECT r.ts, r.register FROM readings r WHERE r.device_id = a.device_id AND r.ts < a.ts ORDER BY r.ts DESC LIMIT 1) p)
+      SELECT r.device_id, r.ts, r.register, lag(r.register) OVER w AS prev_reg, lag(r.ts) OVER w AS prev_ts
+      FROM b JOIN readings r ON r.device_id = b.device_id AND r.ts BETWEEN b.lo AND b.hi
+      WHERE r.ts BETWEEN $4::timestamptz AND $5::timestamptz
+      WINDOW w AS (PARTITION BY b.n ORDER BY r.ts))
     UPDATE readings r SET
       -- As step() in meter.ts: a delta (or a reset's count) more than a home can draw is no consumption.
       amount = CASE WHEN (CASE WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END)
-                      > $3::float8 * extract(epoch FROM o.ts - o.prev_ts) / 3600 THEN NULL
+                      > $6::float8 * extract(epoch FROM o.ts - o.prev_ts) / 3600 THEN NULL
                     WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END,
       reset = o.register < o.prev_reg,
       interval_ms = (extract(epoch FROM o.ts - o.prev_ts) * 1000)::bigint
     FROM o
-    WHERE r.device_id = o.device_id AND r.ts = o.ts`, [late.map((l) => l.deviceId), late.map((l) => iso(l.ts)), MAX_PLAUSIBLE_KW])
+    WHERE r.device_id = o.device_id AND r.ts = o.ts AND o.prev_reg IS NOT NULL AND r.ts BETWEEN $4::timestamptz AND $5::timestamptz`,
+  [bounds.map((b) => b.device_id), bounds.map((b) => b.lo), bounds.map((b) => b.hi), iso(lo), iso(hi), MAX_PLAUSIBLE_KW])
 }
 
 /** One late reading: recomputeLate() for it alone. */
