@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fastifyStatic from '@fastify/static'
@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Fleet } from '../fleet/index.ts'
 import type { Notify } from '../notify/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Reports } from '../reports/index.ts'
@@ -21,6 +22,7 @@ import { workerRoutes } from './routes/workers.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { droneRoutes } from './routes/drones.ts'
 import { caseworkRoutes } from './routes/casework.ts'
 import { checkinRoutes } from './routes/checkins.ts'
 import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
@@ -35,8 +37,12 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  /** The drone fleet (tracks for the map); without it its routes answer 404. */
+  fleet?: Fleet
   notify: Notify
   reports: Reports
+  /** Extra route plugins at the root (RabbitMQ's auth backend routes in scale-out mode). */
+  plugins?: FastifyPluginAsync[]
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
@@ -112,6 +118,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(deviceRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(droneRoutes)
     await api.register(caseworkRoutes)
     await api.register(checkinRoutes)
     await api.register(rosterRoutes)
@@ -121,6 +128,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
   }, { prefix: '/api' })
   await app.register(checkinAnswerRoutes)
 
+  for (const plugin of deps.plugins ?? []) await app.register(plugin)
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
   app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())

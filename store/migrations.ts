@@ -397,6 +397,40 @@ ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
 CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
 `,
   },
+  {
+    id: 9,
+    name: 'drone fleet: last position, battery and the lost-link deadline per drone',
+    sql: () => `
+CREATE TABLE drones (
+  device_id text PRIMARY KEY REFERENCES devices(id),
+  street text NOT NULL,
+  ts timestamptz NOT NULL,
+  lat double precision NOT NULL,
+  lon double precision NOT NULL,
+  alt double precision,
+  battery double precision,
+  seen_at timestamptz NOT NULL,
+  link_due timestamptz,
+  link_lost_at timestamptz,
+  low_battery_at timestamptz
+);
+CREATE INDEX drones_link_due ON drones (link_due) WHERE link_due IS NOT NULL AND link_lost_at IS NULL;
+`,
+  },
+  {
+    id: 8,
+    name: 'several workers on one database: one alert per detector episode, one task per alert, worker presence',
+    // With workers on RabbitMQ partitions a street moves between workers; a handover in
+    // flight must not raise an episode twice (open episodes are unique since migration 1).
+    sql: () => `
+CREATE UNIQUE INDEX alerts_one_per_episode ON alerts (subject, kind, started_at) WHERE source = 'detector';
+CREATE UNIQUE INDEX tasks_one_per_alert ON tasks (alert_id);
+CREATE TABLE scale_workers (
+  id text PRIMARY KEY,
+  seen_at timestamptz NOT NULL
+);
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */

@@ -68,6 +68,8 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/resolve': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/resolve', body: { outcome: 'handled' } }], body: { outcome: 'handled', note: 'n' } },
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
+  'GET /api/drones': { cross: [{ as: 'gl1', url: '/api/drones' }, { as: 'w1', url: '/api/drones' }], read: '/api/drones' },
+  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/dr201/track' }, { as: 'w1', url: '/api/drones/dr101/track' }], read: '/api/drones/dr101/track', query: ['from', 'to', 'limit'] },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
   'PUT /api/subjects/:id': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { name: 'x' } }, { as: 'w1', method: 'PUT', url: '/api/subjects/e201', body: { contacts: [] } }], body: { name: 'Elder e101', phone: '13900000001', contacts: [{ name: 'G1-CONTACT', phone: '13900000003', relation: 'son' }] } },
   'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }, { as: 'w1', url: '/api/checkins?alert={alert201}' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
@@ -100,7 +102,7 @@ const ROUTES: Record<string, RouteCase> = {
   'PUT /api/index/weights': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/index/weights', body: { weights: { safety: 1 } } }], body: { weights: { safety: 6 }, thresholds: { green: 90, yellow: 75, orange: 60 } } },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|docs|worker|checkin\/|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|metrics|docs|worker|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
@@ -133,6 +135,7 @@ for (const store of STORES) describe(store, () => {
       assert.equal((await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit, name: `Elder ${id}`, phone: '13900000001' })).status, 201)
       assert.equal((await h.api('POST', '/api/devices', { id: `m${id.slice(1)}`, kind: 'meter', subject: id })).status, 201)
     }
+    assert.equal((await h.api('POST', '/api/devices', { id: 'dr101', kind: 'drone', address: 'S1' })).status, 201)
     vars.absence201 = (await h.api('POST', '/api/subjects/e201/absences', { until: '2099-01-01T00:00:00Z', note: 'G2 trip' })).body.id
     await h.gc.components.db.query(`INSERT INTO dead_letters (source, topic, device_id, code, reason, payload) VALUES
       ('mqtt', 'gc/v1/S1/m201/telemetry', 'm201', 'INGEST_INVALID_PAYLOAD', 'kwh: expected number', '{"kwh":"G2-REPORT-TEXT"}'),
