@@ -78,7 +78,7 @@ const MARCH_C1 = {
 }
 
 for (const store of STORES) describe(store, () => {
-  let now = at('2026-04-01T12:00:00Z') // 20:00 local on 1 April: March closed, its reports not due until 01:00 on the 2nd
+  let now = at('2026-03-31T12:00:00Z') // 20:00 local on 31 March: February closed, March not yet
   const clock = { now: () => now }
   let h: Harness
   const tokens: Record<string, string> = {}
@@ -92,6 +92,12 @@ for (const store of STORES) describe(store, () => {
     }
     for (const [id, unit] of [['e101', 'U101'], ['e102', 'U102'], ['e201', 'U201'], ['e202', 'U202']]) await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit })
     for (const c of CASES) await insertCase(h, c)
+    // The hourly schedule runs on the wall clock: what it may have made from half the data goes,
+    // and the tick made now (what was due at 20:00 local on 31 March) is the one the tests know.
+    await h.gc.components.reports.idle()
+    await h.gc.components.db.query('DELETE FROM periodic_reports')
+    await h.gc.components.db.query('DELETE FROM safety_index')
+    assert.deepEqual(await h.gc.components.reports.tick(), { reports: 20, indexed: 6 }, 'weeks of 16 and 23 March, January and February, for S1, C1, G1-G3; two months of three grids')
   })
   afterAll(async () => { await h.close() })
 
@@ -189,14 +195,17 @@ for (const store of STORES) describe(store, () => {
     assert.equal(put.body.updatedBy, 'cc')
     assert.deepEqual(pick(await entries('2026-03')), [['G1', 'yellow', 85, false], ['G2', 'red', 67, false], ['G3', 'green', 100, false]])
 
-    now = at('2026-04-01T17:00:00Z') // 01:00 local on 2 April
-    assert.deepEqual(await h.gc.components.reports.tick(), { reports: 20, indexed: 6 }, 'weeks of 16 and 23 March, February and March, for S1, C1, G1-G3; two months of three grids')
+    now = at('2026-04-01T17:00:00Z') // 01:00 local on 2 April: March is closed an hour ago
+    await h.gc.components.reports.tick() // (or the hourly schedule did it just before, with the same weights)
+    const count = async (table: string) => Number((await h.gc.components.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n)
+    assert.equal(await count('periodic_reports'), 25, 'and March for S1, C1, G1-G3')
+    assert.equal(await count('safety_index'), 9)
     assert.deepEqual(await h.gc.components.reports.tick(), { reports: 0, indexed: 0 }, 'made once')
     await h.api('PUT', '/api/index/weights', { weights: { welfare: 2 }, thresholds: { green: 90, yellow: 75, orange: 60 } })
     assert.deepEqual(pick(await entries('2026-03')), [['G1', 'yellow', 85, true], ['G2', 'red', 67, true], ['G3', 'green', 100, true]], 'a closed month keeps its scores')
     const hist = await h.api('GET', '/api/index/history?grid=G2', undefined, tokens.lead)
-    assert.deepEqual(hist.body.map((e: { month: string, colour: string, score: number }) => [e.month, e.colour, e.score]), [['2026-03', 'red', 67], ['2026-02', 'yellow', 91]],
-      'February: A7 (welfare, 5 points) and unresolved by the month\'s end (its resolve at 00:00 local on 1 March, 4 points)')
+    assert.deepEqual(hist.body.map((e: { month: string, colour: string, score: number }) => [e.month, e.colour, e.score]), [['2026-03', 'red', 67], ['2026-02', 'green', 94], ['2026-01', 'green', 100]],
+      'February, closed with the default weights: A7 (welfare, 2 points) and unresolved by the month\'s end (its resolve at 00:00 local on 1 March, 4 points)')
     assert.equal(hist.body[0].settings.weights.welfare, 5)
     assert.equal((await h.api('GET', '/api/index/history?grid=G2', undefined, tokens.w1)).status, 403)
     assert.equal((await h.api('GET', '/api/index/history?grid=C1')).body.error.code, 'ADDRESS_WRONG_LEVEL')
@@ -205,13 +214,13 @@ for (const store of STORES) describe(store, () => {
 
   test('reports made on schedule are listed and fetched like the live ones, within one\'s part of the tree', async () => {
     const months = await h.api('GET', '/api/statistics/reports?period=month&scope=C1')
-    assert.deepEqual(months.body.map((r: { start: string }) => r.start), ['2026-03-01', '2026-02-01'])
+    assert.deepEqual(months.body.map((r: { start: string }) => r.start), ['2026-03-01', '2026-02-01', '2026-01-01'])
     const stored = await h.api('GET', `/api/statistics/reports/${months.body[0].id}`)
     assert.deepEqual(stored.body.figures, MARCH_C1)
     const weeks = await h.api('GET', '/api/statistics/reports?period=week&scope=G1', undefined, tokens.w1)
     assert.deepEqual(weeks.body.map((r: { start: string }) => r.start), ['2026-03-23', '2026-03-16'])
     const mine = await h.api('GET', '/api/statistics/reports', undefined, tokens.w1)
-    assert.ok(mine.body.length === 4 && mine.body.every((r: { scope: string }) => r.scope === 'G1'))
+    assert.ok(mine.body.length === 5 && mine.body.every((r: { scope: string }) => r.scope === 'G1'))
     assert.equal((await h.api('GET', `/api/statistics/reports/${months.body[0].id}`, undefined, tokens.w1)).status, 403)
     const csv = await h.gc.http.inject({ method: 'GET', url: `/api/statistics/reports/${months.body[0].id}?format=csv`, headers: { authorization: `Bearer ${ADMIN}` } })
     assert.equal((parse(csv.body, { columns: true }) as Array<Record<string, string>>)[0]!.cases, '6')
