@@ -1,15 +1,5 @@
 import type { Severity, TaskState } from '../vocab/index.ts'
 
-const MIN = 60_000
-
-/** Wall-clock deadlines by severity: how soon a worker must acknowledge, and be at the door. */
-export const DEADLINES: Record<Severity, { ackMs: number, arriveMs: number }> = {
-  critical: { ackMs: 10 * MIN, arriveMs: 30 * MIN },
-  high: { ackMs: 30 * MIN, arriveMs: 2 * 60 * MIN },
-  medium: { ackMs: 2 * 60 * MIN, arriveMs: 8 * 60 * MIN },
-  low: { ackMs: 8 * 60 * MIN, arriveMs: 24 * 60 * MIN },
-}
-
 const ORDER: Severity[] = ['low', 'medium', 'high', 'critical']
 export const severityRank = (s: Severity) => ORDER.indexOf(s)
 export const raise = (s: Severity): Severity => ORDER[Math.min(ORDER.length - 1, severityRank(s) + 1)]!
@@ -26,6 +16,9 @@ export type TaskAction = keyof typeof TRANSITIONS
 
 export const ACTIVE_STATES: TaskState[] = ['open', 'acknowledged', 'on_site']
 
+/** Outcome of a task closed by the system because its alert cleared before anyone acted. */
+export const SELF_RESOLVED = 'self_resolved'
+
 /** Residents' report categories and the severity their tasks start at. */
 export const REPORT_SEVERITY: Record<string, Severity> = {
   public_safety: 'high',
@@ -35,3 +28,27 @@ export const REPORT_SEVERITY: Record<string, Severity> = {
   city_management: 'low',
   livelihood: 'medium',
 }
+
+/** The statutory stages of a case (GB/T 30428): 立案 → 派遣 → 处置 → 核查 → 结案 → 评价. */
+export const STAGES = { filed: '立案', dispatched: '派遣', handling: '处置', checking: '核查', closed: '结案', evaluated: '评价' } as const
+export type Stage = keyof typeof STAGES
+
+/** A task's statutory stage, from its product state. */
+export function stageOf (state: TaskState, worker: string | null, outcome: string | null, satisfaction: number | null): { stage: Stage, name: string } {
+  const stage: Stage =
+    state === 'open' ? (worker ? 'dispatched' : 'filed')
+      : state === 'acknowledged' || state === 'on_site' ? 'handling'
+        : state === 'resolved' ? (outcome === SELF_RESOLVED ? 'closed' : 'checking')
+          : satisfaction !== null ? 'evaluated' : 'closed'
+  return { stage, name: STAGES[stage] }
+}
+
+/** The deadlines of a task, one per stage, and the state in which each applies. */
+export const DEADLINE_OF_STATE: Partial<Record<TaskState, Deadline>> = { open: 'ack', acknowledged: 'arrive', on_site: 'resolve', resolved: 'review' }
+export const DEADLINES = ['ack', 'arrive', 'resolve', 'review'] as const
+export type Deadline = (typeof DEADLINES)[number]
+export const DEADLINE_COLUMN: Record<Deadline, string> = { ack: 'ack_due', arrive: 'arrive_due', resolve: 'resolve_due', review: 'review_due' }
+
+/** Levels up the address tree a missed deadline climbs to. */
+export const ESCALATION_LEVELS = ['grid_worker', 'grid_leader', 'community', 'command_centre'] as const
+export const TOP_LEVEL = ESCALATION_LEVELS.length - 1

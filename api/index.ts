@@ -19,6 +19,10 @@ import { workerRoutes } from './routes/workers.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { caseworkRoutes } from './routes/casework.ts'
+import { checkinRoutes } from './routes/checkins.ts'
+import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
+import { rosterRoutes } from './routes/rosters.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -101,7 +105,11 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(deviceRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(caseworkRoutes)
+    await api.register(checkinRoutes)
+    await api.register(rosterRoutes)
   }, { prefix: '/api' })
+  await app.register(checkinAnswerRoutes)
 
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))

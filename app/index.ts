@@ -51,6 +51,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
     const alerts = createAlerts({
       db, logger, addresses, events, ...(clock ? { clock } : {}),
+      checkinMs: config.checkinMinutes * 60_000, reopenWithinMs: config.reopenWithinHours * 3_600_000, utcOffsetHours: config.utcOffsetHours,
       onFeedback: (fb) => detectors.feedback({
         subjectId: fb.subjectId, ...(fb.kind !== undefined ? { kind: fb.kind } : {}), falseAlarm: fb.outcome === 'false_alarm',
         ...(fb.awayUntil !== undefined ? { awayUntil: fb.awayUntil } : {}), ...(fb.awayFrom !== undefined ? { awayFrom: fb.awayFrom } : {}),

@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   COMPRESS_AFTER_DAYS: duration('COMPRESS_AFTER_DAYS', 7),
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
   DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
+  CHECKIN_MINUTES: duration('CHECKIN_MINUTES', 20),
+  REOPEN_WITHIN_HOURS: duration('REOPEN_WITHIN_HOURS', 12),
   MQTT_CLIENT_ID: z.string().optional().transform((v) => v || undefined),
   MQTT_SHARE_GROUP: z.string().optional().transform((v, ctx) => {
     if (!v) return 'gridcare'
@@ -103,6 +105,10 @@ export interface Config {
   mqttShareGroup: string
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
   dbConnectTimeoutS: number
+  /** How long a subject's contact has to answer a check-in before the worker gets the task, minutes; default 20. */
+  checkinMinutes: number
+  /** A rise of the same subject and kind within this long after it cleared reopens the same alert and task, hours; default 12. */
+  reopenWithinHours: number
 }
 
 export class ConfigError extends Error {
@@ -132,6 +138,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     compressAfterDays: e.COMPRESS_AFTER_DAYS,
     retainRawDays: e.RETAIN_RAW_DAYS,
     dbConnectTimeoutS: e.DATABASE_CONNECT_TIMEOUT_S,
+    checkinMinutes: e.CHECKIN_MINUTES,
+    reopenWithinHours: e.REOPEN_WITHIN_HOURS,
     mqttClientId: e.MQTT_CLIENT_ID,
     mqttShareGroup: e.MQTT_SHARE_GROUP,
   })

@@ -18,7 +18,9 @@ export type MqttIdentity =
   | { type: 'worker', id: string, topic: string }
 
 export interface Worker { id: string, name: string, phone: string | null, role: WorkerRole, grids: string[], onDuty: boolean, topic: string }
-export interface Subject { id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, awayUntil: string | null }
+/** A person asked first when a welfare alert is not critical: the subject, family, a neighbour; in order. */
+export interface Contact { name: string, phone: string, relation?: string }
+export interface Subject { id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Contact[], awayUntil: string | null }
 export interface DeviceInfo { id: string, kind: DeviceKind, address: string | null, subject: string | null, subjectKind: SubjectKind | null, street: string }
 
 export const deviceUsername = (id: string) => `device:${id}`
@@ -70,22 +72,33 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no worker "${id}"`)
   }
 
-  async function createSubject (input: { id: string, kind: SubjectKind, address: string, name?: string, phone?: string, details?: Record<string, unknown> }): Promise<Subject> {
+  async function createSubject (input: { id: string, kind: SubjectKind, address: string, name?: string, phone?: string, details?: Record<string, unknown>, contacts?: Contact[] }): Promise<Subject> {
     const a = await addresses.get(input.address)
     if (!a) throw new GridcareError('ADDRESS_UNKNOWN', `address "${input.address}" is not in the address base`)
     if (a.level !== 'unit') throw new GridcareError('ADDRESS_WRONG_LEVEL', `a subject lives in a unit; "${input.address}" is a ${a.level}`)
-    const r = await db.query(`INSERT INTO subjects (id, kind, address, name, phone, details) VALUES ($1,$2,$3,$4,$5,$6)
-      ON CONFLICT (id) DO NOTHING`, [input.id, input.kind, input.address, input.name ?? null, input.phone ?? null, JSON.stringify(input.details ?? {})])
+    const r = await db.query(`INSERT INTO subjects (id, kind, address, name, phone, details, contacts) VALUES ($1,$2,$3,$4,$5,$6,$7)
+      ON CONFLICT (id) DO NOTHING`, [input.id, input.kind, input.address, input.name ?? null, input.phone ?? null, JSON.stringify(input.details ?? {}), JSON.stringify(input.contacts ?? [])])
     if (r.rowCount === 0) throw new GridcareError('CONFLICT_EXISTS', `subject "${input.id}" already exists`)
-    return { id: input.id, kind: input.kind, address: input.address, name: input.name ?? null, phone: input.phone ?? null, details: input.details ?? {}, awayUntil: null }
+    return { id: input.id, kind: input.kind, address: input.address, name: input.name ?? null, phone: input.phone ?? null, details: input.details ?? {}, contacts: input.contacts ?? [], awayUntil: null }
+  }
+
+  /** Changes a subject's name, phone, details or contacts; fields left out stay as they are. */
+  async function updateSubject (id: string, input: { name?: string | null, phone?: string | null, details?: Record<string, unknown>, contacts?: Contact[] }): Promise<Subject> {
+    const r = await db.query(`UPDATE subjects SET name = CASE WHEN $2 THEN $3 ELSE name END, phone = CASE WHEN $4 THEN $5 ELSE phone END,
+      details = coalesce($6, details), contacts = coalesce($7, contacts) WHERE id = $1`,
+    [id, input.name !== undefined, input.name ?? null, input.phone !== undefined, input.phone ?? null,
+      input.details ? JSON.stringify(input.details) : null, input.contacts ? JSON.stringify(input.contacts) : null])
+    if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no subject "${id}"`)
+    const { path: _path, ...s } = (await getSubject(id))!
+    return s
   }
 
   async function getSubject (id: string): Promise<(Subject & { path: string[] }) | null> {
-    const { rows } = await db.query<{ id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, away_until: Date | null, path: string[] }>(
-      `SELECT s.id, s.kind, s.address, s.name, s.phone, s.details, s.away_until, a.path
+    const { rows } = await db.query<{ id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Contact[], away_until: Date | null, path: string[] }>(
+      `SELECT s.id, s.kind, s.address, s.name, s.phone, s.details, s.contacts, s.away_until, a.path
        FROM subjects s JOIN addresses a ON a.code = s.address WHERE s.id = $1 AND s.removed_at IS NULL`, [id])
     const s = rows[0]
-    return s ? { id: s.id, kind: s.kind, address: s.address, name: s.name, phone: s.phone, details: s.details, awayUntil: s.away_until?.toISOString() ?? null, path: s.path } : null
+    return s ? { id: s.id, kind: s.kind, address: s.address, name: s.name, phone: s.phone, details: s.details, contacts: s.contacts ?? [], awayUntil: s.away_until?.toISOString() ?? null, path: s.path } : null
   }
 
   async function createDevice (input: { id: string, kind: DeviceKind, address?: string, subject?: string }) {
@@ -142,7 +155,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     await db.query('INSERT INTO audit_log (actor, action, target) SELECT $1, $2, t FROM unnest($3::text[]) AS t', [actor, action, targets])
   }
 
-  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, getSubject, createDevice, getDevice, verifyMqtt, audit, auditMany, onDeviceChange, ...admin }
+  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, verifyMqtt, audit, auditMany, onDeviceChange, ...admin }
 }
 
 export type Registry = ReturnType<typeof createRegistry>

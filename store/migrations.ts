@@ -228,6 +228,93 @@ CREATE INDEX absences_subject ON absences (subject, ends_at);
 `,
   },
   {
+    id: 4,
+    name: 'closed loop: contacts and check-ins, stage deadlines and escalation, rosters, case work',
+    sql: () => `
+ALTER TABLE subjects ADD COLUMN contacts jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE alerts ADD COLUMN confidence text;
+ALTER TABLE alerts ADD COLUMN stage text NOT NULL DEFAULT 'task';
+ALTER TABLE alerts ADD COLUMN outcome text;
+ALTER TABLE alerts ADD COLUMN reopened integer NOT NULL DEFAULT 0;
+CREATE INDEX alerts_recent_episode ON alerts (subject, kind, cleared_at);
+ALTER TABLE tasks ADD COLUMN resolve_due timestamptz;
+ALTER TABLE tasks ADD COLUMN review_due timestamptz;
+ALTER TABLE tasks ADD COLUMN reminded text[] NOT NULL DEFAULT '{}';
+ALTER TABLE tasks ADD COLUMN escalated_to text;
+ALTER TABLE tasks ADD COLUMN satisfaction integer;
+ALTER TABLE tasks ADD COLUMN closed_at timestamptz;
+CREATE TABLE checkins (
+  id text PRIMARY KEY,
+  alert_id text NOT NULL REFERENCES alerts(id),
+  subject text NOT NULL REFERENCES subjects(id),
+  contact jsonb NOT NULL,
+  position integer NOT NULL DEFAULT 0,
+  secret_hash text NOT NULL,
+  sent_at timestamptz NOT NULL,
+  due_at timestamptz NOT NULL,
+  answered_at timestamptz,
+  answer text,
+  state text NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX checkins_alert ON checkins (alert_id);
+CREATE INDEX checkins_due ON checkins (state, due_at);
+CREATE TABLE deadline_policies (
+  severity text NOT NULL,
+  category text NOT NULL,
+  ack_min integer NOT NULL,
+  arrive_min integer NOT NULL,
+  resolve_min integer NOT NULL,
+  review_min integer NOT NULL,
+  remind_min integer NOT NULL,
+  updated_by text NOT NULL DEFAULT 'system',
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (severity, category)
+);
+INSERT INTO deadline_policies (severity, category, ack_min, arrive_min, resolve_min, review_min, remind_min) VALUES
+  ('critical', '*', 10, 30, 240, 1440, 3),
+  ('high', '*', 30, 120, 480, 2880, 10),
+  ('medium', '*', 120, 480, 1440, 4320, 30),
+  ('low', '*', 480, 1440, 4320, 10080, 60);
+CREATE TABLE roster_shifts (
+  id bigserial PRIMARY KEY,
+  grid text NOT NULL REFERENCES addresses(code),
+  worker_id text NOT NULL REFERENCES workers(id),
+  weekday integer NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+  starts_min integer NOT NULL CHECK (starts_min BETWEEN 0 AND 1440),
+  ends_min integer NOT NULL CHECK (ends_min BETWEEN 0 AND 1440)
+);
+CREATE INDEX roster_shifts_grid ON roster_shifts (grid, weekday);
+CREATE TABLE roster_exceptions (
+  id bigserial PRIMARY KEY,
+  grid text NOT NULL REFERENCES addresses(code),
+  worker_id text NOT NULL REFERENCES workers(id),
+  day date NOT NULL,
+  on_duty boolean NOT NULL,
+  starts_min integer,
+  ends_min integer,
+  note text
+);
+CREATE INDEX roster_exceptions_grid ON roster_exceptions (grid, day);
+CREATE TABLE grid_roles (
+  grid text NOT NULL REFERENCES addresses(code),
+  worker_id text NOT NULL REFERENCES workers(id),
+  role text NOT NULL,
+  position integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (grid, worker_id, role)
+);
+CREATE TABLE task_photos (
+  id text PRIMARY KEY,
+  task_id text NOT NULL REFERENCES tasks(id),
+  at timestamptz NOT NULL,
+  actor text NOT NULL,
+  mime text NOT NULL,
+  size integer NOT NULL,
+  bytes bytea NOT NULL
+);
+CREATE INDEX task_photos_task ON task_photos (task_id);
+`,
+  },
+  {
     id: 7,
     name: 'workers, subjects and devices can be removed (kept for their history); audit by target',
     sql: () => `

@@ -64,7 +64,7 @@ for (const store of STORES) describe(store, () => {
     assert.equal(awayNoDate.body.error.code, 'TASK_BAD_OUTCOME')
     const bogus = await h.api('POST', `/api/tasks/${task.id}/resolve`, { outcome: 'abducted' }, tokens.w1)
     assert.equal(bogus.body.error.code, 'REQUEST_INVALID')
-    const awayUntil = new Date(now + 5 * 24 * HOUR).toISOString()
+    const awayUntil = new Date(now + 2 * 24 * HOUR).toISOString()
     const resolved = await h.api('POST', `/api/tasks/${task.id}/resolve`, { outcome: 'away', awayUntil, note: 'neighbour says she is at her daughter\'s' }, tokens.w1)
     assert.equal(resolved.status, 200)
     assert.equal(resolved.body.state, 'resolved')
@@ -91,7 +91,7 @@ for (const store of STORES) describe(store, () => {
     assert.equal((await tasksOf('e101')).length, 2)
   })
 
-  test('a task not acknowledged by its deadline is escalated by the sweep and goes to another on-duty worker', async () => {
+  test('a task not acknowledged by its deadline is escalated to the grid leader by the sweep and goes to another on-duty worker', async () => {
     await h.api('POST', '/api/workers', { id: 'w1b', name: 'Sun Li', role: 'grid_worker', grids: ['G1'] })
     await h.api('PUT', '/api/workers/w1/duty', { onDuty: true })
     const created = await h.gc.components.alerts.handleAnomaly(anomaly('e102'))
@@ -102,8 +102,9 @@ for (const store of STORES) describe(store, () => {
     now += 2 * HOUR + 60_000
     assert.ok((await h.gc.components.alerts.sweep()).escalated >= 1)
     const after = (await h.api('GET', `/api/tasks/${task.id}`)).body
-    assert.equal(after.severity, 'high')
+    assert.equal(after.severity, 'medium', 'escalation moves who holds it, not what the evidence says')
     assert.equal(after.escalationLevel, 1)
+    assert.equal(after.escalatedTo, 'lead')
     assert.notEqual(after.workerId, firstWorker)
     assert.equal(after.history.at(-1).action, 'escalated')
     assert.ok(Date.parse(after.deadlines.ackBy) > now, 'a new deadline')

@@ -6,7 +6,7 @@ import { GridcareError } from '../../errors/index.ts'
 import { AddressCode, TaskState } from '../../vocab/index.ts'
 import { requireCovers, requirePlaceInScope, requireSupervisor } from '../auth.ts'
 import { auditAlertContacts } from '../audit.ts'
-import { AlertOut, errors, NoteIn, Paging, ReportIn, ResolveIn, TaskOut } from '../schemas.ts'
+import { AlertOut, errors, NoteIn, Paging, ReportIn, ResolveIn, ReviewIn, TaskOut } from '../schemas.ts'
 import type { Principal } from '../../registry/index.ts'
 
 /** The address codes a principal may see; null for everything. */
@@ -62,13 +62,14 @@ export const alertRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!t) throw new GridcareError('NOT_FOUND', `no task "${req.params.id}"`)
       requireCovers(req, t.path)
       if (action === 'review') requireSupervisor(req)
-      return alerts.transition(req.params.id, action, req.principal.id, (req.body ?? {}) as Parameters<typeof alerts.transition>[3])
+      const p = req.principal
+      return alerts.transition(req.params.id, action, p.id, (req.body ?? {}) as Parameters<typeof alerts.transition>[3], { id: p.id, role: p.type === 'admin' ? 'admin' : p.role })
     })
   }
   move('ack', `Acknowledge (${TRANSITIONS.ack.from.join('|')} -> ${TRANSITIONS.ack.to})`, NoteIn)
   move('arrive', `At the door (${TRANSITIONS.arrive.from.join('|')} -> ${TRANSITIONS.arrive.to})`, NoteIn)
   move('resolve', 'Resolve with an outcome; "away" with awayUntil quiets inactivity alerts until then', ResolveIn)
-  move('review', 'A leader or command centre reviews a resolved task', NoteIn)
+  move('review', 'A leader or command centre reviews a resolved task (with a resident\'s satisfaction on a report\'s task)', ReviewIn)
 
   app.post('/reports', {
     schema: { tags: ['alerts'], summary: 'A resident\'s report: routed like a sensor alert, becomes a task', body: ReportIn, response: { 201: z.object({ alert: AlertOut, taskId: z.string().nullable() }), ...errors } },

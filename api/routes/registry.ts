@@ -5,7 +5,7 @@ import { GridcareError } from '../../errors/index.ts'
 import { AddressCode, AddressLevel } from '../../vocab/index.ts'
 import { auditReads } from '../audit.ts'
 import { requireAdmin, requireCovers, requireSupervisor, scopeOf } from '../auth.ts'
-import { AddressOut, errors, idParams, IdParam, Paging, SubjectIn, SubjectList, SubjectOut } from '../schemas.ts'
+import { AddressOut, errors, idParams, IdParam, Paging, SubjectIn, SubjectList, SubjectOut, SubjectUpdate } from '../schemas.ts'
 
 const SubjectParams = idParams('e101')
 
@@ -20,7 +20,7 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
   const ADDRESS_SCOPE = `($1::text[] IS NULL OR path && $1 OR code IN (SELECT unnest(path) FROM addresses WHERE code = ANY($1)))`
 
   /** A person's record, if the caller's part of the tree covers it; every such read is audited. */
-  async function readSubject (req: FastifyRequest, id: string, action: 'read_subject' | 'read_energy' | 'declare_absence' | 'read_absences' | 'cancel_absence') {
+  async function readSubject (req: FastifyRequest, id: string, action: 'read_subject' | 'read_energy' | 'declare_absence' | 'read_absences' | 'cancel_absence' | 'update_subject') {
     const s = await registry.getSubject(id)
     if (!s) throw new GridcareError('NOT_FOUND', `no subject "${id}"`)
     requireCovers(req, s.path)
@@ -112,6 +112,13 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (req) => {
     const { path: _path, ...out } = await readSubject(req, req.params.id, 'read_subject')
     return out
+  })
+
+  app.put('/subjects/:id', {
+    schema: { tags: ['registry'], summary: 'Change a subject\'s name, phone, details or contacts (fields left out stay); audited', params: z.object({ id: z.string() }), body: SubjectUpdate, response: { 200: SubjectOut, ...errors } },
+  }, async (req) => {
+    const s = await readSubject(req, req.params.id, 'update_subject')
+    return registry.updateSubject(s.id, req.body)
   })
 
   app.get('/subjects/:id/energy', {

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto'
+import { GridcareError } from '../errors/index.ts'
+import type { Queryable } from '../store/index.ts'
+import type { Anomaly, Confidence, Severity } from '../vocab/index.ts'
+import type { createAbsences } from './absences.ts'
+import type { Checkins } from './checkins.ts'
+import { iso, type AlertsContext } from './context.ts'
+import type { Deadlines } from './deadlines.ts'
+import type { Lifecycle } from './lifecycle.ts'
+import { ACTIVE_STATES, REPORT_SEVERITY, SELF_RESOLVED, severityRank } from './policy.ts'
+import { ALERT_COLUMNS, categoryOf, type AlertRow, type AlertView } from './views.ts'
+
+/** Alert kinds that an absence explains: nobody home is expected. */
+const ABSENCE_KINDS = new Set(['inactivity', 'vacancy'])
+const DEFAULT_REOPEN_MS = 12 * 3_600_000
+
+/**
+ * Alert episodes, one per subject and kind while open. A raise dispatches (check-in first, or a
+ * worker); a clearing before anyone acted closes the task as self-resolved; a new rise soon after
+ * a clearing reopens the same alert and task; a severity rise tightens the task's deadlines.
+ */
+export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycle, checkins: Checkins, deadlines: Deadlines, absences: ReturnType<typeof createAbsences> }) {
+  const { db, clock, log, history } = ctx
+  const { lifecycle, checkins, deadlines, absences } = parts
+  const reopenWithinMs = ctx.deps.reopenWithinMs ?? DEFAULT_REOPEN_MS
+  let chain: Promise<unknown> = Promise.resolve()
+
+  /** Anomalies are applied one at a time so an episode never gets two alerts. */
+  function handleAnomaly (a: Anomaly): Promise<AlertView | null> {
+    const next = chain.then(() => applyAnomaly(a))
+    chain = next.catch((err) => log.error({ err: (err as Error).message, subject: a.subjectId }, 'anomaly not applied'))
+    return next
+  }
+
+  async function applyAnomaly (a: Anomaly): Promise<AlertView | null> {
+    const open = (await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE subject = $1 AND kind = $2 AND status = 'open'`, [a.subjectId, a.kind])).rows[0]
+    if (a.phase === 'clear') return open ? clear(open, a) : null
+    if (open) return update(open, a)
+    // A raise, or an update with no open alert (its raise fell in an absence, say): judged as a raise.
+    // The same episode raised again (a replay, or warm-up after a restart) is not a new alert.
+    const seen = await db.query('SELECT 1 FROM alerts WHERE subject = $1 AND kind = $2 AND started_at = $3', [a.subjectId, a.kind, iso(a.startedAt)])
+    if (seen.rows.length > 0) return null
+    const subject = (await db.query<{ address: string, away_until: Date | null }>('SELECT address, away_until FROM subjects WHERE id = $1', [a.subjectId])).rows[0]
+    if (!subject) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
+    if (ABSENCE_KINDS.has(a.kind)) {
+      const why = await absences.explainsQuiet(a.subjectId, subject.away_until, a.observedAt)
+      if (why) { log.info({ subject: a.subjectId, kind: a.kind }, why); return null }
+    }
+    const recent = (await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE subject = $1 AND kind = $2 AND status = 'cleared' AND cleared_at >= $3
+      ORDER BY cleared_at DESC LIMIT 1`, [a.subjectId, a.kind, iso(a.observedAt - reopenWithinMs)])).rows[0]
+    if (recent) return reopen(recent, a)
+    return createAlert({ source: 'detector', subject: a.subjectId, address: subject.address, kind: a.kind, detector: a.detector, severity: a.severity, confidence: a.confidence ?? confidenceIn(a.evidence), startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
+  }
+
+  /** The activity is back: pending check-ins are cancelled, a task nobody has acted on closes as self-resolved. */
+  async function clear (open: AlertRow, a: Anomaly): Promise<AlertView> {
+    const now = clock.now()
+    const { row, touched } = await db.transaction(async (tx) => {
+      const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'cleared', cleared_at = $2, last_seen_at = $2, updated_at = now(),
+        evidence = evidence || $3 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, iso(a.observedAt), JSON.stringify({ clearedBy: a.evidence })])).rows[0]!
+      await checkins.cancelFor(tx, open.id as string)
+      const tasks = (await tx.query<{ id: string, state: string, acted: boolean }>(`SELECT id, state, EXISTS (SELECT 1 FROM task_history h WHERE h.task_id = t.id AND h.actor <> 'system') AS acted
+        FROM tasks t WHERE alert_id = $1 AND state = ANY($2)`, [open.id, ACTIVE_STATES])).rows
+      for (const t of tasks) {
+        if (t.state === 'open' && !t.acted) {
+          await tx.query(`UPDATE tasks SET state = 'resolved', outcome = $2, updated_at = $3, closed_at = $3 WHERE id = $1`, [t.id, SELF_RESOLVED, iso(now)])
+          await history(tx, t.id, { actor: 'system', action: SELF_RESOLVED, from: 'open', to: 'resolved', note: 'the alert cleared before anyone acted', at: now })
+        } else {
+          await history(tx, t.id, { actor: 'system', action: 'alert_cleared', note: 'the data shows activity again', at: now })
+        }
+      }
+      if (tasks.length === 0 && open.stage === 'checkin') await tx.query('UPDATE alerts SET outcome = $2 WHERE id = $1', [open.id, SELF_RESOLVED])
+      return { row, touched: tasks.map((t) => t.id) }
+    })
+    for (const id of touched) await ctx.publishTask(id, 'task.updated')
+    return ctx.publishAlert(row, 'alert.updated')
+  }
+
+  /** More of the same episode; a higher severity raises the task and tightens its deadlines (or sends a check-in stage to a worker at critical). */
+  async function update (open: AlertRow, a: Anomaly): Promise<AlertView> {
+    const now = clock.now()
+    const more = severityRank(a.severity) > severityRank(open.severity as Severity)
+    const confidence = a.confidence ?? confidenceIn(a.evidence) ?? open.confidence
+    const { row, tasks, created } = await db.transaction(async (tx) => {
+      const row = (await tx.query<AlertRow>(`UPDATE alerts SET severity = $2, evidence = $3, last_seen_at = $4, confidence = $5, updated_at = now()
+        WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, more ? a.severity : open.severity, JSON.stringify(a.evidence), iso(a.observedAt), confidence ?? null])).rows[0]!
+      const tasks = more ? await raiseTasks(tx, row, a.severity, now) : []
+      const created = more && a.severity === 'critical' && row.stage === 'checkin'
+        ? await checkins.toWorker(tx, row.id as string, 'severity now critical', now) : null
+      return { row, tasks, created }
+    })
+    for (const id of tasks) await ctx.publishTask(id, 'task.updated')
+    if (created) await ctx.publishTask(created, 'task.created')
+    return created ? (await ctx.publishAlertById(row.id as string))! : ctx.publishAlert(row, 'alert.updated')
+  }
+
+  async function raiseTasks (q: Queryable, alert: AlertRow, severity: Severity, now: number): Promise<string[]> {
+    const { rows } = await q.query<{ id: string }>('UPDATE tasks SET severity = $2, updated_at = $4 WHERE alert_id = $1 AND state = ANY($3) RETURNING id', [alert.id, severity, ACTIVE_STATES, iso(now)])
+    for (const t of rows) {
+      await deadlines.tighten(q, t.id, severity, categoryOf(alert.kind as string, alert.source as 'detector'), now)
+      await history(q, t.id, { actor: 'system', action: 'severity_raised', note: `severity now ${severity}; deadlines tightened`, data: { severity }, at: now })
+    }
+    return rows.map((t) => t.id)
+  }
+
+  /** A new rise soon after a clearing: the same alert opens again, and its self-resolved task with it. */
+  async function reopen (old: AlertRow, a: Anomaly): Promise<AlertView> {
+    const now = clock.now()
+    const severity = severityRank(a.severity) > severityRank(old.severity as Severity) ? a.severity : old.severity as Severity
+    const { row, taskId, created } = await db.transaction(async (tx) => {
+      const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'open', cleared_at = NULL, outcome = NULL, severity = $2, evidence = $3, last_seen_at = $4,
+        reopened = reopened + 1, updated_at = now() WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [old.id, severity, JSON.stringify(a.evidence), iso(a.observedAt)])).rows[0]!
+      const t = (await tx.query<{ id: string, state: string, outcome: string | null }>('SELECT id, state, outcome FROM tasks WHERE alert_id = $1 ORDER BY created_at DESC LIMIT 1', [old.id])).rows[0]
+      if (t && t.outcome === SELF_RESOLVED) {
+        const d = await deadlines.initialDues(tx, severity, categoryOf(row.kind as string, 'detector'), now)
+        await tx.query(`UPDATE tasks SET state = 'open', outcome = NULL, closed_at = NULL, severity = $2, ack_due = $3, arrive_due = $4, resolve_due = $5, review_due = NULL,
+          reminded = '{}', updated_at = $6 WHERE id = $1`, [t.id, severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])
+        await history(tx, t.id, { actor: 'system', action: 'reopened', from: 'resolved', to: 'open', note: 'the alert rose again', at: now })
+        return { row, taskId: t.id, created: false }
+      }
+      if (t) {
+        await history(tx, t.id, { actor: 'system', action: 'alert_rose_again', note: 'the alert rose again', at: now })
+        if (severityRank(severity) > severityRank(old.severity as Severity)) await raiseTasks(tx, row, severity, now)
+        return { row, taskId: t.id, created: false }
+      }
+      return { row, taskId: null, created: true }
+    })
+    if (created) return dispatch(row)
+    await ctx.publishTask(taskId!, 'task.updated')
+    return ctx.publishAlert(row, 'alert.updated')
+  }
+
+  /** A new alert, dispatched: check-in first, or a worker. */
+  async function createAlert (x: { source: 'detector' | 'report', subject: string | null, address: string, kind: string, detector: string | null, severity: Severity, confidence: Confidence | null, startedAt: number, raisedAt: number, evidence: Record<string, unknown> }): Promise<AlertView> {
+    const addr = await ctx.addresses.get(x.address)
+    if (!addr) throw new GridcareError('ADDRESS_UNKNOWN', `address "${x.address}" is not in the address base`)
+    const alert = (await db.query<AlertRow>(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, confidence, status, started_at, raised_at, last_seen_at, evidence)
+      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'open',$11,$12,$12,$13) RETURNING ${ALERT_COLUMNS}`,
+    [randomUUID(), x.source, x.subject, addr.code, addr.grid, addr.path, x.kind, x.detector, x.severity, x.confidence, iso(x.startedAt), iso(x.raisedAt), JSON.stringify(x.evidence)])).rows[0]!
+    return dispatch(alert, true)
+  }
+
+  /**
+   * The tiered response. A welfare alert of a subject with contacts, below critical and not of
+   * high confidence, asks the first contact first (no task yet); a critical or high-confidence
+   * one goes to the worker and the contact at once; everything else to the worker.
+   */
+  async function dispatch (alert: AlertRow, fresh = false): Promise<AlertView> {
+    const now = clock.now()
+    const contact = categoryOf(alert.kind as string, alert.source as 'detector') === 'welfare' ? await checkins.firstContact(alert.subject as string | null) : null
+    const urgent = alert.severity === 'critical' || alert.confidence === 'high'
+    if (contact && !urgent) {
+      const row = (await db.query<AlertRow>(`UPDATE alerts SET stage = 'checkin' WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [alert.id])).rows[0]!
+      const view = ctx.publishAlert(row, fresh ? 'alert.created' : 'alert.updated')
+      await checkins.send(row, contact, 0, now)
+      return view
+    }
+    const task = await db.transaction((tx) => lifecycle.openTask(tx, {
+      id: alert.id as string, subject: alert.subject as string | null, address: alert.address as string, grid: alert.grid as string | null, path: alert.path,
+      kind: alert.kind as string, source: alert.source as 'detector', severity: alert.severity as Severity,
+    }, now))
+    log.info({ alert: alert.id, kind: alert.kind, subject: alert.subject, task }, 'alert raised, task created')
+    const view = ctx.publishAlert(alert, fresh ? 'alert.created' : 'alert.updated')
+    await ctx.publishTask(task, 'task.created')
+    if (contact) await checkins.send(alert, contact, 0, now)
+    return view
+  }
+
+  /** A resident's report enters the same routing as a sensor's alert. */
+  async function createReport (r: { category: string, address?: string, lat?: number, lon?: number, text: string, contact?: string }): Promise<{ alert: AlertView, taskId: string | null }> {
+    let address = r.address
+    if (address && !(await ctx.addresses.get(address))) throw new GridcareError('ADDRESS_UNKNOWN', `address "${address}" is not in the address base`)
+    if (!address && r.lat !== undefined && r.lon !== undefined) address = (await ctx.addresses.locate(r.lat, r.lon)) ?? undefined
+    if (!address) throw new GridcareError('REPORT_UNROUTABLE')
+    const now = clock.now()
+    const alert = await createAlert({
+      source: 'report', subject: null, address, kind: `report.${r.category}`, detector: null, confidence: null,
+      severity: REPORT_SEVERITY[r.category] ?? 'medium', startedAt: now, raisedAt: now,
+      evidence: { category: r.category, text: r.text, ...(r.contact ? { contact: r.contact } : {}), ...(r.lat !== undefined ? { lat: r.lat, lon: r.lon } : {}) },
+    })
+    const t = (await db.query<{ id: string }>('SELECT id FROM tasks WHERE alert_id = $1', [alert.id])).rows[0]
+    return { alert, taskId: t?.id ?? null }
+  }
+
+  return { handleAnomaly, createReport, idle: async () => { await chain } }
+}
+
+/** Detectors may say what their evidence is worth in evidence.confidence too. */
+function confidenceIn (evidence: Record<string, unknown>): Confidence | null {
+  const c = evidence.confidence
+  return c === 'low' || c === 'medium' || c === 'high' ? c : null
+}
