@@ -41,12 +41,12 @@ export const SubjectIn = z.object({
   id: Id, kind: SubjectKind, address: AddressCode.describe('a unit code'),
   name: z.string().max(200).optional(), phone: z.string().max(40).optional(), details: z.record(z.string(), z.unknown()).optional(),
   contacts: Contacts.optional(),
-}).meta({ examples: [{ id: 'e101', kind: 'lone_elder', address: 'U101', name: 'Chen Guiying', phone: '13900000001', details: { age: 83 }, contacts: [{ name: 'Chen Ming', phone: '13900000002', relation: 'son' }] }] })
+}).meta({ examples: [{ id: 'e101', kind: 'lone_elder', address: 'U101', name: 'Chen Guiying', phone: '13900000001', details: { age: 83 }, contacts: [{ name: 'Chen Jie', phone: '13900000002', relation: 'daughter' }] }] })
 export const SubjectUpdate = z.object({
   name: z.string().max(200).nullable().optional(), phone: z.string().max(40).nullable().optional(), details: z.record(z.string(), z.unknown()).optional(),
   contacts: Contacts.optional(),
-})
-const subjectExample = { id: 'e101', kind: 'lone_elder', address: 'U101', name: 'Chen Guiying', phone: '13900000001', details: { age: 83 }, contacts: [{ name: 'Chen Ming', phone: '13900000002', relation: 'son' }], awayUntil: null }
+}).meta({ examples: [{ contacts: [{ name: 'Chen Jie', phone: '13900000002', relation: 'daughter' }, { name: 'Liu Min', phone: '13900000003', relation: 'neighbour' }] }] })
+const subjectExample = { id: 'e101', kind: 'lone_elder', address: 'U101', name: 'Chen Guiying', phone: '13900000001', details: { age: 83 }, contacts: [{ name: 'Chen Jie', phone: '13900000002', relation: 'daughter' }], awayUntil: null }
 export const SubjectOut = z.object({
   id: z.string(), kind: SubjectKind, address: z.string(), name: z.string().nullable(), phone: z.string().nullable(),
   details: z.record(z.string(), z.unknown()), contacts: z.array(ContactIn), awayUntil: z.string().nullable(),

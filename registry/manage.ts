@@ -3,13 +3,14 @@ import type { AddressBase } from '../addresses/index.ts'
 import { GridcareError } from '../errors/index.ts'
 import { deviceTopics, NO_STREET, workerTopic, type DeviceKind, type SubjectKind, type WorkerRole } from '../vocab/index.ts'
 import { hashSecret, newSecret } from './secrets.ts'
+import type { Contact } from './index.ts'
 
 /** A scope filter: the address codes a caller covers, or null for everything (the admin). */
 export type Scope = readonly string[] | null
 export interface Page { limit: number, offset: number }
 
 export interface WorkerRecord { id: string, name: string, phone: string | null, role: WorkerRole, grids: string[], onDuty: boolean, topic: string }
-export interface SubjectRecord { id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Array<{ name: string, phone: string, relation?: string }>, awayUntil: string | null }
+export interface SubjectRecord { id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Contact[], awayUntil: string | null }
 export interface DeviceRecord { id: string, kind: DeviceKind, address: string | null, subject: string | null, username: string, topics: { telemetry: string, events: string, status: string }, commandTopic: string, createdAt: string }
 
 /**
@@ -90,7 +91,7 @@ export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addre
   }
 
   async function listSubjects (scope: Scope = null, page: Page = { limit: 1000, offset: 0 }, filter: { under?: string } = {}): Promise<SubjectRecord[]> {
-    const { rows } = await db.query<{ id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: SubjectRecord['contacts'] | null, away_until: Date | null }>(
+    const { rows } = await db.query<{ id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Contact[] | null, away_until: Date | null }>(
       `SELECT s.id, s.kind, s.address, s.name, s.phone, s.details, s.contacts, s.away_until FROM subjects s JOIN addresses a ON a.code = s.address
        WHERE s.removed_at IS NULL AND ($1::text[] IS NULL OR a.path && $1) AND ($4::text IS NULL OR $4 = ANY(a.path))
        ORDER BY s.id LIMIT $2 OFFSET $3`, [scope, page.limit, page.offset, filter.under ?? null])
