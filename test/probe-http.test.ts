@@ -27,9 +27,9 @@ interface RouteCase {
 
 const G2_REPORT = 'G2-REPORT-TEXT'
 /** What only grid g2's side holds (JSON-quoted where a bare substring could occur elsewhere). */
-const G2_MARKERS = ['"U201"', '"U202"', '"B2"', '"G2"', 'Li Na', '13800000002', '"e201"', '"m201"', G2_REPORT, 'G2-CONTACT', 'Elder e201']
+const G2_MARKERS = ['"U201"', '"U202"', '"B2"', '"G2"', 'Li Na', '13800000002', '"e201"', '"m201"', G2_REPORT, 'G2-CONTACT', 'Elder e201', 'Kin-G2']
 /** A person's details: names, phones, a resident's contact. */
-const PERSON_MARKERS = ['Wang Fang', 'Li Na', 'Zhao Lei', 'Gao Jie', 'Elder e', '1380000000', '1390000000', 'G1-CONTACT', 'G2-CONTACT']
+const PERSON_MARKERS = ['Wang Fang', 'Li Na', 'Zhao Lei', 'Gao Jie', 'Elder e', '1380000000', '1390000000', 'G1-CONTACT', 'G2-CONTACT', 'Kin-G']
 
 const ROUTES: Record<string, RouteCase> = {
   'GET /api/me': { cross: 'own', read: '/api/me' },
@@ -82,7 +82,7 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/checkins/:id/answer': { cross: 'own' }, // no token: the check-in's own secret is the key
   'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
   'GET /api/checkins/summary': { cross: [{ as: 'gl1', url: '/api/checkins/summary' }], read: '/api/checkins/summary', query: ['from', 'to'] },
-  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{alert201}/checkins' }] },
+  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{checkinAlert201}/checkins' }], read: '/api/alerts/{checkinAlert101}/checkins' },
   'GET /api/rosters/:grid': { cross: [{ as: 'gl1', url: '/api/rosters/G2' }, { as: 'w1', url: '/api/rosters/G2' }], read: '/api/rosters/G1' },
   'PUT /api/rosters/:grid': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/rosters/G2', body: {} }] },
   'GET /api/policies/deadlines': { cross: 'own', read: '/api/policies/deadlines' },
@@ -148,6 +148,14 @@ for (const store of STORES) describe(store, () => {
     assert.equal(r2.status, 201)
     vars.task201 = r2.body.taskId
     vars.alert201 = r2.body.alert.id
+    // A welfare alert of low confidence asks the subject's contacts first (where the app has check-ins).
+    if ((await h.api('PUT', '/api/subjects/e101', { contacts: [{ name: 'Kin-G1', phone: '13900000011' }] })).status === 200) {
+      await h.api('PUT', '/api/subjects/e201', { contacts: [{ name: 'Kin-G2', phone: '13900000022' }] })
+      for (const subjectId of ['e101', 'e201']) {
+        await h.gc.components.alerts.handleAnomaly({ subjectId, detector: 'inactivity', kind: 'inactivity', phase: 'raise', severity: 'medium', confidence: 'low', startedAt: Date.now() - 8 * 3_600_000, observedAt: Date.now() - 2 * 3_600_000, evidence: {} })
+        vars[`checkinAlert${subjectId.slice(1)}`] = (await h.api('GET', `/api/alerts?subject=${subjectId}`)).body[0].id
+      }
+    }
     const have = new Set(h.gc.http.routeList.map((r) => `${r.method} ${r.url}`))
     present = Object.entries(ROUTES).filter(([k]) => have.has(k))
     vars.task101 = r1.body.taskId

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { GridcareError } from '../../errors/index.ts'
 import { requireCovers } from '../auth.ts'
+import { auditReads } from '../audit.ts'
 import { CheckinOut, errors, Paging } from '../schemas.ts'
 
 /** Check-ins as the command centre sees them (behind the bearer token). */
@@ -15,7 +16,11 @@ export const checkinRoutes: FastifyPluginAsyncZod = async (app) => {
       querystring: z.object({ state: z.enum(['pending', 'well', 'help', 'expired', 'cancelled']).optional(), alert: z.string().optional(), ...Paging }),
       response: { 200: z.array(CheckinOut), ...errors },
     },
-  }, async (req) => alerts.listCheckins({ ...(req.query.alert ? { alertId: req.query.alert } : {}), ...(req.query.state ? { state: req.query.state } : {}), scope: scopeOf(req.principal), limit: req.query.limit, offset: req.query.offset }))
+  }, async (req) => {
+    const list = await alerts.listCheckins({ ...(req.query.alert ? { alertId: req.query.alert } : {}), ...(req.query.state ? { state: req.query.state } : {}), scope: scopeOf(req.principal), limit: req.query.limit, offset: req.query.offset })
+    await auditReads(app, req, 'read_checkin_contact', list.map((c) => c.id)) // each names a contact and their phone
+    return list
+  })
 
   app.get('/checkins/summary', {
     schema: {
@@ -33,6 +38,8 @@ export const checkinRoutes: FastifyPluginAsyncZod = async (app) => {
     const a = await alerts.getAlert(req.params.id)
     if (!a) throw new GridcareError('NOT_FOUND', `no alert "${req.params.id}"`)
     requireCovers(req, a.path)
-    return { stage: a.stage, checkins: await alerts.listCheckins({ alertId: a.id, scope: null, limit: 100, offset: 0 }) }
+    const checkins = await alerts.listCheckins({ alertId: a.id, scope: null, limit: 100, offset: 0 })
+    await auditReads(app, req, 'read_checkin_contact', checkins.map((c) => c.id))
+    return { stage: a.stage, checkins }
   })
 }
