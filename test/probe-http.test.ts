@@ -94,13 +94,18 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/grids': { cross: [{ as: 'gl1', url: '/api/grids' }], read: '/api/grids' },
   'GET /api/overview': { cross: [{ as: 'gl1', url: '/api/overview' }], read: '/api/overview' },
   'GET /api/drones': { cross: [{ as: 'gl1', url: '/api/drones' }], read: '/api/drones' },
-  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/d201/track' }] },
+  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/d201/track' }], query: ['from', 'to', 'limit'] },
   'POST /api/webhooks': { cross: [{ as: 'gl1', method: 'POST', url: '/api/webhooks', body: { url: 'http://127.0.0.1:9/x', secret: 'secret-secret', events: ['task.created'] } }] },
   'GET /api/webhooks': { cross: [{ as: 'gl1', url: '/api/webhooks' }], read: '/api/webhooks' },
   'DELETE /api/webhooks/:id': { cross: [{ as: 'gl1', method: 'DELETE', url: '/api/webhooks/none' }] },
   'GET /api/webhooks/:id/deliveries': { cross: [{ as: 'gl1', url: '/api/webhooks/none/deliveries' }] },
   'GET /api/statistics': { cross: [{ as: 'gl1', url: '/api/statistics?period=week&start=2026-11-16&scope=G2' }], query: ['period', 'start', 'scope'] },
+  'GET /api/statistics/reports': { cross: [{ as: 'gl1', url: '/api/statistics/reports?scope=G2' }, { as: 'gl1', url: '/api/statistics/reports' }], query: ['period', 'scope', 'limit'] },
+  'GET /api/statistics/reports/:id': { cross: [{ as: 'gl1', url: '/api/statistics/reports/none' }], query: ['format'] },
   'GET /api/index': { cross: [{ as: 'gl1', url: '/api/index?month=2026-11&scope=G2' }], query: ['month', 'scope'] },
+  'GET /api/index/history': { cross: [{ as: 'gl1', url: '/api/index/history?grid=G2' }], query: ['grid'] },
+  'GET /api/index/weights': { cross: 'own' },
+  'PUT /api/index/weights': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/index/weights', body: {} }] },
 }
 /** Outside /api: no token, nothing of a person (pages, docs, health, metrics, a check-in's page, RabbitMQ's auth hooks). */
 const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|metrics|checkin\/|mqtt-auth\/|\*|$)/
