@@ -13,12 +13,13 @@ import { Writable } from 'node:stream'
 import pino from 'pino'
 import { createGridcare, type Gridcare } from '../app/index.ts'
 import { loadConfig } from '../config/index.ts'
-import { ADMIN, STREET_CSV } from './helpers.ts'
+import { ADMIN, freshDatabase, STREET_CSV } from './helpers.ts'
 
 const lines: string[] = []
 const logger = pino({ level: 'warn' }, new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } }))
 const dir = mkdtempSync(join(tmpdir(), 'gridcare-feed-'))
 let gc: Gridcare
+let drop: (() => Promise<void>) | undefined
 let stopped = false
 const tokens: Record<string, string> = {}
 
@@ -61,7 +62,10 @@ function openFeed (token: string) {
 const until = async (cond: () => boolean) => { for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10)) }
 
 beforeAll(async () => {
-  gc = createGridcare({ config: loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: ADMIN }), logger })
+  // On the PostgreSQL server: it starts in seconds where the embedded store takes a minute on a loaded machine.
+  const server = await freshDatabase()
+  drop = server.drop
+  gc = createGridcare({ config: loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: ADMIN, DATABASE_URL: server.url }), logger })
   await gc.start()
   assert.equal((await api('POST', '/api/addresses/import', STREET_CSV)).status, 200)
   for (const [id, grids] of [['w1', ['G1']], ['w2', ['G2']]] as const) {
@@ -69,7 +73,8 @@ beforeAll(async () => {
   }
 })
 afterAll(async () => {
-  if (!stopped) await gc.stop()
+  if (!stopped) await gc?.stop()
+  await drop?.()
   rmSync(dir, { recursive: true, force: true })
 })
 
