@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Fleet } from '../fleet/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
@@ -19,6 +20,7 @@ import { workerRoutes } from './routes/workers.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { droneRoutes } from './routes/drones.ts'
 import { caseworkRoutes } from './routes/casework.ts'
 import { checkinRoutes } from './routes/checkins.ts'
 import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
@@ -30,8 +32,10 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  /** The drone fleet (tracks for the map); without it its routes answer 404. */
+  fleet?: Fleet
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
-  ready: () => { ready: boolean, parts: Record<string, string> }
+  ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
 
 declare module 'fastify' {
@@ -95,7 +99,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'starting', ...r.parts })
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : (r.status ?? 'starting'), ...r.parts })
   })
 
   await app.register(async (api) => {
@@ -105,6 +109,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(deviceRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(droneRoutes)
     await api.register(caseworkRoutes)
     await api.register(checkinRoutes)
     await api.register(rosterRoutes)

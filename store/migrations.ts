@@ -324,6 +324,35 @@ ALTER TABLE devices ADD COLUMN removed_at timestamptz;
 CREATE INDEX audit_log_target ON audit_log (target, at);
 `,
   },
+  {
+    id: 6,
+    name: 'dead letters keep an excerpt with the payload size and sha256',
+    sql: () => `
+ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
+CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
+  {
+    id: 9,
+    name: 'drone fleet: last position, battery and the lost-link deadline per drone',
+    sql: () => `
+CREATE TABLE drones (
+  device_id text PRIMARY KEY REFERENCES devices(id),
+  street text NOT NULL,
+  ts timestamptz NOT NULL,
+  lat double precision NOT NULL,
+  lon double precision NOT NULL,
+  alt double precision,
+  battery double precision,
+  seen_at timestamptz NOT NULL,
+  link_due timestamptz,
+  link_lost_at timestamptz,
+  low_battery_at timestamptz
+);
+CREATE INDEX drones_link_due ON drones (link_due) WHERE link_due IS NOT NULL AND link_lost_at IS NULL;
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */

@@ -68,33 +68,34 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/resolve': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/resolve', body: { outcome: 'handled' } }], body: { outcome: 'handled', note: 'n' } },
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
+  'GET /api/drones': { cross: [{ as: 'gl1', url: '/api/drones' }, { as: 'w1', url: '/api/drones' }], read: '/api/drones' },
+  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/dr201/track' }, { as: 'w1', url: '/api/drones/dr101/track' }], read: '/api/drones/dr101/track', query: ['from', 'to', 'limit'] },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
-
-  // Routes other branches add (issue 11 and beside it): checked once they are in the app.
-  'PUT /api/subjects/:id': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { kind: 'lone_elder', address: 'U201', contacts: [] } }] },
-  'GET /api/tasks/overdue': { cross: [{ as: 'gl1', url: '/api/tasks/overdue' }, { as: 'gl1', url: '/api/tasks/overdue?scope=G2' }], read: '/api/tasks/overdue', query: ['scope', 'level'] },
-  'POST /api/tasks/:id/reassign': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { workerId: 'w1' } }] },
-  'POST /api/tasks/:id/handback': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/handback', body: {} }] },
-  'POST /api/tasks/:id/comments': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }] },
-  'POST /api/tasks/:id/photos': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/photos', body: 'x', ct: 'image/jpeg' }] },
-  'GET /api/tasks/:id/photos/:photoId': { cross: [{ as: 'w1', url: '/api/tasks/{task201}/photos/p1' }] },
-  'POST /api/tasks/bulk': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['{task201}'], action: 'ack' } }] },
-  'POST /api/checkins/:id/answer': { cross: 'own' }, // no token: the check-in's own secret is the key
-  'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
+  'PUT /api/subjects/:id': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { name: 'x' } }, { as: 'w1', method: 'PUT', url: '/api/subjects/e201', body: { contacts: [] } }], body: { name: 'Elder e101', phone: '13900000001', contacts: [{ name: 'G1-CONTACT', phone: '13900000003', relation: 'son' }] } },
+  'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }, { as: 'w1', url: '/api/checkins?alert={alert201}' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
   'GET /api/checkins/summary': { cross: [{ as: 'gl1', url: '/api/checkins/summary' }], read: '/api/checkins/summary', query: ['from', 'to'] },
-  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{checkinAlert201}/checkins' }], read: '/api/alerts/{checkinAlert101}/checkins' },
+  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{alert201}/checkins' }, { as: 'w1', url: '/api/alerts/{alert201}/checkins' }, { as: 'gl1', url: '/api/alerts/{checkinAlert201}/checkins' }], read: '/api/alerts/{checkinAlert101}/checkins' },
+  'POST /api/checkins/:id/answer': { cross: 'public', body: { answer: 'well', secret: 'not-the-secret' } }, // no token: the check-in's own secret
   'GET /api/rosters/:grid': { cross: [{ as: 'gl1', url: '/api/rosters/G2' }, { as: 'w1', url: '/api/rosters/G2' }], read: '/api/rosters/G1' },
-  'PUT /api/rosters/:grid': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/rosters/G2', body: {} }] },
-  'GET /api/policies/deadlines': { cross: 'own', read: '/api/policies/deadlines' },
-  'PUT /api/policies/deadlines': { cross: [{ as: 'w1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }], body: { set: [], remove: [] } },
+  'PUT /api/rosters/:grid': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/rosters/G2', body: { backups: ['w1'] } }, { as: 'w1', method: 'PUT', url: '/api/rosters/G1', body: { leader: 'w1' } }], body: { shifts: [{ worker: 'w1', weekdays: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }], backups: [], leader: 'gl1' } },
+  'GET /api/policies/deadlines': { cross: 'own', read: '/api/policies/deadlines' }, // one city-wide table, nobody's person
+  'PUT /api/policies/deadlines': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }, { as: 'w1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }], body: { set: [{ severity: 'low', category: 'report', ackMin: 600, arriveMin: 1440, resolveMin: 4320, reviewMin: 10080, remindMin: 60 }] } },
+  'GET /api/tasks/overdue': { cross: [{ as: 'gl1', url: '/api/tasks/overdue' }, { as: 'gl1', url: '/api/tasks/overdue?scope=G2' }, { as: 'w1', url: '/api/tasks/overdue?scope=U201' }], read: '/api/tasks/overdue', query: ['scope', 'level'] },
+  'POST /api/tasks/:id/reassign': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'w1', reason: 'x' } }, { as: 'w1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'w1', reason: 'x' } }], body: { worker: 'w1', reason: 'nearer' } },
+  'POST /api/tasks/:id/handback': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/handback', body: { reason: 'x' } }], body: { reason: 'ill today' } },
+  'POST /api/tasks/:id/comments': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }], body: { text: 'called her daughter' } },
+  'POST /api/tasks/:id/photos': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/photos', body: 'not a picture', ct: 'image/png' }] }, // raw image bytes: NUL is allowed there
+  'GET /api/tasks/:id/photos/:photoId': { cross: [{ as: 'w1', url: '/api/tasks/{task201}/photos/p1' }, { as: 'gl1', url: '/api/tasks/{task201}/photos/p1' }] },
+  'POST /api/tasks/bulk': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }, { as: 'w1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }], body: { ids: ['none'], action: 'ack' } },
+
+  // Routes other branches add: checked once they are in the app (an entry for a route the app
+  // does not have is skipped and named in the output).
   'GET /api/households': { cross: [{ as: 'gl1', url: '/api/households?under=G2' }, { as: 'w1', url: '/api/households?under=C1' }], read: '/api/households?under=G1', query: ['under'] },
   'POST /api/subjects/:id/unmask': { cross: [{ as: 'gl1', method: 'POST', url: '/api/subjects/e201/unmask' }] },
   'GET /api/subjects/:id/usage': { cross: [{ as: 'gl1', url: '/api/subjects/e201/usage' }], read: '/api/subjects/e101/usage', query: ['hours', 'to'] },
   'GET /api/ui/config': { cross: 'own', read: '/api/ui/config' },
   'GET /api/grids': { cross: [{ as: 'gl1', url: '/api/grids' }], read: '/api/grids' },
   'GET /api/overview': { cross: [{ as: 'gl1', url: '/api/overview' }], read: '/api/overview' },
-  'GET /api/drones': { cross: [{ as: 'gl1', url: '/api/drones' }], read: '/api/drones' },
-  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/d201/track' }], query: ['from', 'to', 'limit'] },
   'POST /api/webhooks': { cross: [{ as: 'gl1', method: 'POST', url: '/api/webhooks', body: { url: 'http://127.0.0.1:9/x', secret: 'secret-secret', events: ['task.created'] } }] },
   'GET /api/webhooks': { cross: [{ as: 'gl1', url: '/api/webhooks' }], read: '/api/webhooks' },
   'DELETE /api/webhooks/:id': { cross: [{ as: 'gl1', method: 'DELETE', url: '/api/webhooks/none' }] },
@@ -107,8 +108,8 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/index/weights': { cross: 'own' },
   'PUT /api/index/weights': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/index/weights', body: {} }] },
 }
-/** Outside /api: no token, nothing of a person (pages, docs, health, metrics, a check-in's page, RabbitMQ's auth hooks). */
-const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|metrics|checkin\/|mqtt-auth\/|\*|$)/
+/** Outside /api: no token, nothing of a person. */
+const PUBLIC = /^\/(healthz|metrics|docs|worker|checkin\/|mqtt-auth\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
@@ -144,6 +145,7 @@ for (const store of STORES) describe(store, () => {
       assert.equal((await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit, name: `Elder ${id}`, phone: '13900000001' })).status, 201)
       assert.equal((await h.api('POST', '/api/devices', { id: `m${id.slice(1)}`, kind: 'meter', subject: id })).status, 201)
     }
+    assert.equal((await h.api('POST', '/api/devices', { id: 'dr101', kind: 'drone', address: 'S1' })).status, 201)
     vars.absence201 = (await h.api('POST', '/api/subjects/e201/absences', { until: '2099-01-01T00:00:00Z', note: 'G2 trip' })).body.id
     await h.gc.components.db.query(`INSERT INTO dead_letters (source, topic, device_id, code, reason, payload) VALUES
       ('mqtt', 'gc/v1/S1/m201/telemetry', 'm201', 'INGEST_INVALID_PAYLOAD', 'kwh: expected number', '{"kwh":"G2-REPORT-TEXT"}'),
@@ -153,17 +155,17 @@ for (const store of STORES) describe(store, () => {
     assert.equal(r2.status, 201)
     vars.task201 = r2.body.taskId
     vars.alert201 = r2.body.alert.id
-    // A welfare alert of low confidence asks the subject's contacts first (where the app has check-ins).
-    if ((await h.api('PUT', '/api/subjects/e101', { contacts: [{ name: 'Kin-G1', phone: '13900000011' }] })).status === 200) {
-      await h.api('PUT', '/api/subjects/e201', { contacts: [{ name: 'Kin-G2', phone: '13900000022' }] })
-      for (const subjectId of ['e101', 'e201']) {
-        await h.gc.components.alerts.handleAnomaly({ subjectId, detector: 'inactivity', kind: 'inactivity', phase: 'raise', severity: 'medium', confidence: 'low', startedAt: Date.now() - 8 * 3_600_000, observedAt: Date.now() - 2 * 3_600_000, evidence: {} })
-        vars[`checkinAlert${subjectId.slice(1)}`] = (await h.api('GET', `/api/alerts?subject=${subjectId}`)).body[0].id
-      }
+    vars.alert101 = r1.body.alert.id
+    vars.task101 = r1.body.taskId
+    // A welfare alert of low confidence asks the subject's contacts first: check-ins name a contact and a phone.
+    await h.api('PUT', '/api/subjects/e101', { contacts: [{ name: 'Kin-G1', phone: '13900000011' }] })
+    await h.api('PUT', '/api/subjects/e201', { contacts: [{ name: 'Kin-G2', phone: '13900000022' }] })
+    for (const subjectId of ['e101', 'e201']) {
+      await h.gc.components.alerts.handleAnomaly({ subjectId, detector: 'inactivity', kind: 'inactivity', phase: 'raise', severity: 'medium', confidence: 'low', startedAt: Date.now() - 8 * 3_600_000, observedAt: Date.now() - 2 * 3_600_000, evidence: {} })
+      vars[`checkinAlert${subjectId.slice(1)}`] = (await h.api('GET', `/api/alerts?subject=${subjectId}`)).body[0].id
     }
     const have = new Set(h.gc.http.routeList.map((r) => `${r.method} ${r.url}`))
     present = Object.entries(ROUTES).filter(([k]) => have.has(k))
-    vars.task101 = r1.body.taskId
   })
   afterAll(async () => {
     console.log(`[probe-http ${store}] tried ${figures.tried}, 5xx ${figures.serverErrors}, cross-grid reads ${figures.crossReads}, cross-grid writes ${figures.crossWrites}, unaudited person reads ${figures.unauditedPersonReads}`)
