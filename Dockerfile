@@ -32,6 +32,7 @@ COPY docs ./docs
 COPY errors ./errors
 COPY ingest ./ingest
 COPY registry ./registry
+COPY scale ./scale
 COPY simulators ./simulators
 COPY store ./store
 COPY vocab ./vocab

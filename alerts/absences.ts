@@ -93,5 +93,5 @@ export function createAbsences (ctx: AlertsContext) {
     for (const r of rows) await syncAway(r.subject)
   }
 
-  return { declareAbsence, listAbsences, cancelAbsence, explainsQuiet, sweep, start }
+  return { declareAbsence, listAbsences, cancelAbsence, explainsQuiet, sweep, start, syncAway }
 }

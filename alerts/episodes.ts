@@ -50,6 +50,13 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
       ORDER BY cleared_at DESC LIMIT 1`, [a.subjectId, a.kind, iso(a.observedAt - reopenWithinMs)])).rows[0]
     if (recent) return reopen(recent, a)
     return createAlert({ source: 'detector', subject: a.subjectId, address: subject.address, kind: a.kind, detector: a.detector, severity: a.severity, confidence: a.confidence ?? confidenceIn(a.evidence), startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
+      .catch((err) => {
+        // Another worker raised this episode first (a street's partition handed over mid-flight):
+        // the unique indexes on open episodes and on (subject, kind, started_at) keep it one alert.
+        if ((err as { code?: string }).code !== '23505') throw err
+        log.info({ subject: a.subjectId, kind: a.kind }, 'episode already raised elsewhere: no second alert')
+        return null
+      })
   }
 
   /** The activity is back: pending check-ins are cancelled, a task nobody has acted on closes as self-resolved. */

@@ -29,7 +29,9 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
       const d = DEADLINE_OF_STATE[t.state as TaskState]!
       const p = await deadlines.policyFor(db, t.severity, categoryOf(t.kind as string, t.source as 'detector'))
       if (t.due.getTime() - now > p.remindMin * 60_000) continue
-      await db.query('UPDATE tasks SET reminded = array_append(reminded, $2) WHERE id = $1', [t.id, d])
+      // Several workers sweep one database: the row lock and the re-checked condition let one remind.
+      const r = await db.query('UPDATE tasks SET reminded = array_append(reminded, $2) WHERE id = $1 AND NOT ($2 = ANY(reminded))', [t.id, d])
+      if (r.rowCount === 0) continue
       await history(db, t.id, { actor: 'system', action: 'reminded', note: `${d} deadline at ${t.due.toISOString()}`, data: { deadline: d }, at: now })
       const view = (await ctx.getTask(t.id))!.view
       events.emit('task.reminder', { id: t.id, task: view, deadline: d, due: t.due.toISOString(), path: view.path })

@@ -67,6 +67,8 @@ export function createAlerts (deps: AlertsDeps) {
     declareAbsence: absences.declareAbsence,
     listAbsences: absences.listAbsences,
     cancelAbsence: absences.cancelAbsence,
+    /** Sends a subject's absence window to the detectors (a partition that arrives on this worker). */
+    syncAway: absences.syncAway,
     transition: lifecycle.transition,
     reassign: lifecycle.reassign,
     handBack: lifecycle.handBack,

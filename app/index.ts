@@ -10,7 +10,10 @@ import { listenProblem } from '../config/problems.ts'
 import { createDetectors, createDetectorSet, createDroneDetector } from '../detectors/index.ts'
 import { createFleet } from '../fleet/index.ts'
 import { createIngest } from '../ingest/index.ts'
+import { createNotify } from '../notify/index.ts'
 import { createRegistry } from '../registry/index.ts'
+import { createReports } from '../reports/index.ts'
+import { createScale } from '../scale/index.ts'
 import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
 import { createMetrics } from '../metrics/index.ts'
 import { workerTopic, type Consumption, type PlaceAnomaly } from '../vocab/index.ts'
@@ -51,7 +54,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const addresses = createAddressBase({ db })
     const registry = createRegistry({ db, addresses })
 
-    const detectors = createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
+    const makeDetectors = () => createDetectorSet(createDetectors({ utcOffsetHours: config.utcOffsetHours }))
+    // Scale-out on RabbitMQ: detector state only for the partitions this worker consumes.
+    const scale = config.rabbitmqUrl ? createScale({ config, logger, db, events, makeDetectors }) : undefined
+    const detectors = scale?.detectors ?? makeDetectors()
     const alerts = createAlerts({
       db, logger, addresses, events, ...(clock ? { clock } : {}),
       checkinMs: config.checkinMinutes * 60_000, reopenWithinMs: config.reopenWithinHours * 3_600_000, utcOffsetHours: config.utcOffsetHours,
@@ -77,27 +83,34 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     registry.onDeviceChange((id) => ingest.forgetDevice(id)) // a moved, re-bound or removed device is looked up afresh
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
-    const warmed = await warmUp(db, detect)
+    const warmed = scale ? 0 : await warmUp(db, detect) // with partitions, each is warmed as it arrives
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
     snapshotTimer = setInterval(() => { saveDetectors(db!, detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')) }, 10 * 60_000)
     snapshotTimer.unref()
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
+    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
     const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
     storeWatch.start()
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, fleet })
+    const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}) })
+    const reports = createReports({ db, logger, utcOffsetHours: config.utcOffsetHours, ...(clock ? { clock } : {}) })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, fleet, notify, reports, scale })
 
     await broker.start()
-    parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : 'external mqtt broker'
+    parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : broker.mode === 'rabbitmq' ? 'rabbitmq cluster' : 'external mqtt broker'
+    await notify.start()
     await alerts.start()
+    await scale?.start(alerts)
     await fleet.start()
+    await reports.start()
     http = await buildApp({
-      logger, db, addresses, registry, alerts, fleet,
+      logger, db, addresses, registry, alerts, fleet, notify, reports, utcOffsetHours: config.utcOffsetHours, now,
+      ...(scale ? { plugins: [scale.authRoutes(registry)] } : {}),
       ready: () => {
         const down = storeWatch.down
-        const shown = down ? { ...parts, store: `down: ${down}` } : parts
+        const withParts = scale ? { ...parts, partitions: scale.partitions.active.join(',') || 'none' } : parts
+        const shown = down ? { ...withParts, store: `down: ${down}` } : withParts
         return { ready: !down && Object.values(parts).every((p) => p !== 'starting'), parts: shown, ...(down ? { status: 'store down' } : {}) }
       },
     })
@@ -118,9 +131,12 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     alerts: ReturnType<typeof createAlerts>
     ingest: ReturnType<typeof createIngest>
     broker: ReturnType<typeof createBroker>
+    scale: ReturnType<typeof createScale> | undefined
     maintenance: ReturnType<typeof createMaintenance>
     fleet: ReturnType<typeof createFleet>
     storeWatch: ReturnType<typeof createStoreWatch>
+    notify: ReturnType<typeof createNotify>
+    reports: ReturnType<typeof createReports>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -129,6 +145,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       const c = components
       await http?.close()
       await c.broker?.stop()
+      await c.scale?.stop()
       c.storeWatch?.stop()
       await c.ingest?.stop()
       await c.fleet?.stop()
@@ -137,6 +154,8 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       // After the drain: the snapshot holds every sample that was stored.
       if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()
+      await c.reports?.stop()
+      await c.notify?.stop()
       await c.maintenance?.stop()
       await db?.close()
     })()

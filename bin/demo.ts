@@ -33,6 +33,7 @@ const call = async (method: string, url: string, body?: unknown, type = 'applica
 
 const street = demoStreet()
 await call('POST', '/api/addresses/import', street.csv, 'text/csv')
+await call('POST', '/api/grids/import', street.grids)
 const tokens: Record<string, string> = {}
 for (const w of street.workers) tokens[w.id] = (await call('POST', '/api/workers', w)).token
 

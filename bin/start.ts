@@ -39,7 +39,7 @@ export async function startGridcare (config: Readonly<Config>) {
     '',
     'gridcare is running',
     `  store:     ${gc.components.db.kind === 'embedded' ? `embedded (${config.dataDir})` : 'server (DATABASE_URL)'}${gc.components.db.timescale ? ', TimescaleDB' : ', plain PostgreSQL (degraded: no compression, no retention policy)'}`,
-    `  mqtt:      ${gc.mqttPort !== undefined ? `embedded broker on port ${gc.mqttPort}` : 'external broker (MQTT_URL)'}`,
+    `  mqtt:      ${gc.mqttPort !== undefined ? `embedded broker on port ${gc.mqttPort}` : gc.components.broker.mode === 'rabbitmq' ? 'RabbitMQ cluster (RABBITMQ_URL), street partitions' : 'external broker (MQTT_URL)'}`,
     `  http:      ${http}  (port ${gc.httpPort})`,
     `  command centre: ${http}/    worker app: ${http}/worker    API docs: ${http}/docs`,
     gc.adminToken ? `  admin token (shown once, keep it): ${gc.adminToken}` : '  admin token: as created on first start, or ADMIN_TOKEN',

@@ -44,7 +44,7 @@ export interface Broker {
   publish (topic: string, payload: string): Promise<void>
   /** The embedded broker's port once started; undefined with an external broker. */
   readonly port: number | undefined
-  readonly mode: 'embedded' | 'external'
+  readonly mode: 'embedded' | 'external' | 'rabbitmq'
   /** Clients connected now (embedded), or 1/0 for the link to an external broker. */
   readonly connected: number
   /** Refused publishes per identity since start (embedded). */

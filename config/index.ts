@@ -69,6 +69,28 @@ const EnvSchema = z.object({
   COMPRESS_AFTER_DAYS: duration('COMPRESS_AFTER_DAYS', 7),
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
   DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
+  RABBITMQ_URL: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined
+    // Several nodes, comma-separated: a worker reconnects to the next when its node goes.
+    for (const one of v.split(',')) {
+      let ok = false
+      try { ok = ['amqp:', 'amqps:'].includes(new URL(one.trim()).protocol) } catch {}
+      if (!ok) { ctx.addIssue({ code: 'custom', message: `RABBITMQ_URL must be amqp:// or amqps:// URLs, comma-separated, got "${one}"` }); return z.NEVER }
+    }
+    return v
+  }),
+  RABBITMQ_PARTITIONS: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return 16
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 1 || n > 1024) { ctx.addIssue({ code: 'custom', message: `RABBITMQ_PARTITIONS must be a whole number 1-1024, got "${v}"` }); return z.NEVER }
+    return n
+  }),
+  RABBITMQ_EXCHANGE: z.string().optional().transform((v) => v || 'gc.mqtt'),
+  MQTT_AUTH_SECRET: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined
+    if (v.length < 16 || !/^[A-Za-z0-9_-]+$/.test(v)) { ctx.addIssue({ code: 'custom', message: 'MQTT_AUTH_SECRET must be at least 16 of A-Z a-z 0-9 _ -' }); return z.NEVER }
+    return v
+  }),
   CHECKIN_MINUTES: duration('CHECKIN_MINUTES', 20),
   REOPEN_WITHIN_HOURS: duration('REOPEN_WITHIN_HOURS', 12),
   MQTT_CLIENT_ID: z.string().optional().transform((v) => v || undefined),
@@ -103,6 +125,14 @@ export interface Config {
   mqttClientId: string | undefined
   /** Shared-subscription group the gridcare workers split device traffic in; default gridcare. */
   mqttShareGroup: string
+  /** Scale-out mode: AMQP URLs of the RabbitMQ cluster's nodes, comma-separated (tried in turn); devices connect to its MQTT plugin. */
+  rabbitmqUrl: string | undefined
+  /** Number of street partitions (quorum queues gc.p.0..P-1); default 16. Fixed for the life of a cluster. */
+  rabbitmqPartitions: number
+  /** Exchange the MQTT plugin publishes to (mqtt.exchange in rabbitmq.conf); default gc.mqtt, declared by gridcare. */
+  rabbitmqExchange: string
+  /** Shared secret RabbitMQ's HTTP auth backend sends as ?key= to /mqtt-auth; without it only loopback callers are answered. */
+  mqttAuthSecret: string | undefined
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
   dbConnectTimeoutS: number
   /** How long a subject's contact has to answer a check-in before the worker gets the task, minutes; default 20. */
@@ -142,5 +172,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     reopenWithinHours: e.REOPEN_WITHIN_HOURS,
     mqttClientId: e.MQTT_CLIENT_ID,
     mqttShareGroup: e.MQTT_SHARE_GROUP,
+    rabbitmqUrl: e.RABBITMQ_URL,
+    rabbitmqPartitions: e.RABBITMQ_PARTITIONS,
+    rabbitmqExchange: e.RABBITMQ_EXCHANGE,
+    mqttAuthSecret: e.MQTT_AUTH_SECRET,
   })
 }

@@ -238,9 +238,9 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
   return {
     handle,
     stats,
-    /** Forgets cached registrations (after a device is changed). */
     refused,
-    forgetDevice (id: string) { devices.delete(id) },
+    /** Forgets cached registrations and register state (after a device is changed, or its street came from another worker). */
+    forgetDevice (id: string) { devices.delete(id); registers.delete(id) },
     /** Readings queued or being written. */
     get pending () { return batcher.pending },
     /** Drains what is queued; a store that is away is not waited for. */
