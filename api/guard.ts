@@ -40,7 +40,7 @@ export function guardInput (app: FastifyInstance) {
   })
   app.addHook('preValidation', async (req: FastifyRequest) => {
     const body = req.body
-    if (body === undefined || body === null) return
+    if (body === undefined || body === null || Buffer.isBuffer(body)) return // raw bytes (a photo) may hold any byte
     if (typeof body === 'string') {
       if (body.includes('\u0000')) throw new GridcareError('REQUEST_INVALID', 'the body holds a NUL character; it is accepted nowhere')
       return

@@ -69,7 +69,7 @@ const echartsDir = dirname(createRequire(import.meta.url).resolve('echarts/dist/
 
 /** The HTTP app, not yet listening: tests use inject(), start-up calls listen(). */
 export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
-  const app = fastify({ loggerInstance: deps.logger.child({ module: 'api' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 20 * 1024 * 1024 }) as unknown as FastifyInstance
+  const app = fastify({ loggerInstance: deps.logger.child({ module: 'api' }, { level: deps.logger.isLevelEnabled('warn') ? 'warn' : deps.logger.level }) as FastifyBaseLogger, bodyLimit: 20 * 1024 * 1024 }) as unknown as FastifyInstance
   app.decorate('deps', deps)
   const routeList: Array<{ method: string, url: string }> = []
   app.decorate('routeList', routeList)
