@@ -8,7 +8,10 @@ import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Fleet } from '../fleet/index.ts'
+import type { Notify } from '../notify/index.ts'
 import type { Registry } from '../registry/index.ts'
+import type { Reports } from '../reports/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { guardInput, isDataException } from './guard.ts'
@@ -19,10 +22,14 @@ import { workerRoutes } from './routes/workers.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { droneRoutes } from './routes/drones.ts'
 import { caseworkRoutes } from './routes/casework.ts'
 import { checkinRoutes } from './routes/checkins.ts'
 import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
 import { rosterRoutes } from './routes/rosters.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
+import { statisticsRoutes } from './routes/statistics.ts'
+import { safetyIndexRoutes } from './routes/safety-index.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -30,8 +37,12 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  /** The drone fleet (tracks for the map); without it its routes answer 404. */
+  fleet?: Fleet
+  notify: Notify
+  reports: Reports
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
-  ready: () => { ready: boolean, parts: Record<string, string> }
+  ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
 }
 
 declare module 'fastify' {
@@ -95,7 +106,7 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const r = deps.ready()
-    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : 'starting', ...r.parts })
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ok' : (r.status ?? 'starting'), ...r.parts })
   })
 
   await app.register(async (api) => {
@@ -105,9 +116,13 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(deviceRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(droneRoutes)
     await api.register(caseworkRoutes)
     await api.register(checkinRoutes)
     await api.register(rosterRoutes)
+    await api.register(webhookRoutes)
+    await api.register(statisticsRoutes)
+    await api.register(safetyIndexRoutes)
   }, { prefix: '/api' })
   await app.register(checkinAnswerRoutes)
 

@@ -1,6 +1,7 @@
 import { createGridcare } from '../app/index.ts'
 import { createLogger } from '../app/logger.ts'
 import { ConfigError, loadConfig, type Config } from '../config/index.ts'
+import { preflight } from '../config/problems.ts'
 
 /** Loads config or stops with one clear line per problem. */
 export function configOrExit (env = process.env): Readonly<Config> {
@@ -19,9 +20,11 @@ export async function startGridcare (config: Readonly<Config>) {
   const logger = createLogger(config.logLevel)
   const gc = createGridcare({ config, logger })
   try {
+    await preflight(config)
     await gc.start()
   } catch (err) {
-    process.stderr.write(`gridcare: cannot start: ${(err as Error).message}\n`)
+    // One line: the variable to change and what to do (config/problems.ts, store/place.ts).
+    process.stderr.write(`gridcare: cannot start: ${String((err as Error)?.message ?? err).split('\n')[0]}\n`)
     await gc.stop().catch(() => {})
     process.exit(1)
   }

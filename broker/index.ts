@@ -6,6 +6,10 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/index.ts'
 import type { MqttIdentity } from '../registry/index.ts'
 import { parseDeviceTopic, TOPIC_ROOT } from '../vocab/index.ts'
+import { listenProblem } from '../config/problems.ts'
+import { createGuard, DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
+
+export { DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
 
 /** One message from a device, as the broker hands it to ingest. */
 export interface DeviceMessage {
@@ -27,6 +31,10 @@ export interface BrokerDeps {
   sink: MessageSink
   /** Host for the embedded listener; default 0.0.0.0. */
   host?: string
+  /** Packet size, refusal rate and cache limits; defaults in DEFAULT_LIMITS. */
+  limits?: Partial<BrokerLimits>
+  /** Told of each publish a device made to a topic not its own (acknowledged and dropped). */
+  onRefused?: (r: { deviceId: string, topic: string, payload: Buffer }) => void
 }
 
 export interface Broker {
@@ -37,7 +45,20 @@ export interface Broker {
   /** The embedded broker's port once started; undefined with an external broker. */
   readonly port: number | undefined
   readonly mode: 'embedded' | 'external'
+  /** Clients connected now (embedded), or 1/0 for the link to an external broker. */
+  readonly connected: number
+  /** Refused publishes per identity since start (embedded). */
+  refusals (): Record<string, number>
 }
+
+/** Where a refused publish goes once acknowledged: a topic nobody may subscribe to. */
+const REFUSED_TOPIC = '$gridcare/refused'
+/** Closes a client's connection after what was written to it (earlier PUBACKs) has gone out; nothing written later is sent. */
+const hangUp = (client: Client) => {
+  client.conn.end()
+  setTimeout(() => client.conn.destroy(), 2000).unref()
+}
+const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
 type GcClient = Client & { gc?: MqttIdentity }
 
@@ -46,51 +67,99 @@ export function createBroker (deps: BrokerDeps): Broker {
   return deps.config.mqttUrl ? createExternal(deps, deps.config.mqttUrl) : createEmbedded(deps)
 }
 
-function createEmbedded ({ config, logger, verify, sink, host }: BrokerDeps): Broker {
+function createEmbedded ({ config, logger, verify, sink, host, limits: given, onRefused }: BrokerDeps): Broker {
   const log = logger.child({ module: 'broker' })
+  const limits = { ...DEFAULT_LIMITS, ...given }
+  const guard = createGuard(limits)
   let aedes: Aedes | undefined
   let server: Server | undefined
   let port: number | undefined
   let stopping: Promise<void> | undefined
+  let connected = 0
 
-  const authenticate = (client: GcClient, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void) => {
-    const refuse = () => {
-      const err = Object.assign(new Error('bad username or password'), { returnCode: 4 })
-      log.info({ clientId: client.id, username }, 'mqtt connect refused')
-      done(err, false)
-    }
-    if (!username || !password) return refuse()
-    verify(username, password.toString()).then((id) => {
-      if (!id) return refuse()
-      client.gc = id
-      done(null, true)
-    }, (err) => {
-      log.error({ err: (err as Error).message }, 'mqtt authentication failed')
-      done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false)
-    })
+  type Done = (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void
+  const refuse = (client: GcClient, username: string | undefined, done: Done, returnCode = 4, why = 'bad username or password') => {
+    log.info({ clientId: client.id, username, returnCode }, `mqtt connect refused: ${why}`)
+    done(Object.assign(new Error(why), { returnCode }), false)
+  }
+  const accept = (client: GcClient, username: string, id: MqttIdentity, done: Done) => {
+    if (!guard.claim(client.id, username, id.id)) return refuse(client, username, done, 2, `client id "${client.id}" belongs to another device`)
+    client.gc = id
+    const wait = guard.penalty(username)
+    if (wait > 0) {
+      log.warn({ clientId: client.id, username, waitMs: wait }, 'mqtt connect held: too many refused publishes')
+      setTimeout(() => done(null, true), wait).unref()
+    } else done(null, true)
   }
 
-  // A device may publish only to its own topics. The reading is stored before the
-  // callback returns, so aedes sends PUBACK only for stored readings.
+  // While the store cannot answer, a device whose exact credentials were
+  // verified before is let in from the cache, and its acks wait for the store.
+  // An unknown one is held, then dropped without an answer: MQTT clients retry
+  // a dropped connection, not a refused one (MQTT.js gives up on return code 3).
+  const authenticate = (client: GcClient, username: string | undefined, password: Buffer | undefined, done: Done) => {
+    if (!username || !password) return refuse(client, username, done)
+    const pass = password.toString()
+    const deadline = Date.now() + limits.holdConnectMs
+    const attempt = () => verify(username, pass).then((id) => {
+      if (!id) { guard.forget(username, pass); return refuse(client, username, done) }
+      guard.remember(username, pass, id)
+      accept(client, username, id, done)
+    }, (err) => {
+      const hit = guard.cached(username, pass)
+      if (hit) {
+        log.warn({ clientId: client.id, username, err: (err as Error).message }, 'store unavailable: known device let in from the credential cache')
+        return accept(client, username, hit, done)
+      }
+      if (Date.now() < deadline && !client.closed) { setTimeout(attempt, 1000).unref(); return }
+      log.warn({ clientId: client.id, username, err: (err as Error).message }, 'store unavailable: connection dropped so the client retries')
+      client.conn.destroy()
+    })
+    void attempt()
+  }
+
+  /**
+   * A device may publish only to its own topics. Anything else is acknowledged
+   * and dropped (MQTT 3.1.1: a positive PUBACK, as Mosquitto does; MQTT 5: reason
+   * code 0x87 Not authorized), so one stray message never traps a device that
+   * resends what was not acknowledged. A device that keeps doing it is disconnected
+   * and held at its next CONNECT.
+   */
+  const refusePublish = (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void) => {
+    const who = client.gc ? (client.gc.type === 'device' ? `device:${client.gc.id}` : `worker:${client.gc.id}`) : client.id
+    const tooMany = guard.refused(who)
+    log.warn({ clientId: client.id, who, topic: packet.topic.slice(0, 200) }, 'publish refused: not this client\'s topic; acknowledged and dropped')
+    if (client.gc?.type === 'device') onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) })
+    if (tooMany) {
+      log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
+      hangUp(client)
+      return done(new Error('too many refused publishes'))
+    }
+    if (client.version === 5) return done(new Error('not authorized to publish to ' + packet.topic))
+    // v3.1.1: aedes sends PUBACK for an accepted publish, then delivers it: send it nowhere.
+    packet.topic = REFUSED_TOPIC
+    packet.payload = Buffer.alloc(0)
+    packet.retain = false
+    done(null)
+  }
+
+  // The reading is stored before the callback returns, so aedes sends PUBACK
+  // only for stored readings; while the store is away the ack waits, and so does
+  // the device's next packet (aedes reads a client's packets one at a time).
   const authorizePublish = (client: GcClient | null, packet: PublishPacket, done: (err?: Error | null) => void) => {
     const id = client?.gc
     if (!client) return done(null) // messages published by gridcare itself
     const parsed = parseDeviceTopic(packet.topic)
-    if (id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) {
-      log.warn({ clientId: client.id, topic: packet.topic }, 'publish refused: not this client\'s topic')
-      return done(new Error('not authorized to publish to ' + packet.topic))
-    }
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-    sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload, receivedAt: Date.now() })
+    if (id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) return refusePublish(client, packet, done)
+    packet.retain = false // nobody may subscribe to device topics: keep no copy
+    sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
       .then(() => done(null), (err) => {
-        log.error({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
+        log.warn({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
         // "not authorized" PUBACK and never resend the reading.
-        client.conn.destroy()
+        hangUp(client)
         done(err as Error)
       })
   }
-
   const authorizeSubscribe = (client: GcClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void) => {
     const id = client.gc
     const allowed = id?.type === 'device'
@@ -106,12 +175,16 @@ function createEmbedded ({ config, logger, verify, sink, host }: BrokerDeps): Br
   return {
     mode: 'embedded',
     get port () { return port },
+    get connected () { return connected },
+    refusals: () => guard.refusalCounts(),
     async start () {
-      aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe })
+      aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, maximumPacketSize: limits.maxPacketBytes })
+      aedes.on('client', () => { connected++ })
+      aedes.on('clientDisconnect', () => { connected-- })
       aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
       server = createServer(aedes.handle)
       await new Promise<void>((resolve, reject) => {
-        server!.once('error', (err) => reject(new Error(`MQTT_PORT: cannot listen on ${config.mqttPort}: ${err.message}`)))
+        server!.once('error', (err) => reject(listenProblem({ portVar: 'MQTT_PORT', port: config.mqttPort, err, portHint: config.mqttPort === 1883 ? '(1883 is the MQTT default: another broker such as Mosquitto may hold it)' : '' })))
         server!.listen(config.mqttPort, host ?? '0.0.0.0', () => resolve())
       })
       port = (server.address() as AddressInfo).port
@@ -144,10 +217,13 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
   return {
     mode: 'external',
     port: undefined,
+    get connected () { return client?.connected ? 1 : 0 },
+    refusals: () => ({}),
     async start () {
       // Ack (PUBACK) to the external broker only after the message is stored.
       // A stable client id: the broker keeps this worker's persistent session across restarts.
       client = mqtt.connect(url, { clientId: config.mqttClientId ?? `gridcare-${hostname()}`, clean: false, reconnectPeriod: 2000 })
+      await firstConnect(client, url)
       client.handleMessage = (packet, done) => {
         const parsed = parseDeviceTopic(packet.topic)
         if (!parsed) return done()
@@ -173,3 +249,22 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
 }
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@')
+
+/** Waits for the first connection to an external broker; fails in one line naming MQTT_URL. */
+function firstConnect (client: mqtt.MqttClient, url: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let last = 'no answer'
+    const fail = () => { cleanup(); client.end(true); reject(new Error(`MQTT_URL: cannot connect to the broker at ${redact(url)} (${last}); check that it runs and the URL, user and password, or unset MQTT_URL to use the embedded broker`)) }
+    const timer = setTimeout(fail, timeoutMs)
+    const onError = (err: Error) => { last = err.message.split('\n')[0]!; if (/Not authorized|Bad username|Identifier rejected/i.test(err.message)) fail() }
+    let closes = 0
+    // A broker that is not there: give up after three tries (about 4 s) rather than wait out the timeout.
+    const onClose = () => { if (last === 'no answer') last = 'connection closed'; if (++closes >= 3) fail() }
+    const onConnect = () => { cleanup(); resolve() }
+    const cleanup = () => { clearTimeout(timer); client.off('error', onError); client.off('close', onClose); client.off('connect', onConnect) }
+    if (client.connected) return onConnect()
+    client.on('error', onError)
+    client.on('close', onClose)
+    client.on('connect', onConnect)
+  })
+}

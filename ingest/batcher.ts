@@ -11,8 +11,10 @@ export interface BatcherOptions<T> {
   maxPending?: number
   /** Whether a failed write may be tried again; default never. */
   isTransient?: (err: unknown) => boolean
-  /** Attempts for a transient failure before giving up; default 6 (about 6 s of backoff). */
+  /** Attempts for a transient failure before giving up; default 6 (about 6 s of backoff); Infinity holds on until close(). */
   attempts?: number
+  /** Told of each failed attempt that will be retried (the store is away). */
+  onRetry?: (err: unknown) => void
   logger: Logger
 }
 
@@ -34,6 +36,8 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> = Promise.resolve()
   const roomWaiters: Array<() => void> = []
+  let closed = false
+  let wake: (() => void) | undefined
 
   const schedule = () => {
     if (queued >= maxSize) return flush()
@@ -48,12 +52,26 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
     queue = []
     queued = 0
     inFlight += count
-    running = running.then(() => writeWithRetry(batch.flatMap((w) => w.items)))
-      .then(() => batch.forEach((w) => w.resolve()), (err) => batch.forEach((w) => w.reject(err)))
+    running = running.then(() => writeGroups(batch))
       .finally(() => {
         inFlight -= count
         while (roomWaiters.length > 0 && queued + inFlight < maxPending) roomWaiters.shift()!()
       })
+  }
+
+  /**
+   * Writes the batch; when it fails for good (not a transient error), one
+   * caller's items may be to blame: each caller's items are then written on
+   * their own, so only the poisoned ones fail.
+   */
+  async function writeGroups (batch: Waiting<T>[]) {
+    try {
+      await writeWithRetry(batch.flatMap((w) => w.items))
+      batch.forEach((w) => w.resolve())
+    } catch (err) {
+      if (batch.length === 1 || opts.isTransient?.(err) || closed) return batch.forEach((w) => w.reject(err))
+      for (const w of batch) await writeWithRetry(w.items).then(w.resolve, w.reject)
+    }
   }
 
   async function writeWithRetry (items: T[]) {
@@ -61,10 +79,12 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
       try {
         return await opts.write(items)
       } catch (err) {
-        if (!opts.isTransient?.(err) || attempt >= attempts) throw err
+        if (!opts.isTransient?.(err) || attempt >= attempts || closed) throw err
         const wait = Math.min(4000, 100 * 2 ** attempt)
         opts.logger.warn({ attempt, waitMs: wait, err: (err as Error).message, rows: items.length }, 'batch write failed; retrying')
-        await new Promise((r) => setTimeout(r, wait))
+        opts.onRetry?.(err)
+        await new Promise<void>((r) => { const t = setTimeout(r, wait); wake = () => { clearTimeout(t); r() } })
+        wake = undefined
       }
     }
   }
@@ -83,6 +103,8 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
       flush()
       await running.catch(() => {})
     },
+    /** Stops retrying: writes waiting on a transient failure fail now, so stop() is never held by a store that is away. */
+    close () { closed = true; wake?.() },
     get pending () { return queued + inFlight },
   }
 }

@@ -4,12 +4,17 @@ import type { DeviceMessage } from '../broker/index.ts'
 import type { DeviceInfo } from '../registry/index.ts'
 import { isTransient, type Db } from '../store/index.ts'
 import {
-  CameraEventPayload, DroneDetectionPayload, DroneTelemetryPayload, MeterBatchPayload, MeterReadingPayload,
-  parseDeviceTopic, type Consumption, type SubjectEvent,
+  CameraEventPayload, DroneDetectionPayload, EventTime, DroneTelemetryPayload, MeterBatchPayload, MeterReadingPayload,
+  parseDeviceTopic, type Consumption, type DroneDetection, type DroneTelemetry, type SubjectEvent,
 } from '../vocab/index.ts'
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
-import { insertDeadLetter, insertEvent, insertReadings, latestReading, recomputeAround } from './store.ts'
+import { insertDeadLetters, insertEvent, insertReadings, latestReading, recomputeLate, type DeadLetter } from './store.ts'
+
+/** Readings a batch may carry; a larger one is a dead letter (INGEST_TOO_LARGE). */
+export const MAX_BATCH_READINGS = 5000
+/** How deep a status payload may nest; deeper is a dead letter. */
+export const MAX_STATUS_DEPTH = 32
 
 export interface IngestDeps {
   db: Db
@@ -20,35 +25,44 @@ export interface IngestDeps {
   sink: (samples: Consumption[]) => void
   /** Receives stored camera events of devices bound to a care subject (a door opening, say). */
   events?: (e: SubjectEvent) => void
+  /** Receives stored drone telemetry (positions, battery) and detections (fire, flood ...). */
+  drones?: { telemetry: (t: DroneTelemetry) => void, detection: (d: DroneDetection) => void }
   /** Batcher settings; default maxSize 5000 (COPY pays off on large batches under load). */
   batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts'>
+  /** Told whenever a store write fails and will be tried again (the store is away). */
+  onStoreError?: (err: unknown) => void
+  /** Told of each batch written: rows and how long the write took, ms. */
+  onBatch?: (rows: number, ms: number) => void
 }
 
-type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_UNKNOWN_DEVICE', reason: string }
+type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_UNKNOWN_DEVICE' | 'INGEST_TOO_LARGE' | 'INGEST_UNSTORABLE' | 'INGEST_TOPIC_REFUSED', reason: string }
 
 /**
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevice, sink, events, batch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevice, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
-  const stats = { messages: 0, readings: 0, duplicates: 0, late: 0, deadLetters: 0 }
-  let late: Array<{ deviceId: string, ts: number }> = []
+  const stats = { messages: 0, readings: 0, duplicates: 0, late: 0, deadLetters: 0, held: 0, lastLagMs: 0 }
+  let stopped = false
 
+  // A store that is away holds the batch (and so the devices' acks) until it is back.
   const batcher = createBatcher<ReadingRow>({
     maxSize: 5000,
+    attempts: Infinity,
     ...batch,
     logger: log,
     isTransient,
+    ...(onStoreError ? { onRetry: onStoreError } : {}),
     write: async (rows) => {
-      const lateNow = late
-      late = []
+      const t0 = performance.now()
       await db.transaction(async (tx) => {
         await insertReadings(tx, rows)
-        for (const l of lateNow) await recomputeAround(tx, l.deviceId, l.ts)
+        await recomputeLate(tx, rows.filter((r) => r.late))
       })
+      onBatch?.(rows.length, performance.now() - t0)
     },
   })
 
@@ -72,14 +86,52 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
     return loading
   }
 
-  async function deadLetter (msg: DeviceMessage, r: Rejection, payload = printable(msg.payload)) {
-    stats.deadLetters++
-    log.info({ deviceId: msg.deviceId, topic: msg.topic, code: r.code, reason: r.reason }, 'dead letter')
-    await insertDeadLetter(db, { source: 'mqtt', topic: msg.topic, deviceId: msg.deviceId, code: r.code, reason: r.reason, payload })
+  async function deadLetters (msg: DeviceMessage, list: Array<{ r: Rejection, payload?: Buffer | string }>) {
+    if (list.length === 0) return
+    stats.deadLetters += list.length
+    log.info({ deviceId: msg.deviceId, topic: msg.topic.slice(0, 200), code: list[0]!.r.code, reason: list[0]!.r.reason, count: list.length }, 'dead letter')
+    await insertDeadLetters(db, list.map(({ r, payload }): DeadLetter => ({ source: 'mqtt', topic: msg.topic, deviceId: msg.deviceId, code: r.code, reason: r.reason, payload: payload ?? msg.payload })))
   }
+  const deadLetter = (msg: DeviceMessage, r: Rejection, payload?: Buffer | string) => deadLetters(msg, [{ r, ...(payload !== undefined ? { payload } : {}) }])
 
+  /**
+   * Stores a message or keeps it as a dead letter; resolves only then, so the
+   * device's ack means stored. A store that is away is waited for (the ack with
+   * it); a payload the store refuses for good (a data exception, too deep to
+   * store) becomes a dead letter, so the device is never left resending it.
+   */
   async function handle (msg: DeviceMessage): Promise<void> {
     stats.messages++
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await handleOnce(msg)
+      } catch (err) {
+        if (stopped) throw err
+        if (!isTransient(err)) {
+          log.warn({ deviceId: msg.deviceId, err: (err as Error).message }, 'the store refused this message for good: kept as a dead letter')
+          return deadLetter(msg, { code: 'INGEST_UNSTORABLE', reason: `the store refused it: ${(err as Error).message}` }).catch((e) => {
+            log.error({ deviceId: msg.deviceId, err: (e as Error).message }, 'a message the store refused could not be kept as a dead letter; dropped')
+          })
+        }
+        onStoreError?.(err)
+        stats.held++
+        const wait = Math.min(4000, 100 * 2 ** attempt)
+        log.warn({ deviceId: msg.deviceId, attempt, waitMs: wait, err: (err as Error).message }, 'store unavailable; the ack waits')
+        await new Promise((r) => setTimeout(r, wait))
+        stats.held--
+      }
+    }
+  }
+
+  /** Records a publish a device made to a topic not its own (acknowledged and dropped by the broker). */
+  function refused (r: { deviceId: string, topic: string, payload: Buffer }) {
+    const msg: DeviceMessage = { deviceId: r.deviceId, channel: 'status', topic: r.topic, payload: r.payload, receivedAt: Date.now() }
+    deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
+      log.warn({ deviceId: r.deviceId, err: (err as Error).message }, 'refused publish not recorded')
+    })
+  }
+
+  async function handleOnce (msg: DeviceMessage): Promise<void> {
     const dev = await device(msg.deviceId)
     if (!dev) return deadLetter(msg, { code: 'INGEST_UNKNOWN_DEVICE', reason: `device "${msg.deviceId}" is not registered` })
     if (parseDeviceTopic(msg.topic)?.street !== dev.street) {
@@ -99,8 +151,12 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
       return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} does not send ${msg.channel}` })
     }
     if (schema === null) {
-      const ts = typeof (body as { ts?: unknown })?.ts === 'number' ? (body as { ts: number }).ts : msg.receivedAt
-      return insertEvent(db, dev.id, ts, 'status', body)
+      const problem = statusProblem(body)
+      if (problem) return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: problem })
+      const given = typeof body === 'object' && body !== null ? (body as { ts?: unknown }).ts : undefined
+      const ts = given === undefined ? { success: true as const, data: msg.receivedAt } : EventTime.safeParse(given)
+      if (!ts.success) return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: `ts: ${describe(ts.error)}` })
+      return insertEvent(db, dev.id, ts.data, 'status', body)
     }
     const parsed = schema.safeParse(body)
     if (!parsed.success) return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: describe(parsed.error) })
@@ -109,11 +165,21 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
       const e = parsed.data as z.infer<typeof CameraEventPayload>
       events({ subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, ts: e.ts, event: e.event, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) })
     }
+    if (drones && dev.kind === 'drone') {
+      const d = { deviceId: dev.id, street: dev.street, ...parsed.data }
+      if (msg.channel === 'telemetry') drones.telemetry(d as DroneTelemetry)
+      else drones.detection(d as DroneDetection)
+    }
   }
 
   async function meter (msg: DeviceMessage, dev: DeviceInfo, body: unknown): Promise<void> {
     const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
     const isBatch = typeof body === 'object' && body !== null && 'readings' in body
+    const items = isBatch ? (body as { readings: unknown }).readings : undefined
+    if (Array.isArray(items) && items.length > MAX_BATCH_READINGS) {
+      return deadLetter(msg, { code: 'INGEST_TOO_LARGE', reason: `a batch of ${items.length} readings; at most ${MAX_BATCH_READINGS}` })
+    }
+    if (Array.isArray(items) && items.length === 0) return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: 'readings: an empty batch' })
     const parsed = isBatch ? MeterBatchPayload.safeParse(body) : MeterReadingPayload.safeParse(body)
     let readings: Array<z.infer<typeof MeterReadingPayload>>
     if (parsed.success) {
@@ -121,11 +187,13 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
     } else if (isBatch && Array.isArray((body as { readings: unknown[] }).readings)) {
       // Keep the good readings of a batch; each bad one becomes its own dead letter.
       readings = []
+      const bad: Array<{ r: Rejection, payload: string }> = []
       for (const [i, item] of (body as { readings: unknown[] }).readings.entries()) {
         const one = MeterReadingPayload.safeParse(item)
         if (one.success) readings.push(one.data)
-        else await deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: `readings[${i}]: ${describe(one.error)}` }, JSON.stringify(item))
+        else bad.push({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `readings[${i}]: ${describe(one.error)}` }, payload: JSON.stringify(item) ?? String(item) })
       }
+      await deadLetters(msg, bad)
     } else {
       return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: describe(parsed.error) })
     }
@@ -143,7 +211,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
       const s = out.step
       if (s.kind === 'duplicate') { stats.duplicates++; continue }
       rows.push(s.row)
-      if (s.kind === 'late') { stats.late++; late.push({ deviceId: dev.id, ts: s.row.ts }) }
+      if (s.kind === 'late') { stats.late++; s.row.late = true }
       if (s.kind === 'in_order' && dev.subject && dev.subjectKind) {
         const fault = s.row.implausible ? 'implausible' : s.row.reset ? 'reset' : null
         samples.push({
@@ -154,9 +222,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
       }
     }
     registers.set(dev.id, state)
-    for (const r of wrongUnit) {
-      await deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, JSON.stringify(r))
-    }
+    await deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
     if (rows.length === 0) return
     try {
       await batcher.add(rows)
@@ -166,15 +232,19 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch }:
       throw err
     }
     stats.readings += rows.length
-    if (samples.length > 0) sink(samples)
+    if (samples.length > 0) { stats.lastLagMs = Date.now() - msg.receivedAt; sink(samples) }
   }
 
   return {
     handle,
     stats,
     /** Forgets cached registrations (after a device is changed). */
+    refused,
     forgetDevice (id: string) { devices.delete(id) },
-    async stop () { await batcher.drain() },
+    /** Readings queued or being written. */
+    get pending () { return batcher.pending },
+    /** Drains what is queued; a store that is away is not waited for. */
+    async stop () { stopped = true; batcher.close(); await batcher.drain() },
   }
 }
 
@@ -184,8 +254,18 @@ function describe (err: { issues: Array<{ path: PropertyKey[], message: string }
   return err.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`).join('; ')
 }
 
-/** Payload as text for the dead-letter table; binary that Postgres text cannot hold is kept as base64. */
-function printable (buf: Buffer): string {
-  const text = buf.toString('utf8')
-  return text.includes('\u0000') || text.includes('\uFFFD') ? 'base64:' + buf.toString('base64') : text
+/** Why a status payload cannot be stored as it is: nested too deep, or a string with NUL. */
+function statusProblem (body: unknown): string | null {
+  const walk = (v: unknown, depth: number): string | null => {
+    if (depth > MAX_STATUS_DEPTH) return `nested deeper than ${MAX_STATUS_DEPTH}`
+    if (typeof v === 'string') return v.includes('\u0000') ? 'a string holds NUL (\\u0000)' : null
+    if (typeof v !== 'object' || v === null) return null
+    for (const [k, x] of Object.entries(v)) {
+      if (k.includes('\u0000')) return 'a key holds NUL (\\u0000)'
+      const p = walk(x, depth + 1)
+      if (p) return p
+    }
+    return null
+  }
+  return walk(body, 1)
 }

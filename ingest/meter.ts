@@ -15,6 +15,8 @@ export interface ReadingRow {
   reset: boolean
   /** The delta is more than a home can draw (forward or after a reset): amount is null. */
   implausible?: boolean
+  /** Earlier than the device's latest reading: its neighbours' amounts are recomputed when it is written. */
+  late?: boolean
 }
 
 export type Step =

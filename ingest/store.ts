@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { MAX_PLAUSIBLE_KW } from './meter.ts'
 import type { CopyColumn, CopyRow, Db, Queryable, Transaction } from '../store/index.ts'
 import type { ReadingRow } from './meter.ts'
@@ -92,17 +93,24 @@ export async function stageReadings (q: Required<Transaction>, rows: CopyRow[]):
 }
 
 /**
- * A late reading splits the interval of the reading after it: recompute the
- * amounts from the previous stored reading to the next one.
+ * Late readings split the intervals of the readings after them: recompute the
+ * amount of each late reading and of the reading just after it, each against
+ * the stored reading just before it. One statement for a whole batch, each
+ * neighbour found by an index probe, so a batch of late readings costs a few
+ * lookups per reading however long the meter's history.
  */
-export async function recomputeAround (q: Queryable, deviceId: string, ts: number): Promise<void> {
-  await q.query(`WITH bounds AS (
-      SELECT coalesce((SELECT max(ts) FROM readings WHERE device_id = $1 AND ts < $2), $2) AS lo,
-             coalesce((SELECT min(ts) FROM readings WHERE device_id = $1 AND ts > $2), $2) AS hi),
-    ordered AS (
-      SELECT r.ts, r.register, lag(r.register) OVER w AS prev_reg, lag(r.ts) OVER w AS prev_ts
-      FROM readings r, bounds b WHERE r.device_id = $1 AND r.ts BETWEEN b.lo AND b.hi
-      WINDOW w AS (ORDER BY r.ts))
+export async function recomputeLate (q: Queryable, late: ReadonlyArray<{ deviceId: string, ts: number }>): Promise<void> {
+  if (late.length === 0) return
+  await q.query(`WITH late AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS l(device_id, ts)),
+    affected AS (
+      SELECT device_id, ts FROM late
+      UNION
+      SELECT l.device_id, (SELECT min(r.ts) FROM readings r WHERE r.device_id = l.device_id AND r.ts > l.ts) FROM late l),
+    o AS (
+      SELECT a.device_id, a.ts, cur.register, p.ts AS prev_ts, p.register AS prev_reg
+      FROM affected a
+      JOIN readings cur ON cur.device_id = a.device_id AND cur.ts = a.ts
+      CROSS JOIN LATERAL (SELECT r.ts, r.register FROM readings r WHERE r.device_id = a.device_id AND r.ts < a.ts ORDER BY r.ts DESC LIMIT 1) p)
     UPDATE readings r SET
       -- As step() in meter.ts: a delta (or a reset's count) more than a home can draw is no consumption.
       amount = CASE WHEN (CASE WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END)
@@ -110,9 +118,12 @@ export async function recomputeAround (q: Queryable, deviceId: string, ts: numbe
                     WHEN o.register >= o.prev_reg THEN o.register - o.prev_reg ELSE o.register END,
       reset = o.register < o.prev_reg,
       interval_ms = (extract(epoch FROM o.ts - o.prev_ts) * 1000)::bigint
-    FROM ordered o
-    WHERE r.device_id = $1 AND r.ts = o.ts AND o.prev_reg IS NOT NULL`, [deviceId, iso(ts), MAX_PLAUSIBLE_KW])
+    FROM o
+    WHERE r.device_id = o.device_id AND r.ts = o.ts`, [late.map((l) => l.deviceId), late.map((l) => iso(l.ts)), MAX_PLAUSIBLE_KW])
 }
+
+/** One late reading: recomputeLate() for it alone. */
+export const recomputeAround = (q: Queryable, deviceId: string, ts: number) => recomputeLate(q, [{ deviceId, ts }])
 
 /** The latest stored reading of a device, to resume its register state after a restart. */
 export async function latestReading (db: Db, deviceId: string): Promise<{ lastTs: number, lastReg: number } | undefined> {
@@ -127,11 +138,44 @@ export async function insertEvent (db: Db, deviceId: string, ts: number, channel
     ON CONFLICT DO NOTHING`, [deviceId, iso(ts), channel, JSON.stringify(body)])
 }
 
-export interface DeadLetter { source: string, topic: string | null, deviceId: string | null, code: string, reason: string, payload: string }
+export interface DeadLetter {
+  source: string
+  topic: string | null
+  deviceId: string | null
+  code: string
+  reason: string
+  /** The payload, or the part of it that was refused; kept as an excerpt of at most DEAD_LETTER_EXCERPT bytes. */
+  payload: Buffer | string
+}
 
-export async function insertDeadLetter (db: Db, d: DeadLetter): Promise<void> {
-  await db.query('INSERT INTO dead_letters (source, topic, device_id, code, reason, payload) VALUES ($1,$2,$3,$4,$5,$6)',
-    [d.source, d.topic, d.deviceId, d.code, clean(d.reason), clean(d.payload)])
+/** Bytes of a dead payload kept; its size and sha256 are kept whole. */
+export const DEAD_LETTER_EXCERPT = 4096
+
+/** Dead letters in one statement, each payload as a bounded excerpt with its size and sha256. */
+export async function insertDeadLetters (db: Queryable, list: readonly DeadLetter[]): Promise<void> {
+  if (list.length === 0) return
+  const kept = list.map((d) => {
+    const buf = typeof d.payload === 'string' ? Buffer.from(d.payload, 'utf8') : d.payload
+    return { ...d, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), excerpt: excerpt(buf) }
+  })
+  await db.query(`INSERT INTO dead_letters (source, topic, device_id, code, reason, payload, payload_bytes, payload_sha256)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])`, [
+    kept.map((d) => d.source), kept.map((d) => d.topic === null ? null : clean(d.topic.slice(0, 1024))), kept.map((d) => d.deviceId === null ? null : clean(d.deviceId)),
+    kept.map((d) => d.code), kept.map((d) => clean(d.reason.slice(0, 2000))), kept.map((d) => d.excerpt), kept.map((d) => d.bytes), kept.map((d) => d.sha256)])
+}
+
+export const insertDeadLetter = (db: Queryable, d: DeadLetter) => insertDeadLetters(db, [d])
+
+/**
+ * The first DEAD_LETTER_EXCERPT bytes as text; binary that Postgres text cannot
+ * hold (NUL, invalid UTF-8) as `base64:`. A character cut at the end is dropped.
+ */
+export function excerpt (buf: Buffer): string {
+  const cut = buf.length > DEAD_LETTER_EXCERPT
+  let text = buf.subarray(0, DEAD_LETTER_EXCERPT).toString('utf8')
+  if (cut) text = text.replace(/\uFFFD{1,3}$/, '')
+  if (text.includes('\u0000') || text.includes('\uFFFD')) return 'base64:' + buf.subarray(0, Math.floor(DEAD_LETTER_EXCERPT * 3 / 4)).toString('base64')
+  return text
 }
 
 /** Postgres text cannot hold NUL: a poison payload must still be kept, never retried forever. */

@@ -41,3 +41,17 @@ export function demoStreet (): StreetPlan {
   }
   return { csv: lines.join('\n') + '\n', workers, homes }
 }
+
+/** The demo grids' areas as GeoJSON: a box around each grid's two buildings, matching demoStreet(). */
+export function demoGridAreas () {
+  const features = []
+  for (const ci of [0, 1]) {
+    for (const g of [1, 2]) {
+      const lat = 30.24 + ci * 0.004 + g * 0.001
+      const lon = 120.10 + ci * 0.004
+      const ring = [[lon + 0.0005, lat - 0.0005], [lon + 0.0025, lat - 0.0005], [lon + 0.0025, lat + 0.0005], [lon + 0.0005, lat + 0.0005], [lon + 0.0005, lat - 0.0005]]
+      features.push({ type: 'Feature', properties: { code: `XH-LY-C${ci + 1}-G${g}` }, geometry: { type: 'Polygon', coordinates: [ring] } })
+    }
+  }
+  return { type: 'FeatureCollection', features }
+}

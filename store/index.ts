@@ -2,12 +2,14 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/index.ts'
 import { createEmbeddedDb } from './embedded.ts'
 import { migrate } from './migrations.ts'
+import { placeStore } from './place.ts'
 import { createServerDb } from './server.ts'
 import type { Db } from './types.ts'
 
 export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
 export { isTransient } from './server.ts'
 export { createMaintenance } from './maintenance.ts'
+export { createStoreWatch, type StoreWatch } from './health.ts'
 
 /**
  * Opens the store the config names (DATABASE_URL, else the embedded store in
@@ -17,7 +19,7 @@ export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir' 
   const log = logger.child({ module: 'store' })
   const db = config.databaseUrl
     ? await createServerDb({ url: config.databaseUrl, logger: log, connectTimeoutMs: config.dbConnectTimeoutS * 1000 })
-    : await createEmbeddedDb(config.dataDir)
+    : await openEmbedded(config.dataDir, log)
   await migrate(db, log)
   log.info({ kind: db.kind, timescale: db.timescale }, describeMode(db, config))
   return db
@@ -33,3 +35,25 @@ export function describeMode (db: Pick<Db, 'kind' | 'timescale'>, config?: Pick<
   const jobs = db.kind === 'embedded' ? 'jobs run by gridcare' : 'policies run by the server'
   return `store: ${where} with TimescaleDB: hypertables, continuous aggregates (hourly, daily), ${compress}, ${retain} (${jobs})`
 }
+
+/**
+ * The embedded store in DATA_DIR/store; on first start it is created and
+ * migrated elsewhere and moved into place when complete (store/place.ts).
+ */
+async function openEmbedded (dataDir: string, log: Logger): Promise<Db> {
+  if (dataDir.startsWith('memory://')) return createEmbeddedDb(dataDir)
+  const place = placeStore(dataDir, log)
+  if (place.kind === 'fresh') {
+    log.info({ path: place.path }, 'store: first start: creating the embedded store')
+    const made = await createEmbeddedDb(place.temp)
+    try { await migrate(made, log) } finally { await made.close() }
+    place.finish()
+  }
+  try {
+    return await createEmbeddedDb(place.path)
+  } catch (err) {
+    throw new Error(`DATA_DIR: the embedded store in "${place.path}" cannot be opened (${oneLine(err)}); move that folder aside (gridcare then makes a fresh store) or restore it from a backup`)
+  }
+}
+
+const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200)

@@ -92,11 +92,24 @@ for (const store of STORES) describe(store, () => {
     await assert.rejects(c.subscribeAsync('gc/v1/#', { qos: 1 }), /Subscribe error/, 'wildcards over others are refused')
     const own = await c.subscribeAsync(meter.commandTopic, { qos: 1 })
     assert.equal(own[0]!.qos, 1)
-    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()))
-    c.publish(other.topics.telemetry, JSON.stringify({ ts: T0, kwh: 1 }), { qos: 1 })
-    await closed
-    c.end(true)
+    // A stray publish is acknowledged and dropped (as Mosquitto does): the device is not
+    // trapped resending it, and its own readings still arrive on the same connection.
+    let closes = 0
+    c.on('close', () => { closes++ })
+    await c.publishAsync(other.topics.telemetry, JSON.stringify({ ts: T0, kwh: 1 }), { qos: 1 })
+    await c.publishAsync(meter.topics.telemetry, JSON.stringify({ ts: T0 - HOUR, kwh: 0.5 }), { qos: 1 })
+    assert.equal(closes, 0, 'the connection stays up')
+    await c.endAsync()
+    // MQTT 5 says so: reason code 0x87 Not authorized.
+    const c5 = await connectDevice(h.mqttUrl, meter, { protocolVersion: 5 })
+    const err = await c5.publishAsync(other.topics.telemetry, JSON.stringify({ ts: T0, kwh: 1 }), { qos: 1 }).then(() => null, (e: Error & { code?: number }) => e)
+    assert.equal(err?.code, 0x87, 'MQTT 5 PUBACK with reason code 0x87')
+    await c5.endAsync()
     assert.equal((await readings('m2')).length, 0, 'nothing stored for the other meter')
+    assert.ok((await readings('m1')).some((r) => r.ts.getTime() === T0 - HOUR), 'the device\'s own reading after the stray one was stored')
+    const dl = await h.api('GET', '/api/dead-letters?device=m1')
+    assert.equal(dl.body.filter((d: { code: string }) => d.code === 'INGEST_TOPIC_REFUSED').length, 2, 'each refusal is kept with the device, visible')
+    assert.equal(h.gc.components.broker.refusals()['device:m1'], 2, 'and counted')
   })
 
   test('malformed payloads become dead letters with a reason and the stream goes on', async () => {
@@ -112,7 +125,7 @@ for (const store of STORES) describe(store, () => {
     await c.endAsync()
     const dl = await h.api('GET', '/api/dead-letters?device=m1')
     assert.equal(dl.status, 200)
-    const reasons = (dl.body as Array<{ code: string, reason: string, payload: string }>).reverse()
+    const reasons = (dl.body as Array<{ code: string, reason: string, payload: string }>).filter((d) => d.code !== 'INGEST_TOPIC_REFUSED').reverse()
     assert.deepEqual(reasons.map((d) => d.code), ['INGEST_BAD_JSON', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD', 'INGEST_BAD_JSON', 'INGEST_INVALID_PAYLOAD', 'INGEST_INVALID_PAYLOAD'])
     assert.match(reasons[1]!.reason, /ts/)
     assert.match(reasons[2]!.reason, /kwh/)

@@ -68,10 +68,41 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/resolve': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/resolve', body: { outcome: 'handled' } }], body: { outcome: 'handled', note: 'n' } },
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
+  'GET /api/drones': { cross: [{ as: 'gl1', url: '/api/drones' }, { as: 'w1', url: '/api/drones' }], read: '/api/drones' },
+  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/dr201/track' }, { as: 'w1', url: '/api/drones/dr101/track' }], read: '/api/drones/dr101/track', query: ['from', 'to', 'limit'] },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
+  'PUT /api/subjects/:id': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { name: 'x' } }, { as: 'w1', method: 'PUT', url: '/api/subjects/e201', body: { contacts: [] } }], body: { name: 'Elder e101', phone: '13900000001', contacts: [{ name: 'G1-CONTACT', phone: '13900000003', relation: 'son' }] } },
+  'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }, { as: 'w1', url: '/api/checkins?alert={alert201}' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
+  'GET /api/checkins/summary': { cross: [{ as: 'gl1', url: '/api/checkins/summary' }], read: '/api/checkins/summary', query: ['from', 'to'] },
+  'GET /api/alerts/:id/checkins': { cross: [{ as: 'gl1', url: '/api/alerts/{alert201}/checkins' }, { as: 'w1', url: '/api/alerts/{alert201}/checkins' }], read: '/api/alerts/{alert101}/checkins' },
+  'POST /api/checkins/:id/answer': { cross: 'public', body: { answer: 'well', secret: 'not-the-secret' } }, // no token: the check-in's own secret
+  'GET /api/rosters/:grid': { cross: [{ as: 'gl1', url: '/api/rosters/G2' }, { as: 'w1', url: '/api/rosters/G2' }], read: '/api/rosters/G1' },
+  'PUT /api/rosters/:grid': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/rosters/G2', body: { backups: ['w1'] } }, { as: 'w1', method: 'PUT', url: '/api/rosters/G1', body: { leader: 'w1' } }], body: { shifts: [{ worker: 'w1', weekdays: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }], backups: [], leader: 'gl1' } },
+  'GET /api/policies/deadlines': { cross: 'own', read: '/api/policies/deadlines' }, // one city-wide table, nobody's person
+  'PUT /api/policies/deadlines': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }, { as: 'w1', method: 'PUT', url: '/api/policies/deadlines', body: { set: [] } }], body: { set: [{ severity: 'low', category: 'report', ackMin: 600, arriveMin: 1440, resolveMin: 4320, reviewMin: 10080, remindMin: 60 }] } },
+  'GET /api/tasks/overdue': { cross: [{ as: 'gl1', url: '/api/tasks/overdue' }, { as: 'gl1', url: '/api/tasks/overdue?scope=G2' }, { as: 'w1', url: '/api/tasks/overdue?scope=U201' }], read: '/api/tasks/overdue', query: ['scope', 'level'] },
+  'POST /api/tasks/:id/reassign': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'w1', reason: 'x' } }, { as: 'w1', method: 'POST', url: '/api/tasks/{task201}/reassign', body: { worker: 'w1', reason: 'x' } }], body: { worker: 'w1', reason: 'nearer' } },
+  'POST /api/tasks/:id/handback': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/handback', body: { reason: 'x' } }], body: { reason: 'ill today' } },
+  'POST /api/tasks/:id/comments': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/comments', body: { text: 'x' } }], body: { text: 'called her daughter' } },
+  'POST /api/tasks/:id/photos': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/photos', body: 'not a picture', ct: 'image/png' }] }, // raw image bytes: NUL is allowed there
+  'GET /api/tasks/:id/photos/:photoId': { cross: [{ as: 'w1', url: '/api/tasks/{task201}/photos/p1' }, { as: 'gl1', url: '/api/tasks/{task201}/photos/p1' }] },
+  'POST /api/tasks/bulk': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }, { as: 'w1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }], body: { ids: ['none'], action: 'ack' } },
+  // Webhooks are the admin's and command centres': a leader or worker gets 403; none carries a person or a delivery's body.
+  'POST /api/webhooks': { cross: [{ as: 'gl1', method: 'POST', url: '/api/webhooks', body: { url: 'http://127.0.0.1:9/h', secret: 'webhook-secret-0123456789', events: ['task.created'] } }], body: { url: 'http://127.0.0.1:9/h', secret: 'webhook-secret-0123456789', events: ['task.created'] } },
+  'GET /api/webhooks': { cross: [{ as: 'gl1', url: '/api/webhooks' }, { as: 'w1', url: '/api/webhooks' }], read: '/api/webhooks' },
+  'DELETE /api/webhooks/:id': { cross: [{ as: 'gl1', method: 'DELETE', url: '/api/webhooks/zz-none' }] },
+  'GET /api/webhooks/:id/deliveries': { cross: [{ as: 'w1', url: '/api/webhooks/zz-none/deliveries' }], query: ['limit'] },
+  // Statistics, stored reports and the index: a scope outside one's part of the tree is 403; without one, one's own grids.
+  'GET /api/statistics': { cross: [{ as: 'gl1', url: '/api/statistics?period=month&scope=G2' }, { as: 'w1', url: '/api/statistics?period=week' }, { as: 'gl1', url: '/api/statistics?period=month&scope=C1' }], read: '/api/statistics?period=month', query: ['period', 'start', 'scope', 'format'] },
+  'GET /api/statistics/reports': { cross: [{ as: 'gl1', url: '/api/statistics/reports' }, { as: 'w1', url: '/api/statistics/reports?scope=G2' }], read: '/api/statistics/reports', query: ['period', 'scope', 'limit'] },
+  'GET /api/statistics/reports/:id': { cross: [{ as: 'gl1', url: '/api/statistics/reports/zz-none' }], query: ['format'] },
+  'GET /api/index': { cross: [{ as: 'gl1', url: '/api/index?month=2026-11' }, { as: 'w1', url: '/api/index?month=2026-11&scope=G2' }], read: '/api/index?month=2026-11', query: ['month', 'scope'] },
+  'GET /api/index/history': { cross: [{ as: 'gl1', url: '/api/index/history?grid=G2' }], read: '/api/index/history?grid=G1', query: ['grid'] },
+  'GET /api/index/weights': { cross: [{ as: 'gl1', url: '/api/index/weights' }], read: '/api/index/weights' },
+  'PUT /api/index/weights': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/index/weights', body: { weights: { safety: 1 } } }], body: { weights: { safety: 6 }, thresholds: { green: 90, yellow: 75, orange: 60 } } },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|docs|worker|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|metrics|docs|worker|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
@@ -104,6 +135,7 @@ for (const store of STORES) describe(store, () => {
       assert.equal((await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit, name: `Elder ${id}`, phone: '13900000001' })).status, 201)
       assert.equal((await h.api('POST', '/api/devices', { id: `m${id.slice(1)}`, kind: 'meter', subject: id })).status, 201)
     }
+    assert.equal((await h.api('POST', '/api/devices', { id: 'dr101', kind: 'drone', address: 'S1' })).status, 201)
     vars.absence201 = (await h.api('POST', '/api/subjects/e201/absences', { until: '2099-01-01T00:00:00Z', note: 'G2 trip' })).body.id
     await h.gc.components.db.query(`INSERT INTO dead_letters (source, topic, device_id, code, reason, payload) VALUES
       ('mqtt', 'gc/v1/S1/m201/telemetry', 'm201', 'INGEST_INVALID_PAYLOAD', 'kwh: expected number', '{"kwh":"G2-REPORT-TEXT"}'),
@@ -112,6 +144,8 @@ for (const store of STORES) describe(store, () => {
     const r1 = await h.api('POST', '/api/reports', { category: 'dispute', address: 'U101', text: 'G1 report', contact: 'G1-CONTACT 13900000003' })
     assert.equal(r2.status, 201)
     vars.task201 = r2.body.taskId
+    vars.alert201 = r2.body.alert.id
+    vars.alert101 = r1.body.alert.id
     vars.task101 = r1.body.taskId
   })
   afterAll(async () => {

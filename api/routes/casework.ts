@@ -78,11 +78,16 @@ export const caseworkRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.get('/tasks/:id/photos/:photoId', {
-    schema: { tags: ['tasks'], summary: 'A photo of the task', params: z.object({ id: z.string(), photoId: z.string() }) },
+    schema: {
+      tags: ['tasks'], summary: 'A photo of the task', params: z.object({ id: z.string(), photoId: z.string() }),
+      produces: ['image/jpeg', 'image/png', 'image/webp'],
+      response: { 200: z.string().describe('the photo\'s bytes, as uploaded (JPEG, PNG or WebP)').meta({ examples: ['<binary JPEG>'] }), ...errors },
+    },
   }, async (req, reply) => {
     await taskFor(req, req.params.id)
     const p = await alerts.getPhoto(req.params.id, req.params.photoId)
-    return reply.type(p.mime).send(p.bytes)
+    // Bytes go out as they are: fastify does not serialize a Buffer.
+    return reply.type(p.mime).send(p.bytes as unknown as string)
   })
 
   app.post('/tasks/bulk', {

@@ -172,9 +172,9 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/dead-letters', {
     schema: {
-      tags: ['ingest'], summary: 'Payloads that were kept, not stored, with the reason',
-      querystring: z.object({ device: IdParam.optional(), ...Paging }),
-      response: { 200: z.array(z.object({ id: z.number(), receivedAt: z.string(), source: z.string(), topic: z.string().nullable(), deviceId: z.string().nullable(), code: z.string(), reason: z.string(), payload: z.string() })), ...errors },
+      tags: ['ingest'], summary: 'Payloads that were kept, not stored, with the reason; newest first, paged: pass the last id seen as `before` for the next page',
+      querystring: z.object({ device: IdParam.optional(), before: z.coerce.number().int().positive().optional(), ...Paging }),
+      response: { 200: z.array(z.object({ id: z.number(), receivedAt: z.string(), source: z.string(), topic: z.string().nullable(), deviceId: z.string().nullable(), code: z.string(), reason: z.string(), payload: z.string().describe('the first 4 KB of the payload (base64: when binary)'), payloadBytes: z.number().nullable(), payloadSha256: z.string().nullable() })), ...errors },
     },
   }, async (req) => {
     requireSupervisor(req)
@@ -184,11 +184,11 @@ export const registryRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!d) throw new GridcareError('AUTH_FORBIDDEN', `device "${req.query.device}" is not in your part of the address tree`)
       requireCovers(req, d.path)
     }
-    const { rows } = await db.query<{ id: string, received_at: Date, source: string, topic: string | null, device_id: string | null, code: string, reason: string, payload: string }>(
-      `SELECT dl.id, dl.received_at, dl.source, dl.topic, dl.device_id, dl.code, dl.reason, dl.payload FROM dead_letters dl
-       WHERE ($1::text IS NULL OR dl.device_id = $1)
+    const { rows } = await db.query<{ id: string, received_at: Date, source: string, topic: string | null, device_id: string | null, code: string, reason: string, payload: string, payload_bytes: number | null, payload_sha256: string | null }>(
+      `SELECT dl.id, dl.received_at, dl.source, dl.topic, dl.device_id, dl.code, dl.reason, dl.payload, dl.payload_bytes, dl.payload_sha256 FROM dead_letters dl
+       WHERE ($1::text IS NULL OR dl.device_id = $1) AND ($5::bigint IS NULL OR dl.id < $5)
          AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM devices d JOIN addresses a ON a.code = d.address WHERE d.id = dl.device_id AND a.path && $4))
-       ORDER BY dl.id DESC LIMIT $2 OFFSET $3`, [req.query.device ?? null, req.query.limit, req.query.offset, scopeOf(req)])
-    return rows.map((r) => ({ id: Number(r.id), receivedAt: r.received_at.toISOString(), source: r.source, topic: r.topic, deviceId: r.device_id, code: r.code, reason: r.reason, payload: r.payload }))
+       ORDER BY dl.id DESC LIMIT $2 OFFSET $3`, [req.query.device ?? null, req.query.limit, req.query.offset, scopeOf(req), req.query.before ?? null])
+    return rows.map((r) => ({ id: Number(r.id), receivedAt: r.received_at.toISOString(), source: r.source, topic: r.topic, deviceId: r.device_id, code: r.code, reason: r.reason, payload: r.payload, payloadBytes: r.payload_bytes, payloadSha256: r.payload_sha256 }))
   })
 }
