@@ -1,21 +1,6 @@
-/** Minimal planar geometry for grid areas: small polygons, lon/lat treated as x/y. */
+/** Grid-area rings as GeoJSON holds them: [lon, lat] pairs. Containment and distance are in spatial.ts (Turf). */
 export type Ring = number[][]
 export type PolygonCoords = Ring[]
-
-/** Ray casting; holes (rings after the first) exclude. */
-export function pointInPolygon (lon: number, lat: number, polygon: PolygonCoords): boolean {
-  const inRing = (ring: Ring) => {
-    let inside = false
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [xi = 0, yi = 0] = ring[i]!
-      const [xj = 0, yj = 0] = ring[j]!
-      if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside
-    }
-    return inside
-  }
-  const [outer, ...holes] = polygon
-  return !!outer && inRing(outer) && !holes.some(inRing)
-}
 
 export function bbox (polygons: PolygonCoords[]): [number, number, number, number] {
   let minX = Infinity; let minY = Infinity; let maxX = -Infinity; let maxY = -Infinity

@@ -1,8 +1,26 @@
-import type { Db } from '../store/index.ts'
+import type { Db, Queryable } from '../store/index.ts'
 import { GridcareError } from '../errors/index.ts'
 import { ADDRESS_LEVELS, type AddressLevel } from '../vocab/index.ts'
 import { parseAddressCsv, type AddressRow, type RowProblem } from './csv.ts'
-import { bbox, pointInPolygon, validRing, type PolygonCoords } from './geo.ts'
+import { bbox, validRing, type PolygonCoords } from './geo.ts'
+import { createSpatialIndex, type NearestBuilding, type SpatialIndex } from './spatial.ts'
+
+export { distanceM, validPosition } from './spatial.ts'
+
+/**
+ * Where a point falls: `grid` when a grid's area contains it; `building` when it lies in no grid
+ * but within `maxBuildingM` of a building (its grid then, the distance said); `street` otherwise,
+ * the street of the nearest building at any distance (null when the base has no located building).
+ * `address` is the code to route to: the grid, the building, the street, or null.
+ */
+export interface Placement {
+  how: 'grid' | 'building' | 'street' | 'none'
+  address: string | null
+  grid: string | null
+  street: string | null
+  /** The nearest building when the point is in no grid. */
+  building: { code: string, distanceM: number } | null
+}
 
 export interface Address extends Omit<AddressRow, 'line'> {
   /** Codes from the root of the tree down to this address. */
@@ -19,10 +37,10 @@ const rank = (level: AddressLevel) => ADDRESS_LEVELS.indexOf(level)
  * and unit has a code; meters, subjects, workers and tasks meet on it.
  */
 export function createAddressBase ({ db }: { db: Db }) {
-  let gridAreas: Array<{ code: string, box: number[], polygons: PolygonCoords[] }> | null = null
+  let spatial: Promise<SpatialIndex> | null = null
 
-  async function get (code: string): Promise<Address | null> {
-    const { rows } = await db.query<Address>('SELECT code, parent, level, name, lat, lon, path, grid, street FROM addresses WHERE code = $1', [code])
+  async function get (code: string, q: Queryable = db): Promise<Address | null> {
+    const { rows } = await q.query<Address>('SELECT code, parent, level, name, lat, lon, path, grid, street FROM addresses WHERE code = $1', [code])
     return rows[0] ?? null
   }
 
@@ -37,7 +55,7 @@ export function createAddressBase ({ db }: { db: Db }) {
     return db.transaction(async (tx) => {
       const known = new Map<string, Address>()
       for (const row of order(rows)) {
-        const parent = row.parent ? known.get(row.parent) ?? await get(row.parent) : null
+        const parent = row.parent ? known.get(row.parent) ?? await get(row.parent, tx) : null
         const path = [...(parent?.path ?? []), row.code]
         const grid = row.level === 'grid' ? row.code : rank(row.level) > rank('grid') ? parent?.grid ?? null : null
         const street = row.level === 'street' ? row.code : rank(row.level) > rank('street') ? parent?.street ?? null : null
@@ -48,7 +66,7 @@ export function createAddressBase ({ db }: { db: Db }) {
           [addr.code, addr.parent, addr.level, addr.name, addr.lat, addr.lon, addr.path, addr.grid, addr.street])
       }
       return { imported: rows.length }
-    })
+    }).finally(() => { spatial = null })
   }
 
   /** Checks codes, parents and levels against the file and the stored base. */
@@ -103,19 +121,48 @@ export function createAddressBase ({ db }: { db: Db }) {
         [it.code, JSON.stringify(it.geometry), bbox(it.polygons)])
       }
     })
-    gridAreas = null
+    spatial = null
     return { imported: items.length }
+  }
+
+  /** Grid areas and located buildings in R-trees; rebuilt after an import. */
+  function index (): Promise<SpatialIndex> {
+    spatial ??= (async () => {
+      const grids = await db.query<{ code: string, geometry: { type: string, coordinates: unknown } }>('SELECT code, geometry FROM grid_areas ORDER BY code')
+      const buildings = await db.query<{ code: string, lat: number, lon: number, grid: string | null, street: string | null }>(
+        "SELECT code, lat, lon, grid, street FROM addresses WHERE level = 'building' AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY code")
+      return createSpatialIndex(
+        grids.rows.map((r) => ({ code: r.code, polygons: (r.geometry.type === 'Polygon' ? [r.geometry.coordinates] : r.geometry.coordinates) as PolygonCoords[] })),
+        buildings.rows)
+    })().catch((err) => { spatial = null; throw err })
+    return spatial
   }
 
   /** The grid whose area contains the point, or null. */
   async function locate (lat: number, lon: number): Promise<string | null> {
-    if (!gridAreas) {
-      const { rows } = await db.query<{ code: string, geometry: { type: string, coordinates: unknown }, bbox: number[] }>('SELECT code, geometry, bbox FROM grid_areas')
-      gridAreas = rows.map((r) => ({ code: r.code, box: r.bbox, polygons: (r.geometry.type === 'Polygon' ? [r.geometry.coordinates] : r.geometry.coordinates) as PolygonCoords[] }))
-    }
-    const hit = gridAreas.find((a) => lon >= a.box[0]! && lon <= a.box[2]! && lat >= a.box[1]! && lat <= a.box[3]! &&
-      a.polygons.some((p) => pointInPolygon(lon, lat, p)))
-    return hit?.code ?? null
+    return (await index()).gridAt(lat, lon)
+  }
+
+  /** The building nearest the point within maxM metres (default any), with its distance. */
+  async function nearestBuilding (lat: number, lon: number, maxM?: number): Promise<NearestBuilding | null> {
+    return (await index()).nearestBuilding(lat, lon, maxM)
+  }
+
+  /** Places a point: its grid, else a building within maxBuildingM (default 300 m), else its street. */
+  async function place (lat: number, lon: number, { maxBuildingM = 300 }: { maxBuildingM?: number } = {}): Promise<Placement> {
+    const idx = await index()
+    const grid = idx.gridAt(lat, lon)
+    if (grid) return { how: 'grid', address: grid, grid, street: (await get(grid))?.street ?? null, building: null }
+    const near = idx.nearestBuilding(lat, lon)
+    const building = near && { code: near.code, distanceM: near.distanceM }
+    if (near && near.distanceM <= maxBuildingM) return { how: 'building', address: near.code, grid: near.grid, street: near.street, building }
+    if (near?.street) return { how: 'street', address: near.street, grid: null, street: near.street, building }
+    return { how: 'none', address: null, grid: null, street: null, building }
+  }
+
+  /** The street a point belongs to: its grid's, else the nearest building's; null when unknown. */
+  async function streetOf (lat: number, lon: number): Promise<string | null> {
+    return (await place(lat, lon)).street
   }
 
   async function list (opts: { under?: string, level?: AddressLevel, limit: number, offset: number }): Promise<Address[]> {
@@ -125,7 +172,7 @@ export function createAddressBase ({ db }: { db: Db }) {
     return rows
   }
 
-  return { get, importCsv, importGrids, locate, list }
+  return { get, importCsv, importGrids, locate, nearestBuilding, place, streetOf, list }
 }
 
 export type AddressBase = ReturnType<typeof createAddressBase>

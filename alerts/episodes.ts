@@ -189,7 +189,7 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     return { alert, taskId: t?.id ?? null }
   }
 
-  return { handleAnomaly, createReport, idle: async () => { await chain } }
+  return { handleAnomaly, createReport, createAlert, update, idle: async () => { await chain } }
 }
 
 /** Detectors may say what their evidence is worth in evidence.confidence too. */

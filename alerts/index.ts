@@ -8,6 +8,7 @@ import { createEpisodes } from './episodes.ts'
 import { createEscalation } from './escalation.ts'
 import { EventBus } from './events.ts'
 import { createLifecycle } from './lifecycle.ts'
+import { createPlaces } from './places.ts'
 import { createRosters } from './rosters.ts'
 import { createRouting } from './routing.ts'
 
@@ -37,6 +38,12 @@ export function createAlerts (deps: AlertsDeps) {
   const episodes = createEpisodes(ctx, { lifecycle, checkins, deadlines, absences })
   const escalation = createEscalation(ctx, routing, deadlines)
   const casework = createCasework(ctx, lifecycle)
+  // Drone sightings and fleet trouble: subject-less alerts placed by position (places.ts).
+  const places = createPlaces({
+    db: ctx.db, log, addresses: ctx.addresses,
+    createAlert: (x) => episodes.createAlert({ source: 'detector', subject: null, confidence: null, ...x }),
+    updateAlert: (open, x) => episodes.update(open, { subjectId: '', detector: open.detector as string, kind: open.kind as string, phase: 'update', startedAt: 0, ...x }),
+  })
   let job: ScheduledTask | undefined
 
   /**
@@ -54,6 +61,8 @@ export function createAlerts (deps: AlertsDeps) {
   return {
     events,
     handleAnomaly: episodes.handleAnomaly,
+    /** Takes a drone sighting or a fleet alert: placed by position, one alert per episode. */
+    handlePlace: places.handle,
     createReport: episodes.createReport,
     declareAbsence: absences.declareAbsence,
     listAbsences: absences.listAbsences,
@@ -84,7 +93,7 @@ export function createAlerts (deps: AlertsDeps) {
     overdue: (scope: string[] | null, level?: number, now = clock.now()) => escalation.overdue(scope, now, level),
     sweep,
     /** Waits for anomalies already handed over. */
-    idle: episodes.idle,
+    idle: async () => { await episodes.idle(); await places.idle() },
     async start () {
       await absences.start()
       // A sweep missed while the process was busy is harmless: the next tick catches up.
@@ -97,6 +106,7 @@ export function createAlerts (deps: AlertsDeps) {
       await job?.destroy()
       job = undefined
       await episodes.idle()
+      await places.idle()
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { Queryable } from '../store/index.ts'
 import type { AlertsContext } from './context.ts'
 import { ACTIVE_STATES, ESCALATION_LEVELS } from './policy.ts'
+import { fleetOperator, streetCentre } from './places.ts'
 import type { Rosters } from './rosters.ts'
 import type { AlertCategory } from './views.ts'
 
@@ -50,7 +51,8 @@ export function createRouting (ctx: AlertsContext, rosters: Rosters) {
   /** The grid's leader: the roster's, else the grid leader nearest above the address. */
   const leader: RouteRule = async (q, x) => holderAt(q, x.grid, x.path, 1, x.except ?? null)
 
-  const rules: RouteRule[] = [onDutyWorker, backup, leader]
+  // A fleet alert goes to the street's drone operator first; one placed at a street (no grid), in the end to its command centre (places.ts).
+  const rules: RouteRule[] = [fleetOperator, onDutyWorker, backup, leader, streetCentre]
 
   async function route (q: Queryable, x: RouteInput, now: number): Promise<string | null> {
     for (const rule of rules) {

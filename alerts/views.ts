@@ -8,6 +8,8 @@ export type AlertCategory = (typeof ALERT_CATEGORIES)[number]
 export function categoryOf (kind: string, source: 'detector' | 'report'): AlertCategory {
   if (source === 'report') return 'report'
   if (kind.startsWith('meter_')) return 'device_fault'
+  if (kind.startsWith('drone_')) return 'device_fault'
+  if (kind === 'fire' || kind === 'flood' || kind === 'crowd' || kind === 'construction') return 'safety'
   if (kind === 'ebike_charging' || kind === 'water_leak' || kind === 'night_load' || kind === 'smoke') return 'safety'
   if (kind === 'crowding' || kind === 'vacancy') return 'housing'
   return 'welfare'

@@ -28,6 +28,7 @@ export function requireAdmin (req: FastifyRequest, _reply?: FastifyReply) {
 export function requireSupervisor (req: FastifyRequest) {
   const p = req.principal
   if (p.type === 'worker' && p.role === 'grid_worker') throw new GridcareError('AUTH_FORBIDDEN', 'a grid worker may not do this; a leader or command centre may')
+  if (p.type === 'worker' && p.role === 'drone_operator') throw new GridcareError('AUTH_FORBIDDEN', 'a drone operator may not do this; a leader or command centre may')
 }
 
 export function requireCovers (req: FastifyRequest, path: readonly string[]) {

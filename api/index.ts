@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -8,7 +10,10 @@ import type { Logger } from 'pino'
 import type { AddressBase } from '../addresses/index.ts'
 import type { Alerts } from '../alerts/index.ts'
 import { ERRORS, GridcareError } from '../errors/index.ts'
+import type { Fleet } from '../fleet/index.ts'
+import type { Notify } from '../notify/index.ts'
 import type { Registry } from '../registry/index.ts'
+import type { Reports } from '../reports/index.ts'
 import type { Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { guardInput, isDataException } from './guard.ts'
@@ -19,10 +24,16 @@ import { workerRoutes } from './routes/workers.ts'
 import { deviceRoutes } from './routes/devices.ts'
 import { alertRoutes } from './routes/alerts.ts'
 import { feedRoutes } from './routes/feed.ts'
+import { droneRoutes } from './routes/drones.ts'
+import { overviewRoutes } from './routes/overview.ts'
+import { householdRoutes } from './routes/households.ts'
 import { caseworkRoutes } from './routes/casework.ts'
 import { checkinRoutes } from './routes/checkins.ts'
 import { checkinAnswerRoutes } from './routes/checkin-answer.ts'
 import { rosterRoutes } from './routes/rosters.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
+import { statisticsRoutes } from './routes/statistics.ts'
+import { safetyIndexRoutes } from './routes/safety-index.ts'
 
 export interface ApiDeps {
   logger: Logger
@@ -30,10 +41,18 @@ export interface ApiDeps {
   addresses: AddressBase
   registry: Registry
   alerts: Alerts
+  /** The drone fleet (tracks for the map); without it its routes answer 404. */
+  fleet?: Fleet
+  notify: Notify
+  reports: Reports
   /** Extra route plugins at the root (RabbitMQ's auth backend routes in scale-out mode). */
   plugins?: FastifyPluginAsync[]
   /** True once broker, store and API are ready; /healthz answers 200 only then. */
   ready: () => { ready: boolean, parts: Record<string, string>, status?: string }
+  /** Local time of the subjects, hours from UTC, for the pages and daily counts. Default 8. */
+  utcOffsetHours?: number
+  /** Wall clock. Default Date.now. */
+  now?: () => number
 }
 
 declare module 'fastify' {
@@ -45,6 +64,8 @@ declare module 'fastify' {
 }
 
 const webDir = fileURLToPath(new URL('../web/', import.meta.url))
+// Charts and maps come from the npm package, served by gridcare itself: no CDN on a closed network.
+const echartsDir = dirname(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'))
 
 /** The HTTP app, not yet listening: tests use inject(), start-up calls listen(). */
 export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
@@ -107,14 +128,21 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     await api.register(deviceRoutes)
     await api.register(alertRoutes)
     await api.register(feedRoutes)
+    await api.register(droneRoutes)
+    await api.register(overviewRoutes)
+    await api.register(householdRoutes)
     await api.register(caseworkRoutes)
     await api.register(checkinRoutes)
     await api.register(rosterRoutes)
+    await api.register(webhookRoutes)
+    await api.register(statisticsRoutes)
+    await api.register(safetyIndexRoutes)
   }, { prefix: '/api' })
   await app.register(checkinAnswerRoutes)
 
   for (const plugin of deps.plugins ?? []) await app.register(plugin)
   await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'] })
+  await app.register(fastifyStatic, { root: echartsDir, prefix: '/vendor/echarts/', decorateReply: false, allowedPath: (p) => p === '/echarts.min.js', maxAge: '1d' })
   app.get('/worker', { schema: { hide: true } }, (_req, reply) => reply.sendFile('worker.html'))
   app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => reply.status(204).send())
   return app

@@ -7,13 +7,16 @@ import { buildApp } from '../api/index.ts'
 import { createBroker } from '../broker/index.ts'
 import type { Config } from '../config/index.ts'
 import { listenProblem } from '../config/problems.ts'
-import { createDetectors, createDetectorSet } from '../detectors/index.ts'
+import { createDetectors, createDetectorSet, createDroneDetector } from '../detectors/index.ts'
+import { createFleet } from '../fleet/index.ts'
 import { createIngest } from '../ingest/index.ts'
+import { createNotify } from '../notify/index.ts'
 import { createRegistry } from '../registry/index.ts'
+import { createReports } from '../reports/index.ts'
 import { createScale } from '../scale/index.ts'
 import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
 import { createMetrics } from '../metrics/index.ts'
-import { workerTopic, type Consumption } from '../vocab/index.ts'
+import { workerTopic, type Consumption, type PlaceAnomaly } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
 import { restoreDetectors, saveDetectors } from './detector-state.ts'
 
@@ -66,11 +69,16 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
     const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
+    // Drones: detections of a place and the fleet's own trouble, both subject-less.
+    const place = (a: PlaceAnomaly) => { alerts.handlePlace(a).catch(() => null) }
+    const droneDetector = createDroneDetector()
+    const fleet = createFleet({ db, logger, ...(clock ? { clock } : {}), sink: place })
     const storeWatch = createStoreWatch({ db, logger })
     const ingest = createIngest({
       db, logger, lookupDevice: registry.getDevice, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
+      drones: { telemetry: (t) => { fleet.telemetry(t).catch(() => null) }, detection: (d) => { const a = droneDetector.detect(d); if (a) place(a) } },
     })
     registry.onDeviceChange((id) => ingest.forgetDevice(id)) // a moved, re-bound or removed device is looked up afresh
     const restored = await restoreDetectors(db, detectors, logger)
@@ -85,14 +93,19 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
     const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
     storeWatch.start()
-    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, scale })
+    const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}) })
+    const reports = createReports({ db, logger, utcOffsetHours: config.utcOffsetHours, ...(clock ? { clock } : {}) })
+    Object.assign(components, { db, addresses, registry, detectors, alerts, ingest, broker, maintenance, storeWatch, fleet, notify, reports, scale })
 
     await broker.start()
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : broker.mode === 'rabbitmq' ? 'rabbitmq cluster' : 'external mqtt broker'
+    await notify.start()
     await alerts.start()
     await scale?.start(alerts)
+    await fleet.start()
+    await reports.start()
     http = await buildApp({
-      logger, db, addresses, registry, alerts,
+      logger, db, addresses, registry, alerts, fleet, notify, reports, utcOffsetHours: config.utcOffsetHours, now,
       ...(scale ? { plugins: [scale.authRoutes(registry)] } : {}),
       ready: () => {
         const down = storeWatch.down
@@ -120,7 +133,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     broker: ReturnType<typeof createBroker>
     scale: ReturnType<typeof createScale> | undefined
     maintenance: ReturnType<typeof createMaintenance>
+    fleet: ReturnType<typeof createFleet>
     storeWatch: ReturnType<typeof createStoreWatch>
+    notify: ReturnType<typeof createNotify>
+    reports: ReturnType<typeof createReports>
   }
 
   /** Stops taking work, drains what was taken, closes everything. Idempotent. */
@@ -132,11 +148,14 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
       await c.scale?.stop()
       c.storeWatch?.stop()
       await c.ingest?.stop()
+      await c.fleet?.stop()
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)
       // After the drain: the snapshot holds every sample that was stored.
       if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()
+      await c.reports?.stop()
+      await c.notify?.stop()
       await c.maintenance?.stop()
       await db?.close()
     })()

@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { configOrExit, startGridcare } from './start.ts'
 import { createMeterModel, createMeterPublisher, createSimClock, type MeterProfile, type SimDevice } from '../simulators/index.ts'
-import { demoStreet } from '../simulators/street.ts'
+import { demoGridAreas, demoStreet } from '../simulators/street.ts'
+import { seedSky } from '../simulators/sky-seed.ts'
 import { createLogger } from '../app/logger.ts'
 
 const HOUR = 3_600_000
@@ -32,6 +33,7 @@ const call = async (method: string, url: string, body?: unknown, type = 'applica
 
 const street = demoStreet()
 await call('POST', '/api/addresses/import', street.csv, 'text/csv')
+await call('POST', '/api/grids/import', street.grids)
 const tokens: Record<string, string> = {}
 for (const w of street.workers) tokens[w.id] = (await call('POST', '/api/workers', w)).token
 
@@ -55,6 +57,10 @@ for (const home of street.homes) {
 }
 
 const url = `mqtt://127.0.0.1:${gc.mqttPort}`
+// Drones over the street and door cameras on six elders' flats, each with its own credentials.
+await call('POST', '/api/grids/import', demoGridAreas())
+const sky = await seedSky({ call, street, liveFrom, utcOffsetHours: config.utcOffsetHours, scenarios: (s) => quiet.get(s) ?? [] })
+tokens[sky.operator] = sky.operatorToken
 const logger = createLogger('warn')
 const say = (s: string) => process.stdout.write(s + '\n')
 say(`demo: ${street.homes.length} homes in ${street.workers.filter((w) => w.role === 'grid_worker').length} grids; backfilling 21 days of 15-minute readings over MQTT...`)
@@ -67,6 +73,8 @@ say(`demo: ${n} readings stored in ${((Date.now() - t0) / 1000).toFixed(1)} s; n
 const clock = createSimClock({ startMs: liveFrom, speed: 720 })
 const publisher = createMeterPublisher({ url, devices, logger, clock })
 await publisher.start()
+const skyPublisher = sky.publisher({ url, logger, clock })
+await skyPublisher.start()
 const catchUp = setInterval(() => { if (clock.now() >= Date.now()) { clock.setSpeed(1); clearInterval(catchUp); say('demo: caught up with the wall clock; running in real time') } }, 1000)
 
 const w = street.workers.find((x) => x.role === 'grid_worker')!
@@ -78,6 +86,9 @@ Admin token:              ${config.adminToken}
 Worker tokens:            ${street.workers.map((x) => `${x.id}=${tokens[x.id]}`).join('\n                          ')}
 Try: curl -H "Authorization: Bearer ${config.adminToken}" ${base}/api/tasks
 Three elders go quiet 1.5, 2 and 5 simulated hours into the live day: expect tasks within a minute or two.
+The first of them falls in front of her door camera. Two drones patrol (GET /api/drones, /api/drones/drone-1/track): a fire
+at 3 h, construction at 4.5 h, standing water far from any grid at 6 h (to the command centre), a crowd at 7 h; drone-2's
+fifth flight runs its battery low (to the drone operator, "pilot").
 `)
 
 setInterval(async () => {
@@ -86,6 +97,6 @@ setInterval(async () => {
   say(`demo: sim time ${new Date(clock.now()).toISOString()} · open alerts ${alerts.length} · tasks ${tasks.length} (${tasks.filter((t) => t.state === 'open').length} not yet acknowledged)`)
 }, 10_000).unref()
 
-const stop = async () => { clearInterval(catchUp); await publisher.stop(); await gc.stop(); process.exit(0) }
+const stop = async () => { clearInterval(catchUp); await publisher.stop(); await skyPublisher.stop(); await gc.stop(); process.exit(0) }
 process.removeAllListeners('SIGINT'); process.removeAllListeners('SIGTERM')
 process.once('SIGINT', stop); process.once('SIGTERM', stop)

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
-import { type Detector, type DetectorOptions, type Feedback, parseSnapshot } from './types.ts'
+import { type Detector, type DetectorOptions, type Feedback, parseSnapshot, withConfidence } from './types.ts'
 
 export const FALL_KIND = 'fall'
 export const SMOKE_KIND = 'smoke'
@@ -44,10 +44,14 @@ export function createCameraDetector (opts: CameraOptions = {}): Detector {
       const same = seen > 0 && e.ts - seen <= episodeMs && e.ts >= seen - episodeMs
       if (fall) { if (!same) s.fallAt = e.ts; s.fallSeen = Math.max(s.fallSeen, e.ts) } else { if (!same) s.smokeAt = e.ts; s.smokeSeen = Math.max(s.smokeSeen, e.ts) }
       if (same) return null
-      return {
+      const a: Anomaly = {
         subjectId: e.subjectId, detector: 'camera', kind: KINDS[e.event], phase: 'raise', severity: 'critical', startedAt: e.ts, observedAt: e.ts,
-        evidence: { deviceId: e.deviceId, event: e.event, ...(e.confidence !== undefined ? { confidence: e.confidence } : {}), reason: fall ? 'the door camera saw someone fall' : 'the door camera saw smoke' },
+        evidence: { deviceId: e.deviceId, event: e.event, ...(e.confidence !== undefined ? { cameraConfidence: e.confidence } : {}), reason: fall ? 'the door camera saw someone fall' : 'the door camera saw smoke' },
       }
+      // The camera saw it: strong evidence, unless the camera itself is unsure.
+      return e.confidence !== undefined && e.confidence < 0.8
+        ? withConfidence(a, 'medium', `the camera saw it, at its own confidence ${e.confidence}`)
+        : withConfidence(a, 'high', 'the camera saw it')
     },
     feedback (fb: Feedback) {
       // A task resolved on a fall or smoke closes the episode: the next sighting pages again.

@@ -53,6 +53,10 @@ export interface Config {
   peerQuantile: number
   wakeActiveShare: number
   wakeMinQuietHours: number
+  ownLimitCapHours: number
+  learnFalseAlarms: boolean
+  insideLearnRuns: number
+  perRuleSensitivity: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -128,19 +132,39 @@ export function resetRun (s: State) {
 
 /** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
 export function endRun (cfg: Config, s: State) {
+  // A run that raised is remembered as it ended, in case the worker then says it was a false alarm.
+  if (s.ep !== null && s.runHours > 0) { s.lastRun[0] = startHour(cfg, s); s.lastRun[1] = s.runScore }
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
-    if (inside(cfg, s)) s.limIn = Math.max(s.limIn, s.runScore)
+    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runScore); s.limInH[sd] = Math.max(s.limInH[sd]!, s.runScore) }
+    if (s.doorSeen > 0) s.doorRuns++
     s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
   resetRun(s)
+}
+
+/** Nothing raised, or what was raised the worker found to be a false alarm: what happens now is ordinary life, to learn from. */
+export const ordinary = (cfg: Config, s: State) => s.ep === null || (s.ep.muted && cfg.learnFalseAlarms)
+
+/**
+ * The worker found the raise a false alarm: this home's bar for quiet runs begun at that hour of
+ * day rises to the run as it was when it raised (or ended, when it ended before the answer), not
+ * the run as it goes on after (a trip would then cover every silence at that hour for months).
+ */
+export function learnFalseAlarm (cfg: Config, s: State) {
+  if (!cfg.learnFalseAlarms) return
+  const open = s.ep !== null && s.runStart >= 0
+  const sd = open ? startHour(cfg, s) : s.lastRun[0]!, score = open ? s.runScore : s.lastRun[1]!
+  if (sd >= 0) s.lim[sd] = r4(Math.max(s.lim[sd]!, score))
+  s.lastRun[0] = -1; s.lastRun[1] = 0
 }
 
 export function clearEpisode (s: State, reason: string): Verdict | null {
   const ep = s.ep
   if (ep === null) return null
   s.ep = null
+  s.lastRule = ep.rule
   return { rule: ep.rule, phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
 }
 
@@ -155,6 +179,7 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
       for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
       if (s.litLearned > 0) s.litLearned = r4(Math.max(0, s.litLearned - cfg.limitDecayPerDay))
       if (s.limIn > 0) s.limIn = r4(Math.max(0, s.limIn - cfg.limitDecayPerDay))
+      for (let k = 0; k < 24; k++) if (s.limInH[k]! > 0) s.limInH[k] = r4(Math.max(0, s.limInH[k]! - cfg.limitDecayPerDay))
     }
     const before = Math.max(0, s.base[d]! - s.floor), floor = s.floor
     remember(s, d, wh)
@@ -203,11 +228,16 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
     if (own) lim = Math.max(lim, s.lim[i]!)
     if (peer !== null) lim = Math.max(lim, peer[i]!)
   }
-  const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.minQuietHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
+  const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.ownLimitCapHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
   // The door has stayed shut since the quiet began: no outing to wait out, only this person's
   // own quiet spells at home.
-  if (inside(cfg, s)) return Math.min(usual, Math.max(cfg.insideFloorHours, s.limIn + cfg.limitMarginHours)) / s.sens
-  return usual / s.sens
+  if (!inside(cfg, s)) return usual / s.sens
+  // Judged against this person's own quiet spells at home begun about then, once they have been
+  // learned (runs with the sensor working for limitLearnDays): before that, as without a sensor.
+  if (s.doorRuns < cfg.insideLearnRuns) return usual / s.sens
+  let limIn = -1
+  for (let k = sd - cfg.limitHoursBefore; k <= sd + cfg.limitHoursAfter; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
+  return Math.min(usual, Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours)) / s.sens
 }
 
 /** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
@@ -219,7 +249,7 @@ export const inside = (cfg: Config, s: State) =>
 export const learned = (cfg: Config, s: State) => s.n >= cfg.warmupHours + cfg.limitLearnDays * 24
 
 /** Local hour of day the current quiet run began in. */
-const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg.offsetMs) / HOUR) % 24
+export const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg.offsetMs) / HOUR) % 24
 
 /** How far the current run has gone towards a raise (1 = raise). */
 export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {
@@ -258,13 +288,14 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
   const k = weekendOf(h), mean = s.wake[k]!, dev = s.wake[k + 1]!
   if (s.wake[k + 2]! < (k === 0 ? cfg.wakeLearnDays : 4)) return null
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
-  const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / s.sens
-  if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / s.sens) return null
+  const sens = cfg.perRuleSensitivity ? s.sensWake : s.sens
+  const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
+  if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / sens) return null
   if (s.daily < cfg.minDailyActivityWh) return null
   s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
   return {
     rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
-    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: s.sens },
+    evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: sens },
   }
 }
 
@@ -278,7 +309,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (s.n < cfg.warmupHours) return null
   const d = h % 24
   const act = activity(cfg, s, d, wh)
-  if (act.lively) woke(cfg, s, h, d + 0.5, s.ep === null)
+  if (act.lively) woke(cfg, s, h, d + 0.5, ordinary(cfg, s))
   if (act.active) {
     endRun(cfg, s)
     return clearEpisode(s, 'activity')

@@ -79,6 +79,14 @@ export interface State {
   limIn: number
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
+  /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
+  lastRun: number[]
+  /** Per local start hour, the longest score of an ordinary run with the door shut throughout (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
+  limInH: number[]
+  doorRuns: number
+  /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
+  sensWake: number
+  lastRule: string
 }
 
 export function freshState (): State {
@@ -87,7 +95,7 @@ export function freshState (): State {
     hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1,
+    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
   }
 }
 
@@ -174,20 +182,25 @@ const StateSchema = z.object({
   doorAt: z.number().finite().nonnegative().default(0),
   doorSeen: z.number().finite().nonnegative().default(0),
   limIn: z.number().finite().nonnegative().default(0),
+  lastRun: z.array(z.number().finite()).length(2).default(() => [-1, 0]),
+  limInH: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
+  doorRuns: int.nonnegative().default(0),
+  sensWake: z.number().positive().max(1).default(1),
+  lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
   const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s: State = {
-    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], ep: v.ep && { ...v.ep },
+    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep },
     base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
   }
   for (let d = 0; d < 24; d++) derive(s, d)

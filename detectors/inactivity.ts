@@ -10,9 +10,9 @@
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
-import { finiteOptions, lowered, mergeVerdicts, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
-import { activity, clearEpisode, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
+import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
 
@@ -92,10 +92,18 @@ export interface InactivityOptions extends DetectorOptions {
   peerQuantile?: number
   /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this (the same floor as without a sensor: quiet spells at home run long too). Default 5.5. */
   insideFloorHours?: number
+  /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
+  perRuleSensitivity?: boolean
+  /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 40. */
+  insideLearnRuns?: number
   /** A door opening this many minutes before the quiet began still counts as going out. Default 15. */
   doorSlackMinutes?: number
   /** A door sensor silent for this many days is taken as absent. Default 14. */
   doorSensorDays?: number
+  /** A learned limit never raises later than this many quiet hours (the most a home's own long runs may push it). Default 6.5 (minQuietHours). */
+  ownLimitCapHours?: number
+  /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
+  learnFalseAlarms?: boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -152,6 +160,10 @@ function resolve (o: InactivityOptions): Config {
     peerQuantile: o.peerQuantile ?? 0.9,
     wakeActiveShare: o.wakeActiveShare ?? 0.3,
     wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
+    ownLimitCapHours: o.ownLimitCapHours ?? o.minQuietHours ?? 6.5,
+    learnFalseAlarms: o.learnFalseAlarms ?? false,
+    insideLearnRuns: o.insideLearnRuns ?? 40,
+    perRuleSensitivity: o.perRuleSensitivity ?? false,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
@@ -230,7 +242,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
       // Activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
-      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, s.ep === null && !awayDuring(s, start, end))
+      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, ordinary(cfg, s) && !awayDuring(s, start, end))
       if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
         endRun(cfg, s)
         out = mergeVerdicts(out, clearEpisode(s, 'activity'))
@@ -258,7 +270,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (day > g.day) refresh(g, day)
       const v = ingest(s, g, c)
       if (v === null) return null
-      return { subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
+      return judged({ subjectId: c.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence })
     },
     event (e: SubjectEvent) {
       if (e.subjectKind !== 'lone_elder' || !(e.ts > 0 && e.ts < Infinity)) return null
@@ -267,7 +279,11 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       // Any event says the camera works; only an opening says someone went out or came in.
       if (e.ts > s.doorSeen) s.doorSeen = e.ts
       if (e.event === 'door_open' && e.ts > s.doorAt) s.doorAt = e.ts
-      return null
+      // Motion seen by the camera is someone up and about: the quiet run ends there, as activity would end it.
+      if (e.event !== 'motion' || e.ts < s.last - HOUR) return null
+      endRun(cfg, s)
+      const v = clearEpisode(s, 'motion')
+      return v && judged({ subjectId: e.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: 'clear', severity: v.severity, startedAt: v.startedAt, observedAt: e.ts, evidence: v.evidence })
     },
     feedback (fb: Feedback) {
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return
@@ -275,7 +291,10 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
       takeAway(s, fb)
       if (fb.falseAlarm) {
-        s.sens = lowered(s.sens, cfg)
+        learnFalseAlarm(cfg, s)
+        // A missed morning told false makes mornings harder to miss, not every silence (and back).
+        if (cfg.perRuleSensitivity && (s.ep?.rule ?? s.lastRule) === 'missed_routine') s.sensWake = lowered(s.sensWake, cfg)
+        else s.sens = lowered(s.sens, cfg)
         if (s.ep) s.ep.muted = true
       }
     },
@@ -298,4 +317,19 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       return s.ep !== null ? Math.max(1, ratio) : ratio
     },
   }
+}
+
+/**
+ * What one electricity meter's verdict is worth: a missed morning is a guess at a routine; a quiet
+ * run just past this person's learned bounds is weak, one far past them (escalated, or half as
+ * long again as the bar) less so; a door shut all through the quiet says the person is inside.
+ */
+function judged (a: Anomaly): Anomaly {
+  const e = a.evidence
+  if (a.phase === 'clear') return withConfidence(a, 'low', 'the episode ended')
+  if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
+  if (e.doorShutSinceQuiet === true) return withConfidence(a, 'high', 'the meter quiet past this person\'s bounds, and the door shut all the while')
+  const far = a.severity !== 'medium' || (typeof e.quietHours === 'number' && typeof e.raiseAtQuietHours === 'number' && e.quietHours >= 1.5 * e.raiseAtQuietHours)
+  if (far && e.learnedFrom !== 'defaults') return withConfidence(a, 'medium', 'one meter, far past this person\'s learned quiet runs')
+  return withConfidence(a, 'low', e.learnedFrom === 'defaults' ? 'one meter, against default bounds (this person not yet learned)' : 'one meter, just past this person\'s learned quiet runs')
 }

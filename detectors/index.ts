@@ -16,6 +16,7 @@ export { createWaterDetector, WATER_LEAK, WATER_QUIET, type WaterDetector, type 
 export { createRentalDetector, CROWDING_KIND, EBIKE_KIND, RENTAL_KINDS, VACANCY_KIND, type RentalOptions } from './rental.ts'
 export { createNightLoadDetector, NIGHT_LOAD_KIND, type NightLoadOptions } from './night-load.ts'
 export { createCameraDetector, FALL_KIND, SMOKE_KIND, type CameraOptions } from './camera.ts'
+export { createDroneDetector, DRONE_SEVERITY, type DroneDetector, type DroneDetectorOptions } from './drone.ts'
 export type { Detector, DetectorOptions, Feedback } from './types.ts'
 export { createDetectorSet, type DetectorSet, type FusionOptions } from './set.ts'
 

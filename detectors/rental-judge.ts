@@ -22,6 +22,9 @@ export interface Config {
   crowdLevel: number
   crowdNight: number
   crowdHeavy: number
+  crowdFloor: number
+  crowdPeople: number
+  cameraWeight: number
   levelSlackWh: number
   nightSlackWh: number
   heavySlack: number
@@ -236,6 +239,7 @@ function closeNight (cfg: Config, s: State, at: number) {
 function closeDay (cfg: Config, s: State, dayStart: number, at: number) {
   const covered = s.daySlots >= 0.8 * SLOTS_PER_DAY && s.nightSlots >= 0.8 * 24
   if (covered) judgeDay(cfg, s, dayStart, at)
+  else s.people = -1
   s.dayWh = 0; s.daySlots = 0; s.nightWh = 0; s.nightSlots = 0; s.heavy = 0; s.dayMinW = -1; s.ebikeWh = 0
 }
 
@@ -246,13 +250,27 @@ function judgeDay (cfg: Config, s: State, dayStart: number, at: number) {
   const heavy = s.heavy * SLOTS_PER_DAY / s.daySlots
   if (s.days < cfg.warmupDays) {
     learn(s, 1 / (s.days + 1), day, night, heavy)
+    if (s.people >= 0) s.basePeople = r2(s.basePeople === 0 ? s.people : s.basePeople + (s.people - s.basePeople) / (s.days + 1))
+    s.people = -1
     s.days++
     return
   }
   const level = (day + cfg.levelSlackWh) / (s.baseDay + cfg.levelSlackWh)
   const late = (night + cfg.nightSlackWh) / (s.baseNight + cfg.nightSlackWh)
   const hot = (heavy + cfg.heavySlack) / (s.baseHeavy + cfg.heavySlack)
-  const score = r2(Math.max(0, Math.min((level - 1) / (cfg.crowdLevel - 1), (late - 1) / (cfg.crowdNight - 1), (hot - 1) / (cfg.crowdHeavy - 1))))
+  // One score from every piece of evidence, each 1 at its own threshold: the meter's three (more
+  // used, more at night, more heavy loads) and, when a camera counted people today, how many more
+  // than the flat's usual (a direct count, weighted above the meter's inferences). No one piece
+  // has to pass on its own, but none of the meter's may be far below its threshold (with a
+  // camera's count well up, the meter's must still have moved: visitors are not tenants).
+  const f1 = clip((level - 1) / (cfg.crowdLevel - 1)), f2 = clip((late - 1) / (cfg.crowdNight - 1)), f3 = clip((hot - 1) / (cfg.crowdHeavy - 1))
+  const cam = s.people >= 0 && s.basePeople > 0 ? clip((s.people / s.basePeople - 1) / (cfg.crowdPeople - 1)) : -1
+  const meterOk = Math.min(f1, f2, f3) >= cfg.crowdFloor || (cam >= 1 && Math.min(f1, f2, f3) >= cfg.crowdFloor / 2)
+  const sum = f1 + f2 + f3 + (cam >= 0 ? cfg.cameraWeight * cam : 0), n = 3 + (cam >= 0 ? cfg.cameraWeight : 0)
+  const score = r2(meterOk ? sum / n : Math.min(f1, f2, f3))
+  const people = s.people
+  if (s.people >= 0 && (s.basePeople === 0 || s.days < cfg.warmupDays)) s.basePeople = r2(s.basePeople === 0 ? s.people : s.basePeople + (s.people - s.basePeople) / (s.days + 1))
+  s.people = -1
   s.crowdPrev = s.crowd; s.crowd = score
   const ep = s.ep.crowding, need = 1 / s.sens[SENS.crowding]!
   if (score < cfg.crowdClear * need) s.crowdSince = -1
@@ -262,7 +280,8 @@ function judgeDay (cfg: Config, s: State, dayStart: number, at: number) {
       levelRatio: r2(level), nightRatio: r2(late), heavyRatio: r2(hot),
       dayKwh: kwh(day), nightKwh: kwh(night), heavySlots: r2(heavy),
       usualDayKwh: kwh(s.baseDay), usualNightKwh: kwh(s.baseNight), usualHeavySlots: r2(s.baseHeavy),
-      baselineDays: s.days, sensitivity: s.sens[SENS.crowding]!,
+      baselineDays: s.days, sensitivity: s.sens[SENS.crowding]!, score,
+      ...(people >= 0 ? { peopleCounted: people, usualPeople: s.basePeople } : {}),
     })
   } else if (ep !== null) {
     s.crowdCalm = score < cfg.crowdClear * need ? s.crowdCalm + 1 : 0
@@ -279,5 +298,7 @@ function learn (s: State, alpha: number, day: number, night: number, heavy: numb
   s.baseHeavy = r2(s.baseHeavy + alpha * (heavy - s.baseHeavy))
   if (s.dayMinW >= 0) s.floor = r2(s.floor < 0 ? s.dayMinW : s.floor + Math.max(alpha, 0.15) * (s.dayMinW - s.floor))
 }
+
+const clip = (x: number) => Math.max(0, Math.min(2, x))
 
 export const crowdScore = (s: State) => r2(s.crowd * s.sens[SENS.crowding]!)

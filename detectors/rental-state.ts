@@ -64,6 +64,9 @@ export interface State {
   crowdPrev: number
   crowdSince: number
   crowdCalm: number
+  /** Most people a camera counted at the door today (-1: none counted), and the flat's usual such count (0: not learned). */
+  people: number
+  basePeople: number
   /** This night's strongest e-bike edge as a multiple of ebikeMinW, when it was, slots of 00:00-08:00 seen; the last NIGHTS nights' (oldest first) and when their edges were. */
   nightScore: number
   nightAt: number
@@ -90,7 +93,7 @@ export function freshState (): State {
     last: -Infinity, slot: -1, acc: 0, cov: 0, ring: new Array<number>(RING).fill(-1), head: 0,
     dayWh: 0, daySlots: 0, nightWh: 0, nightSlots: 0, heavy: 0, dayMinW: -1, ebikeWh: 0,
     days: 0, baseDay: 0, baseNight: 0, baseHeavy: 0, floor: -1,
-    crowd: 0, crowdPrev: 0, crowdSince: -1, crowdCalm: 0,
+    crowd: 0, crowdPrev: 0, crowdSince: -1, crowdCalm: 0, people: -1, basePeople: 0,
     nightScore: 0, nightAt: -1, nightHeld: 0, nightSeen: 0, nights: new Array<number>(NIGHTS).fill(0), nightEnds: new Array<number>(NIGHTS).fill(-1), ebikeCalm: 0,
     runStart: -1, runCov: 0, sens: [1, 1, 1], awayFrom: 0, awayUntil: 0,
     ep: { crowding: null, vacancy: null, ebike_charging: null }, queue: [],
@@ -123,6 +126,8 @@ const StateSchema = z.object({
   crowdPrev: finite.nonnegative(),
   crowdSince: finite,
   crowdCalm: count,
+  people: finite.min(-1).default(-1),
+  basePeople: finite.nonnegative().default(0),
   nightScore: finite.nonnegative(),
   nightAt: finite,
   nightHeld: count,

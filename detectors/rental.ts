@@ -9,7 +9,7 @@
  * that are an e-bike); each midnight, the day's use, night use and heavy loads (showers, water
  * heating, cooking) against the flat's first weeks (all three well up is crowding).
  */
-import type { Anomaly, Consumption } from '../vocab/index.ts'
+import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { KINDS, fromSnapshot, freshState, toSnapshot, type Kind, type Pending, type State } from './rental-state.ts'
 import { SENS, closeSlot, crowdScore, ebikeScore, gapSpan, vacancyScore, type Config } from './rental-judge.ts'
@@ -41,6 +41,12 @@ export interface RentalOptions extends DetectorOptions {
   heavySlack?: number
   /** A 15-minute slot averaging at least this many W is a heavy one (over a held load of e-bike size: this many W above it). Default 1500. */
   heavyW?: number
+  /** Crowding: each of the meter's three pieces of evidence must reach this share of its own threshold for their mean to count... Default 0.5. */
+  crowdFloor?: number
+  /** ... and a camera's daily count of people at the door, at this many times the flat's usual count, is one piece at its threshold... Default 2. */
+  crowdPeople?: number
+  /** ... weighing this many of the meter's pieces (a direct count). Default 2. */
+  cameraWeight?: number
   /** A crowding episode clears after crowdClearDays days scoring under this share of the raise threshold. Default 0.4. */
   crowdClear?: number
   /** See crowdClear. Default 3. */
@@ -90,6 +96,9 @@ function resolve (o: RentalOptions): Config {
     crowdLevel: o.crowdLevel ?? 1.8,
     crowdNight: o.crowdNight ?? 2.5,
     crowdHeavy: o.crowdHeavy ?? 2,
+    crowdFloor: o.crowdFloor ?? 0.75,
+    crowdPeople: o.crowdPeople ?? 2,
+    cameraWeight: o.cameraWeight ?? 2,
     levelSlackWh: (o.levelSlackKwh ?? 1) * 1000,
     nightSlackWh: (o.nightSlackKwh ?? 0.5) * 1000,
     heavySlack: o.heavySlack ?? 2,
@@ -184,6 +193,13 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
       // One sample can decide two kinds at once (a midnight that also ends a standby run): the rest wait for the next sample.
       const p = s.queue.shift()
       return p === undefined ? null : anomaly(c.subjectId, p)
+    },
+    event (e: SubjectEvent) {
+      // A camera's count of people at the flat's door: the day's most is evidence of crowding.
+      if (e.subjectKind !== 'rental_unit' || e.event !== 'person_count' || !(e.count !== undefined && e.count >= 0 && e.count < 1000)) return null
+      const s = stateOf(e.subjectId)
+      if (e.count > s.people) s.people = e.count
+      return null
     },
     feedback (fb: Feedback) {
       const mine = fb.kind === undefined || RENTAL_KINDS.includes(fb.kind)

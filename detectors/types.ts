@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { Anomaly, Consumption, Severity, SubjectEvent } from '../vocab/index.ts'
+import type { Anomaly, Confidence, Consumption, Severity, SubjectEvent } from '../vocab/index.ts'
 
 /** What the alerts stage learned from a task's outcome, fed back to the detectors. */
 export interface Feedback {
@@ -64,7 +64,7 @@ export interface Episode {
 /** Resolved options, every number finite (lists aside), or a RangeError naming the first that is not. */
 export function finiteOptions<C extends object> (detector: string, cfg: C): C {
   for (const [k, v] of Object.entries(cfg)) {
-    if (typeof v !== 'object' && !Number.isFinite(v)) throw new RangeError(`${detector} option ${k} is not a finite number`)
+    if (typeof v !== 'object' && typeof v !== 'boolean' && !Number.isFinite(v)) throw new RangeError(`${detector} option ${k} is not a finite number`)
   }
   return cfg
 }
@@ -100,4 +100,15 @@ export function parseSnapshot<T extends z.ZodType> (name: string, schema: T, raw
   const r = schema.safeParse(raw)
   if (!r.success) throw new TypeError(`${name} snapshot: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   return r.data
+}
+
+/**
+ * What a welfare anomaly's evidence is worth, on the anomaly (`confidence`, for dispatch: the
+ * family first on a weak one, a worker at once on a strong one) and in its evidence with a short
+ * basis, so it shows wherever the evidence does.
+ */
+export function withConfidence (a: Anomaly, level: Confidence, basis: string): Anomaly {
+  a.confidence = level
+  a.evidence = { ...a.evidence, confidence: level, confidenceBasis: basis }
+  return a
 }

@@ -19,7 +19,7 @@
 import { z } from 'zod'
 import type { Anomaly, Consumption, Severity } from '../vocab/index.ts'
 import { SEVERITIES, Severity as SeveritySchema } from '../vocab/index.ts'
-import { type Detector, type Feedback, parseSnapshot, takeAway } from './types.ts'
+import { type Detector, type Feedback, parseSnapshot, takeAway, withConfidence } from './types.ts'
 
 export const FUSION = 'fusion'
 const KIND = 'inactivity'
@@ -141,11 +141,11 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       if (s.out === null) {
         const starts = [s.power !== null ? s.powerStart : Infinity, s.water !== null ? s.waterStart : Infinity, both && wq !== null ? wq : Infinity]
         s.out = severity; s.outStart = Math.min(now, ...starts); s.muted = false
-        return anomaly(id, 'raise', severity, s.outStart, now, { ...evidence(), confidence: both ? 'high' : 'medium' })
+        return confident(anomaly(id, 'raise', severity, s.outStart, now, evidence()), both)
       }
       if (rank(severity) <= rank(s.out)) return null
       s.out = severity
-      return s.muted ? null : anomaly(id, 'update', severity, s.outStart, now, { ...evidence(), confidence: both ? 'high' : 'medium' })
+      return s.muted ? null : confident(anomaly(id, 'update', severity, s.outStart, now, evidence()), both)
     }
     if (s.out === null) return null
     // An open episode is not cleared by electricity merely not looking quiet (a lamp left on when
@@ -154,7 +154,7 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
     const severity = s.out
     s.out = null; s.muted = false
     const reason = away ? 'away' : waterSaysUse ? 'water in use' : powerSaysUse ? 'electricity in use' : 'activity'
-    return anomaly(id, 'clear', severity, s.outStart, now, { ...evidence(), reason })
+    return confident(anomaly(id, 'clear', severity, s.outStart, now, { ...evidence(), reason }), both)
   }
 
   return {
@@ -205,3 +205,8 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
 function anomaly (subjectId: string, phase: Anomaly['phase'], severity: Severity, startedAt: number, observedAt: number, evidence: Record<string, unknown>): Anomaly {
   return { subjectId, detector: FUSION, kind: KIND, phase, severity, startedAt, observedAt, evidence }
 }
+
+/** Both meters quiet is strong evidence; one meter quiet with the other silent or agreeing, less so. */
+const confident = (a: Anomaly, both: boolean) => both
+  ? withConfidence(a, 'high', 'electricity and water both quiet past this person\'s bounds')
+  : withConfidence(a, 'medium', 'one meter quiet past this person\'s bounds, the other without data or not contradicting it')

@@ -11,7 +11,7 @@
  * over the gap, so a zero reading spanning hours counts, a non-zero one is use at its end.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import { finiteOptions, lowered, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, r4, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
 import { clearQuiet, closeHour, flow, hourStart, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
 
@@ -123,10 +123,17 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
     return mergeVerdicts(out, flow(cfg, s, start, end, litres, out === null))
   }
 
-  const anomaly = (c: Consumption, v: Verdict): Anomaly => ({
-    subjectId: c.subjectId, detector: v.kind === 'inactivity' ? WATER_QUIET : WATER_LEAK, kind: v.kind,
-    phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence,
-  })
+  const anomaly = (c: Consumption, v: Verdict): Anomaly => {
+    const a: Anomaly = {
+      subjectId: c.subjectId, detector: v.kind === 'inactivity' ? WATER_QUIET : WATER_LEAK, kind: v.kind,
+      phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence,
+    }
+    if (v.kind !== 'inactivity') return a
+    // Welfare from one water meter alone: a routine guess, stronger once escalated.
+    return v.severity === 'medium' || v.phase === 'clear'
+      ? withConfidence(a, 'low', 'one water meter: no water through hours this person usually uses it')
+      : withConfidence(a, 'medium', 'one water meter, quiet far past this person\'s usual hours')
+  }
 
   return {
     name: 'water',

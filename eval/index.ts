@@ -34,3 +34,4 @@ export function runEvaluation (opts: EvalOptions & RunOptions = {}): Evaluation 
   }
   return { facts, score, targets: targets(score), subjects, text: formatReport(score, facts) }
 }
+export * from './real-index.ts'

@@ -60,6 +60,10 @@ export function formatReport (score: Score, facts: RunFacts): string {
     `All alerts: elders ${t.lone_elder.alerts} (${t.lone_elder.falseAlerts} false, ${f(t.lone_elder.falsePer100, 2)} per 100 elder-days over ${t.lone_elder.subjectDays}),` +
       ` rentals ${t.rental_unit.alerts} (${t.rental_unit.falseAlerts} false, ${f(t.rental_unit.falsePer100, 2)} per 100 rental-days over ${t.rental_unit.subjectDays})`,
     `False alerts by the subject's case: ${Object.entries(score.falseByCase).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}`,
+    ...(['with', 'without'] as const).map((k) => {
+      const g = score.door[k]
+      return `Inactivity, elders ${k} a door sensor (${g.elders}): ${g.detected}/${g.labelled} caught, median ${f(g.ttdMedianH, 1, ' h')} (p90 ${f(g.ttdP90H, 1, ' h')}), ${g.falseAlerts} false (${f(g.falsePer100, 2)} per 100 elder-days)`
+    }),
     `Undeclared trips: ${score.undeclaredTrips.alerts} alerts on ${score.undeclaredTrips.subjects} of ${score.undeclaredTrips.trips} travellers (neither true nor false)`,
     '',
     'Targets:',

@@ -29,7 +29,7 @@ export interface EvalOptions {
   utcOffsetHours?: number
   /** Share of elders who also have a water meter. Default 0.4. */
   waterShare?: number
-  /** Share of elders with a door sensor (a door camera's door_open events). Default 0.4. */
+  /** Share of elders with a door sensor (a door camera's door_open events). Default 0.5: half the street. */
   doorShare?: number
   /** Elders (and rentals) per street: the peers some detectors compare a subject with. Default 20. */
   streetSize?: number
@@ -73,7 +73,7 @@ export function resolvePlan (o: EvalOptions = {}): EvalPlan {
     start: o.start ?? Date.UTC(2026, 0, 5) - (o.utcOffsetHours ?? 8) * HOUR,
     utcOffsetHours: o.utcOffsetHours ?? 8,
     waterShare: o.waterShare ?? 0.4,
-    doorShare: o.doorShare ?? 0.4,
+    doorShare: o.doorShare ?? 0.5,
     streetSize: o.streetSize ?? 20,
   }
   const bad = (msg: string) => { throw new RangeError(`evaluation: ${msg}`) }

@@ -52,7 +52,11 @@ export interface Score {
   undeclaredTrips: { trips: number, alerts: number, subjects: number }
   /** False alerts (kind level) by the case of the subject they were raised on: where they come from. */
   falseByCase: Partial<Record<Case, number>>
+  /** Inactivity for elders with a door sensor and without: what the door buys. */
+  door: { with: DoorGroup, without: DoorGroup }
 }
+
+export interface DoorGroup { elders: number, labelled: number, detected: number, ttdMedianH: number | null, ttdP90H: number | null, falseAlerts: number, falsePer100: number | null }
 
 export interface ScoreOptions {
   /** Days simulated. */
@@ -93,6 +97,7 @@ export function scoreRun (subjects: readonly EvalSubject[], anomalies: readonly 
   const totals = { lone_elder: { alerts: 0, falseAlerts: 0 }, rental_unit: { alerts: 0, falseAlerts: 0 } }
   const trip = { alerts: 0, subjects: new Set<string>() }
   const falseByCase: Partial<Record<Case, number>> = {}
+  const doorFalse = [0, 0]
 
   for (const a of anomalies) {
     const opensKind = byKind.opens(a)
@@ -109,6 +114,7 @@ export function scoreRun (subjects: readonly EvalSubject[], anomalies: readonly 
     add(kinds.get(a.kind)!, a.subjectId, j)
     if (subject !== undefined) {
       totals[subject.subjectKind].alerts++
+      if (j.verdict === 'false' && a.kind === 'inactivity') doorFalse[subject.door ? 1 : 0]! += 1
       if (j.verdict === 'false') {
         totals[subject.subjectKind].falseAlerts++
         falseByCase[subject.case] = (falseByCase[subject.case] ?? 0) + 1
@@ -117,6 +123,13 @@ export function scoreRun (subjects: readonly EvalSubject[], anomalies: readonly 
     if (j.verdict === 'undeclared_trip') { trip.alerts++; trip.subjects.add(a.subjectId) }
   }
 
+  const doorGroup = (door: boolean): DoorGroup => {
+    const elders = subjects.filter((s) => s.subjectKind === 'lone_elder' && s.door === door)
+    const labelled = elders.filter((s) => isLabelled(s, 'inactivity')), acc = kinds.get('inactivity')
+    const ttd = labelled.flatMap((s) => acc?.ttd.has(s.subjectId) ? [acc.ttd.get(s.subjectId)! / HOUR] : [])
+    const q = quantiles(ttd), days = elders.length * scoredDays, n = doorFalse[door ? 1 : 0]!
+    return { elders: elders.length, labelled: labelled.length, detected: ttd.length, ttdMedianH: q.median, ttdP90H: q.p90, falseAlerts: n, falsePer100: days > 0 ? n / days * 100 : null }
+  }
   const population = (p: SubjectKind | 'all') => subjects.filter((s) => p === 'all' || s.subjectKind === p).length
   function row (detector: string | null, kind: string, acc: Acc): ScoreRow {
     const labelled = subjects.filter((s) => isLabelled(s, kind))
@@ -150,5 +163,6 @@ export function scoreRun (subjects: readonly EvalSubject[], anomalies: readonly 
       subjects: trip.subjects.size,
     },
     falseByCase,
+    door: { with: doorGroup(true), without: doorGroup(false) },
   }
 }

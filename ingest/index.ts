@@ -5,7 +5,7 @@ import type { DeviceInfo } from '../registry/index.ts'
 import { isTransient, type Db } from '../store/index.ts'
 import {
   CameraEventPayload, DroneDetectionPayload, EventTime, DroneTelemetryPayload, MeterBatchPayload, MeterReadingPayload,
-  parseDeviceTopic, type Consumption, type SubjectEvent,
+  parseDeviceTopic, type Consumption, type DroneDetection, type DroneTelemetry, type SubjectEvent,
 } from '../vocab/index.ts'
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
@@ -25,6 +25,8 @@ export interface IngestDeps {
   sink: (samples: Consumption[]) => void
   /** Receives stored camera events of devices bound to a care subject (a door opening, say). */
   events?: (e: SubjectEvent) => void
+  /** Receives stored drone telemetry (positions, battery) and detections (fire, flood ...). */
+  drones?: { telemetry: (t: DroneTelemetry) => void, detection: (d: DroneDetection) => void }
   /** Batcher settings; default maxSize 5000 (COPY pays off on large batches under load). */
   batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts'>
   /** Told whenever a store write fails and will be tried again (the store is away). */
@@ -39,7 +41,7 @@ type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevice, sink, events, batch, onStoreError, onBatch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevice, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
@@ -162,6 +164,11 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, batch, o
     if (events && dev.kind === 'camera' && dev.subject && dev.subjectKind) {
       const e = parsed.data as z.infer<typeof CameraEventPayload>
       events({ subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, ts: e.ts, event: e.event, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.confidence !== undefined ? { confidence: e.confidence } : {}) })
+    }
+    if (drones && dev.kind === 'drone') {
+      const d = { deviceId: dev.id, street: dev.street, ...parsed.data }
+      if (msg.channel === 'telemetry') drones.telemetry(d as DroneTelemetry)
+      else drones.detection(d as DroneDetection)
     }
   }
 

@@ -59,6 +59,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
       const a = await addresses.get(code)
       if (!a) throw new GridcareError('ADDRESS_UNKNOWN', `grid "${code}" is not in the address base`)
       if (input.role === 'grid_worker' && a.level !== 'grid') throw new GridcareError('ADDRESS_WRONG_LEVEL', `a grid_worker covers grids; "${code}" is a ${a.level}`)
+      if (input.role === 'drone_operator' && a.level !== 'street') throw new GridcareError('ADDRESS_WRONG_LEVEL', `a drone_operator covers the streets its drones fly over; "${code}" is a ${a.level}`)
     }
     const token = newSecret()
     const r = await db.query(`INSERT INTO workers (id, name, phone, role, scopes, token_hash) VALUES ($1,$2,$3,$4,$5,$6)

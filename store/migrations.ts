@@ -315,6 +315,70 @@ CREATE INDEX task_photos_task ON task_photos (task_id);
 `,
   },
   {
+    id: 5,
+    name: 'webhooks with a delivery outbox; stored reports; the safety index',
+    sql: () => `
+CREATE TABLE webhooks (
+  id text PRIMARY KEY,
+  url text NOT NULL,
+  secret text NOT NULL,
+  events text[] NOT NULL,
+  scopes text[],
+  owner text NOT NULL,
+  created_at timestamptz NOT NULL,
+  deleted_at timestamptz
+);
+CREATE TABLE webhook_deliveries (
+  id text PRIMARY KEY,
+  webhook_id text NOT NULL REFERENCES webhooks(id),
+  event text NOT NULL,
+  body text NOT NULL,
+  created_at timestamptz NOT NULL,
+  state text NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz,
+  delivered_at timestamptz
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+CREATE TABLE webhook_attempts (
+  id bigserial PRIMARY KEY,
+  delivery_id text NOT NULL REFERENCES webhook_deliveries(id),
+  at timestamptz NOT NULL,
+  status integer,
+  error text,
+  next_retry_at timestamptz
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id);
+CREATE TABLE periodic_reports (
+  id text PRIMARY KEY,
+  period text NOT NULL,
+  start_date text NOT NULL,
+  scope text NOT NULL REFERENCES addresses(code),
+  made_at timestamptz NOT NULL,
+  report jsonb NOT NULL,
+  UNIQUE (period, start_date, scope)
+);
+CREATE TABLE index_settings (
+  id integer PRIMARY KEY CHECK (id = 1),
+  weights jsonb NOT NULL,
+  thresholds jsonb NOT NULL,
+  updated_by text NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE safety_index (
+  grid text NOT NULL REFERENCES addresses(code),
+  month text NOT NULL,
+  colour text NOT NULL,
+  score double precision NOT NULL,
+  figures jsonb NOT NULL,
+  weights jsonb NOT NULL,
+  computed_at timestamptz NOT NULL,
+  PRIMARY KEY (grid, month)
+);
+`,
+  },
+  {
     id: 7,
     name: 'workers, subjects and devices can be removed (kept for their history); audit by target',
     sql: () => `
@@ -331,6 +395,26 @@ CREATE INDEX audit_log_target ON audit_log (target, at);
 ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
 ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
 CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
+  {
+    id: 9,
+    name: 'drone fleet: last position, battery and the lost-link deadline per drone',
+    sql: () => `
+CREATE TABLE drones (
+  device_id text PRIMARY KEY REFERENCES devices(id),
+  street text NOT NULL,
+  ts timestamptz NOT NULL,
+  lat double precision NOT NULL,
+  lon double precision NOT NULL,
+  alt double precision,
+  battery double precision,
+  seen_at timestamptz NOT NULL,
+  link_due timestamptz,
+  link_lost_at timestamptz,
+  low_battery_at timestamptz
+);
+CREATE INDEX drones_link_due ON drones (link_due) WHERE link_due IS NOT NULL AND link_lost_at IS NULL;
 `,
   },
   {

@@ -407,3 +407,39 @@ test('inactivity: a snapshot from the first release (before learned runs, mornin
   assert.deepEqual(now.lim, new Array(24).fill(-1), 'what is new starts unknown')
   assert.deepEqual(now.wake, [0, 0, 0, 0, 0, 0])
 })
+
+test('every welfare anomaly says what its evidence is worth: one meter low/medium, a shut door high, a camera\'s fall high', () => {
+  const month = elder({ seed: 2, days: 30, quiet: { from: [27, 10] } })
+  const plain = feed(createInactivityDetector(), month).filter((a) => a.observedAt > at(27, 10))
+  assert.ok(plain.length >= 2)
+  for (const a of plain) {
+    assert.ok(a.confidence !== undefined, `${a.phase} has a confidence`)
+    assert.equal(a.evidence.confidence, a.confidence)
+    assert.equal(typeof a.evidence.confidenceBasis, 'string')
+  }
+  assert.notEqual(plain[0]!.confidence, 'high', 'one meter alone is never high')
+  assert.equal(plain.find((a) => a.severity === 'high')?.confidence, 'medium', 'far past the bounds: medium')
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  const shut = feed(createInactivityDetector(), [...month, ...Array.from({ length: 27 }, (_, d) => door(d, 9.2)), door(27, 8)].sort((a, b) => a.ts - b.ts))
+  assert.equal(raises(shut).find((a) => a.observedAt > at(27, 10))?.confidence, 'high', 'meter and a shut door')
+  const cam = createDetectors().find((d) => d.name === 'camera')!
+  const fall = cam.event!({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(1, 8), event: 'fall' })!
+  assert.equal(fall.confidence, 'high')
+  assert.equal(fall.evidence.confidence, 'high')
+})
+
+test('camera motion is activity: it ends a quiet run and clears an open inactivity episode', () => {
+  const month = elder({ seed: 2, days: 30, quiet: { from: [27, 10] } })
+  const motion = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'motion' })
+  const plain = raises(feed(createInactivityDetector(), month)).find((a) => a.observedAt > at(27, 10))!
+  assert.ok(plain)
+  const moved = feed(createInactivityDetector(), [...month, motion(27, 14)].sort((a, b) => a.ts - b.ts)).filter((a) => a.observedAt > at(27, 10))
+  const r = moved.find((a) => a.phase === 'raise')
+  assert.ok(r === undefined || r.observedAt > plain.observedAt, 'motion in the afternoon restarts the quiet run')
+  const d = createInactivityDetector()
+  const raised = feed(d, month.filter((c) => c.ts <= plain.observedAt))
+  assert.equal(raises(raised).at(-1)?.observedAt, plain.observedAt)
+  const clear = d.event!({ ...motion(27, 0), ts: plain.observedAt + 60_000 })
+  assert.equal(clear?.phase, 'clear')
+  assert.equal(clear?.evidence.reason, 'motion')
+})

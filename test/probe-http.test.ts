@@ -68,6 +68,8 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/resolve': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/resolve', body: { outcome: 'handled' } }], body: { outcome: 'handled', note: 'n' } },
   'POST /api/tasks/:id/review': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/{task201}/review', body: {} }], body: { note: 'n' } },
   'POST /api/reports': { cross: [{ as: 'w1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'U201', text: 'x' } }, { as: 'gl1', method: 'POST', url: '/api/reports', body: { category: 'dispute', address: 'G2', text: 'x' } }], body: { category: 'dispute', address: 'U101', text: 'noise', contact: 'G1-CONTACT 13900000009' } },
+  'GET /api/drones': { cross: [{ as: 'gl1', url: '/api/drones' }, { as: 'w1', url: '/api/drones' }], read: '/api/drones' },
+  'GET /api/drones/:id/track': { cross: [{ as: 'gl1', url: '/api/drones/dr201/track' }, { as: 'w1', url: '/api/drones/dr101/track' }], read: '/api/drones/dr101/track', query: ['from', 'to', 'limit'] },
   'GET /api/feed': { cross: 'feed' }, // SSE: scope and audit in test/feed.test.ts
   'PUT /api/subjects/:id': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/subjects/e201', body: { name: 'x' } }, { as: 'w1', method: 'PUT', url: '/api/subjects/e201', body: { contacts: [] } }], body: { name: 'Elder e101', phone: '13900000001', contacts: [{ name: 'G1-CONTACT', phone: '13900000003', relation: 'son' }] } },
   'GET /api/checkins': { cross: [{ as: 'gl1', url: '/api/checkins' }, { as: 'w1', url: '/api/checkins?alert={alert201}' }], read: '/api/checkins', query: ['state', 'alert', 'limit', 'offset'] },
@@ -85,9 +87,29 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/tasks/:id/photos': { cross: [{ as: 'w1', method: 'POST', url: '/api/tasks/{task201}/photos', body: 'not a picture', ct: 'image/png' }] }, // raw image bytes: NUL is allowed there
   'GET /api/tasks/:id/photos/:photoId': { cross: [{ as: 'w1', url: '/api/tasks/{task201}/photos/p1' }, { as: 'gl1', url: '/api/tasks/{task201}/photos/p1' }] },
   'POST /api/tasks/bulk': { cross: [{ as: 'gl1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }, { as: 'w1', method: 'POST', url: '/api/tasks/bulk', body: { ids: ['x'], action: 'ack' } }], body: { ids: ['none'], action: 'ack' } },
+  // Webhooks are the admin's and command centres': a leader or worker gets 403; none carries a person or a delivery's body.
+  'POST /api/webhooks': { cross: [{ as: 'gl1', method: 'POST', url: '/api/webhooks', body: { url: 'http://127.0.0.1:9/h', secret: 'webhook-secret-0123456789', events: ['task.created'] } }], body: { url: 'http://127.0.0.1:9/h', secret: 'webhook-secret-0123456789', events: ['task.created'] } },
+  'GET /api/webhooks': { cross: [{ as: 'gl1', url: '/api/webhooks' }, { as: 'w1', url: '/api/webhooks' }], read: '/api/webhooks' },
+  'DELETE /api/webhooks/:id': { cross: [{ as: 'gl1', method: 'DELETE', url: '/api/webhooks/zz-none' }] },
+  'GET /api/webhooks/:id/deliveries': { cross: [{ as: 'w1', url: '/api/webhooks/zz-none/deliveries' }], query: ['limit'] },
+  // Statistics, stored reports and the index: a scope outside one's part of the tree is 403; without one, one's own grids.
+  'GET /api/statistics': { cross: [{ as: 'gl1', url: '/api/statistics?period=month&scope=G2' }, { as: 'w1', url: '/api/statistics?period=week' }, { as: 'gl1', url: '/api/statistics?period=month&scope=C1' }], read: '/api/statistics?period=month', query: ['period', 'start', 'scope', 'format'] },
+  'GET /api/statistics/reports': { cross: [{ as: 'gl1', url: '/api/statistics/reports' }, { as: 'w1', url: '/api/statistics/reports?scope=G2' }], read: '/api/statistics/reports', query: ['period', 'scope', 'limit'] },
+  'GET /api/statistics/reports/:id': { cross: [{ as: 'gl1', url: '/api/statistics/reports/zz-none' }], query: ['format'] },
+  'GET /api/index': { cross: [{ as: 'gl1', url: '/api/index?month=2026-11' }, { as: 'w1', url: '/api/index?month=2026-11&scope=G2' }], read: '/api/index?month=2026-11', query: ['month', 'scope'] },
+  'GET /api/index/history': { cross: [{ as: 'gl1', url: '/api/index/history?grid=G2' }], read: '/api/index/history?grid=G1', query: ['grid'] },
+  'GET /api/index/weights': { cross: [{ as: 'gl1', url: '/api/index/weights' }], read: '/api/index/weights' },
+  'PUT /api/index/weights': { cross: [{ as: 'gl1', method: 'PUT', url: '/api/index/weights', body: { weights: { safety: 1 } } }], body: { weights: { safety: 6 }, thresholds: { green: 90, yellow: 75, orange: 60 } } },
+  // The pages' read-only routes (issue 10)
+  'GET /api/ui/config': { cross: 'own', read: '/api/ui/config' },
+  'GET /api/grids': { cross: [{ as: 'gl1', url: '/api/grids' }, { as: 'w1', url: '/api/grids' }], read: '/api/grids' },
+  'GET /api/overview': { cross: [{ as: 'gl1', url: '/api/overview' }, { as: 'w1', url: '/api/overview' }], read: '/api/overview' },
+  'GET /api/households': { cross: [{ as: 'gl1', url: '/api/households?under=G2' }, { as: 'w1', url: '/api/households?under=B2' }, { as: 'w1', url: '/api/households?under=S1' }], read: '/api/households?under=G1', query: ['under'] },
+  'POST /api/subjects/:id/unmask': { cross: [{ as: 'gl1', method: 'POST', url: '/api/subjects/e201/unmask' }, { as: 'w1', method: 'POST', url: '/api/subjects/e201/unmask' }] },
+  'GET /api/subjects/:id/usage': { cross: [{ as: 'gl1', url: '/api/subjects/e201/usage' }, { as: 'w1', url: '/api/subjects/e201/usage?hours=24' }], read: '/api/subjects/e101/usage?hours=24', query: ['hours', 'to'] },
 }
 /** Outside /api: no token, nothing of a person. */
-const PUBLIC = /^\/(healthz|docs|worker|checkin\/|favicon\.ico|\*|$)/
+const PUBLIC = /^\/(healthz|metrics|docs|worker|vendor\/echarts\/|checkin\/|favicon\.ico|\*|$)/
 
 const INJECTIONS = ["' OR '1'='1", "1; DROP TABLE workers; --", '${jndi:ldap://x/a}', '<script>alert(1)</script>', '%s%n\\"', '😀'.repeat(10)]
 const TRAVERSALS = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5C..%5Cwindows%5Cwin.ini']
@@ -120,6 +142,7 @@ for (const store of STORES) describe(store, () => {
       assert.equal((await h.api('POST', '/api/subjects', { id, kind: 'lone_elder', address: unit, name: `Elder ${id}`, phone: '13900000001' })).status, 201)
       assert.equal((await h.api('POST', '/api/devices', { id: `m${id.slice(1)}`, kind: 'meter', subject: id })).status, 201)
     }
+    assert.equal((await h.api('POST', '/api/devices', { id: 'dr101', kind: 'drone', address: 'S1' })).status, 201)
     vars.absence201 = (await h.api('POST', '/api/subjects/e201/absences', { until: '2099-01-01T00:00:00Z', note: 'G2 trip' })).body.id
     await h.gc.components.db.query(`INSERT INTO dead_letters (source, topic, device_id, code, reason, payload) VALUES
       ('mqtt', 'gc/v1/S1/m201/telemetry', 'm201', 'INGEST_INVALID_PAYLOAD', 'kwh: expected number', '{"kwh":"G2-REPORT-TEXT"}'),

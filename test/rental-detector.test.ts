@@ -257,3 +257,34 @@ test('on a simulated street: recall within 3 days, precision and false raises pe
   }
   console.log(`${cases.length} flats x 30 days, ${(perSecond / 1e6).toFixed(2)}M updates/s`)
 })
+
+test('a camera counting people at the door changes a rental\'s crowding verdict: two registered, six seen daily', () => {
+  const counts = (subjectId: string, from: number, to: number, crowdedFrom: number) => Array.from({ length: to - from }, (_, i) => ({
+    subjectId, subjectKind: 'rental_unit' as const, deviceId: 'cam', ts: at(from + i, 19), event: 'person_count' as const, count: from + i >= crowdedFrom ? 6 : 2,
+  }))
+  let flipped = 0
+  for (const seed of [51, 52, 53]) {
+    const samples = flat(seed, [{ kind: 'crowded', from: at(14), occupants: 3 }])
+    const plain = raises(feed(createRentalDetector(), samples), CROWDING_KIND)
+    const d = createRentalDetector()
+    const evs = counts(`flat-${seed}`, 0, 30, 14)
+    const merged = [...samples.map((c) => ({ t: c.ts, c })), ...evs.map((e) => ({ t: e.ts, e }))].sort((a, b) => a.t - b.t)
+    const out: Anomaly[] = []
+    for (const m of merged) {
+      const a = 'c' in m ? d.update(m.c!) : d.event!(m.e!)
+      if (a !== null) out.push(a)
+    }
+    const seen = raises(out, CROWDING_KIND)
+    const plainAt = plain[0]?.observedAt ?? Infinity, seenAt = seen[0]?.observedAt ?? Infinity
+    assert.ok(seenAt <= plainAt, `seed ${seed}: the count adds evidence, never removes it`)
+    if (seenAt < plainAt) flipped++
+    if (seen.length > 0) assert.equal(seen[0]!.evidence.peopleCounted, 6)
+  }
+  assert.ok(flipped >= 1, `${flipped} of 3 flats found crowded sooner (or only) with the camera's counts`)
+  // The same counts on a flat whose meter shows nothing new are not enough alone.
+  const d = createRentalDetector(), samples = flat(57)
+  const merged = [...samples.map((c) => ({ t: c.ts, c })), ...counts('flat-57', 0, 30, 14).map((e) => ({ t: e.ts, e }))].sort((a, b) => a.t - b.t)
+  const out: Anomaly[] = []
+  for (const m of merged) { const a = 'c' in m ? d.update(m.c!) : d.event!(m.e!); if (a !== null) out.push(a) }
+  assert.deepEqual(raises(out, CROWDING_KIND), [])
+})

@@ -14,7 +14,8 @@ export const AddressCode = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'address c
 /** An identifier chosen by the caller (worker, subject, device). Safe inside an MQTT topic level. */
 export const Id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'id: 1-64 of A-Z a-z 0-9 _ . -')
 
-export const WORKER_ROLES = ['grid_worker', 'grid_leader', 'community', 'command_centre'] as const
+/** `drone_operator` flies a street's drones: fleet alerts (low battery, lost link) go to them, not to a grid worker. */
+export const WORKER_ROLES = ['grid_worker', 'grid_leader', 'community', 'command_centre', 'drone_operator'] as const
 export const WorkerRole = z.enum(WORKER_ROLES)
 export type WorkerRole = z.infer<typeof WorkerRole>
 
@@ -83,11 +84,15 @@ export const DroneTelemetryPayload = z.object({
   battery: z.number().min(0).max(100).optional(),
 })
 
+/** What a drone's on-board model reports seeing from the sky. */
+export const DRONE_LABELS = ['fire', 'smoke', 'flood', 'crowd', 'construction'] as const
+export type DroneLabel = (typeof DRONE_LABELS)[number]
+
 export const DroneDetectionPayload = z.object({
   ts: EventTime,
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
-  label: z.enum(['fire', 'smoke', 'flood', 'crowd', 'construction']),
+  label: z.enum(DRONE_LABELS),
   confidence: z.number().min(0).max(1).optional(),
 })
 
@@ -130,6 +135,60 @@ export interface SubjectEvent {
   count?: number
   /** The camera's own confidence, 0-1, when it gives one. */
   confidence?: number
+}
+
+/** A stored drone position report: ingest -> fleet (tracks, battery, link). */
+export interface DroneTelemetry {
+  deviceId: string
+  /** Street code the drone is registered to (`_` when none). */
+  street: string
+  /** Event time, epoch ms. */
+  ts: number
+  lat: number
+  lon: number
+  /** Metres above take-off, when the drone says. */
+  alt?: number
+  /** Per cent, when the drone says. */
+  battery?: number
+}
+
+/** A stored drone detection: ingest -> the drone detector. */
+export interface DroneDetection {
+  deviceId: string
+  street: string
+  /** Event time, epoch ms. */
+  ts: number
+  lat: number
+  lon: number
+  label: DroneLabel
+  /** The on-board model's confidence, 0-1, when it gives one. */
+  confidence?: number
+}
+
+/**
+ * An anomaly about a place or the drone fleet, with no care subject: the drone detector's sightings
+ * (placed by position) and the fleet's low battery or lost link (for the street's drone operator).
+ * -> alerts. One alert per `episode`; an update raises its severity or extends it.
+ */
+export interface PlaceAnomaly {
+  detector: 'drone' | 'fleet'
+  /** `fire`, `smoke`, `flood`, `crowd`, `construction`; `drone_low_battery`, `drone_lost_link`. */
+  kind: string
+  phase: 'raise' | 'update'
+  severity: Severity
+  /** Stable id of the episode: the same thing seen again is the same alert. */
+  episode: string
+  /** The drone that saw it, or the drone it is about. */
+  deviceId: string
+  /** The drone's registered street (`_` when none). */
+  street: string
+  lat: number
+  lon: number
+  /** Event time the episode began, epoch ms. */
+  startedAt: number
+  /** Event time of the data that showed it, epoch ms. */
+  observedAt: number
+  evidence: Record<string, unknown>
 }
 
 export const CONFIDENCES = ['low', 'medium', 'high'] as const

@@ -5,7 +5,7 @@ import type { GridcareEvents } from '../../alerts/events.ts'
 import { covers } from '../../registry/index.ts'
 import { auditAlertContacts } from '../audit.ts'
 
-const EVENTS: Array<keyof GridcareEvents> = ['alert.created', 'alert.updated', 'task.created', 'task.updated']
+const EVENTS: Array<keyof GridcareEvents> = ['alert.created', 'alert.updated', 'task.created', 'task.updated', 'task.escalated', 'task.reminder', 'checkin.sent', 'checkin.answered']
 /** A comment line this often keeps proxies and browsers from closing an idle stream. */
 const PING_MS = 15_000
 
@@ -21,7 +21,7 @@ export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/feed', {
     schema: {
       tags: ['alerts'],
-      summary: 'Live feed (text/event-stream): alert.created, alert.updated, task.created, task.updated',
+      summary: `Live feed (text/event-stream): ${EVENTS.join(', ')}`,
       description: 'Each event is `event: <name>`, `id: <alert or task id>`, `data: <the alert or task as JSON>`; a comment line every 15 s. ' +
         'Only what lies in the caller\'s part of the address tree; an alert carrying a resident\'s contact is written to the audit log for the caller.',
       produces: ['text/event-stream'],
