@@ -379,6 +379,15 @@ CREATE TABLE safety_index (
 `,
   },
   {
+    id: 6,
+    name: 'dead letters keep an excerpt with the payload size and sha256',
+    sql: () => `
+ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
+CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+`,
+  },
+  {
     id: 7,
     name: 'workers, subjects and devices can be removed (kept for their history); audit by target',
     sql: () => `
@@ -389,12 +398,17 @@ CREATE INDEX audit_log_target ON audit_log (target, at);
 `,
   },
   {
-    id: 6,
-    name: 'dead letters keep an excerpt with the payload size and sha256',
+    id: 8,
+    name: 'several workers on one database: one alert per detector episode, one task per alert, worker presence',
+    // With workers on RabbitMQ partitions a street moves between workers; a handover in
+    // flight must not raise an episode twice (open episodes are unique since migration 1).
     sql: () => `
-ALTER TABLE dead_letters ADD COLUMN payload_bytes integer;
-ALTER TABLE dead_letters ADD COLUMN payload_sha256 text;
-CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+CREATE UNIQUE INDEX alerts_one_per_episode ON alerts (subject, kind, started_at) WHERE source = 'detector';
+CREATE UNIQUE INDEX tasks_one_per_alert ON tasks (alert_id);
+CREATE TABLE scale_workers (
+  id text PRIMARY KEY,
+  seen_at timestamptz NOT NULL
+);
 `,
   },
   {
@@ -415,20 +429,6 @@ CREATE TABLE drones (
   low_battery_at timestamptz
 );
 CREATE INDEX drones_link_due ON drones (link_due) WHERE link_due IS NOT NULL AND link_lost_at IS NULL;
-`,
-  },
-  {
-    id: 8,
-    name: 'several workers on one database: one alert per detector episode, one task per alert, worker presence',
-    // With workers on RabbitMQ partitions a street moves between workers; a handover in
-    // flight must not raise an episode twice (open episodes are unique since migration 1).
-    sql: () => `
-CREATE UNIQUE INDEX alerts_one_per_episode ON alerts (subject, kind, started_at) WHERE source = 'detector';
-CREATE UNIQUE INDEX tasks_one_per_alert ON tasks (alert_id);
-CREATE TABLE scale_workers (
-  id text PRIMARY KEY,
-  seen_at timestamptz NOT NULL
-);
 `,
   },
 ]
