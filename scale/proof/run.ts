@@ -120,7 +120,7 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
       const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
         cwd: ROOT, stdio: ['ignore', out, out],
         env: {
-          ...process.env, DATABASE_URL: dbUrl, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info',
+          ...process.env, DATABASE_URL: dbUrl, MQTT_PORT: '0', HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info',
           RABBITMQ_URL: [...amqp.slice(n % amqp.length), ...amqp.slice(0, n % amqp.length)].join(','), RABBITMQ_PARTITIONS: String(o.partitions),
         },
       })
