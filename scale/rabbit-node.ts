@@ -199,9 +199,18 @@ export async function startCluster (o: { size: number, authUrl: string, exchange
         await n.ctl('start_app')
       }
     }
-    await nodes[0]!.ctl('add_user', 'gridcare', 'gridcare')
-    await nodes[0]!.ctl('set_user_tags', 'gridcare', 'administrator')
-    await nodes[0]!.ctl('set_permissions', '-p', '/', 'gridcare', '.*', '.*', '.*')
+    // Retried: on a loaded machine a just-joined cluster has answered "no such user" to the next command.
+    const retry = async (...args: string[]) => {
+      for (let i = 1; ; i++) {
+        try { return await nodes[0]!.ctl(...args) } catch (err) {
+          if (i >= 5) throw err
+          await new Promise((r) => setTimeout(r, 2000))
+        }
+      }
+    }
+    await retry('add_user', 'gridcare', 'gridcare').catch(async (err) => { if (!(await retry('list_users')).includes('gridcare')) throw err })
+    await retry('set_user_tags', 'gridcare', 'administrator')
+    await retry('set_permissions', '-p', '/', 'gridcare', '.*', '.*', '.*')
   } catch (err) {
     await cluster.stop()
     throw err

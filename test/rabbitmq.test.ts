@@ -23,7 +23,7 @@ beforeAll(async () => {
   h = await startGridcare({ HTTP_PORT: '0', DATABASE_URL: db.url, RABBITMQ_URL: cluster.nodes[0]!.amqpUrl, RABBITMQ_PARTITIONS: String(PARTITIONS) })
   lb.targets.push(h!.gc.httpPort!)
   await seedStreet(h)
-})
+}, 300_000) // a RabbitMQ node boots in 40 s alone, minutes on a loaded machine
 afterAll(async () => {
   await h?.close()
   await db?.drop()
@@ -109,4 +109,4 @@ test('short failover: of two workers, the one holding partitions is killed with 
   const after = Object.values(r.partitionsAfter)[0]!.split(',').map(Number)
   for (const p of r.killedPartitions) assert.ok(after.includes(p), `partition ${p} moved to the surviving worker`)
   assert.ok(Number.isFinite(r.failoverSeconds))
-})
+}, 300_000)
