@@ -12,10 +12,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
-import pg from 'pg'
 import pino from 'pino'
 import { createGridcare, type Gridcare } from '../app/index.ts'
 import { loadConfig } from '../config/index.ts'
+import { createScratchDatabase } from '../store/scratch.ts'
 import type { LoadResult, LoadSpec } from './load.ts'
 import type { BenchLine } from './report.ts'
 
@@ -134,7 +134,7 @@ function streetCsv (n: number, cameras: number): string {
 
 async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, pgAdminUrl: string): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
-  const db = store === 'postgres' ? await freshDatabase(pgAdminUrl) : undefined
+  const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
   const gc = createGridcare({ config, logger: pino({ level: 'silent' }) })
   await gc.start()
@@ -197,24 +197,6 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
 
 const p99 = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))]!
 
-async function freshDatabase (adminUrl: string) {
-  const name = `gridcare_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
-    },
-  }
-}
 
 function formatRows (rows: Row[]): string {
   const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB']

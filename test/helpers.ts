@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
-import pg from 'pg'
 import pino from 'pino'
 import { createGridcare, type Gridcare } from '../app/index.ts'
 import { loadConfig } from '../config/index.ts'
+import { createScratchDatabase } from '../store/scratch.ts'
 
 export const ADMIN = 'test-admin-token-0123456789'
 export const silent = pino({ level: process.env.TEST_LOG ?? 'silent' })
@@ -26,24 +26,7 @@ export const STORES = ['embedded', 'postgres'] as const
 export type StoreKind = (typeof STORES)[number]
 
 /** A fresh, empty database on the test server; drop() removes it. */
-export async function freshDatabase (): Promise<{ url: string, drop: () => Promise<void> }> {
-  const name = `gridcare_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(PG_ADMIN_URL)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
-    },
-  }
-}
+export const freshDatabase = () => createScratchDatabase(PG_ADMIN_URL, 'gridcare_test')
 
 /** A whole gridcare on ports 0 with the embedded store in a temp dir, or a fresh database on the PostgreSQL server. */
 export async function startGridcare (env: Record<string, string> = {}, clock?: { now (): number }, store: StoreKind = 'embedded'): Promise<Harness> {

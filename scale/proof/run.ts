@@ -9,6 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { createScratchDatabase } from '../../store/scratch.ts'
 import { freePort, startCluster, type Cluster } from '../rabbit-node.ts'
 import { partitionOf } from '../partition.ts'
 import { startBalancer, type Balancer } from './lb.ts'
@@ -74,28 +75,10 @@ async function api (port: number, method: string, url: string, body?: unknown, c
   return JSON.parse(text)
 }
 
-async function createDatabase (adminUrl: string): Promise<{ url: string, drop: () => Promise<void> }> {
-  const name = `gridcare_failover_${process.pid}_${Date.now().toString(36)}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
-    },
-  }
-}
 
 export async function runProof (o: ProofOptions): Promise<ProofResult> {
   const log = (line: string) => o.log?.(`${new Date().toISOString()} ${line}`)
-  const created = o.databaseUrl ? undefined : await createDatabase(o.adminUrl ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  const created = o.databaseUrl ? undefined : await createScratchDatabase(o.adminUrl ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', 'gridcare_failover')
   const dbUrl = o.databaseUrl ?? created!.url
   const db = new pg.Client({ connectionString: dbUrl })
   let lb: Balancer | undefined
