@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
 import { benchDetectors } from './detectors.ts'
-import { benchEndToEnd } from './e2e.ts'
+import { benchEndToEnd, LOADS } from './e2e.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,detectors,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--profile DIR] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -15,6 +15,11 @@ interface BenchContext {
   detail: boolean
   seconds: number
   stores: ('embedded' | 'postgres')[]
+  /** Which e2e loads (LOADS keys); default all. */
+  loads: string[] | undefined
+  profileDir: string | undefined
+  /** Whether e2e also runs the bare brokers. */
+  refs: boolean
   progress: (msg: string) => void
 }
 
@@ -28,7 +33,10 @@ const SECTIONS: Record<string, Section> = {
     detail: ctx.detail,
   }),
   detectors: (ctx) => benchDetectors({ progress: ctx.progress }),
-  e2e: (ctx) => benchEndToEnd({ pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress }),
+  e2e: (ctx) => benchEndToEnd({
+    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    loads: ctx.loads ? LOADS.filter((l) => ctx.loads!.includes(l.key)) : LOADS,
+  }),
 }
 
 async function main () {
@@ -40,6 +48,9 @@ async function main () {
       quiet: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '20' },
       stores: { type: 'string', default: 'embedded,postgres' },
+      loads: { type: 'string' },
+      'no-refs': { type: 'boolean', default: false },
+      profile: { type: 'string' },
     },
   })
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean)
@@ -50,6 +61,9 @@ async function main () {
     detail: values.detail!,
     seconds: Number(values.seconds),
     stores: values.stores!.split(',').map((s) => s.trim()) as ('embedded' | 'postgres')[],
+    loads: values.loads?.split(',').map((s) => s.trim()),
+    refs: !values['no-refs'],
+    profileDir: values.profile,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),
   }
   const lines: BenchLine[] = []

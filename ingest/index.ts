@@ -9,7 +9,8 @@ import {
 } from '../vocab/index.ts'
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
-import { insertDeadLetters, insertEvent, insertReadings, latestReading, recomputeLate, type DeadLetter } from './store.ts'
+import { createLookup } from './lookup.ts'
+import { insertDeadLetters, insertEvent, insertReadings, latestReadings, recomputeLate, type DeadLetter } from './store.ts'
 
 /** Readings a batch may carry; a larger one is a dead letter (INGEST_TOO_LARGE). */
 export const MAX_BATCH_READINGS = 5000
@@ -21,8 +22,8 @@ export const MAX_STATUS_DEPTH = 32
 export interface IngestDeps {
   db: Db
   logger: Logger
-  /** Registered device by id; null when unknown. */
-  lookupDevice: (id: string) => Promise<DeviceInfo | null>
+  /** Registered devices by id, many at once; ids not registered are absent. */
+  lookupDevices: (ids: string[]) => Promise<Map<string, DeviceInfo>>
   /** Receives interval consumption of stored readings, in event-time order per device. */
   sink: (samples: Consumption[]) => void
   /** Receives stored camera events of devices bound to a care subject (a door opening, say). */
@@ -43,11 +44,11 @@ type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevice, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
-  const stats = { messages: 0, readings: 0, duplicates: 0, late: 0, deadLetters: 0, held: 0, lastLagMs: 0 }
+  const stats = { messages: 0, readings: 0, duplicates: 0, late: 0, deadLetters: 0, held: 0, lastLagMs: 0, batches: 0, batchRows: 0, batchMs: 0 }
   let stopped = false
 
   // A store that is away holds the batch (and so the devices' acks) until it is back.
@@ -64,16 +65,23 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
         await insertReadings(tx, rows)
         await recomputeLate(tx, rows.filter((r) => r.late))
       })
-      onBatch?.(rows.length, performance.now() - t0)
+      const ms = performance.now() - t0
+      stats.batches++
+      stats.batchRows += rows.length
+      stats.batchMs += ms
+      onBatch?.(rows.length, ms)
     },
   })
+
+  const deviceLookup = createLookup(lookupDevices)
+  const registerLookup = createLookup((ids) => latestReadings(db, ids))
 
   async function device (id: string): Promise<DeviceInfo | null> {
     const hit = devices.get(id)
     if (hit) return hit
-    const d = await lookupDevice(id)
+    const d = await deviceLookup.get(id)
     if (d) devices.set(id, d)
-    return d
+    return d ?? null
   }
 
   /** Loads a device's register state once; callers then read `registers` synchronously. */
@@ -81,7 +89,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     const cached = registers.get(deviceId)
     if (cached instanceof Promise) return cached
     if (registers.has(deviceId)) return
-    const loading: Promise<void> = latestReading(db, deviceId).then((s) => {
+    const loading: Promise<void> = registerLookup.get(deviceId).then((s) => {
       if (registers.get(deviceId) === loading) registers.set(deviceId, s)
     }, (err) => { registers.delete(deviceId); throw err })
     registers.set(deviceId, loading)
