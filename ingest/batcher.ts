@@ -89,15 +89,18 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
     }
   }
 
+  /** Not async: with room, no promise but the one the caller waits on (this runs per message). */
+  function add (items: T[]): Promise<void> {
+    if (queued + inFlight >= maxPending) return new Promise<void>((r) => roomWaiters.push(r)).then(() => add(items))
+    const done = new Promise<void>((resolve, reject) => queue.push({ items, resolve, reject }))
+    queued += items.length
+    schedule()
+    return done
+  }
+
   return {
     /** Queues items; resolves once they are written, rejects when the write failed for good. */
-    async add (items: T[]): Promise<void> {
-      while (queued + inFlight >= maxPending) await new Promise<void>((r) => roomWaiters.push(r))
-      const done = new Promise<void>((resolve, reject) => queue.push({ items, resolve, reject }))
-      queued += items.length
-      schedule()
-      return done
-    },
+    add,
     /** Writes what is queued now and waits for every write started so far. */
     async drain (): Promise<void> {
       flush()
