@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
 import { benchDetectors } from './detectors.ts'
 import { benchEndToEnd, LOADS } from './e2e.ts'
+import { benchMemory, formatMemory } from './memory.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,detectors,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--profile DIR] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -18,6 +19,8 @@ interface BenchContext {
   /** Which e2e loads (LOADS keys); default all. */
   loads: string[] | undefined
   profileDir: string | undefined
+  /** Subjects the detector memory run holds; default 1,000,000. */
+  subjects: number | undefined
   /** Whether e2e also runs the bare brokers. */
   refs: boolean
   progress: (msg: string) => void
@@ -33,6 +36,10 @@ const SECTIONS: Record<string, Section> = {
     detail: ctx.detail,
   }),
   detectors: (ctx) => benchDetectors({ progress: ctx.progress }),
+  memory: async (ctx) => {
+    console.log(formatMemory(benchMemory({ progress: ctx.progress, ...(ctx.subjects ? { subjects: ctx.subjects } : {}) })))
+    return []
+  },
   e2e: (ctx) => benchEndToEnd({
     pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
     loads: ctx.loads ? LOADS.filter((l) => ctx.loads!.includes(l.key)) : LOADS,
@@ -51,6 +58,7 @@ async function main () {
       loads: { type: 'string' },
       'no-refs': { type: 'boolean', default: false },
       profile: { type: 'string' },
+      subjects: { type: 'string' },
     },
   })
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean)
@@ -64,6 +72,7 @@ async function main () {
     loads: values.loads?.split(',').map((s) => s.trim()),
     refs: !values['no-refs'],
     profileDir: values.profile,
+    subjects: values.subjects ? Number(values.subjects) : undefined,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),
   }
   const lines: BenchLine[] = []
