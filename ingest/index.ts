@@ -30,8 +30,12 @@ export interface IngestDeps {
   events?: (e: SubjectEvent) => void
   /** Receives stored drone telemetry (positions, battery) and detections (fire, flood ...). */
   drones?: { telemetry: (t: DroneTelemetry) => void, detection: (d: DroneDetection) => void }
-  /** Batcher settings; default maxSize 5000 (COPY pays off on large batches under load). */
-  batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts'>
+  /**
+   * Batcher settings; default maxSize 5000 (COPY pays off on large batches under load), and
+   * two writes at once on a server store (one commits while the next is sent), one on the
+   * embedded store, which runs one statement at a time anyway.
+   */
+  batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts' | 'maxWrites'>
   /** Told whenever a store write fails and will be tried again (the store is away). */
   onStoreError?: (err: unknown) => void
   /** Told of each batch written: rows and how long the write took, ms. */
@@ -55,6 +59,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
   // A store that is away holds the batch (and so the devices' acks) until it is back.
   const batcher = createBatcher<ReadingRow>({
     maxSize: 5000,
+    maxWrites: db.kind === 'server' ? 2 : 1,
     attempts: Infinity,
     ...batch,
     logger: log,
