@@ -32,7 +32,7 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
       // Several workers sweep one database: the row lock and the re-checked condition let one remind.
       const r = await db.query('UPDATE tasks SET reminded = array_append(reminded, $2) WHERE id = $1 AND NOT ($2 = ANY(reminded))', [t.id, d])
       if (r.rowCount === 0) continue
-      await history(db, t.id, { actor: 'system', action: 'reminded', note: `${d} deadline at ${t.due.toISOString()}`, data: { deadline: d }, at: now })
+      await history(db, t.id, { actor: 'system', action: 'reminded', note: `${d} deadline at ${t.due.toISOString()}`, data: { deadline: d, due: t.due.toISOString() }, at: now })
       const view = (await ctx.getTask(t.id))!.view
       events.emit('task.reminder', { id: t.id, task: view, deadline: d, due: t.due.toISOString(), path: view.path })
       await ctx.notify(view.escalatedTo ?? view.workerId, view)
@@ -61,7 +61,7 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
         await tx.query('UPDATE tasks SET escalation_level = $2, escalated_to = $3, worker_id = $4, updated_at = $5 WHERE id = $1', [id, level, holder, worker, iso(now)])
         await deadlines.renew(tx, id, missed, t.severity as Severity, category, now)
         const note = `${missed} deadline missed; escalated to the ${LEVEL_NAMES[level]}${holder ? ` (${holder})` : ', nobody holds that level'}${worker !== t.worker_id ? `; reassigned to ${worker}` : ''}`
-        await history(tx, id, { actor: 'system', action: 'escalated', note, data: { level, levelName: ESCALATION_LEVELS[level], holder, missed, workerId: worker }, at: now })
+        await history(tx, id, { actor: 'system', action: 'escalated', note, data: { level, levelName: ESCALATION_LEVELS[level], holder, missed, workerId: worker, ...(worker !== t.worker_id ? { reassignedFrom: t.worker_id } : {}) }, at: now })
         return { level, holder, missed: missed as Deadline, path: t.path }
       })
       if (!done) continue
