@@ -35,7 +35,7 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
       await history(db, t.id, { actor: 'system', action: 'reminded', note: `${d} deadline at ${t.due.toISOString()}`, data: { deadline: d, due: t.due.toISOString() }, at: now })
       const view = (await ctx.getTask(t.id))!.view
       events.emit('task.reminder', { id: t.id, task: view, deadline: d, due: t.due.toISOString(), path: view.path })
-      await ctx.notify(view.escalatedTo ?? view.workerId, view)
+      await ctx.notify(view.escalatedTo ?? view.workerId, view, 'reminder')
       sent++
     }
     return sent
@@ -66,9 +66,9 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
       })
       if (!done) continue
       n++
-      const view: TaskView = await ctx.publishTask(id, 'task.updated')
+      const view: TaskView = await ctx.publishTask(id, 'task.updated', 'escalated')
       events.emit('task.escalated', { id, task: view, level: done.level, levelName: ESCALATION_LEVELS[done.level]!, holder: done.holder, missed: done.missed, path: done.path })
-      if (done.holder && done.holder !== view.workerId) await ctx.notify(done.holder, view)
+      if (done.holder && done.holder !== view.workerId) await ctx.notify(done.holder, view, 'escalated')
     }
     if (n > 0) log.info({ escalated: n }, 'deadline sweep escalated tasks')
     return n
