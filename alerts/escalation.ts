@@ -6,7 +6,8 @@ import type { Routing } from './routing.ts'
 import { categoryOf, TASK_COLUMNS, type TaskRow, type TaskView } from './views.ts'
 
 /** The deadline that applies in a task's state, as SQL. */
-const CURRENT_DUE = `CASE t.state WHEN 'open' THEN t.ack_due WHEN 'acknowledged' THEN t.arrive_due WHEN 'on_site' THEN t.resolve_due WHEN 'resolved' THEN t.review_due END`
+/** The deadline of a task's current state; migration 14 indexes this very expression. */
+export const CURRENT_DUE = `CASE t.state WHEN 'open' THEN t.ack_due WHEN 'acknowledged' THEN t.arrive_due WHEN 'on_site' THEN t.resolve_due WHEN 'resolved' THEN t.review_due END`
 const LEVEL_NAMES = ['worker', 'grid leader', 'community', 'street command centre']
 
 /**
