@@ -161,7 +161,7 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
         st.ready = r = started
         st.since = Date.now()
         started.catch(() => { if (st.ready === started) st.ready = undefined })
-        log.info({ partition: p }, `partition ${p} active here`)
+        log.info({ partition: p, redelivered: m.fields.redelivered }, `partition ${p} active here`)
       }
       await r
       const msg = toDeviceMessage(m)
