@@ -49,6 +49,13 @@ export interface Broker {
   readonly connected: number
   /** Refused publishes per identity since start (embedded). */
   refusals (): Record<string, number>
+  /**
+   * Closes every live session of a device or worker whose credentials were rotated or
+   * revoked, or which was removed, and forgets its cached credentials; answers how many
+   * connections were closed. Embedded broker only: elsewhere the broker holding the
+   * sessions is not gridcare's.
+   */
+  closeSessions? (who: { type: 'device' | 'worker', id: string }): number
 }
 
 /** Where a refused publish goes once acknowledged: a topic nobody may subscribe to. */
@@ -61,6 +68,7 @@ const hangUp = (client: Client) => {
 const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
 type GcClient = Client & { gc?: MqttIdentity }
+const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
 export function createBroker (deps: BrokerDeps): Broker {
@@ -76,6 +84,8 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   let port: number | undefined
   let stopping: Promise<void> | undefined
   let connected = 0
+  /** Accepted connections by username, from the CONNACK decision on: what closeSessions closes. */
+  const live = new Map<string, Set<GcClient>>()
 
   type Done = (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void
   const refuse = (client: GcClient, username: string | undefined, done: Done, returnCode = 4, why = 'bad username or password') => {
@@ -85,6 +95,11 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   const accept = (client: GcClient, username: string, id: MqttIdentity, done: Done) => {
     if (!guard.claim(client.id, username, id.id)) return refuse(client, username, done, 2, `client id "${client.id}" belongs to another device`)
     client.gc = id
+    if (client.conn.destroyed) return refuse(client, username, done, 3, 'connection closed during authentication')
+    let mine = live.get(username)
+    if (!mine) live.set(username, mine = new Set())
+    mine.add(client)
+    client.conn.once('close', () => { mine.delete(client); if (mine.size === 0 && live.get(username) === mine) live.delete(username) })
     const wait = guard.penalty(username)
     if (wait > 0) {
       log.warn({ clientId: client.id, username, waitMs: wait }, 'mqtt connect held: too many refused publishes')
@@ -100,11 +115,17 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     if (!username || !password) return refuse(client, username, done)
     const pass = password.toString()
     const deadline = Date.now() + limits.holdConnectMs
-    const attempt = () => verify(username, pass).then((id) => {
-      if (!id) { guard.forget(username, pass); return refuse(client, username, done) }
-      guard.remember(username, pass, id)
-      accept(client, username, id, done)
-    }, (err) => {
+    const attempt = (): Promise<void> => {
+      // A rotation or removal while the store was read may make its answer stale: ask again.
+      const revocations = guard.revocations
+      return verify(username, pass).then((id) => {
+        if (guard.revocations !== revocations) return attempt()
+        if (!id) { guard.forget(username, pass); return refuse(client, username, done) }
+        guard.remember(username, pass, id)
+        accept(client, username, id, done)
+      }, onStoreError)
+    }
+    const onStoreError = (err: unknown) => {
       const hit = guard.cached(username, pass)
       if (hit) {
         log.warn({ clientId: client.id, username, err: (err as Error).message }, 'store unavailable: known device let in from the credential cache')
@@ -113,7 +134,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
       if (Date.now() < deadline && !client.closed) { setTimeout(attempt, 1000).unref(); return }
       log.warn({ clientId: client.id, username, err: (err as Error).message }, 'store unavailable: connection dropped so the client retries')
       client.conn.destroy()
-    })
+    }
     void attempt()
   }
 
@@ -190,6 +211,15 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     get port () { return port },
     get connected () { return connected },
     refusals: () => guard.refusalCounts(),
+    closeSessions (who) {
+      const username = usernameOf(who)
+      guard.revoke(username)
+      const clients = [...live.get(username) ?? []]
+      live.delete(username)
+      for (const c of clients) c.conn.destroy()
+      if (clients.length > 0) log.info({ username, connections: clients.length }, 'credentials rotated or revoked: live sessions closed')
+      return clients.length
+    },
     async start () {
       aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, maximumPacketSize: limits.maxPacketBytes })
       aedes.on('client', () => { connected++ })
