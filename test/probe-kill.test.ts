@@ -88,7 +88,7 @@ for (const store of STORES) {
       const devs: Dev[] = []
       for (let i = 0; i < DEVICES; i++) {
         const d: { status: number, body: Dev } = await gc.api('POST', '/api/devices', { id: `k${i}`, kind: 'meter', address: i % 2 ? 'U101' : 'U201' })
-        assert.equal(d.status, 200, JSON.stringify(d.body))
+        assert.equal(d.status, 201, JSON.stringify(d.body))
         devs.push(d.body)
       }
       const next = devs.map(() => ({ n: 0 }))
