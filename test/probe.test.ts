@@ -195,6 +195,7 @@ describe('a PostgreSQL outage with default MQTT.js clients', () => {
     // The CONNACK as it arrives (MQTT.js says 'connect' only once it has resent what waits).
     clients.forEach((c, i) => c.on('packetreceive', (p) => { if (p.cmd === 'connack' && p.returnCode === 0) connects[i]!++ }))
     const acked = new Set<string>()
+    const ackTimes: number[] = []
     let sent = 0
     let stopped = false
     const publishing = (async () => {
@@ -202,13 +203,14 @@ describe('a PostgreSQL outage with default MQTT.js clients', () => {
         for (const [i, c] of clients.entries()) {
           const ts = T0 + n * Q
           sent++
-          c.publish(devs[i]!.topics.telemetry, JSON.stringify({ ts, kwh: n * 0.1 }), { qos: 1 }, (err) => { if (!err) acked.add(`${devs[i]!.id}@${ts}`) })
+          c.publish(devs[i]!.topics.telemetry, JSON.stringify({ ts, kwh: n * 0.1 }), { qos: 1 }, (err) => { if (!err) { acked.add(`${devs[i]!.id}@${ts}`); ackTimes.push(Date.now()) } })
         }
         await sleep(100)
       }
     })()
     await sleep(1500)
     const before = acked.size
+    const rssBefore = process.memoryUsage().rss
     let cutAt = Date.now()
     proxy.cut()
     cutAt = Date.now()
@@ -224,6 +226,7 @@ describe('a PostgreSQL outage with default MQTT.js clients', () => {
     const duringOutage = acked.size - before
     const reconnected = connects[0]! > 0
     proxy.restore()
+    const restoredAt = Date.now()
     await sleep(3000)
     stopped = true
     await publishing
@@ -235,11 +238,17 @@ describe('a PostgreSQL outage with default MQTT.js clients', () => {
     const { rows } = await h.gc.components.db.query<{ device_id: string, ts: Date }>("SELECT device_id, ts FROM readings WHERE device_id LIKE 'out%'")
     const stored = new Set(rows.map((r) => `${r.device_id}@${r.ts.getTime()}`))
     const lost = [...acked].filter((k) => !stored.has(k)).length
-    console.log(`probe: outage ${OUTAGE_S} s (PostgreSQL behind a cut proxy, 5 default MQTT.js meters): tried ${sent}, acked ${acked.size} (${duringOutage} during the outage), failed ${sent - acked.size}, lost ${lost}; /healthz said down: ${sawDown}; reconnected during the outage: ${reconnected}; test process RSS max ${Math.round(rssMax / 1e6)} MB`)
+    // How long devices saw no ack: the longest gap between two acks, and from the store's return to the first ack.
+    const times = [...ackTimes].sort((a, b) => a - b)
+    const longestGap = times.slice(1).reduce((m, t, i) => Math.max(m, t - times[i]!), 0)
+    const resumedAfter = (times.find((t) => t >= restoredAt) ?? NaN) - restoredAt
+    console.log(`probe: outage ${OUTAGE_S} s (PostgreSQL behind a cut proxy, 5 default MQTT.js meters): tried ${sent}, acked ${acked.size} (${duringOutage} during the outage), failed ${sent - acked.size}, lost ${lost}; /healthz said down: ${sawDown}; reconnected during the outage: ${reconnected}; ` +
+      `acks paused ${(longestGap / 1000).toFixed(1)} s at most, first ack ${Math.round(resumedAfter)} ms after the store came back; process RSS (gridcare and the meters) ${Math.round(rssBefore / 1e6)} MB before, max ${Math.round(rssMax / 1e6)} MB during`)
     assert.equal(lost, 0, 'nothing acknowledged is lost')
     assert.ok(sawDown, '/healthz reported the store down')
     assert.ok(reconnected, 'a known device got back in while the store was away')
     assert.equal(acked.size, sent, 'ingest resumed by itself: every reading acknowledged in the end')
     assert.equal(hz.statusCode, 200)
+    assert.ok(rssMax - rssBefore < 300e6, `memory stays bounded while acks wait: RSS grew ${Math.round((rssMax - rssBefore) / 1e6)} MB`)
   })
 })
