@@ -2,7 +2,7 @@
  * Hostile MQTT clients (issue 11): garbage and truncated packets, thousands of idle or
  * unauthenticated connections, subscriptions to `#` and `$SYS/#`. The server stays up, a
  * well-behaved meter keeps its acks and loses nothing, and each figure is printed
- * (tried, failed, lost). Longer: PROBE_SCALE=10 npx vitest run test/probe-hostile.test.ts
+ * (tried, failed, lost). Longer (as in `npm run probe`): PROBE_SCALE=10 PROBE_IDLE=5000 npx vitest run test/probe-hostile.test.ts
  */
 import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
@@ -77,7 +77,7 @@ describe('hostile connections beside a well-behaved meter', () => {
     let n = 0
     const publishOne = async () => { const ts = T0 + n++ * Q; await meter.publishAsync(good.topics.telemetry, JSON.stringify({ ts, kwh: n * 0.1 }), { qos: 1 }); acked.push(ts) }
 
-    const IDLE = 2000 * SCALE
+    const IDLE = Number(process.env.PROBE_IDLE ?? 2000)
     const BAD_AUTH = 300 * SCALE
     const GARBAGE = 300 * SCALE
     const TRUNCATED = 300 * SCALE
