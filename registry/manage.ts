@@ -5,8 +5,12 @@ import { deviceTopics, NO_STREET, workerTopic, type DeviceKind, type SubjectKind
 import { hashSecret, newSecret } from './secrets.ts'
 import type { Contact } from './index.ts'
 
-/** What changed about a device: `password` and `removed` end its live MQTT sessions. */
-export type DeviceChange = 'password' | 'removed' | 'moved' | 'detached'
+/**
+ * What changed about a device: `password`, `removed` and `moved` (to another street: other
+ * topics) end its live MQTT sessions; `rebound` (another subject or flat on the same street)
+ * and `detached` (its subject removed) only make caches look it up afresh.
+ */
+export type DeviceChange = 'password' | 'removed' | 'moved' | 'rebound' | 'detached'
 /** What changed about a worker: `token` and `removed` end its live sessions; `scope` its live feed. */
 export type WorkerChange = 'token' | 'removed' | 'scope'
 
@@ -155,8 +159,9 @@ export function createRegistryAdmin ({ db, addresses, changed, workerChanged }: 
     const { rows } = await db.query<DeviceRow>(`UPDATE devices d SET address = $2, subject = $3, street = $4 WHERE d.id = $1 AND d.removed_at IS NULL
       RETURNING ${DEVICE_COLUMNS}`, [id, address, subject, a?.street ?? NO_STREET])
     if (!rows[0]) throw new GridcareError('NOT_FOUND', `no device "${id}"`)
-    changed(id, 'moved')
-    return deviceOf(rows[0])
+    const out = deviceOf(rows[0])
+    changed(id, out.topics.telemetry === d.topics.telemetry ? 'rebound' : 'moved')
+    return out
   }
 
   /** A new MQTT password; the old one is refused from now on and its live sessions are closed. */

@@ -76,7 +76,7 @@ describe('live sessions end when credentials are taken away', () => {
       await c.publishAsync(d.topics.telemetry, JSON.stringify({ ts: '2026-03-01T00:00:00Z', kwh: 1 }), { qos: 1 })
       const other = await connect(d, { clientId: `${id}-second-connection` })
       if (change === 'rotate') assert.equal((await h.api('POST', `/api/devices/${id}/password`)).status, 200)
-      if (change === 'move') assert.equal((await h.api('PATCH', `/api/devices/${id}`, { address: 'U201' })).status, 200)
+      if (change === 'move') assert.equal((await h.api('PATCH', `/api/devices/${id}`, { address: 'U301' })).status, 200)
       if (change === 'remove') assert.equal((await h.api('DELETE', `/api/devices/${id}`)).status, 204)
       assert.equal(await closedWithin(c), 'closed', `${change}: the live connection ends`)
       assert.equal(await closedWithin(other), 'closed', `${change}: every live connection of the device ends`)
@@ -93,6 +93,14 @@ describe('live sessions end when credentials are taken away', () => {
     await again.publishAsync(out.body.topics.telemetry, JSON.stringify({ ts: '2026-03-01T00:15:00Z', kwh: 2 }), { qos: 1 })
     const { rows } = await h.gc.components.db.query("SELECT 1 FROM readings WHERE device_id = 'mov2'")
     assert.equal(rows.length, 1, 'stored from the new topic, not refused as another street\'s')
+  })
+
+  test('a device re-bound on its own street keeps its connection (its topics are the same)', async () => {
+    const d = await device('reb1')
+    const c = await connect(d)
+    assert.equal((await h.api('PATCH', '/api/devices/reb1', { address: 'U102' })).status, 200)
+    await c.publishAsync(d.topics.telemetry, JSON.stringify({ ts: '2026-03-01T00:30:00Z', kwh: 3 }), { qos: 1 })
+    assert.ok(c.connected)
   })
 
   test('other devices keep their connections', async () => {
