@@ -143,7 +143,7 @@ describe('live sessions end when credentials are taken away', () => {
     assert.equal(await feed.ended(), 'ended')
   })
 
-  test('while the store is down, the cache lets a known device in but never with a rotated or removed device\'s old password', async () => {
+  test('while the store is down, the cache lets a known device in but never with a rotated or removed device\'s old password; the API answers 503', async () => {
     const known = await device('cache-ok')
     const rotated = await device('cache-rot')
     const removed = await device('cache-rem')
@@ -157,6 +157,13 @@ describe('live sessions end when credentials are taken away', () => {
       assert.ok(ok.connected, 'a known device is let in from the cache')
       // Not from the cache: held while the store cannot answer, and no CONNACK comes.
       for (const d of [rotated, removed]) await assert.rejects(connect(d, { connectTimeout: 3000 }), `${d.id}: the old password is not taken from the cache`)
+      // The API says the store is away, in a way a client may retry: 503, not a bug's 500.
+      for (const token of [tokens.w1, 'no-such-token']) {
+        const res = await h.gc.http.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })
+        assert.equal(res.statusCode, 503, res.body)
+        assert.equal(res.json().error.code, 'STORE_UNAVAILABLE')
+        assert.equal(res.headers['retry-after'], '5')
+      }
     } finally {
       proxy.restore()
     }
