@@ -126,9 +126,9 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
   }
 
   /** Records a publish a device made to a topic not its own (acknowledged and dropped by the broker). */
-  function refused (r: { deviceId: string, topic: string, payload: Buffer }) {
+  function refused (r: { deviceId: string, topic: string, payload: Buffer }): Promise<void> {
     const msg: DeviceMessage = { deviceId: r.deviceId, channel: 'status', topic: r.topic, payload: r.payload, receivedAt: Date.now() }
-    deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
+    return deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
       log.warn({ deviceId: r.deviceId, err: (err as Error).message }, 'refused publish not recorded')
     })
   }
