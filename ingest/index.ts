@@ -145,11 +145,18 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
   }
 
   /** Records a publish a device made to a topic not its own (acknowledged and dropped by the broker). */
-  function refused (r: { deviceId: string, topic: string, payload: Buffer }) {
+  function refused (r: { deviceId: string, topic: string, payload: Buffer }): Promise<void> {
     const msg: DeviceMessage = { deviceId: r.deviceId, channel: 'status', topic: r.topic, payload: r.payload, receivedAt: Date.now() }
-    deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
+    return deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
       log.warn({ deviceId: r.deviceId, err: (err as Error).message }, 'refused publish not recorded')
     })
+  }
+
+  /** Keeps a publish over the broker's packet limit (never held whole) as a dead letter: its start, size and sha256. */
+  async function tooLarge (r: { deviceId: string, topic: string, reason: string, excerpt: Buffer, bytes: number, sha256: string }) {
+    stats.deadLetters++
+    log.info({ deviceId: r.deviceId, topic: r.topic.slice(0, 200), code: 'INGEST_TOO_LARGE', reason: r.reason }, 'dead letter')
+    await insertDeadLetters(db, [{ source: 'mqtt', topic: r.topic, deviceId: r.deviceId, code: 'INGEST_TOO_LARGE', reason: r.reason, payload: r.excerpt, whole: { bytes: r.bytes, sha256: r.sha256 } }])
   }
 
   // The way of a reading from a known device is synchronous up to the batcher: at
@@ -294,6 +301,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     handle,
     stats,
     refused,
+    tooLarge,
     /** Forgets cached registrations and register state (after a device is changed, or its street came from another worker). */
     forgetDevice (id: string) { devices.delete(id); registers.delete(id) },
     /** Readings queued or being written. */
