@@ -72,8 +72,25 @@ const hangUp = (client: Client) => {
 }
 const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
-type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown> }
+type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<(err: Error | null) => void> }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
+
+/**
+ * The publishes of a client whose acks wait for the store. One 'close' listener
+ * per connection answers them all when it goes, rather than one listener per
+ * message (a concentrator with 256 in flight tripped Node's listener-leak warning
+ * and paid an O(n) removal per ack).
+ */
+function awaitingStore (client: GcClient): Set<(err: Error | null) => void> {
+  if (client.gcWaiting) return client.gcWaiting
+  const waiting = new Set<(err: Error | null) => void>()
+  client.gcWaiting = waiting
+  client.conn.once('close', () => {
+    const err = new Error('connection closed while the message was being stored')
+    for (const answer of [...waiting]) answer(err)
+  })
+  return waiting
+}
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
 export function createBroker (deps: BrokerDeps): Broker {
@@ -217,11 +234,11 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const answer = (err: Error | null) => {
       if (answered) return
       answered = true
-      client.conn.off('close', gone)
+      waiting.delete(answer)
       done(err)
     }
-    const gone = () => answer(new Error('connection closed while the message was being stored'))
-    client.conn.once('close', gone)
+    const waiting = awaitingStore(client)
+    waiting.add(answer)
     sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
       .then(() => answer(null), (err) => {
         log.warn({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
