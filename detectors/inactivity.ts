@@ -104,6 +104,27 @@ export interface InactivityOptions extends DetectorOptions {
   ownLimitCapHours?: number
   /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
   learnFalseAlarms?: boolean
+  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers. Default 60. */
+  expectMemory?: number
+  /** ... the hazard assumed for an hour not yet seen, and how many observations that guess weighs. Defaults 0.1 and 2. */
+  priorHazard?: number
+  priorWeight?: number
+  /** ... no one hour adds more evidence than −ln(1 − this). Default 0.9. */
+  maxHazard?: number
+  /** ... a quiet run this many hours long so far has hazards of its own (0: one table). Default 3. */
+  longRunHours?: number
+  /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a few weeks of quiet runs. Default 28. */
+  expectLearnDays?: number
+  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 9. */
+  expectEvidence?: number
+  /** Which bar raises a quiet run: 'runs' (longer than this home's longest runs begun about then), 'expected' (the expected-activity evidence) 'both' (either), or 'learned' (the runs until this home's hazards are learned, expectLearnDays after the warm-up; then the expected activity alone). Default 'learned'. */
+  raiseBy?: 'runs' | 'expected' | 'both' | 'learned'
+  /** ... an hour with this share of what ends a quiet run is a sign of life: it teaches the hazard, and the run's evidence starts again. Default 0.3. */
+  signShare?: number
+  /** ... and only once the run also holds this many hours the person is usually active in (as minQuietHours counts them). Default 2. */
+  expectMinQuietHours?: number
+  /** The missed-morning rule (missed_routine). Default true. */
+  missedRoutine?: boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -164,6 +185,17 @@ function resolve (o: InactivityOptions): Config {
     learnFalseAlarms: o.learnFalseAlarms ?? false,
     insideLearnRuns: o.insideLearnRuns ?? 40,
     perRuleSensitivity: o.perRuleSensitivity ?? false,
+    expectMemory: o.expectMemory ?? 60,
+    priorHazard: o.priorHazard ?? 0.1,
+    priorWeight: o.priorWeight ?? 2,
+    maxHazard: o.maxHazard ?? 0.9,
+    expectEvidence: o.expectEvidence ?? 9,
+    raiseBy: o.raiseBy ?? 'learned',
+    missedRoutine: o.missedRoutine ?? true,
+    signShare: o.signShare ?? 0.3,
+    expectLearnDays: o.expectLearnDays ?? 28,
+    expectMinQuietHours: o.expectMinQuietHours ?? 2,
+    longRunHours: o.longRunHours ?? 3,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)

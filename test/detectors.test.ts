@@ -362,7 +362,11 @@ test.skipIf(!existsSync(HUE))('backtest on HUE house 1 (hourly, real): the zero 
     const a = d.update({ subjectId: 'hue-1', subjectKind: 'lone_elder', deviceId: 'hue-1', unit: 'kwh', ts, intervalMs: H, amount: Number(kwh) })
     if (a !== null) out.push(a)
   }
-  const stretches = [['2013-11-07T18:00Z', '2013-11-08T11:00Z'], ['2014-02-07T17:00Z', '2014-02-08T00:00Z'], ['2015-08-29T14:00Z', '2015-08-30T20:00Z']]
+  // The 7-hour evening stretch (2014-02-07 17:00 .. 24:00) no longer raises: once this home's
+  // hazards are learned, seven quiet evening hours in a family home that is often out in the
+  // evening are not yet evidence enough (the runs bar raised at 5.5 quiet hours, with 3-4 false
+  // alerts per 100 home-days on the real homes to match).
+  const stretches = [['2013-11-07T18:00Z', '2013-11-08T11:00Z'], ['2015-08-29T14:00Z', '2015-08-30T20:00Z']]
   for (const [from, to] of stretches) {
     const hit = raises(out).find((a) => a.observedAt >= Date.parse(from!) && a.observedAt <= Date.parse(to!))
     assert.ok(hit, `no raise during ${from} .. ${to}`)
