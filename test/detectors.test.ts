@@ -225,6 +225,28 @@ test('a lamp left on delays the raise but does not hide it', () => {
   assert.ok(as[0]!.observedAt - at(21, 9) <= 24 * H)
 })
 
+test('once its hazards are learned, a quiet run raises on this home\'s expected activity: a night adds almost nothing, missed meals and evenings do', () => {
+  for (const seed of [1, 2, 3]) {
+    const d = createInactivityDetector()
+    const out: Anomaly[] = []
+    let night = 0, beforeMeals = 0
+    for (const c of elder({ seed, days: 45, quiet: { from: [42, 9] } })) {
+      const a = d.update(c)
+      if (a !== null) out.push(a)
+      // Hours the person sleeps through: activity never comes back then, so silence there is no evidence.
+      if (c.ts > at(40, 23) && c.ts <= at(41, 5)) night = Math.max(night, d.score!('elder-1'))
+      if (c.ts === at(42, 10.5)) beforeMeals = d.score!('elder-1')
+    }
+    assert.ok(night < 0.2, `seed ${seed}: a night reached ${night} of the bar`)
+    assert.ok(beforeMeals > 0 && beforeMeals < 0.5, `seed ${seed}: 09:00 .. 10:30, ${beforeMeals} of the bar`)
+    const raise = raises(out).find((a) => a.observedAt > at(42, 9))
+    assert.ok(raise, `seed ${seed}: raised`)
+    assert.ok(raise.observedAt <= at(43, 9), `seed ${seed}: within 24 h`)
+    assert.equal(raise.evidence.raiseAtEvidence, 9)
+    assert.ok((raise.evidence.expectedEvidence as number) >= 9, `evidence ${raise.evidence.expectedEvidence}`)
+  }
+})
+
 test('a water heater reheating every 4 hours is not taken for activity', () => {
   assert.deepEqual(feed(createInactivityDetector(), elder({ seed: 6, days: 30, reheat: true })), [])
   const as = feed(createInactivityDetector(), elder({ seed: 6, days: 24, reheat: true, quiet: { from: [21, 9] } }))
