@@ -64,6 +64,8 @@ export interface Config {
   maxHazard: number
   longRunHours: number
   expectLearnDays: number
+  confidenceMediumShare: number
+  confidenceHighShare: number
   /** Evidence (inactivity-expect.ts) at which a quiet run raises. */
   expectEvidence: number
   /** Which bar raises a quiet run: the learned longest runs, the expected activity, or either. */
@@ -265,6 +267,16 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
  */
 export const expectAt = (cfg: Config, _s: State) => cfg.expectEvidence
 
+/**
+ * What the expected-activity evidence is worth once this home's hazards judge: 2 (high) when the
+ * silence has gathered confidenceHighShare times the bar, 1 (medium) at confidenceMediumShare, else 0.
+ */
+export function strength (cfg: Config, s: State): number {
+  if (!bars(cfg, s)[1]) return 0
+  const r = s.runLlr / expectAt(cfg, s)
+  return r >= cfg.confidenceHighShare ? 2 : r >= cfg.confidenceMediumShare ? 1 : 0
+}
+
 /** Which bars judge this subject's quiet runs now: [longest runs, expected activity]. 'learned': the runs until this home's hazards are learned (expectLearnDays after the warm-up), then the expected activity. */
 export function bars (cfg: Config, s: State): [boolean, boolean] {
   switch (cfg.raiseBy) {
@@ -330,7 +342,7 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
   const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
   if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / sens) return null
   if (s.daily < cfg.minDailyActivityWh) return null
-  s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
+  s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine', level: 0 }
   return {
     rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
     evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: sens },
@@ -375,9 +387,10 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   }
   const ep = s.ep
   if (ep !== null) {
-    const severity = severityAfter(cfg, at - ep.raisedAt)
-    if (severity === ep.severity) return null
-    ep.severity = severity
+    const severity = severityAfter(cfg, at - ep.raisedAt), level = Math.max(ep.level, strength(cfg, s))
+    // Said again when it grows worse, or when the silence has become worth more: dispatch sends a worker on `high`.
+    if (severity === ep.severity && level === ep.level) return null
+    ep.severity = severity; ep.level = level
     return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
   }
   if (s.daily < cfg.minDailyActivityWh) return null
@@ -393,13 +406,13 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     if (s.runUsual > 0 && s.runActual >= cfg.maxRatio * s.runUsual) return null
   }
   const rule = litNight || act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
-  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule }
+  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule, level: strength(cfg, s) }
   return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }
 }
 
 function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly number[] | null): Record<string, unknown> {
   return {
-    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),

@@ -17,6 +17,8 @@ const EMPTY = -1
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
   rule: string
+  /** What the expected-activity evidence has been worth so far: 0 low, 1 medium, 2 high (only rises). */
+  level: number
 }
 
 export interface State {
@@ -182,6 +184,7 @@ const StateSchema = z.object({
   ep: z.object({
     startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean(),
     rule: z.string().max(32).default('low_use'),
+    level: int.min(0).max(2).default(0),
   }).nullable(),
   lim: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),

@@ -115,6 +115,9 @@ export interface InactivityOptions extends DetectorOptions {
   longRunHours?: number
   /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a few weeks of quiet runs. Default 28. */
   expectLearnDays?: number
+  /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
+  confidenceMediumShare?: number
+  confidenceHighShare?: number
   /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 9. */
   expectEvidence?: number
   /** Which bar raises a quiet run: 'runs' (longer than this home's longest runs begun about then), 'expected' (the expected-activity evidence) 'both' (either), or 'learned' (the runs until this home's hazards are learned, expectLearnDays after the warm-up; then the expected activity alone). Default 'learned'. */
@@ -194,6 +197,8 @@ function resolve (o: InactivityOptions): Config {
     missedRoutine: o.missedRoutine ?? true,
     signShare: o.signShare ?? 0.3,
     expectLearnDays: o.expectLearnDays ?? 28,
+    confidenceMediumShare: o.confidenceMediumShare ?? 1.2,
+    confidenceHighShare: o.confidenceHighShare ?? 1.4,
     expectMinQuietHours: o.expectMinQuietHours ?? 2,
     longRunHours: o.longRunHours ?? 3,
   }
@@ -359,8 +364,11 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
 function judged (a: Anomaly): Anomaly {
   const e = a.evidence
   if (a.phase === 'clear') return withConfidence(a, 'low', 'the episode ended')
-  if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
   if (e.doorShutSinceQuiet === true) return withConfidence(a, 'high', 'the meter quiet past this person\'s bounds, and the door shut all the while')
+  // This home's own routine says how unlikely the silence is: far past the bar, it is worth a visit at once.
+  if (e.evidenceLevel === 2) return withConfidence(a, 'high', 'one meter: this home\'s own routine makes the silence far less likely than its bar allows (1.4 times the evidence)')
+  if (e.evidenceLevel === 1) return withConfidence(a, 'medium', 'one meter: a silence past this home\'s bar by a fifth')
+  if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
   const far = a.severity !== 'medium' || (typeof e.quietHours === 'number' && typeof e.raiseAtQuietHours === 'number' && e.quietHours >= 1.5 * e.raiseAtQuietHours)
   if (far && e.learnedFrom !== 'defaults') return withConfidence(a, 'medium', 'one meter, far past this person\'s learned quiet runs')
   return withConfidence(a, 'low', e.learnedFrom === 'defaults' ? 'one meter, against default bounds (this person not yet learned)' : 'one meter, just past this person\'s learned quiet runs')

@@ -244,6 +244,11 @@ test('once its hazards are learned, a quiet run raises on this home\'s expected 
     assert.ok(raise.observedAt <= at(43, 9), `seed ${seed}: within 24 h`)
     assert.equal(raise.evidence.raiseAtEvidence, 9)
     assert.ok((raise.evidence.expectedEvidence as number) >= 9, `evidence ${raise.evidence.expectedEvidence}`)
+    // As the silence goes on through hours this person is nearly always up in, the evidence grows
+    // and so does the confidence: an update says `high` (dispatch sends a worker) before critical.
+    const high = out.find((a) => a.phase === 'update' && a.confidence === 'high')
+    assert.ok(high && high.severity !== 'critical', `seed ${seed}: ${out.map((a) => `${a.phase}:${a.severity}:${a.confidence}`).join(' ')}`)
+    assert.ok((high.evidence.expectedEvidence as number) >= 1.4 * 9)
   }
 })
 
