@@ -65,6 +65,7 @@ export interface Config {
   longRunHours: number
   expectLearnDays: number
   confidenceMediumShare: number
+  insideEvidenceShare: number
   confidenceHighShare: number
   /** Evidence (inactivity-expect.ts) at which a quiet run raises. */
   expectEvidence: number
@@ -263,9 +264,12 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
 /**
  * The evidence (inactivity-expect.ts) at which the current quiet run raises. Not divided by the
  * sensitivity: a false alarm teaches this bar through the hazards it learns from the rest of that
- * quiet (told false, it is ordinary life), at the hours it happened, not at every hour.
+ * quiet (told false, it is ordinary life), at the hours it happened, not at every hour. With a
+ * door sensor that has seen no opening since the quiet began (and has been learned), no outing or
+ * trip explains the silence: a share of the bar is enough.
  */
-export const expectAt = (cfg: Config, _s: State) => cfg.expectEvidence
+export const expectAt = (cfg: Config, s: State) =>
+  inside(cfg, s) && s.doorRuns >= cfg.insideLearnRuns ? cfg.expectEvidence * cfg.insideEvidenceShare : cfg.expectEvidence
 
 /**
  * What the expected-activity evidence is worth once this home's hazards judge: 2 (high) when the

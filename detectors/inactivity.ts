@@ -115,6 +115,8 @@ export interface InactivityOptions extends DetectorOptions {
   longRunHours?: number
   /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a few weeks of quiet runs. Default 28. */
   expectLearnDays?: number
+  /** ... with a door sensor that has not seen the door open since the quiet began (once learned, insideLearnRuns), this share of the bar raises. Default 0.5. */
+  insideEvidenceShare?: number
   /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
   confidenceMediumShare?: number
   confidenceHighShare?: number
@@ -197,6 +199,7 @@ function resolve (o: InactivityOptions): Config {
     missedRoutine: o.missedRoutine ?? true,
     signShare: o.signShare ?? 0.3,
     expectLearnDays: o.expectLearnDays ?? 28,
+    insideEvidenceShare: o.insideEvidenceShare ?? 0.5,
     confidenceMediumShare: o.confidenceMediumShare ?? 1.2,
     confidenceHighShare: o.confidenceHighShare ?? 1.4,
     expectMinQuietHours: o.expectMinQuietHours ?? 2,
