@@ -419,6 +419,21 @@ test('a door that stayed shut since the silence began: no outing to wait out, so
   assert.equal(out, none, 'the door opened as the silence began: an outing, judged as without a sensor')
 })
 
+test('once its hazards are learned, a door shut since the silence began halves the expected-activity bar', () => {
+  const month = elder({ seed: 2, days: 45, quiet: { from: [42, 10] } })
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  const withDoor = (opened: number[]) => [...month, ...Array.from({ length: 42 }, (_, d) => door(d, 9.2)), ...opened.map((h) => door(42, h))].sort((a, b) => a.ts - b.ts)
+  const first = (xs: Anomaly[]) => raises(xs).find((a) => a.observedAt > at(42, 10))
+  const none = first(feed(createInactivityDetector(), month)), shut = first(feed(createInactivityDetector(), withDoor([5])))
+  const out = first(feed(createInactivityDetector(), withDoor([10.1])))
+  assert.ok(none && shut && out)
+  assert.equal(none.evidence.raiseAtEvidence, 9)
+  assert.equal(shut.evidence.raiseAtEvidence, 4.5)
+  assert.ok(shut.observedAt < none.observedAt, `door shut: ${(shut.observedAt - at(42, 10)) / H} h, no sensor: ${(none.observedAt - at(42, 10)) / H} h`)
+  assert.equal(shut.confidence, 'high')
+  assert.equal(out.observedAt, none.observedAt, 'the door opened as the silence began: an outing, judged as without a sensor')
+})
+
 test('camera: a fall after the last one was resolved pages again; before that it is the same episode', () => {
   const cam = createDetectors().find((d) => d.name === 'camera')!
   const fall = (hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(1, hour), event: 'fall' })
