@@ -4,6 +4,7 @@ import { hashSecret, newSecret, sameHash } from '../registry/secrets.ts'
 import type { Queryable } from '../store/index.ts'
 import { iso, type AlertsContext } from './context.ts'
 import type { Lifecycle, TaskSource } from './lifecycle.ts'
+import type { TaskReason } from './lifecycle.ts'
 import { ALERT_COLUMNS, alertView, CHECKIN_COLUMNS, checkinView, type AlertRow, type CheckinView, type Contact } from './views.ts'
 
 const DEFAULT_CHECKIN_MS = 20 * 60_000
@@ -45,7 +46,7 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
   const taskSource = (a: AlertRow): TaskSource => ({ id: a.id as string, subject: a.subject as string | null, address: a.address as string, grid: a.grid as string | null, path: a.path, kind: a.kind as string, source: a.source as 'detector' | 'report', severity: a.severity as TaskSource['severity'] })
 
   /** An alert in the check-in stage goes to a worker: "help", no answer, or a severity rise to critical. */
-  async function toWorker (q: Queryable, alertId: string, why: string, now: number): Promise<string | null> {
+  async function toWorker (q: Queryable, alertId: string, why: TaskReason, now: number): Promise<string | null> {
     const a = (await q.query<AlertRow>(`UPDATE alerts SET stage = 'task', updated_at = now() WHERE id = $1 AND stage = 'checkin' AND status = 'open' RETURNING ${ALERT_COLUMNS}`, [alertId])).rows[0]
     if (!a) return null
     return lifecycle.openTask(q, taskSource(a), now, why)
@@ -68,13 +69,13 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
           await tx.query(`UPDATE alerts SET status = 'closed', outcome = 'false_alarm', updated_at = now() WHERE id = $1`, [alert.id])
           closed = true
         } else {
-          taskId = await toWorker(tx, alert.id as string, `${who} asked for help`, now)
+          taskId = await toWorker(tx, alert.id as string, { reason: 'checkin_help', note: `${who} asked for help`, contact: c.contact as Contact }, now)
         }
       } else {
         // A critical alert's worker is on the way already: the answer goes on the task for them.
         const t = (await tx.query<{ id: string }>('SELECT id FROM tasks WHERE alert_id = $1 ORDER BY created_at DESC LIMIT 1', [alert.id])).rows[0]
         if (t) {
-          await ctx.history(tx, t.id, { actor: 'system', action: 'checkin_answered', note: `${who} answered "${ans}"`, data: { checkinId: id, answer: ans }, at: now })
+          await ctx.history(tx, t.id, { actor: 'system', action: 'checkin_answered', note: `${who} answered "${ans}"`, data: { checkinId: id, answer: ans, contact: c.contact as Contact }, at: now })
           taskId = t.id
         }
       }
@@ -93,7 +94,7 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
     const { rows } = await db.query<{ id: string, alert_id: string, contact: Contact }>(`UPDATE checkins SET state = 'expired' WHERE state = 'pending' AND due_at <= $1
       RETURNING id, alert_id, contact`, [iso(now)])
     for (const c of rows) {
-      const taskId = await db.transaction((tx) => toWorker(tx, c.alert_id, `no answer from ${c.contact.name} by the check-in deadline`, now))
+      const taskId = await db.transaction((tx) => toWorker(tx, c.alert_id, { reason: 'checkin_unanswered', note: `no answer from ${c.contact.name} by the check-in deadline`, contact: c.contact }, now))
       if (taskId) {
         await ctx.publishTask(taskId, 'task.created')
         await ctx.publishAlertById(c.alert_id)

@@ -6,6 +6,9 @@ import type { EventBus } from './events.ts'
 import { ALERT_COLUMNS, alertView, historyEntry, TASK_COLUMNS, taskView, type AlertRow, type AlertView, type TaskRow, type TaskView } from './views.ts'
 
 /** What an outcome, or an absence declared ahead, teaches the detectors. */
+/** What a push to a worker's app is about: `{event: "task", why, task}` on the worker's topic. */
+export type WorkerPush = 'created' | 'updated' | 'reminder' | 'escalated'
+
 export interface OutcomeFeedback { subjectId: string, kind?: string, outcome: Outcome, awayUntil?: number, awayFrom?: number }
 
 export interface AlertsDeps {
@@ -17,7 +20,8 @@ export interface AlertsDeps {
   /** Called with what a resolved task teaches the detectors. */
   onFeedback?: (fb: OutcomeFeedback) => void
   /** Pushes a task to a worker's app over MQTT. */
-  notifyWorker?: (workerId: string, task: TaskView) => Promise<void>
+  /** Pushes a task to a worker's app; `why` says what happened to it. */
+  notifyWorker?: (workerId: string, task: TaskView, why: WorkerPush) => Promise<void>
   /** node-cron expression for the deadline sweep; default every minute. */
   sweepSchedule?: string
   /** How long a contact has to answer a check-in, ms; default 20 min. */
@@ -59,16 +63,16 @@ export function createContext (deps: AlertsDeps, events: EventBus) {
   }
 
   /** Tells the worker's app over MQTT; a failed push is logged, the task stands. */
-  async function notify (workerId: string | null, view: TaskView) {
+  async function notify (workerId: string | null, view: TaskView, why: WorkerPush) {
     if (workerId && deps.notifyWorker) {
-      await deps.notifyWorker(workerId, view).catch((err) => log.warn({ err: (err as Error).message }, 'worker notification failed'))
+      await deps.notifyWorker(workerId, view, why).catch((err) => log.warn({ err: (err as Error).message }, 'worker notification failed'))
     }
   }
 
-  async function publishTask (id: string, event: 'task.created' | 'task.updated'): Promise<TaskView> {
+  async function publishTask (id: string, event: 'task.created' | 'task.updated', why: WorkerPush = event === 'task.created' ? 'created' : 'updated'): Promise<TaskView> {
     const view = (await getTask(id))!.view
     events.emit(event, view)
-    await notify(view.workerId, view)
+    await notify(view.workerId, view, why)
     return view
   }
 

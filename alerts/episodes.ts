@@ -94,7 +94,7 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
       const tasks = more ? await raiseTasks(tx, row, a.severity, now) : []
       const urgent = row.severity === 'critical' || row.confidence === 'high'
       const created = urgent && row.stage === 'checkin'
-        ? await checkins.toWorker(tx, row.id as string, row.severity === 'critical' ? 'severity now critical' : 'confidence now high', now) : null
+        ? await checkins.toWorker(tx, row.id as string, row.severity === 'critical' ? { reason: 'severity_critical', note: 'severity now critical' } : { reason: 'confidence_high', note: 'confidence now high' }, now) : null
       return { row, tasks, created }
     })
     for (const id of tasks) await ctx.publishTask(id, 'task.updated')

@@ -6,7 +6,8 @@ import type { Routing } from './routing.ts'
 import { categoryOf, TASK_COLUMNS, type TaskRow, type TaskView } from './views.ts'
 
 /** The deadline that applies in a task's state, as SQL. */
-const CURRENT_DUE = `CASE t.state WHEN 'open' THEN t.ack_due WHEN 'acknowledged' THEN t.arrive_due WHEN 'on_site' THEN t.resolve_due WHEN 'resolved' THEN t.review_due END`
+/** The deadline of a task's current state; migration 14 indexes this very expression. */
+export const CURRENT_DUE = `CASE t.state WHEN 'open' THEN t.ack_due WHEN 'acknowledged' THEN t.arrive_due WHEN 'on_site' THEN t.resolve_due WHEN 'resolved' THEN t.review_due END`
 const LEVEL_NAMES = ['worker', 'grid leader', 'community', 'street command centre']
 
 /**
@@ -32,10 +33,10 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
       // Several workers sweep one database: the row lock and the re-checked condition let one remind.
       const r = await db.query('UPDATE tasks SET reminded = array_append(reminded, $2) WHERE id = $1 AND NOT ($2 = ANY(reminded))', [t.id, d])
       if (r.rowCount === 0) continue
-      await history(db, t.id, { actor: 'system', action: 'reminded', note: `${d} deadline at ${t.due.toISOString()}`, data: { deadline: d }, at: now })
+      await history(db, t.id, { actor: 'system', action: 'reminded', note: `${d} deadline at ${t.due.toISOString()}`, data: { deadline: d, due: t.due.toISOString() }, at: now })
       const view = (await ctx.getTask(t.id))!.view
       events.emit('task.reminder', { id: t.id, task: view, deadline: d, due: t.due.toISOString(), path: view.path })
-      await ctx.notify(view.escalatedTo ?? view.workerId, view)
+      await ctx.notify(view.escalatedTo ?? view.workerId, view, 'reminder')
       sent++
     }
     return sent
@@ -61,14 +62,14 @@ export function createEscalation (ctx: AlertsContext, routing: Routing, deadline
         await tx.query('UPDATE tasks SET escalation_level = $2, escalated_to = $3, worker_id = $4, updated_at = $5 WHERE id = $1', [id, level, holder, worker, iso(now)])
         await deadlines.renew(tx, id, missed, t.severity as Severity, category, now)
         const note = `${missed} deadline missed; escalated to the ${LEVEL_NAMES[level]}${holder ? ` (${holder})` : ', nobody holds that level'}${worker !== t.worker_id ? `; reassigned to ${worker}` : ''}`
-        await history(tx, id, { actor: 'system', action: 'escalated', note, data: { level, levelName: ESCALATION_LEVELS[level], holder, missed, workerId: worker }, at: now })
+        await history(tx, id, { actor: 'system', action: 'escalated', note, data: { level, levelName: ESCALATION_LEVELS[level], holder, missed, workerId: worker, ...(worker !== t.worker_id ? { reassignedFrom: t.worker_id } : {}) }, at: now })
         return { level, holder, missed: missed as Deadline, path: t.path }
       })
       if (!done) continue
       n++
-      const view: TaskView = await ctx.publishTask(id, 'task.updated')
+      const view: TaskView = await ctx.publishTask(id, 'task.updated', 'escalated')
       events.emit('task.escalated', { id, task: view, level: done.level, levelName: ESCALATION_LEVELS[done.level]!, holder: done.holder, missed: done.missed, path: done.path })
-      if (done.holder && done.holder !== view.workerId) await ctx.notify(done.holder, view)
+      if (done.holder && done.holder !== view.workerId) await ctx.notify(done.holder, view, 'escalated')
     }
     if (n > 0) log.info({ escalated: n }, 'deadline sweep escalated tasks')
     return n

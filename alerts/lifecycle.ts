@@ -7,7 +7,7 @@ import { iso, type AlertsContext, type OutcomeFeedback } from './context.ts'
 import type { Deadlines } from './deadlines.ts'
 import { ACTIVE_STATES, TRANSITIONS, type TaskAction } from './policy.ts'
 import type { Routing } from './routing.ts'
-import { categoryOf, TASK_COLUMNS, type AlertCategory, type TaskRow, type TaskView } from './views.ts'
+import { categoryOf, TASK_COLUMNS, type AlertCategory, type Contact, type TaskRow, type TaskView } from './views.ts'
 
 /** An away longer than this needs a leader (grid_leader, community, command_centre or the admin). */
 export const AWAY_WITHOUT_LEADER_MS = 3 * 86_400_000
@@ -16,6 +16,8 @@ export const AWAY_WITHOUT_LEADER_MS = 3 * 86_400_000
 export interface TaskSource { id: string, subject: string | null, address: string, grid: string | null, path: string[], kind: string, source: 'detector' | 'report', severity: Severity }
 /** Who acts, when the caller knows its role (the API does); system calls leave it out. */
 export interface Actor { id: string, role?: string }
+/** Why a task was opened after the alert's first stage, kept as a code in the history's data for the pages' own words. */
+export interface TaskReason { reason: 'checkin_help' | 'checkin_unanswered' | 'severity_critical' | 'confidence_high', note: string, contact?: Contact }
 export interface TransitionBody { outcome?: Outcome, note?: string, awayUntil?: string, satisfaction?: number }
 
 /** Tasks: opened by routing, moved on by workers and leaders, every change kept with actor, time and reason. */
@@ -30,7 +32,7 @@ export function createLifecycle (ctx: AlertsContext, routing: Routing, deadlines
   const categoryOfRow = (t: TaskRow): AlertCategory => categoryOf(t.kind as string, t.source as 'detector' | 'report')
 
   /** Opens the task of an alert, routed to whoever the rules pick, with the policy's deadlines. */
-  async function openTask (q: Queryable, a: TaskSource, now: number, why?: string): Promise<string> {
+  async function openTask (q: Queryable, a: TaskSource, now: number, why?: TaskReason): Promise<string> {
     const category = categoryOf(a.kind, a.source)
     const worker = await routing.route(q, { grid: a.grid, path: a.path, kind: a.kind, category, source: a.source, subject: a.subject }, now)
     const d = await deadlines.initialDues(q, a.severity, category, now)
@@ -39,7 +41,9 @@ export function createLifecycle (ctx: AlertsContext, routing: Routing, deadlines
       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'open',$9,$10,$11,$12,$12)`,
     [id, a.id, a.subject, a.address, a.grid, a.path, worker, a.severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])
     const assigned = worker ? `assigned to ${worker}` : 'nobody on duty, no backup or leader: unassigned, visible to leaders'
-    await history(q, id, { actor: 'system', action: 'created', to: 'open', note: why ? `${why}; ${assigned}` : assigned, data: { workerId: worker }, at: now })
+    // The note is for API readers; the pages write their own words from `data`.
+    await history(q, id, { actor: 'system', action: 'created', to: 'open', note: why ? `${why.note}; ${assigned}` : assigned,
+      data: { workerId: worker, ...(why ? { reason: why.reason, ...(why.contact ? { contact: why.contact } : {}) } : {}) }, at: now })
     return id
   }
 

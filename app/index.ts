@@ -65,7 +65,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
         subjectId: fb.subjectId, ...(fb.kind !== undefined ? { kind: fb.kind } : {}), falseAlarm: fb.outcome === 'false_alarm',
         ...(fb.awayUntil !== undefined ? { awayUntil: fb.awayUntil } : {}), ...(fb.awayFrom !== undefined ? { awayFrom: fb.awayFrom } : {}),
       }),
-      notifyWorker: (workerId, task) => broker.publish(workerTopic(workerId), JSON.stringify({ event: 'task', task })),
+      notifyWorker: (workerId, task, why) => broker.publish(workerTopic(workerId), JSON.stringify({ event: 'task', why, task })),
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
     const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }

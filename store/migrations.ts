@@ -431,6 +431,14 @@ CREATE TABLE drones (
 CREATE INDEX drones_link_due ON drones (link_due) WHERE link_due IS NOT NULL AND link_lost_at IS NULL;
 `,
   },
+  {
+    id: 14,
+    name: 'the deadline sweep reads only the tasks whose current deadline is near, not every task ever made',
+    // The same expression as CURRENT_DUE in alerts/escalation.ts, so the planner can match it.
+    sql: () => `
+CREATE INDEX tasks_current_due ON tasks ((CASE state WHEN 'open' THEN ack_due WHEN 'acknowledged' THEN arrive_due WHEN 'on_site' THEN resolve_due WHEN 'resolved' THEN review_due END));
+`,
+  },
 ]
 
 /** Applies the migrations not yet applied, in order, each in its own transaction where allowed. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TaskEscalated, TaskReminder } from '../alerts/events.ts'
 import type { Anomaly } from '../vocab/index.ts'
-import { STORES, freshDatabase, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
+import { STORES, connectDevice, freshDatabase, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
 
 const MIN = 60_000
 const T = Date.UTC(2026, 10, 22, 20)
@@ -42,6 +42,11 @@ for (const store of STORES) describe(store, () => {
   test('an unacknowledged critical task climbs worker → grid leader → community → street command centre, reminded once before each deadline', async () => {
     const start = now
     const a = h.gc.components.alerts
+    // The worker's app hears each step on its own topic, saying why.
+    const app = await connectDevice(h.mqttUrl, { username: 'worker:w2', password: tokens.w2 })
+    const pushes: string[] = []
+    app.on('message', (_t, p) => pushes.push(JSON.parse(p.toString()).why))
+    await app.subscribeAsync((await h.api('GET', '/api/workers/w2')).body.topic, { qos: 1 })
     await a.handleAnomaly(fall('x1'))
     const [task] = (await h.api('GET', '/api/tasks?grid=G2')).body
     assert.equal(task.workerId, 'w2')
@@ -81,6 +86,9 @@ for (const store of STORES) describe(store, () => {
     now = start + 70 * MIN
     const acked = (await h.api('POST', `/api/tasks/${task.id}/ack`, {}, tokens.w2)).body
     assert.equal(acked.stage, 'handling')
+    for (let i = 0; i < 100 && pushes.length < 6; i++) await new Promise((r) => setTimeout(r, 50))
+    await app.endAsync()
+    assert.deepEqual(pushes, ['created', 'reminder', 'escalated', 'escalated', 'escalated', 'updated'])
     assert.equal((await h.api('GET', '/api/tasks/overdue?scope=S1', undefined, tokens.cc)).body.tasks.length, 1, 'the arrive deadline passed too')
   })
 

@@ -156,10 +156,11 @@ for (const store of STORES) describe(store, () => {
     const c = await connectDevice(h.mqttUrl, { username: 'worker:w2', password: tokens.w2 })
     await assert.rejects(c.subscribeAsync('gc/v1/workers/w1/tasks', { qos: 1 }), /Subscribe error/)
     await c.subscribeAsync(me.topic, { qos: 1 })
-    const got = new Promise<{ task: { subject: string, workerId: string } }>((resolve) => c.once('message', (_t, p) => resolve(JSON.parse(p.toString()))))
+    const got = new Promise<{ why: string, task: { subject: string, workerId: string } }>((resolve) => c.once('message', (_t, p) => resolve(JSON.parse(p.toString()))))
     await h.api('POST', '/api/subjects', { id: 'e202', kind: 'lone_elder', address: 'U202' })
     await h.gc.components.alerts.handleAnomaly(anomaly('e202'))
     const msg = await got
+    assert.equal(msg.why, 'created')
     assert.equal(msg.task.subject, 'e202')
     assert.equal(msg.task.workerId, 'w2')
     await c.endAsync()

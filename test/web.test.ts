@@ -76,6 +76,10 @@ test('the task card shows where, a small map and the last 24 h against the usual
   await page.locator('#usage[data-points]').waitFor({ timeout: 30_000 })
   assert.ok(Number(await page.locator('#usage').getAttribute('data-points')) >= 20)
   await page.locator('#minimap canvas').waitFor()
+  // The system's own history lines read in Chinese too, not in the API's English notes.
+  const history = await page.locator('#detail .history').textContent() ?? ''
+  assert.match(history, /立案派单 → 待接单 · (.+；)?派给 w1/)
+  assert.doesNotMatch(history, /assigned to|check-in|deadline/)
   await page.screenshot({ path: `${ARTIFACTS}/worker-task.png`, fullPage: true })
   await fits(360)
 

@@ -1,5 +1,5 @@
 // The grid worker's phone: my open tasks, most urgent first; act on them with one thumb, offline too.
-import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, outcomeLabel, actionLabel, OUTCOMES } from './lib/i18n.js'
+import { t, setLang, getLang, translatePage, kindLabel, sevLabel, stateLabel, outcomeLabel, actionLabel, historyNote, OUTCOMES } from './lib/i18n.js'
 import { api, ApiError, NetworkError, session, follow, setOffset, describe, dueOf, countdown, dayTime, hhmm, esc, SEV_RANK, ACTIVE, chime, unlockSound } from './lib/core.js'
 import { chartIn, usageOption, registerGrids, miniMapOption, disposeIn } from './lib/charts.js'
 
@@ -155,6 +155,11 @@ function refreshDetailHead () {
   if (tk && head) head.querySelector('.stage').textContent = stageOf(tk)
 }
 
+
+function historyItem (h) {
+  const note = historyNote(h, dayTime)
+  return `<li><span class="muted">${esc(dayTime(h.at))}</span> ${esc(actionLabel(h.action))}${h.to ? ' → ' + esc(stateLabel(h.to)) : ''}${note ? ' · ' + esc(note) : ''}${h.queuedAt ? '（待发送）' : ''}</li>`
+}
 function renderDetail () {
   const tk = tasks.get(openId)
   if (!tk) { closeDetail(); return }
@@ -174,7 +179,7 @@ function renderDetail () {
     <div class="actions">${primaryAction(tk)}</div>
     <div id="resolve-form"></div>
     <h3>${t('history')}</h3>
-    <ol class="history">${tk.history.map((h) => `<li><span class="muted">${esc(dayTime(h.at))}</span> ${esc(actionLabel(h.action))}${h.to ? ' → ' + esc(stateLabel(h.to)) : ''}${h.note ? ' · ' + esc(h.note) : ''}${h.queuedAt ? '（待发送）' : ''}</li>`).join('')}</ol>`
+    <ol class="history">${tk.history.map(historyItem).join('')}</ol>`
   drawMiniMap(tk)
   if (tk.subject) drawUsage(tk)
 }

@@ -87,6 +87,53 @@ export const actionLabel = (a) => ACTION[lang]?.[a] ?? (lang === 'zh' ? ACTION.z
 export const stageLabel = (s) => pick(STAGE, s)
 export const OUTCOMES = ['handled', 'false_alarm', 'away', 'device_fault', 'emergency']
 
+const SYSTEM_NOTES = {
+  zh: {
+    assigned: '派给 {w}', unassigned: '无人值班，暂未派单，网格长可见',
+    checkin_help: '{c}请求帮助', checkin_unanswered: '{c}未在时限内回复', severity_critical: '级别升为紧急', confidence_high: '证据充分（可信度高）',
+    escalated: '{d}超时，升级至{l}', nobody: '，该级无人值守', reassignedTo: '，改派给 {w}',
+    reminded: '{d}时限 {t}', answered: '{c}回复“{a}”', well: '平安', help: '需要帮助',
+    severity_raised: '级别升为{s}，时限提前', self_resolved: '无人处理前警情已解除', alert_cleared: '数据显示已恢复活动', risen: '警情再次出现',
+  },
+  en: {
+    assigned: 'assigned to {w}', unassigned: 'nobody on duty: unassigned, visible to leaders',
+    checkin_help: '{c} asked for help', checkin_unanswered: 'no answer from {c} in time', severity_critical: 'severity now critical', confidence_high: 'strong evidence (high confidence)',
+    escalated: '{d} deadline missed, escalated to the {l}', nobody: ', nobody holds that level', reassignedTo: ', reassigned to {w}',
+    reminded: '{d} deadline {t}', answered: '{c} answered "{a}"', well: 'all well', help: 'needs help',
+    severity_raised: 'severity now {s}, deadlines tightened', self_resolved: 'the alert cleared before anyone acted', alert_cleared: 'the data shows activity again', risen: 'the alert rose again',
+  },
+}
+const LEVEL = { zh: ['网格员', '网格长', '社区', '街道指挥中心'], en: ['worker', 'grid leader', 'community', 'street command centre'] }
+const DEADLINE = { zh: { ack: '接单', arrive: '到场', resolve: '办结', review: '核查' }, en: { ack: 'accept', arrive: 'arrival', resolve: 'resolve', review: 'review' } }
+
+/**
+ * A history entry's note in the page's language. The server writes the system's entries in English for
+ * API readers and keeps what happened in `data`; people's own notes are shown as written.
+ */
+export function historyNote (h, time = (iso) => iso) {
+  if (h.actor !== 'system') return h.note ?? ''
+  const n = SYSTEM_NOTES[lang], d = h.data ?? {}
+  const fill = (s, v) => s.replace(/\{(\w)\}/g, (_, k) => v[k] ?? '')
+  const who = (c) => c ? `${c.name}${c.relation ? (lang === 'zh' ? `（${c.relation}）` : ` (${c.relation})`) : ''}` : ''
+  switch (h.action) {
+    case 'created': {
+      const to = d.workerId ? fill(n.assigned, { w: d.workerId }) : n.unassigned
+      const why = d.reason && n[d.reason] ? fill(n[d.reason], { c: who(d.contact) }) : ''
+      return why ? `${why}${lang === 'zh' ? '；' : '; '}${to}` : to
+    }
+    case 'escalated':
+      return fill(n.escalated, { d: DEADLINE[lang][d.missed] ?? d.missed, l: LEVEL[lang][d.level] ?? d.levelName }) +
+        (d.holder ? `（${d.holder}）` : n.nobody) + (d.reassignedFrom ? fill(n.reassignedTo, { w: d.workerId }) : '')
+    case 'reminded': return fill(n.reminded, { d: DEADLINE[lang][d.deadline] ?? d.deadline, t: d.due ? time(d.due) : '' })
+    case 'checkin_answered': return fill(n.answered, { c: who(d.contact), a: n[d.answer] ?? d.answer })
+    case 'severity_raised': return fill(n.severity_raised, { s: sevLabel(d.severity) })
+    case 'self_resolved': return n.self_resolved
+    case 'alert_cleared': return n.alert_cleared
+    case 'reopened': case 'alert_rose_again': return n.risen
+    default: return h.note ?? ''
+  }
+}
+
 /** Fills every [data-t] element's text and [data-t-ph] placeholder in the page. */
 export function translatePage (root = document) {
   root.querySelectorAll('[data-t]').forEach((el) => { el.textContent = t(el.dataset.t) })
