@@ -14,7 +14,7 @@ import type { Fleet } from '../fleet/index.ts'
 import type { Notify } from '../notify/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Reports } from '../reports/index.ts'
-import type { Db } from '../store/index.ts'
+import { isTransient, type Db } from '../store/index.ts'
 import { authPlugin } from './auth.ts'
 import { guardInput, isDataException } from './guard.ts'
 import { withExamples } from './openapi.ts'
@@ -97,6 +97,11 @@ export async function buildApp (deps: ApiDeps): Promise<FastifyInstance> {
     if (isDataException(err)) {
       req.log.warn({ err }, 'the store refused a value the schemas let through')
       return reply.status(400).send({ error: { code: 'REQUEST_INVALID', message: `the store refused a value: ${e.message}` } })
+    }
+    // The store is away (an outage, a restart): a 503 the caller may retry, not a bug's 500.
+    if (isTransient(err)) {
+      req.log.warn({ err: e.message }, 'store unavailable: answered 503')
+      return reply.status(503).header('retry-after', '5').send({ error: { code: 'STORE_UNAVAILABLE', message: ERRORS.STORE_UNAVAILABLE.message } })
     }
     req.log.error({ err }, 'request failed')
     return reply.status(500).send({ error: { code: 'INTERNAL', message: ERRORS.INTERNAL.message } })

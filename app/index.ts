@@ -90,7 +90,10 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused })
+    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused, onTooLarge: ingest.tooLarge })
+    // A rotated, moved or removed device, a revoked or removed worker: its live sessions end now, not at its next connect.
+    registry.onDeviceChange((id, change) => { if (change === 'password' || change === 'removed' || change === 'moved') broker.closeSessions?.({ type: 'device', id }) })
+    registry.onWorkerChange((id, change) => { if (change !== 'scope') broker.closeSessions?.({ type: 'worker', id }) })
     const metrics = createMetrics({ db, ingest, broker, store: storeWatch, now })
     storeWatch.start()
     const notify = createNotify({ db, logger, events, ...(clock ? { clock } : {}) })

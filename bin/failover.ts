@@ -19,9 +19,9 @@ const result = await runProof({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   log: (line) => process.stderr.write(`[failover ${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}\n`),
 })
-const { killedPartitions: _k, partitionsAfter: _p, ...figures } = result
+const { killedPartitions: _k, partitionsAfter: _p, workerPhases: _w, nodeStored: _n, ...figures } = result
 process.stderr.write(`acknowledged readings ${result.acked}, lost ${result.lost}; alerts raised twice ${result.duplicateAlerts}; injected falls missed ${result.missedAnomalies}\n`)
-process.stderr.write(`every partition consumed again within ${result.failoverSeconds} s; readings/s before ${result.readingsPerSecondBefore}, after ${result.readingsPerSecondAfter}\n`)
+process.stderr.write(`every partition consumed again (a reading of each street stored) within ${result.failoverSeconds} s: ${JSON.stringify({ afterWorkerKill: result.workerPhases, afterNodeKill: result.nodeStored })}; readings/s before ${result.readingsPerSecondBefore}, after ${result.readingsPerSecondAfter}\n`)
 process.stdout.write(JSON.stringify(figures) + '\n')
 const ok = result.lost === 0 && result.duplicateAlerts === 0 && result.missedAnomalies === 0 && result.failoverSeconds <= 10
 process.exit(ok ? 0 : 1)

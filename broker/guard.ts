@@ -25,20 +25,33 @@ export const DEFAULT_LIMITS: BrokerLimits = {
 
 /** Who may connect as what: a cache of verified credentials and the owner of each client id. */
 export function createGuard (limits: BrokerLimits, now: () => number = Date.now) {
-  const verified = new Map<string, MqttIdentity>()
+  // One entry per username: the hash of the password last verified for it. A rotated or
+  // removed identity is forgotten by name (revoke), whatever password it last used.
+  const verified = new Map<string, { pass: string, id: MqttIdentity }>()
   const owners = new Map<string, string>()
   const refusals = new Map<string, { windowStart: number, inWindow: number, total: number, penaltyUntil: number }>()
-  const key = (username: string, password: string) => createHash('sha256').update(username).update('\0').update(password).digest('hex')
+  let revocations = 0
+  const passHash = (username: string, password: string) => createHash('sha256').update(username).update('\0').update(password).digest('hex')
   const bounded = <K, V>(m: Map<K, V>, k: K, v: V, max: number) => {
     m.delete(k)
     m.set(k, v)
     if (m.size > max) m.delete(m.keys().next().value as K)
   }
   return {
-    remember (username: string, password: string, id: MqttIdentity) { bounded(verified, key(username, password), id, limits.credentialCache) },
-    forget (username: string, password: string) { verified.delete(key(username, password)) },
+    /**
+     * Counts revocations: a check of credentials that began before a revocation may have read
+     * the old password, so its answer is neither cached nor trusted (see broker authenticate).
+     */
+    get revocations () { return revocations },
+    remember (username: string, password: string, id: MqttIdentity) { bounded(verified, username, { pass: passHash(username, password), id }, limits.credentialCache) },
+    /** Forgets a username's cached credentials: its password was rotated or it was removed. */
+    revoke (username: string) { revocations++; verified.delete(username) },
+    forget (username: string, password: string) { if (verified.get(username)?.pass === passHash(username, password)) verified.delete(username) },
     /** The identity these exact credentials were last verified as, for when the store cannot answer. */
-    cached (username: string, password: string): MqttIdentity | undefined { return verified.get(key(username, password)) },
+    cached (username: string, password: string): MqttIdentity | undefined {
+      const hit = verified.get(username)
+      return hit && hit.pass === passHash(username, password) ? hit.id : undefined
+    },
     /**
      * A client id belongs to the device (or worker) of that id, else to the
      * identity that used it first since start: another identity using it would

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
@@ -8,6 +9,7 @@ import type { MqttIdentity } from '../registry/index.ts'
 import { parseDeviceTopic, TOPIC_ROOT } from '../vocab/index.ts'
 import { listenProblem } from '../config/problems.ts'
 import { createGuard, DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
+import { filterOversized, type Oversized } from './oversize.ts'
 
 export { DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
 
@@ -35,6 +37,8 @@ export interface BrokerDeps {
   limits?: Partial<BrokerLimits>
   /** Told of each publish a device made to a topic not its own (acknowledged and dropped). */
   onRefused?: (r: { deviceId: string, topic: string, payload: Buffer }) => void
+  /** Keeps a publish of a device's own topic that was over the packet limit (a dead letter); it is acknowledged once this resolves. */
+  onTooLarge?: (r: Oversized & { deviceId: string, reason: string }) => Promise<void>
 }
 
 export interface Broker {
@@ -49,6 +53,13 @@ export interface Broker {
   readonly connected: number
   /** Refused publishes per identity since start (embedded). */
   refusals (): Record<string, number>
+  /**
+   * Closes every live session of a device or worker whose credentials were rotated or
+   * revoked, or which was removed, and forgets its cached credentials; answers how many
+   * connections were closed. Embedded broker only: elsewhere the broker holding the
+   * sessions is not gridcare's.
+   */
+  closeSessions? (who: { type: 'device' | 'worker', id: string }): number
 }
 
 /** Where a refused publish goes once acknowledged: a topic nobody may subscribe to. */
@@ -60,14 +71,15 @@ const hangUp = (client: Client) => {
 }
 const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
-type GcClient = Client & { gc?: MqttIdentity }
+type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized> }
+const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
 export function createBroker (deps: BrokerDeps): Broker {
   return deps.config.mqttUrl ? createExternal(deps, deps.config.mqttUrl) : createEmbedded(deps)
 }
 
-function createEmbedded ({ config, logger, verify, sink, host, limits: given, onRefused }: BrokerDeps): Broker {
+function createEmbedded ({ config, logger, verify, sink, host, limits: given, onRefused, onTooLarge }: BrokerDeps): Broker {
   const log = logger.child({ module: 'broker' })
   const limits = { ...DEFAULT_LIMITS, ...given }
   const guard = createGuard(limits)
@@ -76,6 +88,10 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   let port: number | undefined
   let stopping: Promise<void> | undefined
   let connected = 0
+  /** The payload of the stand-in for a PUBLISH over the packet limit (broker/oversize.ts); no device can know it. */
+  const marker = Buffer.from(`gridcare-oversized:${randomBytes(16).toString('hex')}`)
+  /** Accepted connections by username, from the CONNACK decision on: what closeSessions closes. */
+  const live = new Map<string, Set<GcClient>>()
 
   type Done = (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void
   const refuse = (client: GcClient, username: string | undefined, done: Done, returnCode = 4, why = 'bad username or password') => {
@@ -85,6 +101,11 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   const accept = (client: GcClient, username: string, id: MqttIdentity, done: Done) => {
     if (!guard.claim(client.id, username, id.id)) return refuse(client, username, done, 2, `client id "${client.id}" belongs to another device`)
     client.gc = id
+    if (client.conn.destroyed) return refuse(client, username, done, 3, 'connection closed during authentication')
+    let mine = live.get(username)
+    if (!mine) live.set(username, mine = new Set())
+    mine.add(client)
+    client.conn.once('close', () => { mine.delete(client); if (mine.size === 0 && live.get(username) === mine) live.delete(username) })
     const wait = guard.penalty(username)
     if (wait > 0) {
       log.warn({ clientId: client.id, username, waitMs: wait }, 'mqtt connect held: too many refused publishes')
@@ -100,11 +121,17 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     if (!username || !password) return refuse(client, username, done)
     const pass = password.toString()
     const deadline = Date.now() + limits.holdConnectMs
-    const attempt = () => verify(username, pass).then((id) => {
-      if (!id) { guard.forget(username, pass); return refuse(client, username, done) }
-      guard.remember(username, pass, id)
-      accept(client, username, id, done)
-    }, (err) => {
+    const attempt = (): Promise<void> => {
+      // A rotation or removal while the store was read may make its answer stale: ask again.
+      const revocations = guard.revocations
+      return verify(username, pass).then((id) => {
+        if (guard.revocations !== revocations) return attempt()
+        if (!id) { guard.forget(username, pass); return refuse(client, username, done) }
+        guard.remember(username, pass, id)
+        accept(client, username, id, done)
+      }, onStoreError)
+    }
+    const onStoreError = (err: unknown) => {
       const hit = guard.cached(username, pass)
       if (hit) {
         log.warn({ clientId: client.id, username, err: (err as Error).message }, 'store unavailable: known device let in from the credential cache')
@@ -113,7 +140,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
       if (Date.now() < deadline && !client.closed) { setTimeout(attempt, 1000).unref(); return }
       log.warn({ clientId: client.id, username, err: (err as Error).message }, 'store unavailable: connection dropped so the client retries')
       client.conn.destroy()
-    })
+    }
     void attempt()
   }
 
@@ -135,11 +162,37 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
       return done(new Error('too many refused publishes'))
     }
     if (client.version === 5) return done(new Error('not authorized to publish to ' + packet.topic))
-    // v3.1.1: aedes sends PUBACK for an accepted publish, then delivers it: send it nowhere.
+    ackAndDrop(packet, done)
+  }
+  // v3.1.1: aedes sends PUBACK for an accepted publish, then delivers it: send it nowhere.
+  const ackAndDrop = (packet: PublishPacket, done: (err?: Error | null) => void) => {
     packet.topic = REFUSED_TOPIC
     packet.payload = Buffer.alloc(0)
     packet.retain = false
     done(null)
+  }
+
+  /**
+   * The stand-in for a PUBLISH over the packet limit: kept as a dead letter (its start, size
+   * and sha256) and acknowledged, as Mosquitto does with what is over message_size_limit, so
+   * the device does not resend it for ever (MQTT 5: a PUBACK with reason 0x87 and why).
+   */
+  const tooLarge = (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void) => {
+    const found = client.oversize!.take()
+    const id = client.gc
+    const parsed = parseDeviceTopic(packet.topic)
+    if (found) packet.payload = found.excerpt
+    if (!found || id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) return refusePublish(client, packet, done)
+    const reason = `a ${found.bytes}-byte message; at most ${limits.maxPacketBytes} bytes a packet`
+    log.warn({ deviceId: id.id, topic: packet.topic, bytes: found.bytes }, 'publish over the packet limit: kept as a dead letter and acknowledged')
+    Promise.resolve(onTooLarge?.({ ...found, deviceId: id.id, reason })).then(() => {
+      if (client.version === 5) return done(new Error(`packet too large: ${reason}`))
+      ackAndDrop(packet, done)
+    }, (err) => {
+      log.warn({ err: (err as Error).message, deviceId: id.id }, 'dead letter not stored; connection dropped so the device retries')
+      hangUp(client)
+      done(err as Error)
+    })
   }
 
   // The reading is stored before the callback returns, so aedes sends PUBACK
@@ -148,6 +201,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   const authorizePublish = (client: GcClient | null, packet: PublishPacket, done: (err?: Error | null) => void) => {
     const id = client?.gc
     if (!client) return done(null) // messages published by gridcare itself
+    if (client.oversize && payloadOf(packet).equals(marker)) return tooLarge(client, packet, done)
     const parsed = parseDeviceTopic(packet.topic)
     if (id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) return refusePublish(client, packet, done)
     packet.retain = false // nobody may subscribe to device topics: keep no copy
@@ -190,12 +244,24 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     get port () { return port },
     get connected () { return connected },
     refusals: () => guard.refusalCounts(),
+    closeSessions (who) {
+      const username = usernameOf(who)
+      guard.revoke(username)
+      const clients = [...live.get(username) ?? []]
+      live.delete(username)
+      for (const c of clients) c.conn.destroy()
+      if (clients.length > 0) log.info({ username, connections: clients.length }, 'credentials rotated or revoked: live sessions closed')
+      return clients.length
+    },
     async start () {
       aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, maximumPacketSize: limits.maxPacketBytes })
       aedes.on('client', () => { connected++ })
       aedes.on('clientDisconnect', () => { connected-- })
       aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'))
-      server = createServer(aedes.handle)
+      server = createServer((socket) => {
+        const client: GcClient = aedes!.handle(socket)
+        client.oversize = filterOversized(socket, { maxPacketBytes: limits.maxPacketBytes, marker, version: () => client.version })
+      })
       await new Promise<void>((resolve, reject) => {
         server!.once('error', (err) => reject(listenProblem({ portVar: 'MQTT_PORT', port: config.mqttPort, err, portHint: config.mqttPort === 1883 ? '(1883 is the MQTT default: another broker such as Mosquitto may hold it)' : '' })))
         server!.listen(config.mqttPort, host ?? '0.0.0.0', () => resolve())

@@ -86,6 +86,12 @@ const EnvSchema = z.object({
     return n
   }),
   RABBITMQ_EXCHANGE: z.string().optional().transform((v) => v || 'gc.mqtt'),
+  RABBITMQ_CHECKPOINT_S: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return 15
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 1 || n > 86_400) { ctx.addIssue({ code: 'custom', message: `RABBITMQ_CHECKPOINT_S must be seconds 1-86400, got "${v}"` }); return z.NEVER }
+    return n
+  }),
   MQTT_AUTH_SECRET: z.string().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return undefined
     if (v.length < 16 || !/^[A-Za-z0-9_-]+$/.test(v)) { ctx.addIssue({ code: 'custom', message: 'MQTT_AUTH_SECRET must be at least 16 of A-Z a-z 0-9 _ -' }); return z.NEVER }
@@ -131,6 +137,8 @@ export interface Config {
   rabbitmqPartitions: number
   /** Exchange the MQTT plugin publishes to (mqtt.exchange in rabbitmq.conf); default gc.mqtt, declared by gridcare. */
   rabbitmqExchange: string
+  /** Seconds between checkpoints of each partition's changed detector state (a moved partition replays only what came after); default 15. */
+  rabbitmqCheckpointS: number
   /** Shared secret RabbitMQ's HTTP auth backend sends as ?key= to /mqtt-auth; without it only loopback callers are answered. */
   mqttAuthSecret: string | undefined
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
@@ -175,6 +183,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     rabbitmqUrl: e.RABBITMQ_URL,
     rabbitmqPartitions: e.RABBITMQ_PARTITIONS,
     rabbitmqExchange: e.RABBITMQ_EXCHANGE,
+    rabbitmqCheckpointS: e.RABBITMQ_CHECKPOINT_S,
     mqttAuthSecret: e.MQTT_AUTH_SECRET,
   })
 }

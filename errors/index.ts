@@ -33,7 +33,7 @@ export const ERRORS = {
   INGEST_INVALID_PAYLOAD: { status: 400, message: 'the payload does not match the device contract' },
   INGEST_UNKNOWN_DEVICE: { status: 400, message: 'the device is not registered' },
   INGEST_BAD_JSON: { status: 400, message: 'the payload is not JSON' },
-  INGEST_TOO_LARGE: { status: 413, message: 'the batch carries more readings than allowed' },
+  INGEST_TOO_LARGE: { status: 413, message: 'the message carries more readings or bytes than allowed' },
   INGEST_UNSTORABLE: { status: 400, message: 'the store refuses this payload for good' },
   INGEST_TOPIC_REFUSED: { status: 403, message: 'the device published to a topic that is not its own' },
   STORE_UNAVAILABLE: { status: 503, message: 'the store is not reachable; try again' },

@@ -133,6 +133,13 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     })
   }
 
+  /** Keeps a publish over the broker's packet limit (never held whole) as a dead letter: its start, size and sha256. */
+  async function tooLarge (r: { deviceId: string, topic: string, reason: string, excerpt: Buffer, bytes: number, sha256: string }) {
+    stats.deadLetters++
+    log.info({ deviceId: r.deviceId, topic: r.topic.slice(0, 200), code: 'INGEST_TOO_LARGE', reason: r.reason }, 'dead letter')
+    await insertDeadLetters(db, [{ source: 'mqtt', topic: r.topic, deviceId: r.deviceId, code: 'INGEST_TOO_LARGE', reason: r.reason, payload: r.excerpt, whole: { bytes: r.bytes, sha256: r.sha256 } }])
+  }
+
   async function handleOnce (msg: DeviceMessage): Promise<void> {
     const dev = await device(msg.deviceId)
     if (!dev) return deadLetter(msg, { code: 'INGEST_UNKNOWN_DEVICE', reason: `device "${msg.deviceId}" is not registered` })
@@ -249,6 +256,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     handle,
     stats,
     refused,
+    tooLarge,
     /** Forgets cached registrations and register state (after a device is changed, or its street came from another worker). */
     forgetDevice (id: string) { devices.delete(id); registers.delete(id) },
     /** Readings queued or being written. */

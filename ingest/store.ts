@@ -161,6 +161,8 @@ export interface DeadLetter {
   reason: string
   /** The payload, or the part of it that was refused; kept as an excerpt of at most DEAD_LETTER_EXCERPT bytes. */
   payload: Buffer | string
+  /** Size and sha256 of the whole payload when `payload` is only its start (one never held whole); default: of `payload`. */
+  whole?: { bytes: number, sha256: string }
 }
 
 /** Bytes of a dead payload kept; its size and sha256 are kept whole. */
@@ -171,7 +173,7 @@ export async function insertDeadLetters (db: Queryable, list: readonly DeadLette
   if (list.length === 0) return
   const kept = list.map((d) => {
     const buf = typeof d.payload === 'string' ? Buffer.from(d.payload, 'utf8') : d.payload
-    return { ...d, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), excerpt: excerpt(buf) }
+    return { ...d, bytes: d.whole?.bytes ?? buf.length, sha256: d.whole?.sha256 ?? createHash('sha256').update(buf).digest('hex'), excerpt: excerpt(buf) }
   })
   await db.query(`INSERT INTO dead_letters (source, topic, device_id, code, reason, payload, payload_bytes, payload_sha256)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])`, [

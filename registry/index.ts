@@ -3,7 +3,9 @@ import type { AddressBase } from '../addresses/index.ts'
 import { GridcareError } from '../errors/index.ts'
 import { deviceTopics, NO_STREET, workerTopic, type DeviceKind, type SubjectKind, type WorkerRole } from '../vocab/index.ts'
 import { hashSecret, newSecret, sameHash } from './secrets.ts'
-import { createRegistryAdmin } from './manage.ts'
+import { createRegistryAdmin, type DeviceChange, type WorkerChange } from './manage.ts'
+
+export type { DeviceChange, WorkerChange } from './manage.ts'
 
 export { hashSecret, newSecret } from './secrets.ts'
 
@@ -28,10 +30,17 @@ export const workerUsername = (id: string) => `worker:${id}`
 
 /** Workers, care subjects and devices, with the credentials that let them in. */
 export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressBase }) {
-  const deviceListeners = new Set<(deviceId: string) => void>()
-  const admin = createRegistryAdmin({ db, addresses, changed: (id) => deviceListeners.forEach((fn) => fn(id)) })
-  /** Called after a device's password, address or subject changes, or it is removed (caches forget it). */
-  const onDeviceChange = (fn: (deviceId: string) => void) => { deviceListeners.add(fn); return () => deviceListeners.delete(fn) }
+  const deviceListeners = new Set<(deviceId: string, change: DeviceChange) => void>()
+  const workerListeners = new Set<(workerId: string, change: WorkerChange) => void>()
+  const admin = createRegistryAdmin({
+    db, addresses,
+    changed: (id, change) => deviceListeners.forEach((fn) => fn(id, change)),
+    workerChanged: (id, change) => workerListeners.forEach((fn) => fn(id, change)),
+  })
+  /** Called after a device's password, address or subject changes, or it is removed (caches forget it, live sessions end). */
+  const onDeviceChange = (fn: (deviceId: string, change: DeviceChange) => void) => { deviceListeners.add(fn); return () => deviceListeners.delete(fn) }
+  /** Called after a worker's token is rotated or revoked, its role or grids change, or it is removed (live sessions and feeds end). */
+  const onWorkerChange = (fn: (workerId: string, change: WorkerChange) => void) => { workerListeners.add(fn); return () => workerListeners.delete(fn) }
 
   async function ensureAdminToken (fixed: string | undefined): Promise<string | null> {
     if (fixed) {
@@ -156,7 +165,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     await db.query('INSERT INTO audit_log (actor, action, target) SELECT $1, $2, t FROM unnest($3::text[]) AS t', [actor, action, targets])
   }
 
-  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, verifyMqtt, audit, auditMany, onDeviceChange, ...admin }
+  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, verifyMqtt, audit, auditMany, onDeviceChange, onWorkerChange, ...admin }
 }
 
 export type Registry = ReturnType<typeof createRegistry>

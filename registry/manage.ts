@@ -5,6 +5,15 @@ import { deviceTopics, NO_STREET, workerTopic, type DeviceKind, type SubjectKind
 import { hashSecret, newSecret } from './secrets.ts'
 import type { Contact } from './index.ts'
 
+/**
+ * What changed about a device: `password`, `removed` and `moved` (to another street: other
+ * topics) end its live MQTT sessions; `rebound` (another subject or flat on the same street)
+ * and `detached` (its subject removed) only make caches look it up afresh.
+ */
+export type DeviceChange = 'password' | 'removed' | 'moved' | 'rebound' | 'detached'
+/** What changed about a worker: `token` and `removed` end its live sessions; `scope` its live feed. */
+export type WorkerChange = 'token' | 'removed' | 'scope'
+
 /** A scope filter: the address codes a caller covers, or null for everything (the admin). */
 export type Scope = readonly string[] | null
 export interface Page { limit: number, offset: number }
@@ -30,9 +39,12 @@ const deviceOf = (d: DeviceRow): DeviceRecord => {
 /**
  * Lists, changes and removals of workers, subjects and devices. Removal keeps the row
  * (alerts, tasks, readings and the audit log name it) and takes its credentials away.
- * `changed(deviceId)` is called after a device's credentials, address or subject change.
+ * `changed` is called after a device's credentials, address or subject change, `workerChanged`
+ * after a worker's token, role or grids change or it is removed: both after the change is committed.
  */
-export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addresses: AddressBase, changed: (deviceId: string) => void }) {
+export function createRegistryAdmin ({ db, addresses, changed, workerChanged }: {
+  db: Db, addresses: AddressBase, changed: (deviceId: string, change: DeviceChange) => void, workerChanged: (workerId: string, change: WorkerChange) => void
+}) {
   async function checkGrids (role: WorkerRole, grids: readonly string[]) {
     for (const code of grids) {
       const a = await addresses.get(code)
@@ -67,6 +79,7 @@ export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addre
     const { rows } = await db.query<WorkerRow>(`UPDATE workers SET name = $2, phone = $3, role = $4, scopes = $5 WHERE id = $1 AND removed_at IS NULL
       RETURNING id, name, phone, role, scopes, on_duty`, [id, change.name ?? w.name, change.phone === undefined ? w.phone : change.phone, role, grids])
     if (!rows[0]) throw new GridcareError('NOT_FOUND', `no worker "${id}"`)
+    if (change.role !== undefined || change.grids !== undefined) workerChanged(id, 'scope')
     return workerOf(rows[0])
   }
 
@@ -75,6 +88,7 @@ export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addre
     const token = newSecret()
     const r = await db.query('UPDATE workers SET token_hash = $2 WHERE id = $1 AND removed_at IS NULL', [id, hashSecret(token)])
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no worker "${id}"`)
+    workerChanged(id, 'token')
     return token
   }
 
@@ -82,12 +96,14 @@ export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addre
   async function revokeWorkerToken (id: string): Promise<void> {
     const r = await db.query('UPDATE workers SET token_hash = $2 WHERE id = $1 AND removed_at IS NULL', [id, unusable(id)])
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no worker "${id}"`)
+    workerChanged(id, 'token')
   }
 
   /** Off duty, token revoked, gone from lists and routing; tasks and history keep naming it. */
   async function removeWorker (id: string): Promise<void> {
     const r = await db.query('UPDATE workers SET removed_at = now(), on_duty = false, token_hash = $2 WHERE id = $1 AND removed_at IS NULL', [id, unusable(id)])
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no worker "${id}"`)
+    workerChanged(id, 'removed')
   }
 
   async function listSubjects (scope: Scope = null, page: Page = { limit: 1000, offset: 0 }, filter: { under?: string } = {}): Promise<SubjectRecord[]> {
@@ -108,7 +124,7 @@ export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addre
       if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no subject "${id}"`)
       const { rows } = await tx.query<{ id: string, removed: boolean }>('UPDATE devices SET subject = NULL WHERE subject = $1 RETURNING id, removed_at IS NOT NULL AS removed', [id])
       return { detachedDevices: rows.filter((d) => !d.removed).map((d) => d.id).sort() }
-    }).then((out) => { out.detachedDevices.forEach(changed); return out })
+    }).then((out) => { for (const d of out.detachedDevices) changed(d, 'detached'); return out })
   }
 
   const DEVICE_COLUMNS = 'd.id, d.kind, d.address, d.subject, d.street, d.username, d.created_at'
@@ -143,24 +159,25 @@ export function createRegistryAdmin ({ db, addresses, changed }: { db: Db, addre
     const { rows } = await db.query<DeviceRow>(`UPDATE devices d SET address = $2, subject = $3, street = $4 WHERE d.id = $1 AND d.removed_at IS NULL
       RETURNING ${DEVICE_COLUMNS}`, [id, address, subject, a?.street ?? NO_STREET])
     if (!rows[0]) throw new GridcareError('NOT_FOUND', `no device "${id}"`)
-    changed(id)
-    return deviceOf(rows[0])
+    const out = deviceOf(rows[0])
+    changed(id, out.topics.telemetry === d.topics.telemetry ? 'rebound' : 'moved')
+    return out
   }
 
-  /** A new MQTT password; the old one is refused from the next connect on. */
+  /** A new MQTT password; the old one is refused from now on and its live sessions are closed. */
   async function rotateDevicePassword (id: string): Promise<string> {
     const password = newSecret()
     const r = await db.query('UPDATE devices SET password_hash = $2 WHERE id = $1 AND removed_at IS NULL', [id, hashSecret(password)])
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no device "${id}"`)
-    changed(id)
+    changed(id, 'password')
     return password
   }
 
-  /** The broker refuses it from the next connect on; its readings and dead letters stay. */
+  /** The broker refuses it and closes its live sessions; its readings and dead letters stay. */
   async function removeDevice (id: string): Promise<void> {
     const r = await db.query('UPDATE devices SET removed_at = now(), password_hash = $2 WHERE id = $1 AND removed_at IS NULL', [id, unusable(id)])
     if (r.rowCount === 0) throw new GridcareError('NOT_FOUND', `no device "${id}"`)
-    changed(id)
+    changed(id, 'removed')
   }
 
   return {

@@ -1,19 +1,19 @@
 /**
  * Detector state by partition: a worker keeps one detector set per partition it is active
- * for, built when the partition arrives (snapshots of its streets' subjects, then the stored
- * readings since: hourly aggregates, then the raw readings of the last hour) and dropped
- * when it goes. Outwardly one DetectorSet that routes by street, so the composition root
- * wires it as it wires the single set.
+ * for, built when the partition arrives and dropped when it goes. It is built from the
+ * partition's checkpoints (checkpoint.ts, taken every few seconds, on hand-over and on stop)
+ * and the readings stored after them; subjects without one from their stored history
+ * (warm.ts). Outwardly one DetectorSet that routes by street, so the composition root wires
+ * it as it wires the single set.
  */
 import type { Logger } from 'pino'
 import type { DetectorSet } from '../detectors/index.ts'
 import type { Feedback } from '../detectors/types.ts'
 import type { Db } from '../store/index.ts'
-import type { Anomaly, Consumption, SubjectKind } from '../vocab/index.ts'
-import { saveDetectors } from '../app/detector-state.ts'
+import type { Anomaly, Consumption } from '../vocab/index.ts'
+import { capture, readCheckpoints, writeCheckpoints } from './checkpoint.ts'
 import { partitionOf } from './partition.ts'
-
-const HOUR = 3_600_000
+import { readHistory, readSince } from './warm.ts'
 
 export interface PartitionedDetectorsDeps {
   db: Db
@@ -34,19 +34,37 @@ export interface Activation {
   onDevices?: (ids: string[]) => void
 }
 
+/** One active partition: its detectors, the last sample time per subject and device, the subjects changed since the last checkpoint. */
+interface Part {
+  set: DetectorSet
+  fed: Map<string, Map<string, number>>
+  dirty: Set<string>
+}
+
 export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
   const log = deps.logger.child({ module: 'partitions' })
-  const sets = new Map<number, DetectorSet>()
+  const parts = new Map<number, Part>()
   const deviceStreet = new Map<string, string>()
   const subjectStreet = new Map<string, string>()
-  const setOf = (street: string | undefined) => street === undefined ? undefined : sets.get(partitionOf(street, deps.partitions))
+  const partOf = (street: string | undefined) => street === undefined ? undefined : parts.get(partitionOf(street, deps.partitions))
   const NONE: Anomaly[] = []
+
+  /** Feeds a sample to its partition, noting how far its device has got and that its subject changed. */
+  function feed (part: Part, sample: Consumption): Anomaly[] {
+    let marks = part.fed.get(sample.subjectId)
+    if (!marks) part.fed.set(sample.subjectId, marks = new Map())
+    const had = marks.get(sample.deviceId)
+    if (had === undefined || sample.ts > had) marks.set(sample.deviceId, sample.ts)
+    part.dirty.add(sample.subjectId)
+    return part.set.update(sample)
+  }
 
   /** Applies feedback here when the subject's partition is here; true if it was. */
   function applyLocal (fb: Feedback, street: string | undefined): boolean {
-    const s = setOf(street)
-    if (!s) return false
-    s.feedback(fb)
+    const part = partOf(street)
+    if (!part) return false
+    part.set.feedback(fb)
+    part.dirty.add(fb.subjectId)
     return true
   }
 
@@ -55,16 +73,20 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
     update (sample: Consumption) {
       const street = sample.street ?? deviceStreet.get(sample.deviceId)
       if (street !== undefined) subjectStreet.set(sample.subjectId, street)
-      return setOf(street)?.update(sample) ?? NONE
+      const part = partOf(street)
+      return part ? feed(part, sample) : NONE
     },
     event (e) {
       const street = deviceStreet.get(e.deviceId)
       if (street !== undefined) subjectStreet.set(e.subjectId, street)
-      return setOf(street)?.event(e) ?? NONE
+      const part = partOf(street)
+      if (!part) return NONE
+      part.dirty.add(e.subjectId)
+      return part.set.event(e)
     },
     tick (now) {
       const out: Anomaly[] = []
-      for (const s of sets.values()) out.push(...s.tick(now))
+      for (const part of parts.values()) out.push(...part.set.tick(now))
       return out
     },
     feedback (fb) {
@@ -89,14 +111,18 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
     return rows.map((r) => r.street).filter((s) => partitionOf(s, deps.partitions) === p)
   }
 
-  /** Builds partition p's detector state from the store. */
-  async function activate (p: number, how: Activation, known?: Iterable<string>): Promise<void> {
+  /**
+   * Builds partition p's detector state: the checkpoints of its subjects, then the readings
+   * stored after them; subjects or meters without one get their history (and the older
+   * restart snapshot in detector_state, if any) instead.
+   */
+  async function activate (p: number, how: Activation, known?: Iterable<string>): Promise<{ restored: number, samples: number }> {
     const t0 = Date.now()
     const streets = known ? [...known].filter((s) => partitionOf(s, deps.partitions) === p) : await streetsOf(p)
-    const s = deps.make()
-    sets.set(p, s)
-    const { rows: devices } = await deps.db.query<{ id: string, subject: string | null, street: string }>(
-      'SELECT id, subject, street FROM devices WHERE street = ANY($1)', [streets])
+    const part: Part = { set: deps.make(), fed: new Map(), dirty: new Set() }
+    parts.set(p, part)
+    const { rows: devices } = await deps.db.query<{ id: string, subject: string | null, street: string, kind: string }>(
+      'SELECT id, subject, street, kind FROM devices WHERE street = ANY($1)', [streets])
     for (const d of devices) {
       deviceStreet.set(d.id, d.street)
       if (d.subject) subjectStreet.set(d.subject, d.street)
@@ -104,18 +130,35 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
     how.onDevices?.(devices.map((d) => d.id))
     const subjects = [...new Set(devices.map((d) => d.subject).filter((x): x is string => x !== null))]
     const t1 = Date.now()
-    // Both reads at once; the snapshots go in first, then the samples (older ones are ignored).
-    const [snapshots, samples] = await Promise.all([readSnapshots(subjects), readSamples(devices.map((d) => d.id))])
+    const checkpoints = await readCheckpoints(deps.db, subjects)
+    const restored = restore(part.set, checkpoints.map((c) => Object.entries(c.state).map(([detector, state]) => ({ subject: c.subject, detector, state }))).flat())
+    const marks: Array<[string, number]> = []
+    const withMark = new Set<string>()
+    for (const c of checkpoints) {
+      const fed = new Map(Object.entries(c.fed))
+      part.fed.set(c.subject, fed)
+      for (const [id, ts] of fed) { marks.push([id, ts]); withMark.add(id) }
+    }
+    const metered = devices.filter((d) => d.subject !== null && (d.kind === 'meter' || d.kind === 'water_meter'))
+    const rest = metered.filter((d) => !withMark.has(d.id))
+    const checkpointed = new Set(checkpoints.map((c) => c.subject))
+    const [since, history, snapshots] = await Promise.all([
+      readSince(deps.db, marks),
+      readHistory(deps.db, rest.map((d) => d.id)),
+      readSnapshots([...new Set(rest.map((d) => d.subject!))].filter((s) => !checkpointed.has(s))),
+    ])
     const t2 = Date.now()
-    const restored = restore(s, snapshots)
+    const older = restore(part.set, snapshots)
     // Anomalies of the rebuild go to the alerts, whose episode check drops what was raised already.
-    for (const x of samples) { if (sets.get(p) !== s) break; for (const a of s.update(x)) how.onAnomaly(a) }
+    for (const x of [...history, ...since]) { if (parts.get(p) !== part) break; for (const a of feed(part, x)) how.onAnomaly(a) }
     // Absence windows follow without holding the partition's messages: the alerts check
     // declared absences themselves before raising.
     how.onSubjects?.(subjects).catch((err) => log.warn({ err: (err as Error).message, partition: p }, 'absence windows not sent'))
-    log.info({ partition: p, streets: streets.length, subjects: subjects.length, restored, samples: samples.length, ms: Date.now() - t0, lookupMs: t1 - t0, readMs: t2 - t1 }, `partition ${p}: detector state rebuilt`)
+    log.info({ partition: p, streets: streets.length, subjects: subjects.length, checkpoints: checkpoints.length, restored: restored + older, sinceCheckpoint: since.length, history: history.length, ms: Date.now() - t0, lookupMs: t1 - t0, readMs: t2 - t1 }, `partition ${p}: detector state rebuilt`)
+    return { restored: restored + older, samples: since.length + history.length }
   }
 
+  /** Restart snapshots (app/detector-state.ts) of subjects that have no checkpoint yet. */
   async function readSnapshots (subjects: string[]) {
     if (subjects.length === 0) return []
     return (await deps.db.query<{ subject: string, detector: string, state: unknown }>(
@@ -126,49 +169,28 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
     const byName = new Map(s.detectors.map((d) => [d.name, d]))
     let n = 0
     for (const r of rows) {
-      try { byName.get(r.detector)?.restore(r.subject, r.state); n++ } catch (err) {
+      const d = byName.get(r.detector)
+      if (!d) continue
+      try { d.restore(r.subject, r.state); n++ } catch (err) {
         log.warn({ subject: r.subject, detector: r.detector, err: (err as Error).message }, 'detector snapshot not restored')
       }
     }
     return n
   }
 
-  /**
-   * The partition's stored readings, as app/warmup.ts feeds them after a restart (14 days of
-   * hourly aggregates), then the raw readings of each device's last hour, so a partition that
-   * moved mid-hour misses nothing its last owner stored.
-   */
-  async function readSamples (devices: string[]): Promise<Consumption[]> {
-    if (devices.length === 0) return []
-    // Filters on device_id straight on the view: PostgreSQL pushes them into its GROUP BY (a
-    // plain view over readings, or TimescaleDB's continuous aggregate), so only this
-    // partition's meters are aggregated.
-    const { rows: hourly } = await deps.db.query<{ device_id: string, subject: string, subject_kind: SubjectKind, kind: string, street: string, bucket: Date, amount: number }>(`
-      WITH latest AS (SELECT device_id, max(bucket) AS last FROM energy_hourly WHERE device_id = ANY($1::text[]) GROUP BY device_id)
-      SELECT e.device_id, d.subject, s.kind AS subject_kind, d.kind, d.street, e.bucket, e.amount
-      FROM energy_hourly e JOIN latest l ON l.device_id = e.device_id JOIN devices d ON d.id = e.device_id JOIN subjects s ON s.id = d.subject
-      WHERE e.device_id = ANY($1::text[]) AND d.kind IN ('meter', 'water_meter') AND e.amount IS NOT NULL
-        AND e.bucket >= l.last - INTERVAL '14 days' AND e.bucket < l.last
-      ORDER BY e.device_id, e.bucket`, [devices])
-    const { rows: raw } = await deps.db.query<{ device_id: string, subject: string, subject_kind: SubjectKind, kind: string, street: string, ts: Date, amount: number | null, interval_ms: string | number | null, power_w: number | null, reset: boolean }>(`
-      WITH latest AS (SELECT device_id, max(ts) AS last FROM readings WHERE device_id = ANY($1::text[]) GROUP BY device_id)
-      SELECT r.device_id, d.subject, s.kind AS subject_kind, d.kind, d.street, r.ts, r.amount, r.interval_ms, r.power_w, r.reset
-      FROM readings r JOIN latest l ON l.device_id = r.device_id JOIN devices d ON d.id = r.device_id JOIN subjects s ON s.id = d.subject
-      WHERE r.device_id = ANY($1::text[]) AND d.kind IN ('meter', 'water_meter') AND r.ts >= date_trunc('hour', l.last) AND r.interval_ms IS NOT NULL
-      ORDER BY r.device_id, r.ts`, [devices])
-    const byDevice = new Map<string, Consumption[]>()
-    const push = (x: Consumption) => { const l = byDevice.get(x.deviceId) ?? []; l.push(x); byDevice.set(x.deviceId, l) }
-    for (const r of hourly) {
-      push({ subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: r.kind === 'water_meter' ? 'm3' : 'kwh', ts: r.bucket.getTime() + HOUR, intervalMs: HOUR, amount: Number(r.amount) })
+  /** Checkpoints the subjects of partition p changed since its last checkpoint (all with `all`). */
+  async function checkpoint (p: number, all = false): Promise<number> {
+    const part = parts.get(p)
+    if (!part) return 0
+    const subjects = all ? new Set([...part.fed.keys(), ...part.set.detectors.flatMap((d) => [...d.subjects()])]) : part.dirty
+    part.dirty = new Set()
+    const cps = capture(part.set, subjects, part.fed)
+    try {
+      return await writeCheckpoints(deps.db, cps)
+    } catch (err) {
+      for (const s of subjects) part.dirty.add(s) // tried again next time
+      throw err
     }
-    for (const r of raw) {
-      const fault = r.amount === null ? 'implausible' as const : r.reset ? 'reset' as const : null
-      push({
-        subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: r.kind === 'water_meter' ? 'm3' : 'kwh',
-        ts: r.ts.getTime(), intervalMs: Number(r.interval_ms), amount: r.amount ?? 0, ...(r.power_w !== null ? { powerW: r.power_w } : {}), ...(fault ? { registerFault: fault } : {}),
-      })
-    }
-    return [...byDevice.values()].flat()
   }
 
   return {
@@ -183,22 +205,25 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
       deps.db.query<{ street: string }>('SELECT street FROM devices WHERE subject = $1 LIMIT 1', [fb.subjectId])
         .then(({ rows }) => { if (rows[0]) applyLocal(fb, rows[0].street) }, () => {})
     },
-    /** Partition p goes to another worker: its snapshots first, then it is forgotten here. */
+    /** Partition p goes to another worker: a checkpoint first, then it is forgotten here. */
     async handOver (p: number): Promise<void> {
-      const s = sets.get(p)
-      if (!s) return
-      await saveDetectors(deps.db, s)
-      if (sets.get(p) === s) sets.delete(p)
+      const part = parts.get(p)
+      if (!part) return
+      await checkpoint(p)
+      if (parts.get(p) === part) parts.delete(p)
     },
     /** Every partition went elsewhere. */
-    release () { sets.clear() },
-    /** Snapshots of every active partition's subjects. */
+    release () { parts.clear() },
+    /** Checkpoints what changed in every active partition; returns the subjects written. */
     async save (): Promise<number> {
       let n = 0
-      for (const s of [...sets.values()]) n += await saveDetectors(deps.db, s)
+      for (const p of [...parts.keys()]) n += await checkpoint(p)
       return n
     },
-    get active () { return [...sets.keys()].sort((a, b) => a - b) },
+    checkpoint,
+    /** Partition p's detector set while it is active here. */
+    detectorsOf (p: number): DetectorSet | undefined { return parts.get(p)?.set },
+    get active () { return [...parts.keys()].sort((a, b) => a - b) },
   }
 }
 

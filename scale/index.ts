@@ -25,14 +25,12 @@ import { createRabbitWorker } from './worker.ts'
 export { partitionOf, partitionQueue } from './partition.ts'
 
 export interface ScaleDeps {
-  config: Readonly<Pick<Config, 'rabbitmqUrl' | 'rabbitmqPartitions' | 'rabbitmqExchange' | 'mqttAuthSecret' | 'databaseUrl'>>
+  config: Readonly<Pick<Config, 'rabbitmqUrl' | 'rabbitmqPartitions' | 'rabbitmqExchange' | 'rabbitmqCheckpointS' | 'mqttAuthSecret' | 'databaseUrl'>>
   logger: Logger
   db: Db
   events: EventBus
   /** A fresh detector set (one per active partition). */
   makeDetectors: () => DetectorSet
-  /** How often active partitions' detector state is snapshotted, ms; default 5 min. */
-  snapshotEveryMs?: number
 }
 
 export function createScale (deps: ScaleDeps) {
@@ -65,11 +63,11 @@ export function createScale (deps: ScaleDeps) {
       },
       settled: () => w.alerts.idle(),
       streets,
-      activate: (p, known) => partitions.activate(p, {
+      activate: async (p, known) => { await partitions.activate(p, {
         onAnomaly,
         onDevices: (ids) => ids.forEach((id) => w.ingest.forgetDevice(id)),
         onSubjects: async (ids) => { for (const id of ids) await w.alerts.syncAway?.(id) },
-      }, known),
+      }, known) },
       workers: async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM scale_workers WHERE seen_at > now() - interval '10 seconds'`)).rows[0]!.n),
       release: () => partitions.release(),
       handOver: (p) => partitions.handOver(p),
@@ -87,9 +85,10 @@ export function createScale (deps: ScaleDeps) {
     authRoutes (registry: Registry): FastifyPluginAsync {
       return mqttAuthRoutes({ verify: registry.verifyMqtt, getDevice: registry.getDevice, exchange: config.rabbitmqExchange, secret: config.mqttAuthSecret })
     },
-    /** Cross-worker events and feedback (server store only), and periodic snapshots. */
+    /** Cross-worker events and feedback (server store only), and periodic checkpoints. */
     async start (alerts: Alerts) {
-      timer = setInterval(() => { partitions.save().catch((err) => log.warn({ err: (err as Error).message }, 'partition snapshot failed')) }, deps.snapshotEveryMs ?? 5 * 60_000)
+      // Checkpoints bound what a partition that moves must replay: the readings since the last one.
+      timer = setInterval(() => { partitions.save().catch((err) => log.warn({ err: (err as Error).message }, 'partition checkpoint failed')) }, config.rabbitmqCheckpointS * 1000)
       timer.unref()
       // Presence: how many workers share the partitions (RabbitMQ's consumer counts keep
       // consumers of a lost node as "suspected down").

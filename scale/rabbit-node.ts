@@ -46,6 +46,8 @@ export interface RabbitNode {
   mqttPort: number
   amqpUrl: string
   mqttUrl: string
+  /** The node's log (warnings and worse): when it saw a client's connection close, say. */
+  logFile: string
   process: ChildProcess
   /** rabbitmqctl against this node. */
   ctl (...args: string[]): Promise<string>
@@ -135,6 +137,7 @@ export async function startRabbitNode (o: NodeOptions): Promise<RabbitNode> {
     mqttPort,
     amqpUrl: `amqp://gridcare:gridcare@127.0.0.1:${amqpPort}`,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    logFile: join(env.RABBITMQ_LOG_BASE, `${node}.log`),
     process: child,
     ctl,
     kill () {

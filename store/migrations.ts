@@ -432,6 +432,21 @@ CREATE INDEX drones_link_due ON drones (link_due) WHERE link_due IS NOT NULL AND
 `,
   },
   {
+    id: 13,
+    name: 'scale-out: checkpoints of a partition\'s detector state with the last sample time per device',
+    // A partition that moves restores these and replays only the readings after fed's times
+    // (scale/checkpoint.ts); fed_max orders checkpoints, so an older one never replaces a newer.
+    sql: () => `
+CREATE TABLE partition_checkpoints (
+  subject text PRIMARY KEY,
+  state jsonb NOT NULL,
+  fed jsonb NOT NULL,
+  fed_max timestamptz,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
+  {
     id: 14,
     name: 'the deadline sweep reads only the tasks whose current deadline is near, not every task ever made',
     // The same expression as CURRENT_DUE in alerts/escalation.ts, so the planner can match it.

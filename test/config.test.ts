@@ -34,3 +34,9 @@ test('bad configuration names every variable and what is wrong', () => {
 test('a short ADMIN_TOKEN is refused', () => {
   assert.throws(() => loadConfig({ ADMIN_TOKEN: 'short' }), /ADMIN_TOKEN must be at least 16 characters/)
 })
+
+test('scale-out checkpoints: every 15 s unless RABBITMQ_CHECKPOINT_S says otherwise; nonsense is refused', () => {
+  assert.equal(loadConfig({}).rabbitmqCheckpointS, 15)
+  assert.equal(loadConfig({ RABBITMQ_CHECKPOINT_S: '900' }).rabbitmqCheckpointS, 900)
+  assert.throws(() => loadConfig({ RABBITMQ_CHECKPOINT_S: '0' }), /RABBITMQ_CHECKPOINT_S must be seconds 1-86400, got "0"/)
+})

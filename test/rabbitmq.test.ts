@@ -109,4 +109,7 @@ test('short failover: of two workers, the one holding partitions is killed with 
   const after = Object.values(r.partitionsAfter)[0]!.split(',').map(Number)
   for (const p of r.killedPartitions) assert.ok(after.includes(p), `partition ${p} moved to the surviving worker`)
   assert.ok(Number.isFinite(r.failoverSeconds))
+  // Each phase was found in the broker's and the workers' logs, in order.
+  const ph = r.workerPhases
+  assert.ok(ph.connectionClosed !== null && ph.connectionClosed <= ph.delivered && ph.delivered <= ph.rebuilt && Number.isFinite(ph.stored), JSON.stringify(ph))
 }, 300_000)

@@ -53,7 +53,7 @@ export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/devices/:id/password', {
     schema: {
-      tags: ['devices'], summary: 'Rotate a device\'s MQTT password (admin): answers the new one (shown once); the broker refuses the old one from the next connect',
+      tags: ['devices'], summary: 'Rotate a device\'s MQTT password (admin): answers the new one (shown once); the broker refuses the old one and closes the device\'s live connections',
       params: DeviceParams, response: { 200: DeviceOut, ...errors },
     },
   }, async (req) => {
@@ -66,7 +66,7 @@ export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete('/devices/:id', {
     schema: {
-      tags: ['devices'], summary: 'Remove a device (admin): the broker refuses it from the next connect; its readings and dead letters stay',
+      tags: ['devices'], summary: 'Remove a device (admin): the broker refuses it and closes its live connections; its readings and dead letters stay',
       params: DeviceParams, response: { 204: z.null().meta({ examples: [null] }), ...errors },
     },
   }, async (req, reply) => {

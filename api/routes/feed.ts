@@ -52,11 +52,15 @@ export const feedRoutes: FastifyPluginAsyncZod = async (app) => {
     })
     const ping = setInterval(() => res.write(': ping\n\n'), PING_MS)
     ping.unref()
+    // A worker whose token is rotated or revoked, or who is removed, loses the stream now; one
+    // whose grids or role change too: its browser reconnects and is let in with the new scope.
+    const offWorker = p.type === 'worker' ? app.deps.registry.onWorkerChange((id) => { if (id === p.id) end() }) : undefined
     const end = () => {
       if (ended) return
       ended = true
       clearInterval(ping)
       listeners.forEach((off) => off())
+      offWorker?.()
       open.delete(end)
       if (!res.writableEnded) res.end()
     }

@@ -70,7 +70,7 @@ export const workerRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.post('/workers/:id/token', {
-    schema: { tags: ['workers'], summary: 'Rotate a worker\'s token (admin): answers the new one (shown once); the old one gets 401 from now on', params: WorkerParams, response: { 200: TokenOut, ...errors } },
+    schema: { tags: ['workers'], summary: 'Rotate a worker\'s token (admin): answers the new one (shown once); the old one gets 401 from now on; its live MQTT connections and feed are closed', params: WorkerParams, response: { 200: TokenOut, ...errors } },
   }, async (req) => {
     requireAdmin(req)
     const token = await registry.rotateWorkerToken(req.params.id)
@@ -79,7 +79,7 @@ export const workerRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.delete('/workers/:id/token', {
-    schema: { tags: ['workers'], summary: 'Revoke a worker\'s token (admin): it gets 401 until a new one is issued', params: WorkerParams, response: { 204: z.null().meta({ examples: [null] }), ...errors } },
+    schema: { tags: ['workers'], summary: 'Revoke a worker\'s token (admin): it gets 401 until a new one is issued; its live MQTT connections and feed are closed', params: WorkerParams, response: { 204: z.null().meta({ examples: [null] }), ...errors } },
   }, async (req, reply) => {
     requireAdmin(req)
     await registry.revokeWorkerToken(req.params.id)

@@ -14,6 +14,7 @@ import { freePort, startCluster, type Cluster } from '../rabbit-node.ts'
 import { partitionOf } from '../partition.ts'
 import { startBalancer, type Balancer } from './lb.ts'
 import { createLoad, injectFall, type LoadDevice } from './load.ts'
+import { connectionClosedAt, latest, partitionTimes } from './phases.ts'
 
 export interface ProofOptions {
   nodes: number
@@ -44,19 +45,24 @@ export interface ProofResult {
   lost: number
   duplicateAlerts: number
   missedAnomalies: number
+  /** Seconds until a reading of every street of the killed worker, and after the node kill of every street, was stored again (the larger). */
   failoverSeconds: number
   readingsPerSecondBefore: number
   readingsPerSecondAfter: number
   /** Partitions of the killed worker, and who holds each after. */
   killedPartitions: number[]
   partitionsAfter: Record<string, string>
+  /** Seconds after the worker's kill -9 until ...: the broker closed its connection; its last partition was delivered to another worker; rebuilt there; a reading of each of its streets stored. */
+  workerPhases: { connectionClosed: number | null, delivered: number, rebuilt: number, stored: number }
+  /** Seconds after the node's kill -9 until a reading of every street was stored again (0 without a node kill). */
+  nodeStored: number
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ADMIN = 'failover-admin-token-0123456789'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-interface Worker { n: number, port: number, child: ChildProcess }
+interface Worker { n: number, port: number, child: ChildProcess, logFile: string }
 
 async function health (port: number): Promise<{ status: number, partitions: string } | null> {
   try {
@@ -108,7 +114,7 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
         },
       })
       closeSync(out)
-      workers.push({ n, port, child })
+      workers.push({ n, port, child, logFile })
       balancer.targets.push(port)
       const deadline = Date.now() + 90_000
       while ((await health(port))?.status !== 200) {
@@ -189,7 +195,7 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
     await inject(2)
     await sleep(Math.max(0, phaseEnd - Date.now()))
     await watch
-    log(`every partition of the killed worker delivered to another within ${consumedAgain.toFixed(2)} s`)
+    log(`every partition of the killed worker listed by another's /healthz within ${consumedAgain.toFixed(2)} s`)
     await inject(3)
 
     let tNodeKill = 0
@@ -248,17 +254,27 @@ export async function runProof (o: ProofOptions): Promise<ProofResult> {
     const victimStreets = allStreets.filter((s) => victim.parts.includes(partitionOf(s, o.partitions)))
     const workerFailover = victimStreets.length > 0 ? await firstAfter(tKill, victimStreets) : 0
     const nodeFailover = tNodeKill ? await firstAfter(tNodeKill, allStreets) : 0
-    // Consumed again after the worker kill: delivered to a survivor (its /healthz); after the
-    // node kill: a reading of every street stored again (workers do not see a leader move).
-    const failover = Math.max(consumedAgain, nodeFailover)
-    log(`seconds until consumed again after the worker kill ${consumedAgain.toFixed(2)} (a reading of each of its streets stored again: ${workerFailover.toFixed(2)}); after the node kill, a reading of every street stored again: ${nodeFailover.toFixed(2)}`)
+    // Where the time after the worker kill went: the broker's and the workers' logs.
+    const closedAt = connectionClosedAt(cluster.nodes.map((n) => n.logFile), `gridcare-${victim.w.child.pid}`, tKill - 1000)
+    const moves = partitionTimes(survivors.map((w) => w.logFile), tKill)
+    const workerPhases = {
+      connectionClosed: closedAt === null ? null : Math.round((closedAt - tKill) / 10) / 100,
+      delivered: latest(tKill, victim.parts.map((p) => moves.delivered.get(p))),
+      rebuilt: latest(tKill, victim.parts.map((p) => moves.rebuilt.get(p))),
+      stored: Math.round(workerFailover * 100) / 100,
+    }
+    // Consumed again = a reading of every street concerned stored again: after the worker kill
+    // its streets, after the node kill all (workers do not see a leader move, only its effect).
+    const failover = Math.max(workerFailover, nodeFailover)
+    log(`after the worker kill (s): the broker closed its connection +${workerPhases.connectionClosed ?? '?'}; its partitions delivered to others +${workerPhases.delivered} (healthz poll: +${consumedAgain.toFixed(2)}); rebuilt there +${workerPhases.rebuilt}; a reading of each of its streets stored again +${workerPhases.stored}`)
+    log(`after the node kill (s): a reading of every street stored again +${nodeFailover.toFixed(2)}`)
     const partitionsAfter: Record<string, string> = {}
     for (const w of workers) if (w !== victim.w) partitionsAfter[`worker${w.n}`] = (await health(w.port))?.partitions ?? 'down'
     log(`partitions after: ${JSON.stringify(partitionsAfter)}; falls injected ${injected.length}, fall alerts ${falls}`)
     return {
       acked: load.ackedTotal, lost, duplicateAlerts: dups, missedAnomalies: missed, failoverSeconds: Math.round(failover * 100) / 100,
       readingsPerSecondBefore: Math.round(before), readingsPerSecondAfter: Math.round(after),
-      killedPartitions: victim.parts, partitionsAfter,
+      killedPartitions: victim.parts, partitionsAfter, workerPhases, nodeStored: Math.round(nodeFailover * 100) / 100,
     }
   } finally {
     await load?.stop().catch(() => {})
