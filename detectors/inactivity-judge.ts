@@ -8,6 +8,7 @@ import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
 import { DAYS, HOUR, awayDuring, remember, remembered, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
+import { bucketOf, hourEvidence, learnHazard } from './inactivity-expect.ts'
 
 /** Resolved, frozen options; see InactivityOptions in inactivity.ts for meaning and defaults. */
 export interface Config {
@@ -57,6 +58,25 @@ export interface Config {
   learnFalseAlarms: boolean
   insideLearnRuns: number
   perRuleSensitivity: boolean
+  expectMemory: number
+  priorHazard: number
+  priorWeight: number
+  maxHazard: number
+  longRunHours: number
+  expectLearnDays: number
+  confidenceMediumShare: number
+  insideEvidenceShare: number
+  confidenceHighShare: number
+  /** Evidence (inactivity-expect.ts) at which a quiet run raises. */
+  expectEvidence: number
+  /** Which bar raises a quiet run: the learned longest runs, the expected activity, or either. */
+  raiseBy: 'runs' | 'expected' | 'both' | 'learned'
+  /** The expected-activity evidence raises only once the run also holds this many usually-active quiet hours. */
+  expectMinQuietHours: number
+  /** Share of what ends a quiet run that is a sign of life to the expected-activity evidence. */
+  signShare: number
+  /** The missed-morning rule on or off. */
+  missedRoutine: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -93,7 +113,7 @@ function thresholds (cfg: Config, s: State, daily: number) {
 const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
 
 /** activity()'s answer, reused: the hot path allocates nothing. Read it before the next call. */
-const act = { above: 0, effective: 0, constant: 0, active: false, lively: false }
+const act = { above: 0, effective: 0, constant: 0, active: false, lively: false, sign: false }
 
 /**
  * Wh above standby in `hours` of metering in hour-of-day d; the part of it that counts as
@@ -122,11 +142,12 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   // The timed appliance's whole bump, even in part of an hour: it may come in its first minutes.
   const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
-  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold
+  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold; act.sign = net >= cfg.signShare * threshold
   return act
 }
 
 export function resetRun (s: State) {
+  s.runLlr = 0
   s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0; s.litNight = 0; s.litPeak = 0
 }
 
@@ -240,6 +261,36 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
   return Math.min(usual, Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours)) / s.sens
 }
 
+/**
+ * The evidence (inactivity-expect.ts) at which the current quiet run raises. Not divided by the
+ * sensitivity: a false alarm teaches this bar through the hazards it learns from the rest of that
+ * quiet (told false, it is ordinary life), at the hours it happened, not at every hour. With a
+ * door sensor that has seen no opening since the quiet began (and has been learned), no outing or
+ * trip explains the silence: a share of the bar is enough.
+ */
+export const expectAt = (cfg: Config, s: State) =>
+  inside(cfg, s) && s.doorRuns >= cfg.insideLearnRuns ? cfg.expectEvidence * cfg.insideEvidenceShare : cfg.expectEvidence
+
+/**
+ * What the expected-activity evidence is worth once this home's hazards judge: 2 (high) when the
+ * silence has gathered confidenceHighShare times the bar, 1 (medium) at confidenceMediumShare, else 0.
+ */
+export function strength (cfg: Config, s: State): number {
+  if (!bars(cfg, s)[1]) return 0
+  const r = s.runLlr / expectAt(cfg, s)
+  return r >= cfg.confidenceHighShare ? 2 : r >= cfg.confidenceMediumShare ? 1 : 0
+}
+
+/** Which bars judge this subject's quiet runs now: [longest runs, expected activity]. 'learned': the runs until this home's hazards are learned (expectLearnDays after the warm-up), then the expected activity. */
+export function bars (cfg: Config, s: State): [boolean, boolean] {
+  switch (cfg.raiseBy) {
+    case 'runs': return [true, false]
+    case 'expected': return [false, true]
+    case 'both': return [true, true]
+    default: return s.n >= cfg.warmupHours + cfg.expectLearnDays * 24 ? [false, true] : [true, false]
+  }
+}
+
 /** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
 export const inside = (cfg: Config, s: State) =>
   // runStart is the start of the first quiet hour: a door opened during the hour before it may be the outing.
@@ -254,7 +305,10 @@ export const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg
 /** How far the current run has gone towards a raise (1 = raise). */
 export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {
   if (s.runHours === 0 || s.hour < 0) return 0
-  return r4(s.runScore / raiseAt(cfg, s, peer))
+  const [byRuns, byExpect] = bars(cfg, s)
+  const runs = byRuns ? s.runScore / raiseAt(cfg, s, peer) : 0
+  const expected = byExpect ? s.runLlr / expectAt(cfg, s) : 0
+  return r4(Math.max(runs, expected))
 }
 
 /** Local day index of local hour index h. */
@@ -284,7 +338,7 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
  * weekend mornings are learned), and the night's quiet run goes on.
  */
 export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
-  if (s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
+  if (!cfg.missedRoutine || s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
   const k = weekendOf(h), mean = s.wake[k]!, dev = s.wake[k + 1]!
   if (s.wake[k + 2]! < (k === 0 ? cfg.wakeLearnDays : 4)) return null
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
@@ -292,7 +346,7 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
   const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
   if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / sens) return null
   if (s.daily < cfg.minDailyActivityWh) return null
-  s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine' }
+  s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine', level: 0 }
   return {
     rule: 'missed_routine', phase: 'raise', severity: 'medium', startedAt: s.runStart,
     evidence: { rule: 'missed_routine', usualFirstActivity: hhmm(mean), weekend: k === 3, overdueHours: +(at - mean).toFixed(2), quietSince: new Date(s.runStart).toISOString(), baselineDays: Math.floor(s.n / 24), sensitivity: sens },
@@ -309,6 +363,9 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (s.n < cfg.warmupHours) return null
   const d = h % 24
   const act = activity(cfg, s, d, wh)
+  // An ordinary hour after a quiet one teaches how likely activity is to come back at this hour.
+  const b = bucketOf(cfg, h, s.runHours)
+  if (s.runHours > 0 && (s.ep === null || s.ep.muted) && s.fill <= s.cov / 2) learnHazard(cfg, s, b, act.sign)
   if (act.lively) woke(cfg, s, h, d + 0.5, ordinary(cfg, s))
   if (act.active) {
     endRun(cfg, s)
@@ -317,6 +374,9 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   const usual = Math.max(0, s.base[d]! - s.floor)
   if (s.runHours === 0) s.runStart = hourStart(cfg, h)
   s.runHours++
+  // A sign of life, even short of ending the run, is what a fallen person cannot give: the evidence starts again.
+  if (act.sign) s.runLlr = 0
+  else if (s.runHours > 1) s.runLlr = r4(s.runLlr + hourEvidence(cfg, s, b))
   s.runActual += act.above
   if (usual >= s.usualWh) {
     s.runUsual += usual
@@ -331,9 +391,10 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   }
   const ep = s.ep
   if (ep !== null) {
-    const severity = severityAfter(cfg, at - ep.raisedAt)
-    if (severity === ep.severity) return null
-    ep.severity = severity
+    const severity = severityAfter(cfg, at - ep.raisedAt), level = Math.max(ep.level, strength(cfg, s))
+    // Said again when it grows worse, or when the silence has become worth more: dispatch sends a worker on `high`.
+    if (severity === ep.severity && level === ep.level) return null
+    ep.severity = severity; ep.level = level
     return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
   }
   if (s.daily < cfg.minDailyActivityWh) return null
@@ -341,18 +402,21 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   // ... longer than any this person has had on an ordinary night (some sleep with the light on).
   const litNight = s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight
   if (!litNight) {
-    if (s.runScore < raiseAt(cfg, s, peer)) return null
+    const [runs, expected] = bars(cfg, s)
+    const byRuns = runs && s.runScore >= raiseAt(cfg, s, peer)
+    const byExpect = expected && s.runLlr >= expectAt(cfg, s) && s.runScore >= cfg.expectMinQuietHours
+    if (!byRuns && !byExpect) return null
     // As much used as usual over the run is no silence, whatever the hours looked like one by one.
-    if (s.runActual >= cfg.maxRatio * s.runUsual) return null
+    if (s.runUsual > 0 && s.runActual >= cfg.maxRatio * s.runUsual) return null
   }
   const rule = litNight || act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
-  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule }
+  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule, level: strength(cfg, s) }
   return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }
 }
 
 function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly number[] | null): Record<string, unknown> {
   return {
-    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),

@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
+import { BUCKETS } from './inactivity-expect.ts'
 
 export const HOUR = 3_600_000
 /** Days of history kept per hour of day. */
@@ -16,6 +17,8 @@ const EMPTY = -1
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
   rule: string
+  /** What the expected-activity evidence has been worth so far: 0 low, 1 medium, 2 high (only rises). */
+  level: number
 }
 
 export interface State {
@@ -87,6 +90,10 @@ export interface State {
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
   sensWake: number
   lastRule: string
+  /** Expected activity (inactivity-expect.ts): per weekday/weekend hour, faded hours after a quiet hour and those activity came back in; the current run's evidence. */
+  hzTry: number[]
+  hzEnd: number[]
+  runLlr: number
 }
 
 export function freshState (): State {
@@ -96,6 +103,7 @@ export function freshState (): State {
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
+    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), runLlr: 0,
   }
 }
 
@@ -176,6 +184,7 @@ const StateSchema = z.object({
   ep: z.object({
     startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean(),
     rule: z.string().max(32).default('low_use'),
+    level: int.min(0).max(2).default(0),
   }).nullable(),
   lim: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),
@@ -188,19 +197,22 @@ const StateSchema = z.object({
   sensWake: z.number().positive().max(1).default(1),
   lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
+  hzTry: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzEnd: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  runLlr: z.number().finite().nonnegative().default(0),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
   const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: [...s.hzTry], hzEnd: [...s.hzEnd], ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s: State = {
-    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep },
+    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], hzTry: [...v.hzTry], hzEnd: [...v.hzEnd], ep: v.ep && { ...v.ep },
     base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
   }
   for (let d = 0; d < 24; d++) derive(s, d)

@@ -104,6 +104,32 @@ export interface InactivityOptions extends DetectorOptions {
   ownLimitCapHours?: number
   /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
   learnFalseAlarms?: boolean
+  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers. Default 60. */
+  expectMemory?: number
+  /** ... the hazard assumed for an hour not yet seen, and how many observations that guess weighs. Defaults 0.1 and 2. */
+  priorHazard?: number
+  priorWeight?: number
+  /** ... no one hour adds more evidence than −ln(1 − this). Default 0.9. */
+  maxHazard?: number
+  /** ... a quiet run this many hours long so far has hazards of its own (0: one table). Default 3. */
+  longRunHours?: number
+  /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a few weeks of quiet runs. Default 28. */
+  expectLearnDays?: number
+  /** ... with a door sensor that has not seen the door open since the quiet began (once learned, insideLearnRuns), this share of the bar raises. Default 0.5. */
+  insideEvidenceShare?: number
+  /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
+  confidenceMediumShare?: number
+  confidenceHighShare?: number
+  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 9. */
+  expectEvidence?: number
+  /** Which bar raises a quiet run: 'runs' (longer than this home's longest runs begun about then), 'expected' (the expected-activity evidence) 'both' (either), or 'learned' (the runs until this home's hazards are learned, expectLearnDays after the warm-up; then the expected activity alone). Default 'learned'. */
+  raiseBy?: 'runs' | 'expected' | 'both' | 'learned'
+  /** ... an hour with this share of what ends a quiet run is a sign of life: it teaches the hazard, and the run's evidence starts again. Default 0.3. */
+  signShare?: number
+  /** ... and only once the run also holds this many hours the person is usually active in (as minQuietHours counts them). Default 2. */
+  expectMinQuietHours?: number
+  /** The missed-morning rule (missed_routine). Default true. */
+  missedRoutine?: boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -164,6 +190,20 @@ function resolve (o: InactivityOptions): Config {
     learnFalseAlarms: o.learnFalseAlarms ?? false,
     insideLearnRuns: o.insideLearnRuns ?? 40,
     perRuleSensitivity: o.perRuleSensitivity ?? false,
+    expectMemory: o.expectMemory ?? 60,
+    priorHazard: o.priorHazard ?? 0.1,
+    priorWeight: o.priorWeight ?? 2,
+    maxHazard: o.maxHazard ?? 0.9,
+    expectEvidence: o.expectEvidence ?? 9,
+    raiseBy: o.raiseBy ?? 'learned',
+    missedRoutine: o.missedRoutine ?? true,
+    signShare: o.signShare ?? 0.3,
+    expectLearnDays: o.expectLearnDays ?? 28,
+    insideEvidenceShare: o.insideEvidenceShare ?? 0.5,
+    confidenceMediumShare: o.confidenceMediumShare ?? 1.2,
+    confidenceHighShare: o.confidenceHighShare ?? 1.4,
+    expectMinQuietHours: o.expectMinQuietHours ?? 2,
+    longRunHours: o.longRunHours ?? 3,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
@@ -327,8 +367,11 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
 function judged (a: Anomaly): Anomaly {
   const e = a.evidence
   if (a.phase === 'clear') return withConfidence(a, 'low', 'the episode ended')
-  if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
   if (e.doorShutSinceQuiet === true) return withConfidence(a, 'high', 'the meter quiet past this person\'s bounds, and the door shut all the while')
+  // This home's own routine says how unlikely the silence is: far past the bar, it is worth a visit at once.
+  if (e.evidenceLevel === 2) return withConfidence(a, 'high', 'one meter: this home\'s own routine makes the silence far less likely than its bar allows (1.4 times the evidence)')
+  if (e.evidenceLevel === 1) return withConfidence(a, 'medium', 'one meter: a silence past this home\'s bar by a fifth')
+  if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
   const far = a.severity !== 'medium' || (typeof e.quietHours === 'number' && typeof e.raiseAtQuietHours === 'number' && e.quietHours >= 1.5 * e.raiseAtQuietHours)
   if (far && e.learnedFrom !== 'defaults') return withConfidence(a, 'medium', 'one meter, far past this person\'s learned quiet runs')
   return withConfidence(a, 'low', e.learnedFrom === 'defaults' ? 'one meter, against default bounds (this person not yet learned)' : 'one meter, just past this person\'s learned quiet runs')

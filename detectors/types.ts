@@ -64,7 +64,7 @@ export interface Episode {
 /** Resolved options, every number finite (lists aside), or a RangeError naming the first that is not. */
 export function finiteOptions<C extends object> (detector: string, cfg: C): C {
   for (const [k, v] of Object.entries(cfg)) {
-    if (typeof v !== 'object' && typeof v !== 'boolean' && !Number.isFinite(v)) throw new RangeError(`${detector} option ${k} is not a finite number`)
+    if (typeof v !== 'object' && typeof v !== 'boolean' && typeof v !== 'string' && !Number.isFinite(v)) throw new RangeError(`${detector} option ${k} is not a finite number`)
   }
   return cfg
 }

@@ -29,17 +29,24 @@ export interface InjectOptions {
   warmupDays?: number
   /** Share of injections with a lamp or TV left on. Default 0.3. */
   lampShare?: number
+  /** The untouched 24 h after the moment must have used this many kWh more than the standing load would: someone was there to stop. Default 1. */
+  minChangeKwh?: number
   seed?: number
 }
 
-/** A low quantile of the home's readings between 01:00 and 05:00 local over the two weeks before `at`, kWh per hour. */
+/**
+ * A low quantile of the home's readings between 01:00 and 05:00 local over the two weeks before
+ * `at`, kWh per hour. Exact zeros are left out: a fridge never reads zero, a zero-filled outage or
+ * an unplugged meter does (NSW 10017994 reads 0 in a fifth of its nights, and its "standing load"
+ * came out 0: the injection was then a run of zeros, which meter health rightly takes for a fault).
+ */
 export function standingLoad (h: RealHome, at: number): number {
   const off = h.utcOffsetHours * HOUR, vals: number[] = []
   for (const s of h.series) {
     if (s.end <= at - 14 * DAY) continue
     if (s.end > at) break
     const local = ((s.end - s.intervalMs + off) % DAY + DAY) % DAY / HOUR
-    if (local >= 1 && local < 5 && s.intervalMs <= HOUR) vals.push(s.kwh * HOUR / s.intervalMs)
+    if (local >= 1 && local < 5 && s.intervalMs <= HOUR && s.kwh > 0) vals.push(s.kwh * HOUR / s.intervalMs)
   }
   if (vals.length === 0) return 0
   vals.sort((a, b) => a - b)
@@ -58,9 +65,20 @@ function covered (series: readonly Interval[], from: number, to: number): boolea
   return false
 }
 
-/** Seeded moments: after the warm-up, at least a day before the series ends, on judgeable days with data through the next 24 h. */
+/** kWh the untouched series used in (from, to]. */
+function usedAfter (series: readonly Interval[], from: number, to: number): number {
+  let kwh = 0
+  for (const s of series) {
+    if (s.end <= from) continue
+    if (s.end > to) break
+    kwh += s.kwh
+  }
+  return kwh
+}
+
+/** Seeded moments: after the warm-up, at least a day before the series ends, on judgeable days with data through the next 24 h, when the home was lived in. */
 export function chooseInjections (h: RealHome, opts: InjectOptions = {}): Injection[] {
-  const n = opts.perHome ?? 3, warm = (opts.warmupDays ?? 28) * DAY, lampShare = opts.lampShare ?? 0.3
+  const n = opts.perHome ?? 3, warm = (opts.warmupDays ?? 28) * DAY, lampShare = opts.lampShare ?? 0.3, minChange = opts.minChangeKwh ?? 1
   const first = h.series[0]?.end, last = h.series.at(-1)?.end
   if (first === undefined || last === undefined || h.nearAllZero) return []
   const lo = first + warm, hi = last - 25 * HOUR
@@ -72,8 +90,12 @@ export function chooseInjections (h: RealHome, opts: InjectOptions = {}): Inject
     const at = Math.floor(rng.between(lo, hi) / (HOUR / 2)) * (HOUR / 2) + Math.floor(rng() * 30) * 60_000
     const day = Math.floor((at + off) / DAY)
     if (h.unusableDays.has(day) || h.unusableDays.has(day + 1) || !covered(h.series, at - DAY, at + DAY)) continue
+    // A moment the household was away anyway (NSW 10017994 in May 2013: 18 Wh an hour for weeks)
+    // changes nothing: there is no one to stop, and no detector could or should tell.
+    const standing = standingLoad(h, at)
+    if (usedAfter(h.series, at, at + DAY) - standing * 24 < minChange) continue
     const lampW = rng.chance(lampShare) ? Math.round(rng.between(40, 150)) : 0
-    out.push({ at, standingKwhPerHour: standingLoad(h, at), lampW, seed: hash32(opts.seed ?? 1, out.length, at / 60_000) })
+    out.push({ at, standingKwhPerHour: standing, lampW, seed: hash32(opts.seed ?? 1, out.length, at / 60_000) })
   }
   return out.sort((a, b) => a.at - b.at)
 }

@@ -62,15 +62,39 @@ export interface RealRow {
   recall: number | null
   ttdMedianH: number | null
   ttdP90H: number | null
-  /** Detections by the confidence the alert carried. */
+  /** Detections by the confidence the alert carried when it opened. */
   byConfidence: Record<string, number>
+  /** False alerts (as counted above) by the confidence they opened with (kinds without one: 'none'). */
+  falseByConfidence: Record<string, number>
+  /** Extra figure, not the target's: false alerts a worker would have been sent to (high confidence or critical before the answer, or a kind with no family check-in), and per 100 household-days. */
+  visits: number
+  visitsPer100: number | null
+  /** Caught incapacitations a worker was sent to within 24 h (high confidence or critical), and the median hours from the moment to that. */
+  toWorker: number
+  toWorkerMedianH: number | null
 }
 
 export interface RealEvaluation { rows: RealRow[], seconds: number, text: string }
 
 const DEVICE = new Set(['meter_offline', 'meter_stuck', 'meter_fault'])
 
-interface HomeResult { h: RealHome, days: number, excluded: number, alerts: Anomaly[], excludedAlerts: number, ttds: Array<number | null>, conf: string[], longQuiet: number }
+interface HomeResult { h: RealHome, days: number, excluded: number, alerts: Anomaly[], excludedAlerts: number, ttds: Array<number | null>, conf: string[], longQuiet: number, visits: number, worker: number[] }
+
+/** The tiered dispatch (alerts/episodes.ts): a welfare alert goes to the family first unless high confidence or critical. */
+const urgent = (a: Anomaly) => a.confidence === 'high' || a.severity === 'critical'
+
+/** The alert opened by anomalies[i] reached a worker: a kind with no check-in, or urgent before it cleared (a muted one says nothing more). */
+function visited (anomalies: readonly Anomaly[], i: number): boolean {
+  const a = anomalies[i]!
+  if (a.kind !== 'inactivity') return true
+  for (let j = i; j < anomalies.length; j++) {
+    const x = anomalies[j]!
+    if (x.kind !== a.kind) continue
+    if (j > i && x.phase === 'clear') return false
+    if (urgent(x)) return true
+  }
+  return false
+}
 
 function evaluateHome (h: RealHome, opts: RealOptions): HomeResult {
   const subjectId = `${h.source}/${h.home}`, off = h.utcOffsetHours * HOUR
@@ -102,39 +126,49 @@ function evaluateHome (h: RealHome, opts: RealOptions): HomeResult {
   const base = runSeries(h.series, common)
   const alerts: Anomaly[] = []
   let excludedAlerts = 0
-  let longQuiet = 0
+  let longQuiet = 0, visits = 0
   for (const a of base.opened) {
     const d = dayOf(a.observedAt)
     if (d < from) continue
     if (h.unusableDays.has(d)) { excludedAlerts++; continue }
     alerts.push(a)
+    if (visited(base.anomalies, base.anomalies.indexOf(a))) visits++
     // The quiet it raised on went on for a day or more: most likely the household away (a declared
     // absence silences it). Answered `away`, it ended at the answer: the first run says how long it went on.
     const i = base.anomalies.indexOf(a)
     const end = base.anomalies.find((x, j) => j > i && x.kind === a.kind && x.phase === 'clear')?.observedAt ?? h.series.at(-1)!.end
     if (a.kind === 'inactivity' && (trips.has(a.startedAt) || end - a.startedAt >= DAY)) longQuiet++
   }
-  const ttds: Array<number | null> = [], conf: string[] = []
+  const ttds: Array<number | null> = [], conf: string[] = [], worker: number[] = []
   for (const inj of chooseInjections(h, opts)) {
-    let hit: Anomaly | undefined
-    runSeries(h.series, {
-      ...common, kwhOf: injected(inj), until: inj.at + DAY,
-      stopWhen: (a) => { if (a.kind === 'inactivity' && a.observedAt >= inj.at && hit === undefined) hit = a; return hit !== undefined },
-    })
+    let hit: Anomaly | undefined, sent: Anomaly | undefined
+    // Run on to the worker (or the day's end): an alert on the incapacitation is not answered false.
+    const answer = (a: Anomaly): Feedback => a.observedAt >= inj.at ? { subjectId: a.subjectId } : common.answer!(a)
+    const r = runSeries(h.series, { ...common, answer, kwhOf: injected(inj), until: inj.at + DAY, stopWhen: (a) => a.kind === 'inactivity' && a.observedAt >= inj.at && urgent(a) })
+    for (const a of r.anomalies) {
+      if (a.kind !== 'inactivity' || a.observedAt < inj.at) continue
+      if (hit === undefined && a.phase === 'raise') hit = a
+      if (hit !== undefined && sent === undefined && a.phase !== 'clear' && urgent(a)) sent = a
+    }
     const ok = hit !== undefined && hit.observedAt - inj.at <= DAY
     ttds.push(ok ? (hit!.observedAt - inj.at) / HOUR : null)
     if (ok) conf.push(hit!.confidence ?? 'none')
+    if (ok && sent !== undefined && sent.observedAt - inj.at <= DAY) worker.push((sent.observedAt - inj.at) / HOUR)
   }
-  return { h, days, excluded, alerts, excludedAlerts, ttds, conf, longQuiet }
+  return { h, days, excluded, alerts, excludedAlerts, ttds, conf, longQuiet, visits, worker }
 }
 
 function row (group: string, rs: readonly HomeResult[]): RealRow {
-  const falseByKind: Record<string, number> = {}, byConfidence: Record<string, number> = {}
-  let days = 0, excludedDays = 0, excludedAlerts = 0, longQuietAlerts = 0
-  const ttds: Array<number | null> = []
+  const falseByKind: Record<string, number> = {}, byConfidence: Record<string, number> = {}, falseByConfidence: Record<string, number> = {}
+  let days = 0, excludedDays = 0, excludedAlerts = 0, longQuietAlerts = 0, visits = 0
+  const ttds: Array<number | null> = [], worker: number[] = []
   for (const r of rs) {
-    days += r.days; excludedDays += r.excluded; excludedAlerts += r.excludedAlerts; longQuietAlerts += r.longQuiet
-    for (const a of r.alerts) falseByKind[a.kind] = (falseByKind[a.kind] ?? 0) + 1
+    days += r.days; excludedDays += r.excluded; excludedAlerts += r.excludedAlerts; longQuietAlerts += r.longQuiet; visits += r.visits
+    worker.push(...r.worker)
+    for (const a of r.alerts) {
+      falseByKind[a.kind] = (falseByKind[a.kind] ?? 0) + 1
+      if (!DEVICE.has(a.kind)) falseByConfidence[a.confidence ?? 'none'] = (falseByConfidence[a.confidence ?? 'none'] ?? 0) + 1
+    }
     ttds.push(...r.ttds)
     for (const c of r.conf) byConfidence[c] = (byConfidence[c] ?? 0) + 1
   }
@@ -147,6 +181,7 @@ function row (group: string, rs: readonly HomeResult[]): RealRow {
     inactivityPer100: per100(falseByKind.inactivity ?? 0), excludedAlerts, longQuietAlerts,
     injected: ttds.length, caught: caught.length, recall: ttds.length > 0 ? caught.length / ttds.length : null,
     ttdMedianH: q.median === null ? null : +q.median.toFixed(2), ttdP90H: q.p90 === null ? null : +q.p90.toFixed(2), byConfidence,
+    falseByConfidence, visits, visitsPer100: per100(visits), toWorker: worker.length, toWorkerMedianH: quantiles(worker).median === null ? null : +quantiles(worker).median!.toFixed(2),
   }
 }
 
@@ -186,6 +221,7 @@ export function runRealEvaluation (opts: RealOptions = {}): RealEvaluation {
   return { rows, seconds, text: formatReal(rows, seconds, skipped) }
 }
 
+const counts = (c: Record<string, number> | undefined) => Object.entries(c ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
 const f = (x: number | null | undefined, d = 1, suffix = '') => x === null || x === undefined ? '-' : `${x.toFixed(d)}${suffix}`
 
 export function formatReal (rows: readonly RealRow[], seconds: number, skipped: readonly string[] = []): string {
@@ -209,7 +245,9 @@ export function formatReal (rows: readonly RealRow[], seconds: number, skipped: 
     line(all), ...body.map(line),
     '',
     `Device faults (a technician, not counted as false alerts): ${device || 'none'}; alerts on excluded days: ${total?.excludedAlerts ?? 0}`,
-    `Detections by confidence: ${Object.entries(total?.byConfidence ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `Caught incapacitations by the confidence they opened with: ${counts(total?.byConfidence)}; a worker sent within 24 h (high confidence or critical) to ${total?.toWorker ?? 0} of ${total?.caught ?? 0}, median ${f(total?.toWorkerMedianH, 1, ' h')} from the moment`,
+    `False alerts by the confidence they opened with: ${counts(total?.falseByConfidence)}`,
+    `Visits (an extra figure, not the target's): false alerts a worker was sent to (high confidence or critical before the answer, or night load: no family check-in): ${total?.visits ?? 0}, ${f(total?.visitsPer100, 2)} per 100 household-days`,
     '',
     'Targets (all homes):',
     target('incapacitation recall within 24 h', total?.recall === null || total === undefined ? null : total.recall * 100, '>= 95 %', (v) => v >= 95, '%'),

@@ -225,6 +225,33 @@ test('a lamp left on delays the raise but does not hide it', () => {
   assert.ok(as[0]!.observedAt - at(21, 9) <= 24 * H)
 })
 
+test('once its hazards are learned, a quiet run raises on this home\'s expected activity: a night adds almost nothing, missed meals and evenings do', () => {
+  for (const seed of [1, 2, 3]) {
+    const d = createInactivityDetector()
+    const out: Anomaly[] = []
+    let night = 0, beforeMeals = 0
+    for (const c of elder({ seed, days: 45, quiet: { from: [42, 9] } })) {
+      const a = d.update(c)
+      if (a !== null) out.push(a)
+      // Hours the person sleeps through: activity never comes back then, so silence there is no evidence.
+      if (c.ts > at(40, 23) && c.ts <= at(41, 5)) night = Math.max(night, d.score!('elder-1'))
+      if (c.ts === at(42, 10.5)) beforeMeals = d.score!('elder-1')
+    }
+    assert.ok(night < 0.2, `seed ${seed}: a night reached ${night} of the bar`)
+    assert.ok(beforeMeals > 0 && beforeMeals < 0.5, `seed ${seed}: 09:00 .. 10:30, ${beforeMeals} of the bar`)
+    const raise = raises(out).find((a) => a.observedAt > at(42, 9))
+    assert.ok(raise, `seed ${seed}: raised`)
+    assert.ok(raise.observedAt <= at(43, 9), `seed ${seed}: within 24 h`)
+    assert.equal(raise.evidence.raiseAtEvidence, 9)
+    assert.ok((raise.evidence.expectedEvidence as number) >= 9, `evidence ${raise.evidence.expectedEvidence}`)
+    // As the silence goes on through hours this person is nearly always up in, the evidence grows
+    // and so does the confidence: an update says `high` (dispatch sends a worker) before critical.
+    const high = out.find((a) => a.phase === 'update' && a.confidence === 'high')
+    assert.ok(high && high.severity !== 'critical', `seed ${seed}: ${out.map((a) => `${a.phase}:${a.severity}:${a.confidence}`).join(' ')}`)
+    assert.ok((high.evidence.expectedEvidence as number) >= 1.4 * 9)
+  }
+})
+
 test('a water heater reheating every 4 hours is not taken for activity', () => {
   assert.deepEqual(feed(createInactivityDetector(), elder({ seed: 6, days: 30, reheat: true })), [])
   const as = feed(createInactivityDetector(), elder({ seed: 6, days: 24, reheat: true, quiet: { from: [21, 9] } }))
@@ -362,7 +389,11 @@ test.skipIf(!existsSync(HUE))('backtest on HUE house 1 (hourly, real): the zero 
     const a = d.update({ subjectId: 'hue-1', subjectKind: 'lone_elder', deviceId: 'hue-1', unit: 'kwh', ts, intervalMs: H, amount: Number(kwh) })
     if (a !== null) out.push(a)
   }
-  const stretches = [['2013-11-07T18:00Z', '2013-11-08T11:00Z'], ['2014-02-07T17:00Z', '2014-02-08T00:00Z'], ['2015-08-29T14:00Z', '2015-08-30T20:00Z']]
+  // The 7-hour evening stretch (2014-02-07 17:00 .. 24:00) no longer raises: once this home's
+  // hazards are learned, seven quiet evening hours in a family home that is often out in the
+  // evening are not yet evidence enough (the runs bar raised at 5.5 quiet hours, with 3-4 false
+  // alerts per 100 home-days on the real homes to match).
+  const stretches = [['2013-11-07T18:00Z', '2013-11-08T11:00Z'], ['2015-08-29T14:00Z', '2015-08-30T20:00Z']]
   for (const [from, to] of stretches) {
     const hit = raises(out).find((a) => a.observedAt >= Date.parse(from!) && a.observedAt <= Date.parse(to!))
     assert.ok(hit, `no raise during ${from} .. ${to}`)
@@ -386,6 +417,21 @@ test('a door that stayed shut since the silence began: no outing to wait out, so
   assert.ok(Number.isFinite(none))
   assert.ok(shut < none, `door shut: ${(shut - at(27, 10)) / H} h, no sensor: ${(none - at(27, 10)) / H} h`)
   assert.equal(out, none, 'the door opened as the silence began: an outing, judged as without a sensor')
+})
+
+test('once its hazards are learned, a door shut since the silence began halves the expected-activity bar', () => {
+  const month = elder({ seed: 2, days: 45, quiet: { from: [42, 10] } })
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  const withDoor = (opened: number[]) => [...month, ...Array.from({ length: 42 }, (_, d) => door(d, 9.2)), ...opened.map((h) => door(42, h))].sort((a, b) => a.ts - b.ts)
+  const first = (xs: Anomaly[]) => raises(xs).find((a) => a.observedAt > at(42, 10))
+  const none = first(feed(createInactivityDetector(), month)), shut = first(feed(createInactivityDetector(), withDoor([5])))
+  const out = first(feed(createInactivityDetector(), withDoor([10.1])))
+  assert.ok(none && shut && out)
+  assert.equal(none.evidence.raiseAtEvidence, 9)
+  assert.equal(shut.evidence.raiseAtEvidence, 4.5)
+  assert.ok(shut.observedAt < none.observedAt, `door shut: ${(shut.observedAt - at(42, 10)) / H} h, no sensor: ${(none.observedAt - at(42, 10)) / H} h`)
+  assert.equal(shut.confidence, 'high')
+  assert.equal(out.observedAt, none.observedAt, 'the door opened as the silence began: an outing, judged as without a sensor')
 })
 
 test('camera: a fall after the last one was resolved pages again; before that it is the same episode', () => {
