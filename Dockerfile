@@ -49,4 +49,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Same command as `npm start`, without npm as PID 1, so SIGTERM reaches node and
 # gridcare drains (bin/start.ts handles SIGINT and SIGTERM).
-CMD ["node", "--import", "tsx", "bin/start.ts"]
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "bin/start.ts"]

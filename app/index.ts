@@ -75,7 +75,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
     const fleet = createFleet({ db, logger, ...(clock ? { clock } : {}), sink: place })
     const storeWatch = createStoreWatch({ db, logger })
     const ingest = createIngest({
-      db, logger, lookupDevice: registry.getDevice, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
+      db, logger, lookupDevices: registry.getDevices, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
       drones: { telemetry: (t) => { fleet.telemetry(t).catch(() => null) }, detection: (d) => { const a = droneDetector.detect(d); if (a) place(a) } },

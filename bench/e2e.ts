@@ -7,7 +7,9 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Aedes } from 'aedes'
@@ -20,6 +22,8 @@ import type { LoadResult, LoadSpec } from './load.ts'
 import type { BenchLine } from './report.ts'
 
 export interface Load {
+  /** Short name for `--loads`. */
+  key: string
   name: string
   devices: number
   inFlight: number
@@ -29,8 +33,8 @@ export interface Load {
 
 /** The two loads of issue 12: many meters with little in flight, few concentrators with much. */
 export const LOADS: Load[] = [
-  { name: '2,000 meters x 4 in flight', devices: 2000, inFlight: 4, target: 25_000 },
-  { name: '20 concentrators x 256 in flight', devices: 20, inFlight: 256, target: 60_000 },
+  { key: 'meters', name: '2,000 meters x 4 in flight', devices: 2000, inFlight: 4, target: 25_000 },
+  { key: 'concentrators', name: '20 concentrators x 256 in flight', devices: 20, inFlight: 256, target: 60_000 },
 ]
 
 export interface E2eOptions {
@@ -39,12 +43,16 @@ export interface E2eOptions {
   seconds?: number
   stores?: ('embedded' | 'postgres')[]
   loads?: Load[]
+  /** Writes a CPU profile of gridcare's process during each gridcare run into this folder (`--profile DIR`). */
+  profileDir?: string
+  /** Also run the bare brokers as the reference; default true. */
+  refs?: boolean
   /** Mosquitto to measure as the reference; default mqtt://127.0.0.1:1883, skipped when it does not answer. */
   mosquittoUrl?: string
   progress?: (msg: string) => void
 }
 
-interface Row { load: string, where: string, r: LoadResult, rssMb?: number, committed?: number, taskP99?: number, alertToTaskP99?: number, falls?: number, tasks?: number }
+interface Row { load: string, where: string, r: LoadResult, rssMb?: number, cpuCores?: number, loopP99?: number, batches?: number, batchRows?: number, batchMs?: number, committed?: number, taskP99?: number, alertToTaskP99?: number, falls?: number, tasks?: number }
 
 const loadScript = fileURLToPath(new URL('./load.ts', import.meta.url))
 const FALLS_EVERY_MS = 500
@@ -56,21 +64,24 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
   const lines: BenchLine[] = []
   for (const load of opts.loads ?? LOADS) {
     const ref: Record<string, LoadResult | null> = {}
-    say(`e2e: ${load.name} through bare aedes`)
-    ref.aedes = await bareAedes((url) => generate(load, url, seconds, bareDevices(load.devices)))
-    rows.push({ load: load.name, where: 'bare aedes (ref)', r: ref.aedes })
+    const refs = opts.refs ?? true
+    if (refs) {
+      say(`e2e: ${load.name} through bare aedes`)
+      ref.aedes = await bareAedes((url) => generate(load, url, seconds, bareDevices(load.devices)))
+      rows.push({ load: load.name, where: 'bare aedes (ref)', r: ref.aedes })
+    }
     const mosq = opts.mosquittoUrl ?? 'mqtt://127.0.0.1:1883'
-    if (await answers(mosq)) {
+    if (refs && await answers(mosq)) {
       say(`e2e: ${load.name} through Mosquitto at ${mosq}`)
       ref.mosquitto = await generate(load, mosq, seconds, bareDevices(load.devices))
       rows.push({ load: load.name, where: 'Mosquitto (ref)', r: ref.mosquitto })
     }
-    const refRate = ref.mosquitto ? rate(ref.mosquitto) : rate(ref.aedes)
+    const refRate = ref.mosquitto ? rate(ref.mosquitto) : ref.aedes ? rate(ref.aedes) : undefined
     for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
       say(`e2e: ${load.name} through gridcare on the ${store} store`)
-      const row = await throughGridcare(load, store, seconds, opts.pgAdminUrl)
+      const row = await throughGridcare(load, store, seconds, opts.pgAdminUrl, opts.profileDir)
       rows.push(row)
-      lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, refRowsPerSec: refRate, target: load.target })
+      lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, ...(refRate ? { refRowsPerSec: refRate } : {}), target: load.target })
     }
   }
   console.log(formatRows(rows))
@@ -80,7 +91,7 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
 const rate = (r: LoadResult) => r.acked / r.seconds
 
 /** Runs the load generator as a child process against `url`. */
-async function generate (load: Load, url: string, seconds: number, devices: LoadSpec['devices']): Promise<LoadResult> {
+async function generate (load: Load, url: string, seconds: number, devices: LoadSpec['devices'], onPublishing?: () => void): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
   const file = join(dir, 'spec.json')
   const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000 }
@@ -89,7 +100,10 @@ async function generate (load: Load, url: string, seconds: number, devices: Load
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', loadScript, file], { stdio: ['ignore', 'pipe', 'inherit'] })
       let buf = ''
-      child.stdout.on('data', (d) => { buf += d })
+      child.stdout.on('data', (d) => {
+        if (!buf.includes('publishing\n') && (buf + d).includes('publishing\n')) onPublishing?.()
+        buf += d
+      })
       child.on('exit', (code) => code === 0 ? resolve(buf) : reject(new Error(`load generator exited ${code}`)))
     })
     return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult
@@ -132,7 +146,7 @@ function streetCsv (n: number, cameras: number): string {
   return lines.join('\n') + '\n'
 }
 
-async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, pgAdminUrl: string): Promise<Row> {
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, pgAdminUrl: string, profileDir?: string): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
@@ -173,6 +187,9 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
       if (a) alertToTask.push(performance.now() - a)
     })
     let rssMax = 0, fell = 0
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    const ingest = gc.components.ingest
+    const before = { ...ingest.stats }
     const sampler = setInterval(() => { rssMax = Math.max(rssMax, process.memoryUsage().rss) }, 250)
     // The first falls wait for the devices to connect; then one every FALLS_EVERY_MS.
     const faller = setInterval(() => {
@@ -182,12 +199,39 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
       sentAt.set(cam.subject, performance.now())
       cam.client.publish(cam.topic, JSON.stringify({ ts: Date.now(), event: 'fall', confidence: 0.95 }), { qos: 1 })
     }, FALLS_EVERY_MS)
-    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, devices)
+    const sqlStats = new Map<string, { n: number, ms: number, max: number }>()
+    if (process.env.BENCH_SQL) {
+      const dbx = gc.components.db as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+      for (const m of ['query', 'transaction'] as const) {
+        const orig = dbx[m]!.bind(dbx)
+        dbx[m] = async (...a: unknown[]) => {
+          const k = m === 'query' ? String(a[0]).replace(/\s+/g, ' ').slice(0, 90) : 'transaction'
+          const t0 = performance.now()
+          try { return await orig(...a) } finally { const e = sqlStats.get(k) ?? { n: 0, ms: 0, max: 0 }; const d = performance.now() - t0; e.n++; e.ms += d; e.max = Math.max(e.max, d); sqlStats.set(k, e) }
+        }
+      }
+    }
+    // Measured from when the devices are connected and start publishing.
+    let cpu0 = process.cpuUsage()
+    let profiler: Promise<() => Promise<object>> | undefined
+    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, devices, () => {
+      loop.enable()
+      cpu0 = process.cpuUsage()
+      if (profileDir) profiler = startProfile()
+    })
+    if (profiler) writeFileSync(join(profileDir!, `e2e-${load.key}-${store}-${Date.now()}.cpuprofile`), JSON.stringify(await (await profiler)()))
+    const cpu = process.cpuUsage(cpu0)
+    loop.disable()
+    if (sqlStats.size) console.error([...sqlStats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25).map(([k, v]) => `${String(v.n).padStart(7)} ${v.ms.toFixed(0).padStart(8)} ms max ${v.max.toFixed(0).padStart(6)}  ${k}`).join('\n'))
     clearInterval(faller)
     clearInterval(sampler)
     const committed = Number((await gc.components.db.query<{ n: string }>('SELECT count(*) AS n FROM readings')).rows[0]!.n)
     await Promise.all(cams.map((c) => c.client.endAsync()))
-    return { load: load.name, where: `gridcare, ${store}`, r, rssMb: rssMax / 2 ** 20, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length }
+    const batches = ingest.stats.batches - before.batches
+    return {
+      load: load.name, where: `gridcare, ${store}`, r, rssMb: rssMax / 2 ** 20,
+      cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, loopP99: loop.percentile(99) / 1e6,
+      batches, batchRows: (ingest.stats.batchRows - before.batchRows) / batches, batchMs: (ingest.stats.batchMs - before.batchMs) / batches, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length }
   } finally {
     await gc.stop()
     rmSync(dir, { recursive: true, force: true })
@@ -195,14 +239,32 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
   }
 }
 
+/** Starts the V8 profiler in this process; the returned function stops it and gives the profile. */
+async function startProfile (): Promise<() => Promise<object>> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 })
+  await session.post('Profiler.start')
+  if (process.env.BENCH_HEAP) await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  return async () => {
+    const { profile } = await session.post('Profiler.stop')
+    if (process.env.BENCH_HEAP) writeFileSync(process.env.BENCH_HEAP, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile))
+    session.disconnect()
+    return profile
+  }
+}
+
 const p99 = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))]!
 
 
 function formatRows (rows: Row[]): string {
-  const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB']
+  const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB',
+    'cpu cores', 'cpu µs/ack', 'loop p99 ms', 'batches', 'rows/batch', 'write ms', 'gen cpu']
   const f = (n: number | undefined, d = 0) => n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
   const body = rows.map((x) => [x.load, x.where, f(x.r.acked), f(rate(x.r)), f(x.r.p50, 1), f(x.r.p99, 1), f(x.committed),
-    x.falls !== undefined ? `${f(x.taskP99, 1)} (${x.tasks}/${x.falls})` : '', f(x.alertToTaskP99, 1), f(x.rssMb)])
+    x.falls !== undefined ? `${f(x.taskP99, 1)} (${x.tasks}/${x.falls})` : '', f(x.alertToTaskP99, 1), f(x.rssMb),
+    f(x.cpuCores, 2), f(x.cpuCores === undefined ? undefined : x.cpuCores * x.r.seconds * 1e6 / x.r.acked), f(x.loopP99, 1), f(x.batches), f(x.batchRows), f(x.batchMs, 1), f(x.r.cpuCores, 2)])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ')
   return ['', 'End to end: QoS 1 readings acknowledged once stored (publish -> PUBACK = publish -> commit)', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''].join('\n')

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
 import { benchDetectors } from './detectors.ts'
-import { benchEndToEnd } from './e2e.ts'
+import { benchEndToEnd, LOADS } from './e2e.ts'
+import { benchMemory, formatMemory } from './memory.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,detectors,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -15,6 +16,13 @@ interface BenchContext {
   detail: boolean
   seconds: number
   stores: ('embedded' | 'postgres')[]
+  /** Which e2e loads (LOADS keys); default all. */
+  loads: string[] | undefined
+  profileDir: string | undefined
+  /** Subjects the detector memory run holds; default 1,000,000. */
+  subjects: number | undefined
+  /** Whether e2e also runs the bare brokers. */
+  refs: boolean
   progress: (msg: string) => void
 }
 
@@ -28,7 +36,14 @@ const SECTIONS: Record<string, Section> = {
     detail: ctx.detail,
   }),
   detectors: (ctx) => benchDetectors({ progress: ctx.progress }),
-  e2e: (ctx) => benchEndToEnd({ pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress }),
+  memory: async (ctx) => {
+    console.log(formatMemory(benchMemory({ progress: ctx.progress, ...(ctx.subjects ? { subjects: ctx.subjects } : {}) })))
+    return []
+  },
+  e2e: (ctx) => benchEndToEnd({
+    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    loads: ctx.loads ? LOADS.filter((l) => ctx.loads!.includes(l.key)) : LOADS,
+  }),
 }
 
 async function main () {
@@ -40,6 +55,10 @@ async function main () {
       quiet: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '20' },
       stores: { type: 'string', default: 'embedded,postgres' },
+      loads: { type: 'string' },
+      'no-refs': { type: 'boolean', default: false },
+      profile: { type: 'string' },
+      subjects: { type: 'string' },
     },
   })
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean)
@@ -50,6 +69,10 @@ async function main () {
     detail: values.detail!,
     seconds: Number(values.seconds),
     stores: values.stores!.split(',').map((s) => s.trim()) as ('embedded' | 'postgres')[],
+    loads: values.loads?.split(',').map((s) => s.trim()),
+    refs: !values['no-refs'],
+    profileDir: values.profile,
+    subjects: values.subjects ? Number(values.subjects) : undefined,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),
   }
   const lines: BenchLine[] = []

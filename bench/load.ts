@@ -21,7 +21,11 @@ export interface LoadSpec {
   connectConcurrency?: number
 }
 
-export interface LoadResult { acked: number, failed: number, seconds: number, p50: number, p99: number, max: number, connectSeconds: number }
+export interface LoadResult {
+  acked: number, failed: number, seconds: number, p50: number, p99: number, max: number, connectSeconds: number
+  /** The generator's own CPU while publishing, in cores (1 = one core busy): near 1 means the generator is the ceiling. */
+  cpuCores: number
+}
 
 // One reading a minute, so that a long run at full speed stays in the past (the ts bounds refuse the future).
 const STEP = 60_000
@@ -40,6 +44,8 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
   }
   await Promise.all(Array.from({ length: Math.min(spec.connectConcurrency ?? 100, spec.devices.length) }, connectOne))
   const connectSeconds = (Date.now() - t0) / 1000
+  // Tells the bench that publishing starts, so it measures the broker's side from here.
+  process.stdout.write('publishing\n')
 
   // One latency sample per acknowledged publish, in a typed array: no allocation per reading.
   const lat = new Float64Array(4_000_000)
@@ -47,6 +53,7 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
   let stop = false
   const end = Date.now() + spec.seconds * 1000
   const started = Date.now()
+  const cpu0 = process.cpuUsage()
   const byTopic = new Map(spec.devices.map((d) => [d.username, d.topic]))
   await Promise.all(clients.map((client) => new Promise<void>((resolve) => {
     const topic = byTopic.get(client.options.username!)!
@@ -72,10 +79,11 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
     pump()
   })))
   const seconds = (Date.now() - started) / 1000
+  const cpu = process.cpuUsage(cpu0)
   await Promise.all(clients.map((c) => c.endAsync()))
   const sorted = lat.subarray(0, Math.min(acked, lat.length)).sort()
   const q = (p: number) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-  return { acked, failed, seconds, p50: q(0.5), p99: q(0.99), max: q(1), connectSeconds }
+  return { acked, failed, seconds, p50: q(0.5), p99: q(0.99), max: q(1), connectSeconds, cpuCores: (cpu.user + cpu.system) / 1e6 / seconds }
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec

@@ -36,7 +36,8 @@ export interface BrokerDeps {
   /** Packet size, refusal rate and cache limits; defaults in DEFAULT_LIMITS. */
   limits?: Partial<BrokerLimits>
   /** Told of each publish a device made to a topic not its own (acknowledged and dropped). */
-  onRefused?: (r: { deviceId: string, topic: string, payload: Buffer }) => void
+  /** Keeps a refused publish (a dead letter); its acknowledgement waits for this. */
+  onRefused?: (r: { deviceId: string, topic: string, payload: Buffer }) => Promise<void> | void
   /** Keeps a publish of a device's own topic that was over the packet limit (a dead letter); it is acknowledged once this resolves. */
   onTooLarge?: (r: Oversized & { deviceId: string, reason: string }) => Promise<void>
 }
@@ -71,8 +72,25 @@ const hangUp = (client: Client) => {
 }
 const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
-type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized> }
+type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<(err: Error | null) => void> }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
+
+/**
+ * The publishes of a client whose acks wait for the store. One 'close' listener
+ * per connection answers them all when it goes, rather than one listener per
+ * message (a concentrator with 256 in flight tripped Node's listener-leak warning
+ * and paid an O(n) removal per ack).
+ */
+function awaitingStore (client: GcClient): Set<(err: Error | null) => void> {
+  if (client.gcWaiting) return client.gcWaiting
+  const waiting = new Set<(err: Error | null) => void>()
+  client.gcWaiting = waiting
+  client.conn.once('close', () => {
+    const err = new Error('connection closed while the message was being stored')
+    for (const answer of [...waiting]) answer(err)
+  })
+  return waiting
+}
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
 export function createBroker (deps: BrokerDeps): Broker {
@@ -155,14 +173,18 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const who = client.gc ? (client.gc.type === 'device' ? `device:${client.gc.id}` : `worker:${client.gc.id}`) : client.id
     const tooMany = guard.refused(who)
     log.warn({ clientId: client.id, who, topic: packet.topic.slice(0, 200) }, 'publish refused: not this client\'s topic; acknowledged and dropped')
-    if (client.gc?.type === 'device') onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) })
-    if (tooMany) {
-      log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
-      hangUp(client)
-      return done(new Error('too many refused publishes'))
-    }
-    if (client.version === 5) return done(new Error('not authorized to publish to ' + packet.topic))
-    ackAndDrop(packet, done)
+    const kept = client.gc?.type === 'device' ? onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) }) : undefined
+    // Acknowledged once its dead letter is kept, like any other message, and in order.
+    const turn = client.refusing = Promise.all([client.refusing, kept])
+    void turn.then(() => {
+      if (tooMany) {
+        log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
+        hangUp(client)
+        return done(new Error('too many refused publishes'))
+      }
+      if (client.version === 5) return done(new Error('not authorized to publish to ' + packet.topic))
+      ackAndDrop(packet, done)
+    })
   }
   // v3.1.1: aedes sends PUBACK for an accepted publish, then delivers it: send it nowhere.
   const ackAndDrop = (packet: PublishPacket, done: (err?: Error | null) => void) => {
@@ -212,11 +234,11 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const answer = (err: Error | null) => {
       if (answered) return
       answered = true
-      client.conn.off('close', gone)
+      waiting.delete(answer)
       done(err)
     }
-    const gone = () => answer(new Error('connection closed while the message was being stored'))
-    client.conn.once('close', gone)
+    const waiting = awaitingStore(client)
+    waiting.add(answer)
     sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
       .then(() => answer(null), (err) => {
         log.warn({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')

@@ -9,6 +9,11 @@ export interface BatcherOptions<T> {
   maxDelayMs?: number
   /** add() waits while more than this many items are queued or in flight; default 20000. */
   maxPending?: number
+  /**
+   * Batches written at once; default 1. More overlap one batch's commit with the next
+   * one's transfer on a server store; acks are still given batch by batch in order.
+   */
+  maxWrites?: number
   /** Whether a failed write may be tried again; default never. */
   isTransient?: (err: unknown) => boolean
   /** Attempts for a transient failure before giving up; default 6 (about 6 s of backoff); Infinity holds on until close(). */
@@ -34,29 +39,37 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
   let queued = 0
   let inFlight = 0
   let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> = Promise.resolve()
+  const maxWrites = opts.maxWrites ?? 1
+  const writing = new Set<Promise<void>>()
+  /** Settles once the acks of the last batch started have been given: the next batch's wait for it. */
+  let lastAcked: Promise<void> = Promise.resolve()
   const roomWaiters: Array<() => void> = []
   let closed = false
-  let wake: (() => void) | undefined
+  const wakers = new Set<() => void>()
 
   const schedule = () => {
     if (queued >= maxSize) return flush()
     timer ??= setTimeout(flush, maxDelay)
   }
 
+  // With every write slot taken, what comes in waits in the queue and goes out as
+  // one batch when a write ends: batches grow with the load instead of queueing up.
   function flush (): void {
     if (timer) { clearTimeout(timer); timer = undefined }
-    if (queue.length === 0) return
+    if (queue.length === 0 || writing.size >= maxWrites) return
     const batch = queue
     const count = queued
     queue = []
     queued = 0
     inFlight += count
-    running = running.then(() => writeGroups(batch))
-      .finally(() => {
-        inFlight -= count
-        while (roomWaiters.length > 0 && queued + inFlight < maxPending) roomWaiters.shift()!()
-      })
+    const write: Promise<void> = writeGroups(batch, lastAcked).finally(() => {
+      writing.delete(write)
+      inFlight -= count
+      while (roomWaiters.length > 0 && queued + inFlight < maxPending) roomWaiters.shift()!()
+      if (queue.length > 0) flush()
+    })
+    writing.add(write)
+    lastAcked = write
   }
 
   /**
@@ -64,11 +77,15 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
    * caller's items may be to blame: each caller's items are then written on
    * their own, so only the poisoned ones fail.
    */
-  async function writeGroups (batch: Waiting<T>[]) {
+  async function writeGroups (batch: Waiting<T>[], before: Promise<void>) {
     try {
       await writeWithRetry(batch.flatMap((w) => w.items))
+      // A batch's callers hear of it only after those of every batch before it, so a
+      // device's acks (and its samples to the detectors) keep their order.
+      await before
       batch.forEach((w) => w.resolve())
     } catch (err) {
+      await before
       if (batch.length === 1 || opts.isTransient?.(err) || closed) return batch.forEach((w) => w.reject(err))
       for (const w of batch) await writeWithRetry(w.items).then(w.resolve, w.reject)
     }
@@ -83,28 +100,38 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
         const wait = Math.min(4000, 100 * 2 ** attempt)
         opts.logger.warn({ attempt, waitMs: wait, err: (err as Error).message, rows: items.length }, 'batch write failed; retrying')
         opts.onRetry?.(err)
-        await new Promise<void>((r) => { const t = setTimeout(r, wait); wake = () => { clearTimeout(t); r() } })
-        wake = undefined
+        await new Promise<void>((r) => {
+          const wake = () => { clearTimeout(t); wakers.delete(wake); r() }
+          const t = setTimeout(wake, wait)
+          wakers.add(wake)
+        })
       }
     }
   }
 
+  /** Not async: with room, no promise but the one the caller waits on (this runs per message). */
+  function add (items: T[]): Promise<void> {
+    if (queued + inFlight >= maxPending) return new Promise<void>((r) => roomWaiters.push(r)).then(() => add(items))
+    const done = new Promise<void>((resolve, reject) => queue.push({ items, resolve, reject }))
+    queued += items.length
+    schedule()
+    return done
+  }
+
   return {
     /** Queues items; resolves once they are written, rejects when the write failed for good. */
-    async add (items: T[]): Promise<void> {
-      while (queued + inFlight >= maxPending) await new Promise<void>((r) => roomWaiters.push(r))
-      const done = new Promise<void>((resolve, reject) => queue.push({ items, resolve, reject }))
-      queued += items.length
-      schedule()
-      return done
-    },
+    add,
     /** Writes what is queued now and waits for every write started so far. */
     async drain (): Promise<void> {
       flush()
-      await running.catch(() => {})
+      while (writing.size > 0 || queue.length > 0) {
+        await Promise.allSettled([...writing])
+        flush()
+      }
+      await lastAcked.catch(() => {})
     },
     /** Stops retrying: writes waiting on a transient failure fail now, so stop() is never held by a store that is away. */
-    close () { closed = true; wake?.() },
+    close () { closed = true; for (const wake of [...wakers]) wake() },
     get pending () { return queued + inFlight },
   }
 }

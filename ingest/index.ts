@@ -9,7 +9,8 @@ import {
 } from '../vocab/index.ts'
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
-import { insertDeadLetters, insertEvent, insertReadings, latestReading, recomputeLate, type DeadLetter } from './store.ts'
+import { createLookup } from './lookup.ts'
+import { insertDeadLetters, insertEvent, insertReadings, latestReadings, recomputeLate, type DeadLetter } from './store.ts'
 
 /** Readings a batch may carry; a larger one is a dead letter (INGEST_TOO_LARGE). */
 export const MAX_BATCH_READINGS = 5000
@@ -21,38 +22,44 @@ export const MAX_STATUS_DEPTH = 32
 export interface IngestDeps {
   db: Db
   logger: Logger
-  /** Registered device by id; null when unknown. */
-  lookupDevice: (id: string) => Promise<DeviceInfo | null>
+  /** Registered devices by id, many at once; ids not registered are absent. */
+  lookupDevices: (ids: string[]) => Promise<Map<string, DeviceInfo>>
   /** Receives interval consumption of stored readings, in event-time order per device. */
   sink: (samples: Consumption[]) => void
   /** Receives stored camera events of devices bound to a care subject (a door opening, say). */
   events?: (e: SubjectEvent) => void
   /** Receives stored drone telemetry (positions, battery) and detections (fire, flood ...). */
   drones?: { telemetry: (t: DroneTelemetry) => void, detection: (d: DroneDetection) => void }
-  /** Batcher settings; default maxSize 5000 (COPY pays off on large batches under load). */
-  batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts'>
+  /**
+   * Batcher settings; default maxSize 5000 (COPY pays off on large batches under load), and
+   * two writes at once on a server store (one commits while the next is sent), one on the
+   * embedded store, which runs one statement at a time anyway.
+   */
+  batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts' | 'maxWrites'>
   /** Told whenever a store write fails and will be tried again (the store is away). */
   onStoreError?: (err: unknown) => void
   /** Told of each batch written: rows and how long the write took, ms. */
   onBatch?: (rows: number, ms: number) => void
 }
 
+type Reading = z.infer<typeof MeterReadingPayload>
 type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_UNKNOWN_DEVICE' | 'INGEST_TOO_LARGE' | 'INGEST_UNSTORABLE' | 'INGEST_TOPIC_REFUSED', reason: string }
 
 /**
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevice, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
-  const stats = { messages: 0, readings: 0, duplicates: 0, late: 0, deadLetters: 0, held: 0, lastLagMs: 0 }
+  const stats = { messages: 0, readings: 0, duplicates: 0, late: 0, deadLetters: 0, held: 0, lastLagMs: 0, batches: 0, batchRows: 0, batchMs: 0 }
   let stopped = false
 
   // A store that is away holds the batch (and so the devices' acks) until it is back.
   const batcher = createBatcher<ReadingRow>({
     maxSize: 5000,
+    maxWrites: db.kind === 'server' ? 2 : 1,
     attempts: Infinity,
     ...batch,
     logger: log,
@@ -64,16 +71,23 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
         await insertReadings(tx, rows)
         await recomputeLate(tx, rows.filter((r) => r.late))
       })
-      onBatch?.(rows.length, performance.now() - t0)
+      const ms = performance.now() - t0
+      stats.batches++
+      stats.batchRows += rows.length
+      stats.batchMs += ms
+      onBatch?.(rows.length, ms)
     },
   })
+
+  const deviceLookup = createLookup(lookupDevices)
+  const registerLookup = createLookup((ids) => latestReadings(db, ids))
 
   async function device (id: string): Promise<DeviceInfo | null> {
     const hit = devices.get(id)
     if (hit) return hit
-    const d = await lookupDevice(id)
+    const d = await deviceLookup.get(id)
     if (d) devices.set(id, d)
-    return d
+    return d ?? null
   }
 
   /** Loads a device's register state once; callers then read `registers` synchronously. */
@@ -81,7 +95,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     const cached = registers.get(deviceId)
     if (cached instanceof Promise) return cached
     if (registers.has(deviceId)) return
-    const loading: Promise<void> = latestReading(db, deviceId).then((s) => {
+    const loading: Promise<void> = registerLookup.get(deviceId).then((s) => {
       if (registers.get(deviceId) === loading) registers.set(deviceId, s)
     }, (err) => { registers.delete(deviceId); throw err })
     registers.set(deviceId, loading)
@@ -102,33 +116,38 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
    * it); a payload the store refuses for good (a data exception, too deep to
    * store) becomes a dead letter, so the device is never left resending it.
    */
-  async function handle (msg: DeviceMessage): Promise<void> {
+  function handle (msg: DeviceMessage): Promise<void> {
     stats.messages++
+    return handleOnce(msg).catch((err) => recover(msg, err))
+  }
+
+  /** After a failed attempt: the store is waited for (the ack with it), or the message kept as a dead letter. */
+  async function recover (msg: DeviceMessage, failed: unknown): Promise<void> {
+    let err = failed
     for (let attempt = 1; ; attempt++) {
+      if (stopped) throw err
+      if (!isTransient(err)) {
+        log.warn({ deviceId: msg.deviceId, err: (err as Error).message }, 'the store refused this message for good: kept as a dead letter')
+        return deadLetter(msg, { code: 'INGEST_UNSTORABLE', reason: `the store refused it: ${(err as Error).message}` }).catch((e) => {
+          log.error({ deviceId: msg.deviceId, err: (e as Error).message }, 'a message the store refused could not be kept as a dead letter; dropped')
+        })
+      }
+      onStoreError?.(err)
+      stats.held++
+      const wait = Math.min(4000, 100 * 2 ** attempt)
+      log.warn({ deviceId: msg.deviceId, attempt, waitMs: wait, err: (err as Error).message }, 'store unavailable; the ack waits')
+      await new Promise((r) => setTimeout(r, wait))
+      stats.held--
       try {
         return await handleOnce(msg)
-      } catch (err) {
-        if (stopped) throw err
-        if (!isTransient(err)) {
-          log.warn({ deviceId: msg.deviceId, err: (err as Error).message }, 'the store refused this message for good: kept as a dead letter')
-          return deadLetter(msg, { code: 'INGEST_UNSTORABLE', reason: `the store refused it: ${(err as Error).message}` }).catch((e) => {
-            log.error({ deviceId: msg.deviceId, err: (e as Error).message }, 'a message the store refused could not be kept as a dead letter; dropped')
-          })
-        }
-        onStoreError?.(err)
-        stats.held++
-        const wait = Math.min(4000, 100 * 2 ** attempt)
-        log.warn({ deviceId: msg.deviceId, attempt, waitMs: wait, err: (err as Error).message }, 'store unavailable; the ack waits')
-        await new Promise((r) => setTimeout(r, wait))
-        stats.held--
-      }
+      } catch (e) { err = e }
     }
   }
 
   /** Records a publish a device made to a topic not its own (acknowledged and dropped by the broker). */
-  function refused (r: { deviceId: string, topic: string, payload: Buffer }) {
+  function refused (r: { deviceId: string, topic: string, payload: Buffer }): Promise<void> {
     const msg: DeviceMessage = { deviceId: r.deviceId, channel: 'status', topic: r.topic, payload: r.payload, receivedAt: Date.now() }
-    deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
+    return deadLetter(msg, { code: 'INGEST_TOPIC_REFUSED', reason: `not this device's topic: ${r.topic.slice(0, 200)}` }).catch((err) => {
       log.warn({ deviceId: r.deviceId, err: (err as Error).message }, 'refused publish not recorded')
     })
   }
@@ -140,8 +159,19 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     await insertDeadLetters(db, [{ source: 'mqtt', topic: r.topic, deviceId: r.deviceId, code: 'INGEST_TOO_LARGE', reason: r.reason, payload: r.excerpt, whole: { bytes: r.bytes, sha256: r.sha256 } }])
   }
 
-  async function handleOnce (msg: DeviceMessage): Promise<void> {
-    const dev = await device(msg.deviceId)
+  // The way of a reading from a known device is synchronous up to the batcher: at
+  // tens of thousands of messages a second, each async function or await is a
+  // promise per message, and the garbage they make was a third of the CPU.
+  function handleOnce (msg: DeviceMessage): Promise<void> {
+    try {
+      const known = devices.get(msg.deviceId)
+      return known ? handleDevice(msg, known) : device(msg.deviceId).then((dev) => handleDevice(msg, dev))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  function handleDevice (msg: DeviceMessage, dev: DeviceInfo | null): Promise<void> {
     if (!dev) return deadLetter(msg, { code: 'INGEST_UNKNOWN_DEVICE', reason: `device "${msg.deviceId}" is not registered` })
     if (parseDeviceTopic(msg.topic)?.street !== dev.street) {
       return deadLetter(msg, { code: 'INGEST_UNKNOWN_DEVICE', reason: `topic ${msg.topic} is not the one registered for device "${dev.id}"` })
@@ -152,6 +182,11 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     }
     const isMeter = dev.kind === 'meter' || dev.kind === 'water_meter'
     if (msg.channel === 'telemetry' && isMeter) return meter(msg, dev, body)
+    return other(msg, dev, body)
+  }
+
+  /** Camera and drone events, drone telemetry, status: stored one by one. */
+  async function other (msg: DeviceMessage, dev: DeviceInfo, body: unknown): Promise<void> {
     const schema = msg.channel === 'telemetry' && dev.kind === 'drone' ? DroneTelemetryPayload
       : msg.channel === 'events' && dev.kind === 'camera' ? CameraEventPayload
         : msg.channel === 'events' && dev.kind === 'drone' ? DroneDetectionPayload
@@ -181,7 +216,7 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     }
   }
 
-  async function meter (msg: DeviceMessage, dev: DeviceInfo, body: unknown): Promise<void> {
+  function meter (msg: DeviceMessage, dev: DeviceInfo, body: unknown): Promise<void> {
     const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
     const isBatch = typeof body === 'object' && body !== null && 'readings' in body
     const items = isBatch ? (body as { readings: unknown }).readings : undefined
@@ -190,29 +225,33 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
     }
     if (Array.isArray(items) && items.length === 0) return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: 'readings: an empty batch' })
     const parsed = isBatch ? MeterBatchPayload.safeParse(body) : MeterReadingPayload.safeParse(body)
-    let readings: Array<z.infer<typeof MeterReadingPayload>>
-    if (parsed.success) {
-      readings = 'readings' in parsed.data ? parsed.data.readings : [parsed.data]
-    } else if (isBatch && Array.isArray((body as { readings: unknown[] }).readings)) {
+    if (parsed.success) return store(msg, dev, unit, 'readings' in parsed.data ? parsed.data.readings : [parsed.data])
+    if (isBatch && Array.isArray((body as { readings: unknown[] }).readings)) {
       // Keep the good readings of a batch; each bad one becomes its own dead letter.
-      readings = []
+      const readings: Reading[] = []
       const bad: Array<{ r: Rejection, payload: string }> = []
       for (const [i, item] of (body as { readings: unknown[] }).readings.entries()) {
         const one = MeterReadingPayload.safeParse(item)
         if (one.success) readings.push(one.data)
         else bad.push({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `readings[${i}]: ${describe(one.error)}` }, payload: JSON.stringify(item) ?? String(item) })
       }
-      await deadLetters(msg, bad)
-    } else {
-      return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: describe(parsed.error) })
+      return deadLetters(msg, bad).then(() => store(msg, dev, unit, readings))
     }
+    return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: describe(parsed.error) })
+  }
+
+  /** Valid readings -> register steps -> the batcher; resolves once they are stored, then feeds the detectors. */
+  function store (msg: DeviceMessage, dev: DeviceInfo, unit: 'kwh' | 'm3', readings: Reading[]): Promise<void> {
+    const known = registers.get(dev.id)
+    if (known instanceof Promise || (known === undefined && !registers.has(dev.id))) return loadRegister(dev.id).then(() => store(msg, dev, unit, readings))
+    // From here to registers.set() nothing awaits, so concurrent messages of one device cannot interleave.
     const rows: ReadingRow[] = []
     const samples: Consumption[] = []
-    const wrongUnit: typeof readings = []
-    // From here to registers.set() nothing awaits, so concurrent messages of one device cannot interleave.
-    await loadRegister(dev.id)
-    let state = registers.get(dev.id) as RegisterState | undefined
-    for (const r of readings.sort((a, b) => a.ts - b.ts)) {
+    const wrongUnit: Reading[] = []
+    let state = known as RegisterState | undefined
+    let late = 0
+    if (readings.length > 1) readings.sort((a, b) => a.ts - b.ts)
+    for (const r of readings) {
       const value = r[unit]
       if (value === undefined) { wrongUnit.push(r); continue }
       const out = step(state, dev.id, { ts: r.ts, value, powerW: r.w })
@@ -220,36 +259,42 @@ export function createIngest ({ db, logger, lookupDevice, sink, events, drones, 
       const s = out.step
       if (s.kind === 'duplicate') { stats.duplicates++; continue }
       rows.push(s.row)
-      if (s.kind === 'late') { stats.late++; s.row.late = true }
+      if (s.kind === 'late') { stats.late++; late++ }
       if (s.kind === 'in_order' && dev.subject && dev.subjectKind) {
-        const fault = s.row.implausible ? 'implausible' : s.row.reset ? 'reset' : null
-        samples.push({
+        const sample: Consumption = {
           subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, street: dev.street, unit, ts: s.row.ts,
-          intervalMs: s.row.intervalMs!, amount: s.row.amount ?? 0, ...(s.row.powerW !== null ? { powerW: s.row.powerW } : {}),
-          ...(fault ? { registerFault: fault } : {}),
-        })
+          intervalMs: s.row.intervalMs!, amount: s.row.amount ?? 0,
+        }
+        if (s.row.powerW !== null) sample.powerW = s.row.powerW
+        if (s.row.implausible) sample.registerFault = 'implausible'
+        else if (s.row.reset) sample.registerFault = 'reset'
+        samples.push(sample)
       }
     }
     registers.set(dev.id, state)
-    await deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
-    if (rows.length === 0) return
-    try {
+    const write = () => {
+      if (rows.length === 0) return undefined
       // Late readings cost a recompute each: in slices, so other devices' batches go between them.
-      const late = rows.filter((r) => r.late)
-      if (late.length > LATE_SLICE) {
-        const inOrder = rows.filter((r) => !r.late)
-        if (inOrder.length > 0) await batcher.add(inOrder)
-        for (let i = 0; i < late.length; i += LATE_SLICE) await batcher.add(late.slice(i, i + LATE_SLICE))
-      } else {
-        await batcher.add(rows)
-      }
-    } catch (err) {
-      // Not stored: forget the cached register so a retry is judged against the store.
-      registers.delete(dev.id)
-      throw err
+      const added = late > LATE_SLICE ? addInSlices(rows) : batcher.add(rows)
+      return added.then(() => {
+        stats.readings += rows.length
+        if (samples.length > 0) { stats.lastLagMs = Date.now() - msg.receivedAt; sink(samples) }
+      }, (err) => {
+        // Not stored: forget the cached register so a retry is judged against the store.
+        registers.delete(dev.id)
+        throw err
+      })
     }
-    stats.readings += rows.length
-    if (samples.length > 0) { stats.lastLagMs = Date.now() - msg.receivedAt; sink(samples) }
+    if (wrongUnit.length === 0) return write() ?? Promise.resolve()
+    return deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
+      .then(write, (err) => { registers.delete(dev.id); throw err })
+  }
+
+  async function addInSlices (rows: ReadingRow[]): Promise<void> {
+    const late = rows.filter((r) => r.late)
+    const inOrder = rows.filter((r) => !r.late)
+    if (inOrder.length > 0) await batcher.add(inOrder)
+    for (let i = 0; i < late.length; i += LATE_SLICE) await batcher.add(late.slice(i, i + LATE_SLICE))
   }
 
   return {

@@ -31,12 +31,13 @@ export const MAX_PLAUSIBLE_KW = 60
 
 /** One reading against the device's state; updates the state. O(1). */
 export function step (state: RegisterState | undefined, deviceId: string, r: { ts: number, value: number, powerW?: number }): { next: RegisterState, step: Step } {
-  const base = { deviceId, ts: r.ts, register: r.value, powerW: r.powerW ?? null }
+  // Rows are built whole, one shape for all (no spreads, no property added later): this runs per reading.
+  const powerW = r.powerW ?? null
   if (!state) {
-    return { next: { lastTs: r.ts, lastReg: r.value }, step: { kind: 'first', row: { ...base, amount: null, intervalMs: null, reset: false, implausible: false } } }
+    return { next: { lastTs: r.ts, lastReg: r.value }, step: { kind: 'first', row: row(deviceId, r.ts, r.value, null, null, powerW, false, false, false) } }
   }
   if (r.ts === state.lastTs) return { next: state, step: { kind: 'duplicate' } }
-  if (r.ts < state.lastTs) return { next: state, step: { kind: 'late', row: { ...base, amount: null, intervalMs: null, reset: false, implausible: false } } }
+  if (r.ts < state.lastTs) return { next: state, step: { kind: 'late', row: row(deviceId, r.ts, r.value, null, null, powerW, false, false, true) } }
   const intervalMs = r.ts - state.lastTs
   let amount: number | null = r.value - state.lastReg
   let reset = false
@@ -51,6 +52,9 @@ export function step (state: RegisterState | undefined, deviceId: string, r: { t
   }
   return {
     next: { lastTs: r.ts, lastReg: r.value },
-    step: { kind: 'in_order', row: { ...base, amount, intervalMs, reset, implausible: amount === null } },
+    step: { kind: 'in_order', row: row(deviceId, r.ts, r.value, amount, intervalMs, powerW, reset, amount === null, false) },
   }
 }
+
+const row = (deviceId: string, ts: number, register: number, amount: number | null, intervalMs: number | null, powerW: number | null, reset: boolean, implausible: boolean, late: boolean): ReadingRow =>
+  ({ deviceId, ts, register, amount, intervalMs, powerW, reset, implausible, late })

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { MAX_PLAUSIBLE_KW } from './meter.ts'
 import type { CopyColumn, CopyRow, Db, Queryable, Transaction } from '../store/index.ts'
-import type { ReadingRow } from './meter.ts'
+import type { ReadingRow, RegisterState } from './meter.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -141,11 +141,16 @@ export async function recomputeLate (q: Queryable, late: ReadonlyArray<{ deviceI
 export const recomputeAround = (q: Queryable, deviceId: string, ts: number) => recomputeLate(q, [{ deviceId, ts }])
 
 /** The latest stored reading of a device, to resume its register state after a restart. */
-export async function latestReading (db: Db, deviceId: string): Promise<{ lastTs: number, lastReg: number } | undefined> {
-  const { rows } = await db.query<{ ts: Date, register: number }>(
-    'SELECT ts, register FROM readings WHERE device_id = $1 ORDER BY ts DESC LIMIT 1', [deviceId])
-  const r = rows[0]
-  return r ? { lastTs: r.ts.getTime(), lastReg: r.register } : undefined
+export async function latestReading (db: Queryable, deviceId: string): Promise<RegisterState | undefined> {
+  return (await latestReadings(db, [deviceId])).get(deviceId)
+}
+
+/** The latest stored reading of each device, in one statement: an index probe per device, newest first. */
+export async function latestReadings (db: Queryable, deviceIds: readonly string[]): Promise<Map<string, RegisterState>> {
+  const { rows } = await db.query<{ device_id: string, ts: Date, register: number }>(`SELECT d.device_id, r.ts, r.register
+    FROM unnest($1::text[]) AS d(device_id)
+    CROSS JOIN LATERAL (SELECT ts, register FROM readings WHERE device_id = d.device_id ORDER BY ts DESC LIMIT 1) r`, [deviceIds])
+  return new Map(rows.map((r) => [r.device_id, { lastTs: r.ts.getTime(), lastReg: r.register }]))
 }
 
 export async function insertEvent (db: Db, deviceId: string, ts: number, channel: string, body: unknown): Promise<void> {

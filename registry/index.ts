@@ -130,12 +130,16 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     return { id: input.id, username, password, topics, commandTopic: `${_commands}/#` }
   }
 
-  async function getDevice (id: string): Promise<DeviceInfo | null> {
+  /** Registered devices by id, in one query; ids not registered (or removed) are absent. */
+  async function getDevices (ids: readonly string[]): Promise<Map<string, DeviceInfo>> {
     const { rows } = await db.query<{ id: string, kind: DeviceKind, address: string | null, subject: string | null, subject_kind: SubjectKind | null, street: string }>(
       `SELECT d.id, d.kind, d.address, d.subject, s.kind AS subject_kind, d.street
-       FROM devices d LEFT JOIN subjects s ON s.id = d.subject WHERE d.id = $1 AND d.removed_at IS NULL`, [id])
-    const d = rows[0]
-    return d ? { id: d.id, kind: d.kind, address: d.address, subject: d.subject, subjectKind: d.subject_kind, street: d.street } : null
+       FROM devices d LEFT JOIN subjects s ON s.id = d.subject WHERE d.id = ANY($1::text[]) AND d.removed_at IS NULL`, [ids])
+    return new Map(rows.map((d) => [d.id, { id: d.id, kind: d.kind, address: d.address, subject: d.subject, subjectKind: d.subject_kind, street: d.street }]))
+  }
+
+  async function getDevice (id: string): Promise<DeviceInfo | null> {
+    return (await getDevices([id])).get(id) ?? null
   }
 
   /** Checks MQTT credentials: a device with its generated password, or a worker with its token. */
@@ -165,7 +169,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     await db.query('INSERT INTO audit_log (actor, action, target) SELECT $1, $2, t FROM unnest($3::text[]) AS t', [actor, action, targets])
   }
 
-  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, verifyMqtt, audit, auditMany, onDeviceChange, onWorkerChange, ...admin }
+  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, getDevices, verifyMqtt, audit, auditMany, onDeviceChange, onWorkerChange, ...admin }
 }
 
 export type Registry = ReturnType<typeof createRegistry>
