@@ -107,8 +107,10 @@ for (const store of STORES) describe(store, () => {
     await c5.endAsync()
     assert.equal((await readings('m2')).length, 0, 'nothing stored for the other meter')
     assert.ok((await readings('m1')).some((r) => r.ts.getTime() === T0 - HOUR), 'the device\'s own reading after the stray one was stored')
-    const dl = await h.api('GET', '/api/dead-letters?device=m1')
-    assert.equal(dl.body.filter((d: { code: string }) => d.code === 'INGEST_TOPIC_REFUSED').length, 2, 'each refusal is kept with the device, visible')
+    // The refusal is recorded beside its ack, not before it: wait for it (bounded), as a reader of the list would.
+    const refusedRows = async () => (await h.api('GET', '/api/dead-letters?device=m1')).body.filter((d: { code: string }) => d.code === 'INGEST_TOPIC_REFUSED').length
+    for (let i = 0; i < 100 && await refusedRows() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+    assert.equal(await refusedRows(), 2, 'each refusal is kept with the device, visible')
     assert.equal(h.gc.components.broker.refusals()['device:m1'], 2, 'and counted')
   })
 
