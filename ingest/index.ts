@@ -318,13 +318,17 @@ function describe (err: { issues: Array<{ path: PropertyKey[], message: string }
 }
 
 /** Why a status payload cannot be stored as it is: nested too deep, or a string with NUL. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 function statusProblem (body: unknown): string | null {
   const walk = (v: unknown, depth: number): string | null => {
     if (depth > MAX_STATUS_DEPTH) return `nested deeper than ${MAX_STATUS_DEPTH}`
-    if (typeof v === 'string') return v.includes('\u0000') ? 'a string holds NUL (\\u0000)' : null
+    // PostgreSQL's json takes neither NUL nor half a UTF-16 surrogate pair ("\\ud800" alone).
+    if (typeof v === 'string') return v.includes('\u0000') ? 'a string holds NUL (\\u0000)' : !LONE_SURROGATE.test(v) ? null : 'a string holds a lone UTF-16 surrogate (such as \\ud800)'
     if (typeof v !== 'object' || v === null) return null
     for (const [k, x] of Object.entries(v)) {
       if (k.includes('\u0000')) return 'a key holds NUL (\\u0000)'
+      if (LONE_SURROGATE.test(k)) return 'a key holds a lone UTF-16 surrogate (such as \\ud800)'
       const p = walk(x, depth + 1)
       if (p) return p
     }
