@@ -10,6 +10,7 @@ import { migrate } from '../store/migrations.ts'
 import { createServerDb } from '../store/server.ts'
 import type { Db, Transaction } from '../store/types.ts'
 import type { BenchLine } from './report.ts'
+import { mulberry32 } from '../simulators/random.ts'
 
 export interface IngestBenchOptions {
   /** Admin URL of the PostgreSQL server; a fresh database is made on it and dropped after. */
@@ -145,14 +146,6 @@ export function readingRows (count: number, devices = 500, start = Date.UTC(2026
   return rows
 }
 
-function mulberry32 (seed: number) {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const silent = pino({ level: 'silent' })
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { connect as tcp, type Socket } from 'node:net'
 import { connectDevice, seedStreet, startGridcare, type Harness } from './helpers.ts'
+import { mulberry32 as rng } from '../simulators/random.ts'
 
 /** At most 3: both ends of every connection are in this process, and its file limit may be 20,000. */
 const SCALE = Math.min(3, Number(process.env.PROBE_SCALE ?? 1))
@@ -16,15 +17,6 @@ const T0 = Date.UTC(2026, 6, 1)
 const Q = 15 * 60_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** mulberry32, seeded: a failing run can be replayed. */
-function rng (seed: number) {
-  return () => {
-    seed |= 0; seed = seed + 0x6D2B79F5 | 0
-    let t = Math.imul(seed ^ seed >>> 15, 1 | seed)
-    t = t + Math.imul(t ^ t >>> 7, 61 | t) ^ t
-    return ((t ^ t >>> 14) >>> 0) / 4294967296
-  }
-}
 
 /** A CONNECT packet, MQTT 3.1.1, clean session, keep-alive 60 s. */
 function connectPacket (clientId: string, username?: string, password?: string): Buffer {

@@ -16,6 +16,7 @@ import { loadConfig } from '../config/index.ts'
 import { openStore } from '../store/index.ts'
 import { freshDatabase, silent, STORES, STREET_CSV } from './helpers.ts'
 import { startChild, type Running } from './running.ts'
+import { mulberry32 as rng } from '../simulators/random.ts'
 
 /** Kills per store; short form 2 on the embedded store (each restart opens it anew, ~20 s on these machines), 3 on PostgreSQL. */
 const killsFor = (store: string) => Number(process.env.PROBE_KILLS ?? (store === 'embedded' ? 2 : 3))
@@ -26,15 +27,6 @@ const T0 = Date.UTC(2026, 2, 1)
 const Q = 15 * 60_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** mulberry32, seeded: the kill moments of a failing run can be replayed. */
-function rng (seed: number) {
-  return () => {
-    seed |= 0; seed = seed + 0x6D2B79F5 | 0
-    let t = Math.imul(seed ^ seed >>> 15, 1 | seed)
-    t = t + Math.imul(t ^ t >>> 7, 61 | t) ^ t
-    return ((t ^ t >>> 14) >>> 0) / 4294967296
-  }
-}
 
 type Dev = { id: string, username: string, password: string, topics: { telemetry: string } }
 

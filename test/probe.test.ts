@@ -14,6 +14,7 @@ import mqtt from 'mqtt'
 import { runStart } from './child.ts'
 import { connectDevice, freshDatabase, PG_ADMIN_URL, seedStreet, startGridcare, type Harness } from './helpers.ts'
 import { startProxy } from './tcp-proxy.ts'
+import { mulberry32 as rng } from '../simulators/random.ts'
 
 const SCALE = Number(process.env.PROBE_SCALE ?? 1)
 const OUTAGE_S = Number(process.env.PROBE_OUTAGE_S ?? 6)
@@ -90,15 +91,6 @@ describe('one device\'s late batch does not stall the others', () => {
   })
 })
 
-/** mulberry32: a seeded PRNG, so a failing fuzz run can be replayed. */
-function rng (seed: number) {
-  return () => {
-    seed |= 0; seed = seed + 0x6D2B79F5 | 0
-    let t = Math.imul(seed ^ seed >>> 15, 1 | seed)
-    t = t + Math.imul(t ^ t >>> 7, 61 | t) ^ t
-    return ((t ^ t >>> 14) >>> 0) / 4294967296
-  }
-}
 
 /** Over the broker's 1 MiB packet limit: a dead letter of its device, acknowledged (made once, sent as it is). */
 const TEN_MB = (() => { const b = Buffer.alloc(10 * 1024 * 1024, 0x20); b.write('{"readings":[{"ts":0,"kwh":1},', 0); return b })()
