@@ -74,6 +74,11 @@ const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? p
 
 type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<(err: Error | null) => void> }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
+/** The device's own topic: its id and street; anything else a client publishes is refused. */
+const ownTopic = (id: MqttIdentity | undefined, topic: string) => {
+  const parsed = parseDeviceTopic(topic)
+  return id?.type === 'device' && parsed && parsed.deviceId === id.id && parsed.street === id.street ? parsed : null
+}
 
 /**
  * The publishes of a client whose acks wait for the store. One 'close' listener
@@ -170,7 +175,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
    * and held at its next CONNECT.
    */
   const refusePublish = (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void) => {
-    const who = client.gc ? (client.gc.type === 'device' ? `device:${client.gc.id}` : `worker:${client.gc.id}`) : client.id
+    const who = client.gc ? usernameOf(client.gc) : client.id
     const tooMany = guard.refused(who)
     log.warn({ clientId: client.id, who, topic: packet.topic.slice(0, 200) }, 'publish refused: not this client\'s topic; acknowledged and dropped')
     const kept = client.gc?.type === 'device' ? onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) }) : undefined
@@ -201,17 +206,16 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
    */
   const tooLarge = (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void) => {
     const found = client.oversize!.take()
-    const id = client.gc
-    const parsed = parseDeviceTopic(packet.topic)
     if (found) packet.payload = found.excerpt
-    if (!found || id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) return refusePublish(client, packet, done)
+    const own = ownTopic(client.gc, packet.topic)
+    if (!found || !own) return refusePublish(client, packet, done)
     const reason = `a ${found.bytes}-byte message; at most ${limits.maxPacketBytes} bytes a packet`
-    log.warn({ deviceId: id.id, topic: packet.topic, bytes: found.bytes }, 'publish over the packet limit: kept as a dead letter and acknowledged')
-    Promise.resolve(onTooLarge?.({ ...found, deviceId: id.id, reason })).then(() => {
+    log.warn({ deviceId: own.deviceId, topic: packet.topic, bytes: found.bytes }, 'publish over the packet limit: kept as a dead letter and acknowledged')
+    Promise.resolve(onTooLarge?.({ ...found, deviceId: own.deviceId, reason })).then(() => {
       if (client.version === 5) return done(new Error(`packet too large: ${reason}`))
       ackAndDrop(packet, done)
     }, (err) => {
-      log.warn({ err: (err as Error).message, deviceId: id.id }, 'dead letter not stored; connection dropped so the device retries')
+      log.warn({ err: (err as Error).message, deviceId: own.deviceId }, 'dead letter not stored; connection dropped so the device retries')
       hangUp(client)
       done(err as Error)
     })
@@ -221,11 +225,11 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   // only for stored readings; while the store is away the ack waits, and so does
   // the device's next packet (aedes reads a client's packets one at a time).
   const authorizePublish = (client: GcClient | null, packet: PublishPacket, done: (err?: Error | null) => void) => {
-    const id = client?.gc
     if (!client) return done(null) // messages published by gridcare itself
     if (client.oversize && payloadOf(packet).equals(marker)) return tooLarge(client, packet, done)
-    const parsed = parseDeviceTopic(packet.topic)
-    if (id?.type !== 'device' || !parsed || parsed.deviceId !== id.id || parsed.street !== id.street) return refusePublish(client, packet, done)
+    const parsed = ownTopic(client.gc, packet.topic)
+    if (!parsed) return refusePublish(client, packet, done)
+    const deviceId = parsed.deviceId
     packet.retain = false // nobody may subscribe to device topics: keep no copy
     // A device that goes while its ack waits (the store is away) lets go of its
     // connection at once, so it can come back: it resends what was not acknowledged,
@@ -239,9 +243,9 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     }
     const waiting = awaitingStore(client)
     waiting.add(answer)
-    sink({ deviceId: id.id, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
+    sink({ deviceId, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
       .then(() => answer(null), (err) => {
-        log.warn({ err: (err as Error).message, deviceId: id.id }, 'message not stored; connection dropped so the device retries')
+        log.warn({ err: (err as Error).message, deviceId }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
         // "not authorized" PUBACK and never resend the reading.
         hangUp(client)

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { runStart } from './child.ts'
-import { connectDevice, freshDatabase, PG_ADMIN_URL, seedStreet, startGridcare, type Harness } from './helpers.ts'
-import { startProxy } from './tcp-proxy.ts'
+import { connectDevice, PG_ADMIN_URL, seedStreet, startGridcare, type Harness } from './helpers.ts'
+import { proxiedDatabase } from './tcp-proxy.ts'
 import { mulberry32 as rng } from '../simulators/random.ts'
 
 const SCALE = Number(process.env.PROBE_SCALE ?? 1)
@@ -171,19 +171,15 @@ describe('fuzzed payloads on every topic', () => {
 
 describe('a PostgreSQL outage with default MQTT.js clients', () => {
   let h: Harness
-  let proxy: Awaited<ReturnType<typeof startProxy>>
-  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let db: Awaited<ReturnType<typeof proxiedDatabase>>
   const devs: Dev[] = []
   beforeAll(async () => {
-    db = await freshDatabase()
-    const u = new URL(db.url)
-    proxy = await startProxy({ host: u.hostname, port: Number(u.port || 5432) })
-    u.host = `127.0.0.1:${proxy.port}`
-    h = await startGridcare({ DATABASE_URL: u.toString() })
+    db = await proxiedDatabase()
+    h = await startGridcare({ DATABASE_URL: db.url })
     await seedStreet(h)
     for (let i = 0; i < 5; i++) devs.push((await h.api('POST', '/api/devices', { id: `out${i}`, kind: 'meter', address: 'U101' })).body)
   })
-  afterAll(async () => { await h?.close(); await proxy?.close(); await db?.drop() })
+  afterAll(async () => { await h?.close(); await db?.drop() })
 
   test(`${OUTAGE_S} s without the store: acks wait, /healthz says so, known devices reconnect, nothing acknowledged is lost, ingest resumes by itself`, { timeout: 300_000 }, async () => {
     assert.ok(PG_ADMIN_URL)
@@ -211,7 +207,7 @@ describe('a PostgreSQL outage with default MQTT.js clients', () => {
     const before = acked.size
     const rssBefore = process.memoryUsage().rss
     let cutAt = Date.now()
-    proxy.cut()
+    db.proxy.cut()
     cutAt = Date.now()
     let sawDown = false
     let rssMax = 0
@@ -224,7 +220,7 @@ describe('a PostgreSQL outage with default MQTT.js clients', () => {
     }
     const duringOutage = acked.size - before
     const reconnected = connects[0]! > 0
-    proxy.restore()
+    db.proxy.restore()
     const restoredAt = Date.now()
     await sleep(3000)
     stopped = true

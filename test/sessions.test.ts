@@ -11,8 +11,8 @@ import { request } from 'node:http'
 import type mqtt from 'mqtt'
 import { createGuard, DEFAULT_LIMITS } from '../broker/guard.ts'
 import { deviceTopics, workerTopic } from '../vocab/index.ts'
-import { connectDevice, freshDatabase, seedStreet, startGridcare, type Harness } from './helpers.ts'
-import { startProxy } from './tcp-proxy.ts'
+import { connectDevice, seedStreet, startGridcare, type Harness } from './helpers.ts'
+import { proxiedDatabase } from './tcp-proxy.ts'
 
 type Dev = { id: string, username: string, password: string, topics: { telemetry: string } }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -41,8 +41,7 @@ function openFeed (port: number, token: string) {
 
 describe('live sessions end when credentials are taken away', () => {
   let h: Harness
-  let proxy: Awaited<ReturnType<typeof startProxy>>
-  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let db: Awaited<ReturnType<typeof proxiedDatabase>>
   let tokens: Awaited<ReturnType<typeof seedStreet>>
   const clients: mqtt.MqttClient[] = []
   const device = async (id: string, address = 'U101'): Promise<Dev> => (await h.api('POST', '/api/devices', { id, kind: 'meter', address })).body
@@ -53,11 +52,8 @@ describe('live sessions end when credentials are taken away', () => {
   }
 
   beforeAll(async () => {
-    db = await freshDatabase()
-    const u = new URL(db.url)
-    proxy = await startProxy({ host: u.hostname, port: Number(u.port || 5432) })
-    u.host = `127.0.0.1:${proxy.port}`
-    h = await startGridcare({ DATABASE_URL: u.toString() })
+    db = await proxiedDatabase()
+    h = await startGridcare({ DATABASE_URL: db.url })
     tokens = await seedStreet(h)
     const other = 'code,parent,level,name,lat,lon\nS2,D1,street,Beishan Street,30.26,120.14\nC2,S2,community,Pine Community,30.261,120.141\nG3,C2,grid,Grid 3,,\nB3,G3,building,Building 3,30.2611,120.1411\nU301,B3,unit,Flat 301,,\n'
     assert.equal((await h.api('POST', '/api/addresses/import', other)).status, 200)
@@ -65,7 +61,6 @@ describe('live sessions end when credentials are taken away', () => {
   afterAll(async () => {
     clients.forEach((c) => c.end(true))
     await h?.close()
-    await proxy?.close()
     await db?.drop()
   })
 
@@ -151,7 +146,7 @@ describe('live sessions end when credentials are taken away', () => {
     for (const d of [known, rotated, removed]) await (await connect(d)).endAsync()
     assert.equal((await h.api('POST', '/api/devices/cache-rot/password')).status, 200)
     assert.equal((await h.api('DELETE', '/api/devices/cache-rem')).status, 204)
-    proxy.cut()
+    db.proxy.cut()
     try {
       const ok = await connect(known, { connectTimeout: 15_000 })
       assert.ok(ok.connected, 'a known device is let in from the cache')
@@ -165,7 +160,7 @@ describe('live sessions end when credentials are taken away', () => {
         assert.equal(res.headers['retry-after'], '5')
       }
     } finally {
-      proxy.restore()
+      db.proxy.restore()
     }
   })
 })

@@ -1,4 +1,5 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { freshDatabase } from './helpers.ts'
 
 /**
  * A TCP proxy on a port of its own in front of a server, that a test can cut
@@ -26,4 +27,13 @@ export async function startProxy (target: { host: string, port: number }) {
     restore () { cut = false },
     close () { this.cut(); return new Promise<void>((resolve) => server.close(() => resolve())) },
   }
+}
+
+/** A fresh database reached through a proxy of its own: `url` goes through it, `proxy.cut()` makes the outage. */
+export async function proxiedDatabase () {
+  const db = await freshDatabase()
+  const u = new URL(db.url)
+  const proxy = await startProxy({ host: u.hostname, port: Number(u.port || 5432) })
+  u.host = `127.0.0.1:${proxy.port}`
+  return { url: u.toString(), proxy, drop: async () => { await proxy.close(); await db.drop() } }
 }
