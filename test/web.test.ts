@@ -88,6 +88,7 @@ test('the task card shows where, a small map and the last 24 h against the usual
   assert.equal(await page.locator('#state').textContent(), '离线')
   await page.locator('#detail').getByRole('button', { name: '已到达' }).click()
   await page.locator('#banner', { hasText: '1 项操作待发送' }).waitFor()
+  await page.locator('#usage[data-points] canvas').waitFor()
   await page.screenshot({ path: `${ARTIFACTS}/worker-offline.png` })
   assert.equal((await task('e101')).state, 'acknowledged', 'nothing reached the server while offline')
   await ctx.setOffline(false)

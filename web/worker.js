@@ -191,15 +191,24 @@ function drawMiniMap (tk) {
   chartIn(el).setOption(miniMapOption('worker-grids-' + tk.grid, b && b.lon !== null ? [b.lon, b.lat] : null, b?.name ?? ''), true)
 }
 
+/** The last 24 h chart fetched per resident: offline, the card keeps showing it rather than a blank. */
+const usageSeen = new Map()
+
 async function drawUsage (tk) {
   const el = $('usage')
+  let u
   try {
-    const u = await api('GET', `/api/subjects/${encodeURIComponent(tk.subject)}/usage?hours=24`)
-    if (!el.isConnected) return
-    if (u.points.length === 0) { el.innerHTML = `<p class="muted">${t('noData')}</p>`; el.classList.add('empty'); return }
-    chartIn(el).setOption(usageOption(u))
-    el.dataset.points = String(u.points.filter((p) => p.amount !== null).length)
-  } catch (err) { if (!(err instanceof NetworkError)) el.textContent = err.message }
+    u = await api('GET', `/api/subjects/${encodeURIComponent(tk.subject)}/usage?hours=24`)
+    usageSeen.set(tk.subject, u)
+  } catch (err) {
+    if (!(err instanceof NetworkError)) { el.textContent = err.message; return }
+    u = usageSeen.get(tk.subject)
+    if (!u) return
+  }
+  if (!el.isConnected) return
+  if (u.points.length === 0) { el.innerHTML = `<p class="muted">${t('noData')}</p>`; el.classList.add('empty'); return }
+  chartIn(el).setOption(usageOption(u))
+  el.dataset.points = String(u.points.filter((p) => p.amount !== null).length)
 }
 
 function openResolve (tk) {
