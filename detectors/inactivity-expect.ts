@@ -27,12 +27,21 @@ export interface ExpectConfig {
   maxHazard: number
   /** A quiet run this many hours long has its own hazards (0: one table). */
   longRunHours: number
+  /** Graded evidence: a quiet hour at about standby weighs against how often this home is that low then. */
+  graded: boolean
+  /** The share of a stopped home's hours at about standby is never taken below, nor above, these. */
+  stopDeepMin: number
+  stopDeepMax: number
+  /** No one hour adds more than this evidence (graded). */
+  maxHourEvidence: number
 }
 
 export interface ExpectState {
   /** Per bucket, faded count of hours that followed a quiet hour, and of those in which activity came back. */
   hzTry: number[]
   hzEnd: number[]
+  /** ... and of those that stayed quiet, the ones at about standby. */
+  hzDeep: number[]
   /** Evidence gathered by the current quiet run. */
   runLlr: number
 }
@@ -62,11 +71,41 @@ const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (s.hzEnd[b
 /** Evidence a quiet hour in bucket b adds. */
 export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -Math.log(1 - hazard(cfg, s, b))
 
-/** Learns one ordinary hour that followed a quiet hour: did activity come back in it? */
-export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean) {
+/** Learns one ordinary hour that followed a quiet hour: did activity come back in it, and if not, was it at about standby? */
+export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean, deep = false) {
   const keep = 1 - 1 / cfg.expectMemory
   s.hzTry[b] = r1(s.hzTry[b]! * keep + 1)
   s.hzEnd[b] = r1(s.hzEnd[b]! * keep + (ended ? 1 : 0))
+  s.hzDeep[b] = r1(s.hzDeep[b]! * keep + (deep && !ended ? 1 : 0))
+}
+
+/** Of the ordinary hours in bucket b that stayed quiet after a quiet hour, the share at about standby (a long run's leans on the short). */
+export function deepShare (cfg: ExpectConfig, s: ExpectState, b: number): number {
+  const prior = b >= 24 ? deepShare(cfg, s, b - 24) : 0.5
+  return (s.hzDeep[b]! + prior * cfg.priorWeight) / (Math.max(0, s.hzTry[b]! - s.hzEnd[b]!) + cfg.priorWeight)
+}
+
+/**
+ * A stopped home sits at its own standby as on its quietest nights: the share of quiet hours at
+ * about standby in this home's deepest hour of day (short quiets), within [stopDeepMin, stopDeepMax].
+ */
+export function stopDeep (cfg: ExpectConfig, s: ExpectState): number {
+  let m = 0
+  for (let b = 0; b < 24; b++) if (s.hzTry[b]! >= cfg.priorWeight) m = Math.max(m, deepShare(cfg, s, b))
+  return Math.min(cfg.stopDeepMax, Math.max(cfg.stopDeepMin, m))
+}
+
+/**
+ * Graded evidence of a quiet hour in bucket b: the log-likelihood ratio of its level (at about
+ * standby, or a little above) under "stopped" (the home as on its quietest nights) against this
+ * home's ordinary life in that bucket (a quiet hour as often as 1 − hazard, and that low as
+ * often as deepShare). An hour at standby when this home is nearly always above it weighs much; a
+ * slightly-low hour where this home is often at standby weighs little or against.
+ */
+export function gradedEvidence (cfg: ExpectConfig, s: ExpectState, b: number, deep: boolean, stop: number): number {
+  const quiet = 1 - hazard(cfg, s, b), d = deepShare(cfg, s, b)
+  const e = deep ? Math.log(stop / (quiet * Math.max(0.02, d))) : Math.log((1 - stop) / (quiet * Math.max(0.02, 1 - d)))
+  return Math.min(cfg.maxHourEvidence, e)
 }
 
 /** The hazard table for evidence: each bucket's hazard, rounded. */

@@ -8,7 +8,7 @@ import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
 import { DAYS, HOUR, awayDuring, remember, remembered, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
-import { bucketOf, hourEvidence, learnHazard } from './inactivity-expect.ts'
+import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
 /** Resolved, frozen options; see InactivityOptions in inactivity.ts for meaning and defaults. */
 export interface Config {
@@ -77,6 +77,14 @@ export interface Config {
   signShare: number
   /** The missed-morning rule on or off. */
   missedRoutine: boolean
+  /** ... also once the expected activity judges (its morning hours already weigh a missed morning). */
+  missedRoutineExpected: boolean
+  /** Graded evidence (inactivity-expect.ts gradedEvidence): an hour under this share of what ends a quiet run is at about standby. */
+  deepActiveShare: number
+  graded: boolean
+  stopDeepMin: number
+  stopDeepMax: number
+  maxHourEvidence: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -113,7 +121,7 @@ function thresholds (cfg: Config, s: State, daily: number) {
 const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
 
 /** activity()'s answer, reused: the hot path allocates nothing. Read it before the next call. */
-const act = { above: 0, effective: 0, constant: 0, active: false, lively: false, sign: false }
+const act = { above: 0, effective: 0, constant: 0, active: false, lively: false, sign: false, deep: false }
 
 /**
  * Wh above standby in `hours` of metering in hour-of-day d; the part of it that counts as
@@ -143,6 +151,8 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
   act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold; act.sign = net >= cfg.signShare * threshold
+  // At about standby: little above the load held through the last three hours (a lamp left on is standby now).
+  act.deep = above - held * hours < cfg.deepActiveShare * threshold
   return act
 }
 
@@ -338,7 +348,7 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
  * weekend mornings are learned), and the night's quiet run goes on.
  */
 export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
-  if (!cfg.missedRoutine || s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
+  if (!cfg.missedRoutine || (!cfg.missedRoutineExpected && bars(cfg, s)[1]) || s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
   const k = weekendOf(h), mean = s.wake[k]!, dev = s.wake[k + 1]!
   if (s.wake[k + 2]! < (k === 0 ? cfg.wakeLearnDays : 4)) return null
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
@@ -365,7 +375,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   const act = activity(cfg, s, d, wh)
   // An ordinary hour after a quiet one teaches how likely activity is to come back at this hour.
   const b = bucketOf(cfg, h, s.runHours)
-  if (s.runHours > 0 && (s.ep === null || s.ep.muted) && s.fill <= s.cov / 2) learnHazard(cfg, s, b, act.sign)
+  if (s.runHours > 0 && (s.ep === null || s.ep.muted) && s.fill <= s.cov / 2) learnHazard(cfg, s, b, act.sign, act.deep)
   if (act.lively) woke(cfg, s, h, d + 0.5, ordinary(cfg, s))
   if (act.active) {
     endRun(cfg, s)
@@ -376,7 +386,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   s.runHours++
   // A sign of life, even short of ending the run, is what a fallen person cannot give: the evidence starts again.
   if (act.sign) s.runLlr = 0
-  else if (s.runHours > 1) s.runLlr = r4(s.runLlr + hourEvidence(cfg, s, b))
+  else if (s.runHours > 1) s.runLlr = r4(cfg.graded ? Math.max(0, s.runLlr + gradedEvidence(cfg, s, b, act.deep, stopDeep(cfg, s))) : s.runLlr + hourEvidence(cfg, s, b))
   s.runActual += act.above
   if (usual >= s.usualWh) {
     s.runUsual += usual

@@ -93,6 +93,8 @@ export interface State {
   /** Expected activity (inactivity-expect.ts): per weekday/weekend hour, faded hours after a quiet hour and those activity came back in; the current run's evidence. */
   hzTry: number[]
   hzEnd: number[]
+  /** ... and of the hours that stayed quiet, those at about standby (graded evidence, inactivity-expect.ts). */
+  hzDeep: number[]
   runLlr: number
 }
 
@@ -103,7 +105,7 @@ export function freshState (): State {
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), runLlr: 0,
+    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), hzDeep: new Array<number>(BUCKETS).fill(0), runLlr: 0,
   }
 }
 
@@ -199,20 +201,21 @@ const StateSchema = z.object({
   wakeDay: int.min(-1).default(-1),
   hzTry: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   hzEnd: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzDeep: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   runLlr: z.number().finite().nonnegative().default(0),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
   const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: [...s.hzTry], hzEnd: [...s.hzEnd], ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: [...s.hzTry], hzEnd: [...s.hzEnd], hzDeep: [...s.hzDeep], ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s: State = {
-    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], hzTry: [...v.hzTry], hzEnd: [...v.hzEnd], ep: v.ep && { ...v.ep },
+    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], hzTry: [...v.hzTry], hzEnd: [...v.hzEnd], hzDeep: [...v.hzDeep], ep: v.ep && { ...v.ep },
     base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
   }
   for (let d = 0; d < 24; d++) derive(s, d)

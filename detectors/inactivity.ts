@@ -113,7 +113,7 @@ export interface InactivityOptions extends DetectorOptions {
   maxHazard?: number
   /** ... a quiet run this many hours long so far has hazards of its own (0: one table). Default 3. */
   longRunHours?: number
-  /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a few weeks of quiet runs. Default 28. */
+  /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a couple of weeks of quiet runs. Default 14. */
   expectLearnDays?: number
   /** ... with a door sensor that has not seen the door open since the quiet began (once learned, insideLearnRuns), this share of the bar raises. Default 0.5. */
   insideEvidenceShare?: number
@@ -130,6 +130,17 @@ export interface InactivityOptions extends DetectorOptions {
   expectMinQuietHours?: number
   /** The missed-morning rule (missed_routine). Default true. */
   missedRoutine?: boolean
+  /** ... also once the expected activity judges (raiseBy 'learned', after expectLearnDays). Default true. */
+  missedRoutineExpected?: boolean
+  /** Expected activity, graded: a quiet hour's level weighs, not only its being quiet (inactivity-expect.ts gradedEvidence). Default true. */
+  graded?: boolean
+  /** ... an hour under this share of what ends a quiet run is at about standby. Default 0.1. */
+  deepActiveShare?: number
+  /** ... a stopped home is at about standby in as many of its hours as this home's deepest hour of day, within these. Defaults 0.5 and 0.95. */
+  stopDeepMin?: number
+  stopDeepMax?: number
+  /** ... no one hour adds more evidence than this. Default 3. */
+  maxHourEvidence?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -197,6 +208,7 @@ function resolve (o: InactivityOptions): Config {
     expectEvidence: o.expectEvidence ?? 9,
     raiseBy: o.raiseBy ?? 'learned',
     missedRoutine: o.missedRoutine ?? true,
+    missedRoutineExpected: o.missedRoutineExpected ?? true,
     signShare: o.signShare ?? 0.3,
     expectLearnDays: o.expectLearnDays ?? 28,
     insideEvidenceShare: o.insideEvidenceShare ?? 0.5,
@@ -204,6 +216,11 @@ function resolve (o: InactivityOptions): Config {
     confidenceHighShare: o.confidenceHighShare ?? 1.4,
     expectMinQuietHours: o.expectMinQuietHours ?? 2,
     longRunHours: o.longRunHours ?? 3,
+    graded: o.graded ?? true,
+    deepActiveShare: o.deepActiveShare ?? 0.1,
+    stopDeepMin: o.stopDeepMin ?? 0.5,
+    stopDeepMax: o.stopDeepMax ?? 0.95,
+    maxHourEvidence: o.maxHourEvidence ?? 3,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)

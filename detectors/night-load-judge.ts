@@ -24,6 +24,8 @@ export interface Config {
   maxSpanMs: number
   falseAlarmFactor: number
   maxScale: number
+  /** Hours of the clock night (bit d: local hour d): only these can be the usual night. */
+  clockMask: number
 }
 
 /** What the detector wants said; the factory turns it into an Anomaly. */
@@ -50,7 +52,8 @@ export function nightOf (cfg: Config, s: State): number {
   for (let d = 0; d < 24; d++) {
     if (s.days[d]! >= cfg.warmup && (bits >>> ((d + 23) % 24)) & (bits >>> ((d + 1) % 24)) & 1) filled |= 1 << d
   }
-  return filled
+  // A working household's empty day is at standby too: a load in it is someone home early, not a heater left on in their sleep.
+  return filled & cfg.clockMask
 }
 
 /** The day's hours enter the learned night, unless nobody was home all day (a trip not told) or it was a declared absence. */

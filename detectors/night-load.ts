@@ -50,6 +50,17 @@ export interface NightLoadOptions extends DetectorOptions {
   falseAlarmFactor?: number
   /** The threshold is never raised past this multiple of the configured one. Default 2.5. */
   maxScale?: number
+  /** The usual night is only ever found in the clock's night, local hours [nightFrom, 24) and [0, nightUntil) (a working household's empty day is at standby too). Defaults 22 and 6; 0 and 24: any hour. */
+  nightFrom?: number
+  nightUntil?: number
+}
+
+/** Bits of the local hours in [from, 24) and [0, until) when from > until, else [from, until). */
+function clockMask (from: number, until: number): number {
+  if (!(Number.isInteger(from) && Number.isInteger(until) && from >= 0 && from <= 24 && until >= 0 && until <= 24)) throw new RangeError('night_load options nightFrom and nightUntil must be whole hours in [0, 24]')
+  let m = 0
+  for (let d = 0; d < 24; d++) if (from < until ? d >= from && d < until : d >= from || d < until) m |= 1 << d
+  return m
 }
 
 function resolve (o: NightLoadOptions): Config {
@@ -69,6 +80,7 @@ function resolve (o: NightLoadOptions): Config {
     maxSpanMs: (o.maxSpanHours ?? 48) * HOUR,
     falseAlarmFactor: o.falseAlarmFactor ?? 1.25,
     maxScale: o.maxScale ?? 2.5,
+    clockMask: clockMask(o.nightFrom ?? 22, o.nightUntil ?? 6),
   }
   finiteOptions('night_load', cfg)
   if (!(Number.isInteger(cfg.window) && cfg.window >= 1 && cfg.window <= MAX_WINDOW)) throw new RangeError(`night_load option windowDays must be an integer in [1, ${MAX_WINDOW}]`)

@@ -183,7 +183,8 @@ for (const name of createDetectors().map((d) => d.name)) {
     feed(a, month.slice(0, cut))
     a.tick?.(month[cut - 1]!.ts)
     const snap = JSON.parse(JSON.stringify(a.snapshot(subject)))
-    assert.ok(JSON.stringify(snap).length < 1500, `snapshot is ${JSON.stringify(snap).length} chars`)
+    // Inactivity's is the largest (about 1.65 KB with the graded evidence's 48 counts).
+    assert.ok(JSON.stringify(snap).length < 1800, `snapshot is ${JSON.stringify(snap).length} chars`)
     const b = make()
     b.restore(subject, snap)
     assert.deepEqual([...b.subjects()], [subject])
@@ -241,13 +242,16 @@ test('once its hazards are learned, a quiet run raises on this home\'s expected 
     assert.ok(beforeMeals > 0 && beforeMeals < 0.5, `seed ${seed}: 09:00 .. 10:30, ${beforeMeals} of the bar`)
     const raise = raises(out).find((a) => a.observedAt > at(42, 9))
     assert.ok(raise, `seed ${seed}: raised`)
-    assert.ok(raise.observedAt <= at(43, 9), `seed ${seed}: within 24 h`)
+    // Graded evidence: hours at standby when this person is nearly always above it (lunch, the
+    // afternoon, dinner) weigh heavily, so the silence raises the same evening (hour by hour,
+    // quiet or not, it waited for the next morning: 22-23 h).
+    assert.ok(raise.observedAt <= at(42, 9) + 13 * H, `seed ${seed}: raised ${(raise.observedAt - at(42, 9)) / H} h after 09:00`)
     assert.equal(raise.evidence.raiseAtEvidence, 9)
     assert.ok((raise.evidence.expectedEvidence as number) >= 9, `evidence ${raise.evidence.expectedEvidence}`)
     // As the silence goes on through hours this person is nearly always up in, the evidence grows
-    // and so does the confidence: an update says `high` (dispatch sends a worker) before critical.
+    // and so does the confidence: an update says `high` (dispatch sends a worker) by the next morning.
     const high = out.find((a) => a.phase === 'update' && a.confidence === 'high')
-    assert.ok(high && high.severity !== 'critical', `seed ${seed}: ${out.map((a) => `${a.phase}:${a.severity}:${a.confidence}`).join(' ')}`)
+    assert.ok(high && high.observedAt <= at(43, 9), `seed ${seed}: ${out.map((a) => `${a.phase}:${a.severity}:${a.confidence}`).join(' ')}`)
     assert.ok((high.evidence.expectedEvidence as number) >= 1.4 * 9)
   }
 })
