@@ -85,6 +85,7 @@ export interface Config {
   stopDeepMin: number
   stopDeepMax: number
   maxHourEvidence: number
+  signAboveHeld: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -150,7 +151,7 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   // The timed appliance's whole bump, even in part of an hour: it may come in its first minutes.
   const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
-  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold; act.sign = net >= cfg.signShare * threshold
+  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold; act.sign = (cfg.signAboveHeld ? net - weight * held * hours : net) >= cfg.signShare * threshold
   // At about standby: little above the load held through the last three hours (a lamp left on is standby now).
   act.deep = above - held * hours < cfg.deepActiveShare * threshold
   return act

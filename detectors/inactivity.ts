@@ -141,6 +141,8 @@ export interface InactivityOptions extends DetectorOptions {
   stopDeepMax?: number
   /** ... no one hour adds more evidence than this. Default 3. */
   maxHourEvidence?: number
+  /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default false. */
+  signAboveHeld?: boolean
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -205,7 +207,7 @@ function resolve (o: InactivityOptions): Config {
     priorHazard: o.priorHazard ?? 0.1,
     priorWeight: o.priorWeight ?? 2,
     maxHazard: o.maxHazard ?? 0.9,
-    expectEvidence: o.expectEvidence ?? 9,
+    expectEvidence: o.expectEvidence ?? 8,
     raiseBy: o.raiseBy ?? 'learned',
     missedRoutine: o.missedRoutine ?? true,
     missedRoutineExpected: o.missedRoutineExpected ?? true,
@@ -221,6 +223,7 @@ function resolve (o: InactivityOptions): Config {
     stopDeepMin: o.stopDeepMin ?? 0.5,
     stopDeepMax: o.stopDeepMax ?? 0.95,
     maxHourEvidence: o.maxHourEvidence ?? 3,
+    signAboveHeld: o.signAboveHeld ?? true,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
