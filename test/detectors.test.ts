@@ -256,6 +256,16 @@ test('once its hazards are learned, a quiet run raises on this home\'s expected 
   }
 })
 
+test('once its hazards are learned, a lamp left on is no sign of life: the evidence of a silence with a lamp on grows as without', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const as = feed(createInactivityDetector(), elder({ seed, days: 45, quiet: { from: [42, 9], lightW: 60 } }))
+    const raise = raises(as).find((a) => a.observedAt > at(42, 9))
+    // A lamp held on through the silence counted as a sign of life each hour it sat above standby: 15-16 h.
+    assert.ok(raise && raise.observedAt - at(42, 9) <= 13 * H, `seed ${seed}: ${raise ? (raise.observedAt - at(42, 9)) / H : 'no'} h`)
+    assert.equal(raise.detector, 'flat_residue')
+  }
+})
+
 test('a water heater reheating every 4 hours is not taken for activity', () => {
   assert.deepEqual(feed(createInactivityDetector(), elder({ seed: 6, days: 30, reheat: true })), [])
   const as = feed(createInactivityDetector(), elder({ seed: 6, days: 24, reheat: true, quiet: { from: [21, 9] } }))

@@ -209,3 +209,27 @@ test('rental units, water meters and other subjects are none of its concern', ()
   assert.deepEqual([...d.subjects()], [])
   assert.equal(d.score!('flat-1'), 0)
 })
+
+/** A working household: out 08:00-18:00 and asleep 23:00-07:00, both at standby; 30-minute readings. */
+function workingHome (days: number, extra: (t: number) => number = () => 0): Consumption[] {
+  const out: Consumption[] = []
+  for (let t = T0 + 30 * MIN; t <= T0 + days * DAY; t += 30 * MIN) {
+    const hour = ((t - 30 * MIN - T0) % DAY) / H
+    const w = 60 + (hour >= 7 && hour < 8 ? 900 : hour >= 18 && hour < 23 ? 400 : 0) + extra(t)
+    out.push({ subjectId: 'flat-1', subjectKind: 'lone_elder', deviceId: 'm-flat-1', unit: 'kwh', ts: t, intervalMs: 30 * MIN, amount: w / 2000 })
+  }
+  return out
+}
+
+test('a working household\'s empty day is at standby too, but a load in it is someone home early, not a heater left on in their sleep', () => {
+  const on = (from: number, until: number, w: number) => (t: number) => t > from && t <= until ? w : 0
+  // Home early on day 20, a 1.5 kW heater and the oven from 13:00 to 17:00: the clock says day, whatever the meter's habits.
+  const afternoon = workingHome(28, on(at(20, 13), at(20, 17), 1500))
+  assert.deepEqual(feed(createNightLoadDetector(), afternoon), [])
+  // Without the clock's night (any hour may be the usual night), the afternoon raised.
+  assert.equal(feed(createNightLoadDetector({ nightFrom: 0, nightUntil: 24 }), afternoon).filter((a) => a.phase === 'raise').length, 1)
+  // The same heater left on from 23:30 in the same home still raises.
+  const night = feed(createNightLoadDetector(), workingHome(28, on(at(20, 23.5), at(20, 29), 1500)))
+  assert.deepEqual(phases(night), ['raise/medium', 'update/high', 'clear/high'])
+  assert.throws(() => createNightLoadDetector({ nightFrom: 22.5 }), RangeError)
+})
