@@ -34,6 +34,8 @@ export interface ExpectConfig {
   stopDeepMax: number
   /** No one hour adds more than this evidence (graded). */
   maxHourEvidence: number
+  /** ... nor takes away more than this (a timed appliance's reheat, a fridge's defrost). */
+  maxHourCounter: number
 }
 
 export interface ExpectState {
@@ -100,12 +102,13 @@ export function stopDeep (cfg: ExpectConfig, s: ExpectState): number {
  * standby, or a little above) under "stopped" (the home as on its quietest nights) against this
  * home's ordinary life in that bucket (a quiet hour as often as 1 − hazard, and that low as
  * often as deepShare). An hour at standby when this home is nearly always above it weighs much; a
- * slightly-low hour where this home is often at standby weighs little or against.
+ * slightly-low hour where this home is often at standby weighs little or against. Within
+ * [−maxHourCounter, maxHourEvidence]: no one hour decides, either way.
  */
 export function gradedEvidence (cfg: ExpectConfig, s: ExpectState, b: number, deep: boolean, stop: number): number {
   const quiet = 1 - hazard(cfg, s, b), d = deepShare(cfg, s, b)
   const e = deep ? Math.log(stop / (quiet * Math.max(0.02, d))) : Math.log((1 - stop) / (quiet * Math.max(0.02, 1 - d)))
-  return Math.min(cfg.maxHourEvidence, e)
+  return Math.max(-cfg.maxHourCounter, Math.min(cfg.maxHourEvidence, e))
 }
 
 /** The hazard table for evidence: each bucket's hazard, rounded. */

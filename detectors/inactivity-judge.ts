@@ -86,6 +86,8 @@ export interface Config {
   stopDeepMax: number
   maxHourEvidence: number
   signAboveHeld: boolean
+  runsMinEvidence: number
+  maxHourCounter: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -414,7 +416,8 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   const litNight = s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight
   if (!litNight) {
     const [runs, expected] = bars(cfg, s)
-    const byRuns = runs && s.runScore >= raiseAt(cfg, s, peer)
+    // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
+    const byRuns = runs && s.runScore >= raiseAt(cfg, s, peer) && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
     const byExpect = expected && s.runLlr >= expectAt(cfg, s) && s.runScore >= cfg.expectMinQuietHours
     if (!byRuns && !byExpect) return null
     // As much used as usual over the run is no silence, whatever the hours looked like one by one.

@@ -143,6 +143,10 @@ export interface InactivityOptions extends DetectorOptions {
   maxHourEvidence?: number
   /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default false. */
   signAboveHeld?: boolean
+  /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 1. */
+  maxHourCounter?: number
+  /** While the runs bar judges (the first warm-up + expectLearnDays), a run past it raises only once the expected-activity evidence learned so far reaches this (times the door's share). Default 2. */
+  runsMinEvidence?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -224,6 +228,8 @@ function resolve (o: InactivityOptions): Config {
     stopDeepMax: o.stopDeepMax ?? 0.95,
     maxHourEvidence: o.maxHourEvidence ?? 3,
     signAboveHeld: o.signAboveHeld ?? true,
+    runsMinEvidence: o.runsMinEvidence ?? 2,
+    maxHourCounter: o.maxHourCounter ?? 1,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {
   chooseInjections, injected, loadHomes, parseTsKwh, runRealEvaluation, runSeries, unusableDays, DEFAULT_DATA_DIR, type RealHome,
 } from '../eval/index.ts'
+import { createDetectors } from '../detectors/index.ts'
 
 const H = 3_600_000
 const DAY = 24 * H
@@ -55,6 +56,17 @@ test('the real-homes evaluation counts false alerts and catches injected incapac
   assert.ok(all.days > 150 && all.days < 240, `${all.days} household-days`)
   assert.ok(all.falsePer100 !== null && all.falsePer100 < 20)
   assert.match(r.text, /recall within 24 h/)
+})
+
+test('while a home is learned (its first 35 days) a quiet run outlasting its runs raises only once the expected activity finds it unlikely too: fewer false alerts, none fewer caught', () => {
+  const run = (runsMinEvidence: number) => runRealEvaluation({
+    sources: ['lcl_london'], homes: 12, days: 42, detectors: (u) => createDetectors({ utcOffsetHours: u, inactivity: { runsMinEvidence } }),
+  }).rows.at(-1)!
+  const alone = run(0), both = run(2)
+  // The first 12 London homes' first six weeks: 21 false inactivity alerts on the runs alone, 13 now; 28 and 29 of 30 caught.
+  assert.equal(both.injected, 30)
+  assert.ok((both.falseByKind.inactivity ?? 0) < 0.8 * (alone.falseByKind.inactivity ?? 0), `${both.falseByKind.inactivity} vs ${alone.falseByKind.inactivity} false`)
+  assert.ok(both.caught >= alone.caught, `${both.caught} vs ${alone.caught} caught`)
 })
 
 test('homes whose meter reads zero most of the time are left out', () => {
