@@ -9,7 +9,9 @@
  * (a night, a working day out, a habitual afternoon nap) almost nothing. This is a sequential test
  * (a CUSUM of the log-likelihood ratio of "stopped" against "ordinary life", starting at zero when
  * the run begins): it raises as soon as the silence has become as unlikely as the bar says, not
- * when the evening's or next morning's routine is overdue. O(1) per closed hour, 96 numbers.
+ * when the evening's or next morning's routine is overdue. Graded (the default), an hour's level
+ * weighs too: the share of the bucket's quiet hours at about standby is learned as well, and an hour
+ * at standby is weighed against it (gradedEvidence). O(1) per closed hour, 144 numbers.
  */
 /** One decimal: the 48 pairs stay short in the snapshot (a tenth of an hour in 60 is plenty). */
 const r1 = (x: number) => Math.round(x * 10) / 10

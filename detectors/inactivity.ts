@@ -113,14 +113,14 @@ export interface InactivityOptions extends DetectorOptions {
   maxHazard?: number
   /** ... a quiet run this many hours long so far has hazards of its own (0: one table). Default 3. */
   longRunHours?: number
-  /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a couple of weeks of quiet runs. Default 14. */
+  /** ... days of learning after the warm-up before the hazards judge alone ('learned'): 24 hours × 2 run lengths need a few weeks of quiet runs. Default 28. */
   expectLearnDays?: number
   /** ... with a door sensor that has not seen the door open since the quiet began (once learned, insideLearnRuns), this share of the bar raises. Default 0.5. */
   insideEvidenceShare?: number
   /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
   confidenceMediumShare?: number
   confidenceHighShare?: number
-  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 9. */
+  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 8. */
   expectEvidence?: number
   /** Which bar raises a quiet run: 'runs' (longer than this home's longest runs begun about then), 'expected' (the expected-activity evidence) 'both' (either), or 'learned' (the runs until this home's hazards are learned, expectLearnDays after the warm-up; then the expected activity alone). Default 'learned'. */
   raiseBy?: 'runs' | 'expected' | 'both' | 'learned'
@@ -141,7 +141,7 @@ export interface InactivityOptions extends DetectorOptions {
   stopDeepMax?: number
   /** ... no one hour adds more evidence than this. Default 3. */
   maxHourEvidence?: number
-  /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default false. */
+  /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default true. */
   signAboveHeld?: boolean
   /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 1. */
   maxHourCounter?: number

@@ -42,7 +42,7 @@ function popcount (x: number): number {
   return n
 }
 
-/** Hours of day usually at standby; a lone hour between two (a timed reheat) is night too. */
+/** Hours of day usually at standby, in the clock's night; a lone hour between two (a timed reheat) is night too. */
 export function nightOf (cfg: Config, s: State): number {
   let bits = 0
   for (let d = 0; d < 24; d++) {

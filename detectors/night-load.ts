@@ -6,7 +6,7 @@
  * any speed gives the same anomalies. Each closed hour teaches two things: the usual energy of
  * that hour of day (a low level tracked from below: standby, the fridge, a water heater that
  * reheats at the same minutes every night) and whether it was at about standby (night-load-state.ts
- * keeps 14 days of that as bits). An hour is usually night when it was at standby on most learned
+ * keeps 14 days of that as bits). An hour of the clock's night (22:00-06:00) is usually night when it was at standby on most learned
  * days. A raise needs two consecutive usually-night hours each over max(usual + minExcessWh,
  * usualFactor x usual): a kettle, a microwave or a late evening of lights and TV never fill two
  * such hours, a 1-2 kW heater does. The second hour raises as soon as its energy so far crosses
