@@ -88,6 +88,7 @@ export interface Config {
   signAboveHeld: boolean
   runsMinEvidence: number
   maxHourCounter: number
+  wakeMinEvidence: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -358,6 +359,8 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
   const sens = cfg.perRuleSensitivity ? s.sensWake : s.sens
   const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
   if (at < due || at > due + 6 || s.runScore < cfg.wakeMinQuietHours / sens) return null
+  // A late morning alone is a guess at a routine: the night's silence must also be somewhat unlikely by this home's hours.
+  if (s.runLlr < cfg.wakeMinEvidence * expectAt(cfg, s) / cfg.expectEvidence) return null
   if (s.daily < cfg.minDailyActivityWh) return null
   s.ep = { startedAt: s.runStart, raisedAt: t, severity: 'medium', muted: false, rule: 'missed_routine', level: 0 }
   return {

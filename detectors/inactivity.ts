@@ -147,6 +147,8 @@ export interface InactivityOptions extends DetectorOptions {
   maxHourCounter?: number
   /** While the runs bar judges (the first warm-up + expectLearnDays), a run past it raises only once the expected-activity evidence learned so far reaches this (times the door's share). Default 2. */
   runsMinEvidence?: number
+  /** ... and a missed morning (missed_routine) raises only once the quiet's evidence reaches this (times the door's share). Default 4. */
+  wakeMinEvidence?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -230,6 +232,7 @@ function resolve (o: InactivityOptions): Config {
     signAboveHeld: o.signAboveHeld ?? true,
     runsMinEvidence: o.runsMinEvidence ?? 2,
     maxHourCounter: o.maxHourCounter ?? 1,
+    wakeMinEvidence: o.wakeMinEvidence ?? 4,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)

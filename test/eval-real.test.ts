@@ -69,6 +69,17 @@ test('while a home is learned (its first 35 days) a quiet run outlasting its run
   assert.ok(both.caught >= alone.caught, `${both.caught} vs ${alone.caught} caught`)
 })
 
+test('a late morning raises only when the silence is also unlikely by this home\'s expected activity: fewer false alerts, none fewer caught', () => {
+  const run = (wakeMinEvidence: number) => runRealEvaluation({
+    sources: ['lcl_london'], homes: 10, days: 150, detectors: (u) => createDetectors({ utcOffsetHours: u, inactivity: { wakeMinEvidence } }),
+  }).rows.at(-1)!
+  const alone = run(0), both = run(4)
+  // The first 10 London homes' first five months: 30 false inactivity alerts on the missed morning alone, 22 now; 24 of 27 caught either way.
+  assert.equal(both.injected, 27)
+  assert.ok((both.falseByKind.inactivity ?? 0) < 0.85 * (alone.falseByKind.inactivity ?? 0), `${both.falseByKind.inactivity} vs ${alone.falseByKind.inactivity} false`)
+  assert.ok(both.caught >= alone.caught, `${both.caught} vs ${alone.caught} caught`)
+})
+
 test('homes whose meter reads zero most of the time are left out', () => {
   const h: RealHome = { ...loadHomes(DEFAULT_DATA_DIR, ['ausgrid'])[0]!, nearAllZero: true }
   assert.deepEqual(chooseInjections(h), [])
