@@ -89,6 +89,7 @@ export interface Config {
   runsMinEvidence: number
   maxHourCounter: number
   wakeMinEvidence: number
+  insideStandbyShare: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -125,7 +126,7 @@ function thresholds (cfg: Config, s: State, daily: number) {
 const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
 
 /** activity()'s answer, reused: the hot path allocates nothing. Read it before the next call. */
-const act = { above: 0, effective: 0, constant: 0, active: false, lively: false, sign: false, deep: false }
+const act = { above: 0, effective: 0, constant: 0, active: false, lively: false, sign: false, deep: false, floor: false }
 
 /**
  * Wh above standby in `hours` of metering in hour-of-day d; the part of it that counts as
@@ -157,11 +158,12 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold; act.sign = (cfg.signAboveHeld ? net - weight * held * hours : net) >= cfg.signShare * threshold
   // At about standby: little above the load held through the last three hours (a lamp left on is standby now).
   act.deep = above - held * hours < cfg.deepActiveShare * threshold
+  act.floor = above < cfg.insideStandbyShare * threshold * hours
   return act
 }
 
 export function resetRun (s: State) {
-  s.runLlr = 0
+  s.runLlr = 0; s.runFloor = 0
   s.runStart = -1; s.runScore = 0; s.runHours = 0; s.runUsual = 0; s.runActual = 0; s.litNight = 0; s.litPeak = 0
 }
 
@@ -172,7 +174,7 @@ export function endRun (cfg: Config, s: State) {
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
-    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runScore); s.limInH[sd] = Math.max(s.limInH[sd]!, s.runScore) }
+    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runFloor); s.limInH[sd] = Math.max(s.limInH[sd]!, s.runFloor) }
     if (s.doorSeen > 0) s.doorRuns++
     s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
@@ -264,15 +266,23 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
     if (peer !== null) lim = Math.max(lim, peer[i]!)
   }
   const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.ownLimitCapHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
-  // The door has stayed shut since the quiet began: no outing to wait out, only this person's
-  // own quiet spells at home.
-  if (!inside(cfg, s)) return usual / s.sens
-  // Judged against this person's own quiet spells at home begun about then, once they have been
-  // learned (runs with the sensor working for limitLearnDays): before that, as without a sensor.
-  if (s.doorRuns < cfg.insideLearnRuns) return usual / s.sens
+  return usual / s.sens
+}
+
+/**
+ * With a door sensor that has seen no opening since the quiet began (once learned: insideLearnRuns
+ * ordinary runs with the sensor), the person is at home, and someone at home and up keeps the
+ * meter above its standby floor. The run raises once it holds more hours at that floor, in hours
+ * this person is usually up in, than this person's own ordinary runs at home begun about then
+ * (a lie-in, a nap), by limitMarginHours, and never fewer than insideFloorHours. Infinity: no door
+ * to go by (an outing, no sensor, not yet learned).
+ */
+export function insideAt (cfg: Config, s: State): number {
+  if (!inside(cfg, s) || s.doorRuns < cfg.insideLearnRuns) return Infinity
+  const sd = startHour(cfg, s)
   let limIn = -1
   for (let k = sd - cfg.limitHoursBefore; k <= sd + cfg.limitHoursAfter; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
-  return Math.min(usual, Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours)) / s.sens
+  return Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours) / s.sens
 }
 
 /**
@@ -322,7 +332,7 @@ export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | 
   const [byRuns, byExpect] = bars(cfg, s)
   const runs = byRuns ? s.runScore / raiseAt(cfg, s, peer) : 0
   const expected = byExpect ? s.runLlr / expectAt(cfg, s) : 0
-  return r4(Math.max(runs, expected))
+  return r4(Math.max(runs, expected, s.runFloor / insideAt(cfg, s)))
 }
 
 /** Local day index of local hour index h. */
@@ -397,6 +407,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (usual >= s.usualWh) {
     s.runUsual += usual
     s.runScore = r4(s.runScore + quietness(cfg, s, d, act.effective, s.usualWh))
+    if (act.floor) s.runFloor++
     s.litNight = 0
   } else if (d >= cfg.nightFrom || d < cfg.nightUntil) {
     // A night hour this person is usually asleep in, with a lamp or TV still on from before: counted.
@@ -422,7 +433,9 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
     const byRuns = runs && s.runScore >= raiseAt(cfg, s, peer) && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
     const byExpect = expected && s.runLlr >= expectAt(cfg, s) && s.runScore >= cfg.expectMinQuietHours
-    if (!byRuns && !byExpect) return null
+    // The door shut all the while and the meter at its standby floor for longer than at home on ordinary days.
+    const byInside = s.runFloor >= insideAt(cfg, s)
+    if (!byRuns && !byExpect && !byInside) return null
     // As much used as usual over the run is no silence, whatever the hours looked like one by one.
     if (s.runUsual > 0 && s.runActual >= cfg.maxRatio * s.runUsual) return null
   }
@@ -433,7 +446,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
 
 function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly number[] | null): Record<string, unknown> {
   return {
-    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), standbyHours: s.runFloor, raiseAtStandbyHours: Number.isFinite(insideAt(cfg, s)) ? +insideAt(cfg, s).toFixed(2) : null, evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),

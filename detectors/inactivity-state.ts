@@ -96,6 +96,8 @@ export interface State {
   /** ... and of the hours that stayed quiet, those at about standby (graded evidence, inactivity-expect.ts). */
   hzDeep: number[]
   runLlr: number
+  /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
+  runFloor: number
 }
 
 export function freshState (): State {
@@ -105,7 +107,7 @@ export function freshState (): State {
     least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), hzDeep: new Array<number>(BUCKETS).fill(0), runLlr: 0,
+    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), hzDeep: new Array<number>(BUCKETS).fill(0), runLlr: 0, runFloor: 0,
   }
 }
 
@@ -203,6 +205,7 @@ const StateSchema = z.object({
   hzEnd: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   hzDeep: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   runLlr: z.number().finite().nonnegative().default(0),
+  runFloor: int.nonnegative().default(0),
 })
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */

@@ -90,8 +90,10 @@ export interface InactivityOptions extends DetectorOptions {
   wakeActiveShare?: number
   /** Which of the peers' longest runs stands for the street's: a high quantile, as one neighbour's habit may be this person's tomorrow. Default 0.9. */
   peerQuantile?: number
-  /** With a door sensor that has not seen the door open since the quiet began, raise past this person's longest quiet spell at home, but on no fewer quiet hours than this (the same floor as without a sensor: quiet spells at home run long too). Default 5.5. */
+  /** With a door sensor that has not seen the door open since the quiet began, raise once the run holds more hours at the standby floor (in hours the person is usually up in) than this person's ordinary runs at home begun about then, by limitMarginHours, and never fewer than this. Default 2. */
   insideFloorHours?: number
+  /** ... an hour is at the standby floor under this share of what ends a quiet run above it (a lamp held on is not). Default 0.2. */
+  insideStandbyShare?: number
   /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
   perRuleSensitivity?: boolean
   /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 40. */
@@ -199,7 +201,8 @@ function resolve (o: InactivityOptions): Config {
     wakeDevFactor: o.wakeDevFactor ?? 2.5,
     wakeLearnDays: o.wakeLearnDays ?? 10,
     minPeers: o.minPeers ?? 3,
-    insideFloorHours: o.insideFloorHours ?? 5.5,
+    insideFloorHours: o.insideFloorHours ?? 2,
+    insideStandbyShare: o.insideStandbyShare ?? 0.2,
     doorSlackMs: (o.doorSlackMinutes ?? 15) * 60_000,
     doorSensorDays: o.doorSensorDays ?? 14,
     peerQuantile: o.peerQuantile ?? 0.9,

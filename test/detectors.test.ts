@@ -448,6 +448,26 @@ test('once its hazards are learned, a door shut since the silence began halves t
   assert.equal(out.observedAt, none.observedAt, 'the door opened as the silence began: an outing, judged as without a sensor')
 })
 
+test('an elder with a door sensor who falls at home is raised within a few hours: the meter at its standby floor with the door shut', () => {
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  // The post fetched every morning: the door opens, the person stays in. Early (day 27, the runs bar) and late (day 42, the expected activity).
+  for (const [day, hour] of [[27, 13.4], [42, 14.6]] as const) {
+    const days = elder({ seed: 2, days: day + 2, quiet: { from: [day, hour] } })
+    const withDoor = [...days, ...Array.from({ length: day + 1 }, (_, d) => door(d, 9.2))].sort((a, b) => a.ts - b.ts)
+    const first = (xs: Anomaly[]) => raises(xs).find((a) => a.observedAt > at(day, hour))
+    const shut = first(feed(createInactivityDetector(), withDoor)), none = first(feed(createInactivityDetector(), days))
+    assert.ok(shut && none)
+    const h = (a: Anomaly) => (a.observedAt - at(day, hour)) / H
+    assert.ok(h(shut) <= 3, `day ${day}: door shut, raised ${h(shut)} h after the fall`)
+    assert.ok(h(none) >= h(shut) + 2, `day ${day}: without a sensor ${h(none)} h, with ${h(shut)} h`)
+    assert.equal(shut.evidence.doorShutSinceQuiet, true)
+    assert.equal(shut.confidence, 'high')
+    // The same afternoon with the door opened as the silence began is an outing, judged as without a sensor.
+    const out = first(feed(createInactivityDetector(), [...withDoor, door(day, hour + 0.05)].sort((a, b) => a.ts - b.ts)))
+    assert.equal(out?.observedAt, none.observedAt)
+  }
+})
+
 test('camera: a fall after the last one was resolved pages again; before that it is the same episode', () => {
   const cam = createDetectors().find((d) => d.name === 'camera')!
   const fall = (hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(1, hour), event: 'fall' })
