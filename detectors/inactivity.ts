@@ -96,7 +96,7 @@ export interface InactivityOptions extends DetectorOptions {
   insideStandbyShare?: number
   /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
   perRuleSensitivity?: boolean
-  /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 40. */
+  /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 20. */
   insideLearnRuns?: number
   /** A door opening this many minutes before the quiet began still counts as going out. Default 15. */
   doorSlackMinutes?: number
@@ -210,7 +210,7 @@ function resolve (o: InactivityOptions): Config {
     wakeMinQuietHours: o.wakeMinQuietHours ?? 2,
     ownLimitCapHours: o.ownLimitCapHours ?? o.minQuietHours ?? 6.5,
     learnFalseAlarms: o.learnFalseAlarms ?? false,
-    insideLearnRuns: o.insideLearnRuns ?? 40,
+    insideLearnRuns: o.insideLearnRuns ?? 20,
     perRuleSensitivity: o.perRuleSensitivity ?? false,
     expectMemory: o.expectMemory ?? 60,
     priorHazard: o.priorHazard ?? 0.1,
