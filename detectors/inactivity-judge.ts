@@ -273,15 +273,17 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
  * With a door sensor that has seen no opening since the quiet began (once learned: insideLearnRuns
  * ordinary runs with the sensor), the person is at home, and someone at home and up keeps the
  * meter above its standby floor. The run raises once it holds more hours at that floor, in hours
- * this person is usually up in, than this person's own ordinary runs at home begun about then or
- * since (a lie-in, a nap), by limitMarginHours, and never fewer than insideFloorHours. Infinity: no door
+ * this person is usually up in, than this person's own ordinary runs at home begun about then (past
+ * midnight, or since: a lie-in), by limitMarginHours, and never fewer than insideFloorHours. Infinity: no door
  * to go by (an outing, no sensor, not yet learned).
  */
 export function insideAt (cfg: Config, s: State): number {
   if (!inside(cfg, s) || s.doorRuns < cfg.insideLearnRuns) return Infinity
-  // Runs begun since this one began count too: one begun at dinner time that has lasted into the
-  // morning is held to the lie-ins of runs begun at bedtime.
-  const sd = startHour(cfg, s), to = sd + Math.min(23, Math.max(cfg.limitHoursAfter, s.runHours - 1))
+  // Once past midnight, runs begun since this one began count too: one begun at dinner time that
+  // has lasted into the morning is held to the lie-ins of runs begun at bedtime (not before: their
+  // lie-ins are still to come).
+  const sd = startHour(cfg, s), overnight = Math.floor(s.hour / 24) > Math.floor((s.runStart + cfg.offsetMs) / HOUR / 24)
+  const to = sd + (overnight ? Math.min(23, Math.max(cfg.limitHoursAfter, s.runHours - 1)) : cfg.limitHoursAfter)
   let limIn = -1
   for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
   return Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours) / s.sens
