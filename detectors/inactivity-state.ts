@@ -78,13 +78,13 @@ export interface State {
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
   doorAt: number
   doorSeen: number
-  /** The longest score of an ordinary run with the door shut throughout (the person at home), fading like lim. */
+  /** The most hours at the standby floor (runFloor) of an ordinary run with the door shut throughout (the person at home), fading like lim. (Snapshots before 2026-12 hold quiet-run scores here: larger, so a restored detector waits longer until they fade.) */
   limIn: number
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
   /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
   lastRun: number[]
-  /** Per local start hour, the longest score of an ordinary run with the door shut throughout (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
+  /** Per local start hour, the same (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
   limInH: number[]
   doorRuns: number
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */

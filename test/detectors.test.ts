@@ -423,8 +423,7 @@ test('a door that stayed shut since the silence began: no outing to wait out, so
   const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
   const withDoor = (opened: number[]) => [...month, ...Array.from({ length: 27 }, (_, d) => door(d, 9.2)), ...opened.map((h) => door(27, h))].sort((a, b) => a.ts - b.ts)
   const first = (xs: Anomaly[]) => raises(xs).find((a) => a.observedAt > at(27, 10))?.observedAt ?? Infinity
-  // The mechanism, with a lower floor than the product's cautious default (5.5, see docs/detectors.md).
-  const make = () => createInactivityDetector({ insideFloorHours: 2.5 })
+  const make = () => createInactivityDetector()
   const none = first(feed(make(), month))
   const shut = first(feed(make(), withDoor([8])))
   const out = first(feed(make(), withDoor([10.1])))
