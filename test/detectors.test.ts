@@ -467,6 +467,16 @@ test('an elder with a door sensor who falls at home is raised within a few hours
   }
 })
 
+test('a door shut through an early night and a lie-in is held, past midnight, to this person\'s own lie-ins', () => {
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  const days = elder({ seed: 2, days: 42, night: { day: 40, bed: 20.9, wake: 9.4 } })
+  const withDoor = [...days, ...Array.from({ length: 42 }, (_, d) => door(d, 9.2))].sort((a, b) => a.ts - b.ts)
+  const night = raises(feed(createInactivityDetector(), withDoor)).filter((a) => a.observedAt > at(40, 18) && a.observedAt < at(41, 9))
+  // By the door's standby hours (a late morning may still be missed: that rule has its own bar).
+  const byDoor = night.filter((a) => (a.evidence.standbyHours as number) >= (a.evidence.raiseAtStandbyHours as number))
+  assert.deepEqual(byDoor.map((a) => [(a.observedAt - at(40, 0)) / H, a.evidence.standbyHours, a.evidence.raiseAtStandbyHours]), [])
+})
+
 test('camera: a fall after the last one was resolved pages again; before that it is the same episode', () => {
   const cam = createDetectors().find((d) => d.name === 'camera')!
   const fall = (hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(1, hour), event: 'fall' })
