@@ -90,6 +90,7 @@ export interface Config {
   maxHourCounter: number
   wakeMinEvidence: number
   insideStandbyShare: number
+  insideMarginHours: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -274,7 +275,7 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
  * ordinary runs with the sensor), the person is at home, and someone at home and up keeps the
  * meter above its standby floor. The run raises once it holds more hours at that floor, in hours
  * this person is usually up in, than this person's own ordinary runs at home begun about then (past
- * midnight, or since: a lie-in), by limitMarginHours, and never fewer than insideFloorHours. Infinity: no door
+ * midnight, or since: a lie-in), by insideMarginHours, and never fewer than insideFloorHours. Infinity: no door
  * to go by (an outing, no sensor, not yet learned).
  */
 export function insideAt (cfg: Config, s: State): number {
@@ -286,7 +287,7 @@ export function insideAt (cfg: Config, s: State): number {
   const to = sd + (overnight ? Math.min(23, Math.max(cfg.limitHoursAfter, s.runHours - 1)) : cfg.limitHoursAfter)
   let limIn = -1
   for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
-  return Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.limitMarginHours) / s.sens
+  return Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.insideMarginHours) / s.sens
 }
 
 /**

@@ -92,6 +92,8 @@ export interface InactivityOptions extends DetectorOptions {
   peerQuantile?: number
   /** With a door sensor that has not seen the door open since the quiet began, raise once the run holds more hours at the standby floor (in hours the person is usually up in) than this person's ordinary runs at home begun about then, by limitMarginHours, and never fewer than this. Default 2. */
   insideFloorHours?: number
+  /** ... past this person's own by this many hours. Default limitMarginHours (1.5). */
+  insideMarginHours?: number
   /** ... an hour is at the standby floor under this share of what ends a quiet run above it (a lamp held on is not). Default 0.2. */
   insideStandbyShare?: number
   /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
@@ -203,6 +205,7 @@ function resolve (o: InactivityOptions): Config {
     minPeers: o.minPeers ?? 3,
     insideFloorHours: o.insideFloorHours ?? 2,
     insideStandbyShare: o.insideStandbyShare ?? 0.2,
+    insideMarginHours: o.insideMarginHours ?? o.limitMarginHours ?? 1.5,
     doorSlackMs: (o.doorSlackMinutes ?? 15) * 60_000,
     doorSensorDays: o.doorSensorDays ?? 14,
     peerQuantile: o.peerQuantile ?? 0.9,
