@@ -89,6 +89,7 @@ export interface Config {
   runsMinEvidence: number
   maxHourCounter: number
   wakeMinEvidence: number
+  backstopRuns: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -420,9 +421,13 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (!litNight) {
     const [runs, expected] = bars(cfg, s)
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
-    const byRuns = runs && s.runScore >= raiseAt(cfg, s, peer) && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
+    const bar = raiseAt(cfg, s, peer)
+    const byRuns = runs && s.runScore >= bar && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
     const byExpect = expected && s.runLlr >= expectAt(cfg, s) && s.runScore >= cfg.expectMinQuietHours
-    if (!byRuns && !byExpect) return null
+    // Whatever the evidence says, a silence far past anything this person has had is raised: a model that
+    // misjudges one home's standing load must not leave a fallen person unreported for days.
+    const backstop = cfg.backstopRuns > 0 && s.runScore >= cfg.backstopRuns * bar
+    if (!byRuns && !byExpect && !backstop) return null
     // As much used as usual over the run is no silence, whatever the hours looked like one by one.
     if (s.runUsual > 0 && s.runActual >= cfg.maxRatio * s.runUsual) return null
   }

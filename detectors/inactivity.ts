@@ -143,12 +143,14 @@ export interface InactivityOptions extends DetectorOptions {
   maxHourEvidence?: number
   /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default true. */
   signAboveHeld?: boolean
-  /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 1. */
+  /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 0.5: a home whose standing load cycles above its quietest nights (a fridge) must still gather evidence when it stops. */
   maxHourCounter?: number
   /** While the runs bar judges (the first warm-up + expectLearnDays), a run past it raises only once the expected-activity evidence learned so far reaches this (times the door's share). Default 2. */
   runsMinEvidence?: number
   /** ... and a missed morning (missed_routine) raises only once the quiet's evidence reaches this (times the door's share). Default 4. */
   wakeMinEvidence?: number
+  /** A quiet run this many times this person's runs bar (raiseAt) raises whatever the expected-activity evidence says, so that a model misjudging a home's standing load cannot leave a silence of days unreported (0: never). Default 3. */
+  backstopRuns?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
 }
@@ -231,8 +233,9 @@ function resolve (o: InactivityOptions): Config {
     maxHourEvidence: o.maxHourEvidence ?? 3,
     signAboveHeld: o.signAboveHeld ?? true,
     runsMinEvidence: o.runsMinEvidence ?? 2,
-    maxHourCounter: o.maxHourCounter ?? 1,
+    maxHourCounter: o.maxHourCounter ?? 0.5,
     wakeMinEvidence: o.wakeMinEvidence ?? 4,
+    backstopRuns: o.backstopRuns ?? 3,
   }
   finiteOptions('inactivity', cfg)
   return Object.freeze(cfg)
