@@ -12,6 +12,7 @@
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
+import { spread, take, taken } from './hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -257,30 +258,37 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     return closeHour(cfg, s, s.hour, Math.round(s.acc * 1000 * HOUR / s.cov), at, g.lim)
   }
 
+  const hours = {
+    size: HOUR,
+    offsetMs: cfg.offsetMs,
+    /** The sample being spread: its peer group, kWh per ms, and whether it spans more than an hour (a meter gap spread out). */
+    group: null as PeerGroup | null,
+    rate: 0,
+    long: false,
+    move (s: State, h: number, at: number) {
+      const out = close(s, this.group!, at)
+      openHour(s, h)
+      return out
+    },
+    add (s: State, dt: number) {
+      s.acc += this.rate * dt; s.cov += dt
+      if (this.long) s.fill += dt
+    },
+  }
+
   function ingest (s: State, g: PeerGroup, c: Consumption): Verdict | null {
-    const end = c.ts
-    let start = end - c.intervalMs, amount = c.amount
-    if (end <= s.last) return null
-    if (start < s.last) { amount *= (end - s.last) / (end - start); start = s.last }
+    if (!take(s, c.ts, c.intervalMs, c.amount)) return null
+    const end = c.ts, { start, amount } = taken
     let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
-    s.last = end
     if (end - start > cfg.maxSpanMs) {
       out = mergeVerdicts(out, close(s, g, end))
       openHour(s, idx(end)); resetRun(s)
       return out
     }
-    const rate = amount / (end - start), long = end - start > HOUR
-    for (let t = start; t < end;) {
-      const h = idx(t)
-      if (h !== s.hour) { out = mergeVerdicts(out, close(s, g, end)); openHour(s, h) }
-      const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
-      s.acc += rate * dt; s.cov += dt
-      if (long) s.fill += dt
-      t = segEnd
-    }
-    if (end === hourStart(cfg, s.hour + 1)) { out = mergeVerdicts(out, close(s, g, end)); openHour(s, s.hour + 1) }
-    else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
-      // Activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
+    hours.group = g; hours.rate = amount / (end - start); hours.long = end - start > HOUR
+    out = spread(hours, s, s.hour, start, end, out)
+    // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
+    if (end !== hourStart(cfg, s.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4))) {
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
       if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, ordinary(cfg, s) && !awayDuring(s, start, end))
       if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
