@@ -11,8 +11,8 @@
  * the run begins): it raises as soon as the silence has become as unlikely as the bar says, not
  * when the evening's or next morning's routine is overdue. O(1) per closed hour, 96 numbers.
  */
-/** One decimal: the 48 pairs stay short in the snapshot (a tenth of an hour in 60 is plenty). */
-const r1 = (x: number) => Math.round(x * 10) / 10
+/** Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 16-bit integers: the 48 pairs stay short in the state and in the snapshot. */
+export const TENTHS = 10
 
 /** Buckets: local hour of day, plus 24 once the run is long. */
 export const BUCKETS = 48
@@ -30,9 +30,9 @@ export interface ExpectConfig {
 }
 
 export interface ExpectState {
-  /** Per bucket, faded count of hours that followed a quiet hour, and of those in which activity came back. */
-  hzTry: number[]
-  hzEnd: number[]
+  /** Per bucket, faded count of hours that followed a quiet hour, and of those in which activity came back, in tenths. */
+  hzTry: Uint16Array
+  hzEnd: Uint16Array
   /** Evidence gathered by the current quiet run. */
   runLlr: number
 }
@@ -54,10 +54,10 @@ export function bucketOf (cfg: ExpectConfig, h: number, quietHours: number): num
  */
 export function hazard (cfg: ExpectConfig, s: ExpectState, b: number): number {
   const prior = b >= 24 ? Math.min(cfg.maxHazard, shortHazard(cfg, s, b - 24)) : cfg.priorHazard
-  return Math.min(cfg.maxHazard, (s.hzEnd[b]! + prior * cfg.priorWeight) / (s.hzTry[b]! + cfg.priorWeight))
+  return Math.min(cfg.maxHazard, (s.hzEnd[b]! / TENTHS + prior * cfg.priorWeight) / (s.hzTry[b]! / TENTHS + cfg.priorWeight))
 }
 
-const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (s.hzEnd[b]! + cfg.priorHazard * cfg.priorWeight) / (s.hzTry[b]! + cfg.priorWeight)
+const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (s.hzEnd[b]! / TENTHS + cfg.priorHazard * cfg.priorWeight) / (s.hzTry[b]! / TENTHS + cfg.priorWeight)
 
 /** Evidence a quiet hour in bucket b adds. */
 export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -Math.log(1 - hazard(cfg, s, b))
@@ -65,8 +65,8 @@ export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -M
 /** Learns one ordinary hour that followed a quiet hour: did activity come back in it? */
 export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean) {
   const keep = 1 - 1 / cfg.expectMemory
-  s.hzTry[b] = r1(s.hzTry[b]! * keep + 1)
-  s.hzEnd[b] = r1(s.hzEnd[b]! * keep + (ended ? 1 : 0))
+  s.hzTry[b] = Math.round((s.hzTry[b]! / TENTHS * keep + 1) * TENTHS)
+  s.hzEnd[b] = Math.round((s.hzEnd[b]! / TENTHS * keep + (ended ? 1 : 0)) * TENTHS)
 }
 
 /** The hazard table for evidence: each bucket's hazard, rounded. */

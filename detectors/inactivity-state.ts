@@ -1,18 +1,27 @@
 /**
- * Per-subject state of the inactivity detector: whole watt-hours in plain arrays, so that the
- * state is its own short JSON snapshot and a restored detector is bit-identical to the original.
- * The usual level per hour of day is the median of that hour over the last 7 learned days: robust
- * to the odd bath or wash, and exact rather than an estimate that needs weeks to settle.
+ * Per-subject state of the inactivity detector, so that the state is its own short JSON snapshot
+ * and a restored detector is bit-identical to the original. The usual level per hour of day is
+ * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
+ * rather than an estimate that needs weeks to settle.
+ *
+ * Whole watt-hours are kept as 16-bit integers in typed arrays cut from shared slabs (slab.ts):
+ * the 168 remembered hours and the three arrays derived from them cost about 800 bytes a subject
+ * instead of 2,100 as plain arrays. An hour is remembered as at most 32,767 Wh (32.8 kW held for
+ * the hour, past any home's main fuse); the hazards' faded counts are kept in tenths (they are
+ * rounded to tenths anyway) as 16-bit integers.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
-import { BUCKETS } from './inactivity-expect.ts'
+import { BUCKETS, TENTHS } from './inactivity-expect.ts'
+import { int16s, uint16s } from './slab.ts'
 
 export const HOUR = 3_600_000
 /** Days of history kept per hour of day. */
 export const DAYS = 7
 const EMPTY = -1
+/** The most Wh an hour is remembered as (16 bits). */
+export const MAX_WH = 0x7fff
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
@@ -34,13 +43,13 @@ export interface State {
   last: number
   /** Hours learned from. */
   n: number
-  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty. */
-  hist: number[]
+  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. */
+  hist: Int16Array
   /** Derived from hist, not snapshotted: median Wh per hour of day, ... */
-  base: number[]
+  base: Int16Array
   /** ... the least and second least Wh of each hour of day over the remembered days (-1: none), ... */
-  least: number[]
-  steady: number[]
+  least: Int16Array
+  steady: Int16Array
   /** ... and the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
   usualWh: number
@@ -90,32 +99,32 @@ export interface State {
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
   sensWake: number
   lastRule: string
-  /** Expected activity (inactivity-expect.ts): per weekday/weekend hour, faded hours after a quiet hour and those activity came back in; the current run's evidence. */
-  hzTry: number[]
-  hzEnd: number[]
+  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour and those activity came back in, in tenths; the current run's evidence. */
+  hzTry: Uint16Array
+  hzEnd: Uint16Array
   runLlr: number
 }
 
 export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
-    hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
-    least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
+    hist: int16s(24 * DAYS).fill(EMPTY), base: int16s(24), floor: 0,
+    least: int16s(24).fill(EMPTY), steady: int16s(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), runLlr: 0,
+    hzTry: uint16s(BUCKETS), hzEnd: uint16s(BUCKETS), runLlr: 0,
   }
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => s.hist.slice(d * DAYS, d * DAYS + DAYS)
+export const history = (s: State, d: number) => Array.from(s.hist.subarray(d * DAYS, d * DAYS + DAYS))
 
-/** Appends `wh` to hour-of-day d's history and refreshes its median. */
+/** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes its median. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
-  h[at + DAYS - 1] = wh
+  h[at + DAYS - 1] = Math.min(wh, MAX_WH)
   derive(s, d)
 }
 
@@ -197,24 +206,27 @@ const StateSchema = z.object({
   sensWake: z.number().positive().max(1).default(1),
   lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
-  hzTry: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzEnd: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzTry: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzEnd: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   runLlr: z.number().finite().nonnegative().default(0),
 })
 
-/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
+/** Faded counts as the snapshot says them: tenths back to decimals. */
+const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
+
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: [...s.hzTry], hzEnd: [...s.hzEnd], ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hzTry), hzEnd: decimals(s.hzEnd), ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
-  const s: State = {
-    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], hzTry: [...v.hzTry], hzEnd: [...v.hzEnd], ep: v.ep && { ...v.ep },
-    base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
-  }
+  const s = freshState()
+  Object.assign(s, { ...v, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist, hzTry: s.hzTry, hzEnd: s.hzEnd })
+  for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
+  for (let b = 0; b < BUCKETS; b++) { s.hzTry[b] = Math.round(v.hzTry[b]! * TENTHS); s.hzEnd[b] = Math.round(v.hzEnd[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }

@@ -207,6 +207,8 @@ function resolve (o: InactivityOptions): Config {
     longRunHours: o.longRunHours ?? 3,
   }
   finiteOptions('inactivity', cfg)
+  // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
+  if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= 6000)) throw new RangeError('inactivity option expectMemory must be in [1, 6000]')
   return Object.freeze(cfg)
 }
 
