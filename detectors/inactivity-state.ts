@@ -4,11 +4,12 @@
  * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
  * rather than an estimate that needs weeks to settle.
  *
- * Whole watt-hours are kept as 16-bit integers in typed arrays cut from shared slabs (slab.ts):
- * the 168 remembered hours and the three arrays derived from them cost about 800 bytes a subject
- * instead of 2,100 as plain arrays. An hour is remembered as at most 32,767 Wh (32.8 kW held for
- * the hour, past any home's main fuse); the hazards' faded counts are kept in tenths (they are
- * rounded to tenths anyway) as 16-bit integers.
+ * The 168 remembered hours are whole watt-hours kept as 16-bit integers in a typed array cut from
+ * a shared slab (slab.ts): about 440 bytes a subject instead of 1,400 as a plain array. An hour is
+ * remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse). What is
+ * derived from them (each hour of day's median, least and second least) is computed when asked,
+ * from the 7 values, not kept. The hazards' faded counts are kept in tenths (they are rounded to
+ * tenths anyway) as 16-bit integers.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
@@ -45,12 +46,7 @@ export interface State {
   n: number
   /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. */
   hist: Int16Array
-  /** Derived from hist, not snapshotted: median Wh per hour of day, ... */
-  base: Int16Array
-  /** ... the least and second least Wh of each hour of day over the remembered days (-1: none), ... */
-  least: Int16Array
-  steady: Int16Array
-  /** ... and the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
+  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
   usualWh: number
   activeWh: number
@@ -108,8 +104,7 @@ export interface State {
 export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
-    hist: int16s(24 * DAYS).fill(EMPTY), base: int16s(24), floor: 0,
-    least: int16s(24).fill(EMPTY), steady: int16s(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
+    hist: int16s(24 * DAYS).fill(EMPTY), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
     hzTry: uint16s(BUCKETS), hzEnd: uint16s(BUCKETS), runLlr: 0,
@@ -120,31 +115,39 @@ export function freshState (): State {
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => Array.from(s.hist.subarray(d * DAYS, d * DAYS + DAYS))
 
-/** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes its median. */
+/** Appends `wh` to hour-of-day d's history (at most MAX_WH). */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
   h[at + DAYS - 1] = Math.min(wh, MAX_WH)
-  derive(s, d)
 }
 
-/** Refreshes hour-of-day d's median, least and second least from hist. */
-function derive (s: State, d: number) {
-  s.base[d] = median(s, d)
+/** The least Wh of hour-of-day d over the remembered days (-1: none). */
+export function leastOf (s: State, d: number): number {
+  let lo = Infinity
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const v = s.hist[i]!
+    if (v >= 0 && v < lo) lo = v
+  }
+  return Number.isFinite(lo) ? lo : EMPTY
+}
+
+/** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
+export function steadyOf (s: State, d: number): number {
   let lo = Infinity, lo2 = Infinity
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
     const v = s.hist[i]!
     if (v < 0) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  s.least[d] = Number.isFinite(lo) ? lo : EMPTY
-  s.steady[d] = Number.isFinite(lo2) ? lo2 : s.least[d]!
+  return Number.isFinite(lo2) ? lo2 : Number.isFinite(lo) ? lo : EMPTY
 }
 
 /** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
 const scratch = new Float64Array(DAYS)
 
-function median (s: State, d: number): number {
+/** Median Wh of hour-of-day d over the remembered days (0: none). */
+export function baseOf (s: State, d: number): number {
   let n = 0
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
     const x = s.hist[i]!
@@ -216,7 +219,7 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
-  const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
+  const { daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
   return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hzTry), hzEnd: decimals(s.hzEnd), ep: s.ep && { ...s.ep } }
 }
 
@@ -227,7 +230,6 @@ export function fromSnapshot (raw: unknown): State {
   Object.assign(s, { ...v, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist, hzTry: s.hzTry, hzEnd: s.hzEnd })
   for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
   for (let b = 0; b < BUCKETS; b++) { s.hzTry[b] = Math.round(v.hzTry[b]! * TENTHS); s.hzEnd[b] = Math.round(v.hzEnd[b]! * TENTHS) }
-  for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }
 
