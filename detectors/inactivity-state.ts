@@ -7,9 +7,10 @@
  * The 168 remembered hours are whole watt-hours kept as 16-bit integers in a typed array cut from
  * a shared slab (slab.ts): about 440 bytes a subject instead of 1,400 as a plain array. An hour is
  * remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse). What is
- * derived from them (each hour of day's median, least and second least) is computed when asked,
- * from the 7 values, not kept. The hazards' faded counts are kept in tenths (they are rounded to
- * tenths anyway) as 16-bit integers.
+ * derived from them (each hour of day's median, least and second least: baseOf(), leastOf(),
+ * steadyOf()) is kept after them in the same array, refreshed as an hour is remembered, and not
+ * snapshotted: one typed array instead of four. The hazards' faded counts are kept in tenths
+ * (they are rounded to tenths anyway) as 16-bit integers.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
@@ -23,6 +24,8 @@ export const DAYS = 7
 const EMPTY = -1
 /** The most Wh an hour is remembered as (16 bits). */
 export const MAX_WH = 0x7fff
+/** Where in `hist`, after the remembered hours, each hour of day's median, least and second least are kept. */
+const BASE = 24 * DAYS, LEAST = BASE + 24, STEADY = LEAST + 24
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
@@ -44,7 +47,7 @@ export interface State {
   last: number
   /** Hours learned from. */
   n: number
-  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. */
+  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). */
   hist: Int16Array
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
@@ -104,7 +107,7 @@ export interface State {
 export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
-    hist: int16s(24 * DAYS).fill(EMPTY), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
+    hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
     hzTry: uint16s(BUCKETS), hzEnd: uint16s(BUCKETS), runLlr: 0,
@@ -115,39 +118,39 @@ export function freshState (): State {
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => Array.from(s.hist.subarray(d * DAYS, d * DAYS + DAYS))
 
-/** Appends `wh` to hour-of-day d's history (at most MAX_WH). */
+/** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
   h[at + DAYS - 1] = Math.min(wh, MAX_WH)
+  derive(s, d)
 }
 
+/** Median Wh of hour-of-day d over the remembered days (0: none). */
+export const baseOf = (s: State, d: number) => s.hist[BASE + d]!
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export function leastOf (s: State, d: number): number {
-  let lo = Infinity
-  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[i]!
-    if (v >= 0 && v < lo) lo = v
-  }
-  return Number.isFinite(lo) ? lo : EMPTY
-}
-
+export const leastOf = (s: State, d: number) => s.hist[LEAST + d]!
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export function steadyOf (s: State, d: number): number {
+export const steadyOf = (s: State, d: number) => s.hist[STEADY + d]!
+
+/** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
+function derive (s: State, d: number) {
+  const h = s.hist
+  h[BASE + d] = median(s, d)
   let lo = Infinity, lo2 = Infinity
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[i]!
+    const v = h[i]!
     if (v < 0) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  return Number.isFinite(lo2) ? lo2 : Number.isFinite(lo) ? lo : EMPTY
+  h[LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
+  h[STEADY + d] = Number.isFinite(lo2) ? lo2 : h[LEAST + d]!
 }
 
 /** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
 const scratch = new Float64Array(DAYS)
 
-/** Median Wh of hour-of-day d over the remembered days (0: none). */
-export function baseOf (s: State, d: number): number {
+function median (s: State, d: number): number {
   let n = 0
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
     const x = s.hist[i]!
@@ -165,7 +168,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (const x of s.hist) if (x !== EMPTY) all[n++] = x
+  for (let i = 0; i < BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -220,7 +223,7 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   const { daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hzTry), hzEnd: decimals(s.hzEnd), ep: s.ep && { ...s.ep } }
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hzTry), hzEnd: decimals(s.hzEnd), ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
@@ -230,6 +233,7 @@ export function fromSnapshot (raw: unknown): State {
   Object.assign(s, { ...v, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist, hzTry: s.hzTry, hzEnd: s.hzEnd })
   for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
   for (let b = 0; b < BUCKETS; b++) { s.hzTry[b] = Math.round(v.hzTry[b]! * TENTHS); s.hzEnd[b] = Math.round(v.hzEnd[b]! * TENTHS) }
+  for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }
 
