@@ -31,11 +31,14 @@ export function take (s: { last: number }, end: number, intervalMs: number, amou
   return true
 }
 
-/** A detector's buckets: their length and clock, and what it does as a sample is spread. */
+/** A detector's buckets: their length and clock, the sample being spread, and what it does as it is spread. */
 export interface Spreader<S, V> {
   /** Bucket length, ms, and the local clock's offset from UTC, ms. */
   readonly size: number
   readonly offsetMs: number
+  /** The part of the sample to spread, [start, end), event time: fields, not arguments, so that a call boxes no number. */
+  start: number
+  end: number
   /** Closes the bucket being filled, if any, at event time `at`, and opens bucket k; what the detector says of the one closed. */
   move (s: S, k: number, at: number): V | null
   /** Adds dt ms of the sample to the open bucket. */
@@ -49,15 +52,16 @@ export const bucketOf = (sp: { size: number, offsetMs: number }, t: number) => M
 export const bucketStart = (sp: { size: number, offsetMs: number }, k: number) => k * sp.size - sp.offsetMs
 
 /**
- * Spreads [start, end) over the buckets it overlaps; a bucket ending exactly at `end` is closed
- * then. `open` is the bucket being filled (buckets since the epoch on the local clock; -1 none).
+ * Spreads [sp.start, sp.end) over the buckets it overlaps; a bucket ending exactly at the end is
+ * closed then. `open` is the bucket being filled (buckets since the epoch on the local clock; -1 none).
  * Returns `out` (what the sample said before) merged in turn with what each close says
  * (mergeVerdicts). After it, `end === bucketStart(sp, <the bucket being filled>)` says the sample
  * ended on a bucket's end and closed it.
  */
-export function spread<S, V extends { phase: 'raise' | 'update' | 'clear' }> (sp: Spreader<S, V>, s: S, open: number, start: number, end: number, out: V | null = null): V | null {
+export function spread<S, V extends { phase: 'raise' | 'update' | 'clear' }> (sp: Spreader<S, V>, s: S, open: number, out: V | null = null): V | null {
+  const end = sp.end
   let k = open
-  for (let t = start; t < end;) {
+  for (let t = sp.start; t < end;) {
     const was = k
     k = bucketOf(sp, t)
     if (k !== was) out = mergeVerdicts(out, sp.move(s, k, end))

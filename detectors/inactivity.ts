@@ -263,6 +263,8 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const hours = {
     size: HOUR,
     offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
     /** The sample being spread: its peer group, kWh per ms, and whether it spans more than an hour (a meter gap spread out). */
     group: null as PeerGroup | null,
     rate: 0,
@@ -287,8 +289,8 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       openHour(s, idx(end)); resetRun(s)
       return out
     }
-    hours.group = g; hours.rate = amount / (end - start); hours.long = end - start > HOUR
-    out = spread(hours, s, s.hour, start, end, out)
+    hours.start = start; hours.end = end; hours.group = g; hours.rate = amount / (end - start); hours.long = end - start > HOUR
+    out = spread(hours, s, s.hour, out)
     // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
     if (end !== hourStart(cfg, s.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4))) {
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)

@@ -86,6 +86,8 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
   const hours = {
     size: HOUR,
     offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
     /** The sample being spread, Wh per ms (a field, not a closure's variable: no number boxed per sample). */
     rate: 0,
     move (s: State, h: number, at: number) {
@@ -108,8 +110,8 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
       openHour(s, bucketOf(hours, end)); s.prevHour = -1
       return out
     }
-    hours.rate = wh / (end - start)
-    const out = spread(hours, s, s.hour, start, end)
+    hours.start = start; hours.end = end; hours.rate = wh / (end - start)
+    const out = spread(hours, s, s.hour)
     return end === hourStart(cfg, s.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
   }
 

@@ -155,6 +155,8 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
   const slots = {
     size: SLOT,
     offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
     /** The sample being spread, Wh per ms. */
     rate: 0,
     move (s: State, k: number, at: number) { moveTo(s, k, at); return null },
@@ -171,8 +173,8 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
       if (end === (s.slot + 1) * SLOT - cfg.offsetMs) moveTo(s, s.slot + 1, end)
       return
     }
-    slots.rate = amount * 1000 / (end - start)
-    spread(slots, s, s.slot, start, end)
+    slots.start = start; slots.end = end; slots.rate = amount * 1000 / (end - start)
+    spread(slots, s, s.slot)
   }
 
   const anomaly = (subjectId: string, p: Pending): Anomaly =>

@@ -90,6 +90,8 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
   const hours = {
     size: HOUR,
     offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
     /** The sample being spread: its litres and length, what it marks its hours with, whether the subject is an elder. */
     litres: 0,
     span: 0,
@@ -115,8 +117,8 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
     if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) return mergeVerdicts(out, flow(cfg, s, end, end, 0, false))
     const span = end - start
     const use = litres - s.floor * span / HOUR >= cfg.useLitres
-    hours.litres = litres; hours.span = span; hours.mark = use ? (span > HOUR ? 2 : 1) : 0; hours.elder = isElder
-    out = spread(hours, s, s.hour, start, end, out)
+    hours.start = start; hours.end = end; hours.litres = litres; hours.span = span; hours.mark = use ? (span > HOUR ? 2 : 1) : 0; hours.elder = isElder
+    out = spread(hours, s, s.hour, out)
     if (use) {
       resetQuiet(s, end)
       out = mergeVerdicts(out, clearQuiet(s, 'activity'))
