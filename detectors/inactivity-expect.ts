@@ -30,9 +30,8 @@ export interface ExpectConfig {
 }
 
 export interface ExpectState {
-  /** Per bucket, faded count of hours that followed a quiet hour, and of those in which activity came back, in tenths. */
-  hzTry: Uint16Array
-  hzEnd: Uint16Array
+  /** Per bucket b, in tenths: at b the faded count of hours that followed a quiet hour, at BUCKETS + b of those in which activity came back (one typed array, not two: a hundred bytes a subject). */
+  hz: Uint16Array
   /** Evidence gathered by the current quiet run. */
   runLlr: number
 }
@@ -54,10 +53,10 @@ export function bucketOf (cfg: ExpectConfig, h: number, quietHours: number): num
  */
 export function hazard (cfg: ExpectConfig, s: ExpectState, b: number): number {
   const prior = b >= 24 ? Math.min(cfg.maxHazard, shortHazard(cfg, s, b - 24)) : cfg.priorHazard
-  return Math.min(cfg.maxHazard, (s.hzEnd[b]! / TENTHS + prior * cfg.priorWeight) / (s.hzTry[b]! / TENTHS + cfg.priorWeight))
+  return Math.min(cfg.maxHazard, (s.hz[BUCKETS + b]! / TENTHS + prior * cfg.priorWeight) / (s.hz[b]! / TENTHS + cfg.priorWeight))
 }
 
-const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (s.hzEnd[b]! / TENTHS + cfg.priorHazard * cfg.priorWeight) / (s.hzTry[b]! / TENTHS + cfg.priorWeight)
+const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (s.hz[BUCKETS + b]! / TENTHS + cfg.priorHazard * cfg.priorWeight) / (s.hz[b]! / TENTHS + cfg.priorWeight)
 
 /** Evidence a quiet hour in bucket b adds. */
 export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -Math.log(1 - hazard(cfg, s, b))
@@ -65,8 +64,8 @@ export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -M
 /** Learns one ordinary hour that followed a quiet hour: did activity come back in it? */
 export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean) {
   const keep = 1 - 1 / cfg.expectMemory
-  s.hzTry[b] = Math.round((s.hzTry[b]! / TENTHS * keep + 1) * TENTHS)
-  s.hzEnd[b] = Math.round((s.hzEnd[b]! / TENTHS * keep + (ended ? 1 : 0)) * TENTHS)
+  s.hz[b] = Math.round((s.hz[b]! / TENTHS * keep + 1) * TENTHS)
+  s.hz[BUCKETS + b] = Math.round((s.hz[BUCKETS + b]! / TENTHS * keep + (ended ? 1 : 0)) * TENTHS)
 }
 
 /** The hazard table for evidence: each bucket's hazard, rounded. */

@@ -98,9 +98,8 @@ export interface State {
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
   sensWake: number
   lastRule: string
-  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour and those activity came back in, in tenths; the current run's evidence. */
-  hzTry: Uint16Array
-  hzEnd: Uint16Array
+  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, in tenths (snapshotted as hzTry and hzEnd); the current run's evidence. */
+  hz: Uint16Array
   runLlr: number
 }
 
@@ -110,7 +109,7 @@ export function freshState (): State {
     hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hzTry: uint16s(BUCKETS), hzEnd: uint16s(BUCKETS), runLlr: 0,
+    hz: uint16s(2 * BUCKETS), runLlr: 0,
   }
 }
 
@@ -222,17 +221,19 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
-  const { daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hzTry), hzEnd: decimals(s.hzEnd), ep: s.ep && { ...s.ep } }
+  // hzTry and hzEnd take hz's place, before runLlr: the snapshot's keys keep their order.
+  const { daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, ...rest } = s
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s = freshState()
-  Object.assign(s, { ...v, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist, hzTry: s.hzTry, hzEnd: s.hzEnd })
+  const { hzTry, hzEnd, ...rest } = v
+  Object.assign(s, { ...rest, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist })
   for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
-  for (let b = 0; b < BUCKETS; b++) { s.hzTry[b] = Math.round(v.hzTry[b]! * TENTHS); s.hzEnd[b] = Math.round(v.hzEnd[b]! * TENTHS) }
+  for (let b = 0; b < BUCKETS; b++) { s.hz[b] = Math.round(hzTry[b]! * TENTHS); s.hz[BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }
