@@ -34,6 +34,14 @@ export interface Episode extends BaseEpisode {
   level: number
 }
 
+/** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day (inactivity.ts). */
+export interface PeerGroup {
+  street: string
+  members: State[]
+  day: number
+  lim: number[] | null
+}
+
 export interface State {
   /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
   hour: number
@@ -101,6 +109,8 @@ export interface State {
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, in tenths (snapshotted as hzTry and hzEnd); the current run's evidence. */
   hz: Uint16Array
   runLlr: number
+  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
+  group: PeerGroup | null
 }
 
 export function freshState (): State {
@@ -109,7 +119,7 @@ export function freshState (): State {
     hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: uint16s(2 * BUCKETS), runLlr: 0,
+    hz: uint16s(2 * BUCKETS), runLlr: 0, group: null,
   }
 }
 
@@ -222,7 +232,7 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   // hzTry and hzEnd take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, ...rest } = s
+  const { daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, group: _g, ...rest } = s
   return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 

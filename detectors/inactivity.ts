@@ -11,7 +11,7 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { spread, take, taken } from './hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -135,14 +135,6 @@ export interface InactivityOptions extends DetectorOptions {
   minPeers?: number
 }
 
-/** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day. */
-interface PeerGroup {
-  street: string
-  members: State[]
-  day: number
-  lim: number[] | null
-}
-
 function resolve (o: InactivityOptions): Config {
   const cfg: Config = {
     offsetMs: (o.utcOffsetHours ?? 8) * HOUR,
@@ -219,17 +211,16 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const name = 'inactivity'
   const states = new Map<string, State>()
   const groups = new Map<string, PeerGroup>()
-  const groupOf = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
 
-  function join (subjectId: string, s: State, street: string): PeerGroup {
+  function join (s: State, street: string): PeerGroup {
     let g = groups.get(street)
     if (g === undefined) { g = { street, members: [], day: -1, lim: null }; groups.set(street, g) }
-    const was = groupOf.get(subjectId)
-    if (was !== undefined) was.members.splice(was.members.indexOf(s), 1)
+    const was = s.group
+    if (was !== null) was.members.splice(was.members.indexOf(s), 1)
     g.members.push(s)
-    groupOf.set(subjectId, g)
+    s.group = g
     return g
   }
 
@@ -314,10 +305,10 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let s = states.get(c.subjectId)
       if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
-      let g = groupOf.get(c.subjectId)
+      let g = s.group
       // No street, no neighbours: a subject without one is its own group, never anyone's peer.
       const street = c.street === undefined || c.street === NO_STREET ? `:${c.subjectId}` : c.street
-      if (g === undefined || g.street !== street) g = join(c.subjectId, s, street)
+      if (g === null || g.street !== street) g = join(s, street)
       const day = Math.floor(idx(c.ts) / 24)
       if (day > g.day) refresh(g, day)
       const v = ingest(s, g, c)
@@ -357,15 +348,15 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     restore (subjectId: string, state: unknown) {
       const s = fromSnapshot(state)
       refreshProfile(cfg, s)
-      const g = groupOf.get(subjectId)
-      if (g !== undefined) { g.members.splice(g.members.indexOf(states.get(subjectId)!), 1); groupOf.delete(subjectId) }
+      const old = states.get(subjectId)
+      if (old?.group) old.group.members.splice(old.group.members.indexOf(old), 1)
       states.set(subjectId, s)
     },
     subjects () { return states.keys() },
     score (subjectId: string) {
       const s = states.get(subjectId)
       if (s === undefined) return 0
-      const ratio = runScoreRatio(cfg, s, groupOf.get(subjectId)?.lim ?? null)
+      const ratio = runScoreRatio(cfg, s, s.group?.lim ?? null)
       return s.ep !== null ? Math.max(1, ratio) : ratio
     },
   }
