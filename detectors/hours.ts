@@ -52,6 +52,15 @@ export const bucketOf = (sp: { size: number, offsetMs: number }, t: number) => M
 export const bucketStart = (sp: { size: number, offsetMs: number }, k: number) => k * sp.size - sp.offsetMs
 
 /**
+ * The sample [start, end) lies inside bucket `open` and ends before its end: the common case (three
+ * 15-minute readings of four), in which the detector adds it itself (`sp.add(s, end - start)`) and
+ * nothing closes. spread() does the rest; it is shared by every bucketed detector, so its calls
+ * to `move` and `add` see several detectors, while the detector's own call to `add` sees one.
+ */
+export const inside = (sp: { size: number, offsetMs: number }, open: number, start: number, end: number) =>
+  open >= 0 && start >= bucketStart(sp, open) && end < bucketStart(sp, open + 1)
+
+/**
  * Spreads [sp.start, sp.end) over the buckets it overlaps; a bucket ending exactly at the end is
  * closed then. `open` is the bucket being filled (buckets since the epoch on the local clock; -1 none).
  * Returns `out` (what the sample said before) merged in turn with what each close says

@@ -12,7 +12,7 @@
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
-import { spread, take, taken } from './hours.ts'
+import { inside, spread, take, taken } from './hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -281,7 +281,8 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       return out
     }
     hours.start = start; hours.end = end; hours.group = g; hours.rate = amount / (end - start); hours.long = end - start > HOUR
-    out = spread(hours, s, s.hour, out)
+    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
+    else out = spread(hours, s, s.hour, out)
     // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
     if (end !== hourStart(cfg, s.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4))) {
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)

@@ -18,7 +18,7 @@ import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { finiteOptions, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, MAX_WINDOW, freshState, fromSnapshot, r1, toSnapshot, type State } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
-import { bucketOf, spread, take, taken } from './hours.ts'
+import { bucketOf, inside, spread, take, taken } from './hours.ts'
 
 export const NIGHT_LOAD_KIND = 'night_load'
 
@@ -111,7 +111,9 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
       return out
     }
     hours.start = start; hours.end = end; hours.rate = wh / (end - start)
-    const out = spread(hours, s, s.hour)
+    let out: Verdict | null = null
+    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
+    else out = spread(hours, s, s.hour)
     return end === hourStart(cfg, s.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
   }
 

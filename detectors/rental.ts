@@ -13,7 +13,7 @@ import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { KINDS, fromSnapshot, freshState, toSnapshot, type Kind, type Pending, type State } from './rental-state.ts'
 import { SENS, closeSlot, crowdScore, ebikeScore, gapSpan, vacancyScore, type Config } from './rental-judge.ts'
-import { spread, take, taken } from './hours.ts'
+import { inside, spread, take, taken } from './hours.ts'
 
 const MIN = 60_000
 const SLOT = 15 * MIN
@@ -174,7 +174,8 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
       return
     }
     slots.start = start; slots.end = end; slots.rate = amount * 1000 / (end - start)
-    spread(slots, s, s.slot)
+    if (inside(slots, s.slot, start, end)) slots.add(s, end - start)
+    else spread(slots, s, s.slot)
   }
 
   const anomaly = (subjectId: string, p: Pending): Anomaly =>

@@ -14,7 +14,7 @@ import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, r4, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
 import { clearQuiet, closeHour, flow, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
-import { spread, take, taken } from './hours.ts'
+import { inside, spread, take, taken } from './hours.ts'
 
 export const WATER_QUIET = 'water_quiet'
 export const WATER_LEAK = 'water_leak'
@@ -118,7 +118,8 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
     const span = end - start
     const use = litres - s.floor * span / HOUR >= cfg.useLitres
     hours.start = start; hours.end = end; hours.litres = litres; hours.span = span; hours.mark = use ? (span > HOUR ? 2 : 1) : 0; hours.elder = isElder
-    out = spread(hours, s, s.hour, out)
+    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
+    else out = spread(hours, s, s.hour, out)
     if (use) {
       resetQuiet(s, end)
       out = mergeVerdicts(out, clearQuiet(s, 'activity'))
