@@ -491,6 +491,21 @@ test('inactivity: a snapshot from the first release (before learned runs, mornin
   assert.deepEqual(now.wake, [0, 0, 0, 0, 0, 0])
 })
 
+test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bits), never wrapped; a restored state snapshots byte for byte as the original', () => {
+  // 10 kWh a quarter for an hour (a 40 kW hour): past what an hour is kept as.
+  const month = elder({ seed: 4, days: 10 }).map((c) => c.ts > at(8, 10) && c.ts <= at(8, 11) ? { ...c, amount: 10 } : c)
+  const d = createInactivityDetector()
+  feed(d, month)
+  const snap = d.snapshot('elder-1') as { hist: number[], hzTry: number[], hzEnd: number[], hzDeep: number[] }
+  assert.equal(Math.max(...snap.hist), 32_767)
+  assert.ok(snap.hist.every((wh) => wh >= -1 && Number.isInteger(wh)), 'whole Wh, -1 empty')
+  assert.ok([...snap.hzTry, ...snap.hzEnd, ...snap.hzDeep].every((x) => Math.round(x * 10) === x * 10), 'faded counts in tenths, said as decimals')
+  const b = createInactivityDetector()
+  b.restore('elder-1', JSON.parse(JSON.stringify(snap)))
+  assert.equal(JSON.stringify(b.snapshot('elder-1')), JSON.stringify(snap))
+  assert.throws(() => createInactivityDetector({ expectMemory: 10_000 }), RangeError, 'faded counts are 16-bit tenths')
+})
+
 test('every welfare anomaly says what its evidence is worth: one meter low/medium, a shut door high, a camera\'s fall high', () => {
   const month = elder({ seed: 2, days: 30, quiet: { from: [27, 10] } })
   const plain = feed(createInactivityDetector(), month).filter((a) => a.observedAt > at(27, 10))
