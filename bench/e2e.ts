@@ -18,7 +18,7 @@ import pino from 'pino'
 import { createGridcare, type Gridcare } from '../app/index.ts'
 import { loadConfig } from '../config/index.ts'
 import { createScratchDatabase } from '../store/scratch.ts'
-import type { LoadResult, LoadSpec } from './load.ts'
+import type { Generator, LoadResult, LoadSpec } from './load.ts'
 import type { BenchLine } from './report.ts'
 
 export interface Load {
@@ -49,6 +49,8 @@ export interface E2eOptions {
   refs?: boolean
   /** Mosquitto to measure as the reference; default mqtt://127.0.0.1:1883, skipped when it does not answer. */
   mosquittoUrl?: string
+  /** The load generator, for gridcare and the references alike; default `lean` (`--generator mqttjs`: the MQTT.js one of the earlier figures). */
+  generator?: Generator
   progress?: (msg: string) => void
 }
 
@@ -60,6 +62,7 @@ const FALLS_EVERY_MS = 500
 export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
   const say = opts.progress ?? (() => {})
   const seconds = opts.seconds ?? 20
+  const gen = opts.generator ?? 'lean'
   const rows: Row[] = []
   const lines: BenchLine[] = []
   for (const load of opts.loads ?? LOADS) {
@@ -67,34 +70,34 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
     const refs = opts.refs ?? true
     if (refs) {
       say(`e2e: ${load.name} through bare aedes`)
-      ref.aedes = await bareAedes((url) => generate(load, url, seconds, bareDevices(load.devices)))
+      ref.aedes = await bareAedes((url) => generate(load, url, seconds, gen, bareDevices(load.devices)))
       rows.push({ load: load.name, where: 'bare aedes (ref)', r: ref.aedes })
     }
     const mosq = opts.mosquittoUrl ?? 'mqtt://127.0.0.1:1883'
     if (refs && await answers(mosq)) {
       say(`e2e: ${load.name} through Mosquitto at ${mosq}`)
-      ref.mosquitto = await generate(load, mosq, seconds, bareDevices(load.devices))
+      ref.mosquitto = await generate(load, mosq, seconds, gen, bareDevices(load.devices))
       rows.push({ load: load.name, where: 'Mosquitto (ref)', r: ref.mosquitto })
     }
     const refRate = ref.mosquitto ? rate(ref.mosquitto) : ref.aedes ? rate(ref.aedes) : undefined
     for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
       say(`e2e: ${load.name} through gridcare on the ${store} store`)
-      const row = await throughGridcare(load, store, seconds, opts.pgAdminUrl, opts.profileDir)
+      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir)
       rows.push(row)
       lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, ...(refRate ? { refRowsPerSec: refRate } : {}), target: load.target })
     }
   }
-  console.log(formatRows(rows))
+  console.log(formatRows(rows, gen))
   return lines
 }
 
 const rate = (r: LoadResult) => r.acked / r.seconds
 
 /** Runs the load generator as a child process against `url`. */
-async function generate (load: Load, url: string, seconds: number, devices: LoadSpec['devices'], onPublishing?: () => void): Promise<LoadResult> {
+async function generate (load: Load, url: string, seconds: number, generator: Generator, devices: LoadSpec['devices'], onPublishing?: () => void): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
   const file = join(dir, 'spec.json')
-  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000 }
+  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000, generator }
   writeFileSync(file, JSON.stringify(spec))
   try {
     const out = await new Promise<string>((resolve, reject) => {
@@ -146,7 +149,7 @@ function streetCsv (n: number, cameras: number): string {
   return lines.join('\n') + '\n'
 }
 
-async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, pgAdminUrl: string, profileDir?: string): Promise<Row> {
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir?: string): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
@@ -214,7 +217,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     // Measured from when the devices are connected and start publishing.
     let cpu0 = process.cpuUsage()
     let profiler: Promise<() => Promise<object>> | undefined
-    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, devices, () => {
+    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, generator, devices, () => {
       loop.enable()
       cpu0 = process.cpuUsage()
       if (profileDir) profiler = startProfile()
@@ -258,7 +261,7 @@ async function startProfile (): Promise<() => Promise<object>> {
 const p99 = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))]!
 
 
-function formatRows (rows: Row[]): string {
+function formatRows (rows: Row[], generator: Generator): string {
   const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB',
     'cpu cores', 'cpu µs/ack', 'loop p99 ms', 'batches', 'rows/batch', 'write ms', 'gen cpu']
   const f = (n: number | undefined, d = 0) => n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
@@ -267,5 +270,5 @@ function formatRows (rows: Row[]): string {
     f(x.cpuCores, 2), f(x.cpuCores === undefined ? undefined : x.cpuCores * x.r.seconds * 1e6 / x.r.acked), f(x.loopP99, 1), f(x.batches), f(x.batchRows), f(x.batchMs, 1), f(x.r.cpuCores, 2)])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ')
-  return ['', 'End to end: QoS 1 readings acknowledged once stored (publish -> PUBACK = publish -> commit)', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''].join('\n')
+  return ['', `End to end: QoS 1 readings acknowledged once stored (publish -> PUBACK = publish -> commit); load generator: ${generator}`, line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''].join('\n')
 }
