@@ -51,6 +51,8 @@ export interface E2eOptions {
   mosquittoUrl?: string
   /** The load generator, for gridcare and the references alike; default `lean` (`--generator mqttjs`: the MQTT.js one of the earlier figures). */
   generator?: Generator
+  /** Runs the embedded store's PGlite on its own thread (`--store-thread`); default on the main thread. */
+  storeThread?: boolean
   progress?: (msg: string) => void
 }
 
@@ -82,7 +84,7 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
     const refRate = ref.mosquitto ? rate(ref.mosquitto) : ref.aedes ? rate(ref.aedes) : undefined
     for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
       say(`e2e: ${load.name} through gridcare on the ${store} store`)
-      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir)
+      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir, opts.storeThread)
       rows.push(row)
       lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, ...(refRate ? { refRowsPerSec: refRate } : {}), target: load.target })
     }
@@ -149,11 +151,11 @@ function streetCsv (n: number, cameras: number): string {
   return lines.join('\n') + '\n'
 }
 
-async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir?: string): Promise<Row> {
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir?: string, storeThread = false): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
-  const gc = createGridcare({ config, logger: pino({ level: 'silent' }) })
+  const gc = createGridcare({ config, logger: pino({ level: 'silent' }), embeddedStore: { worker: storeThread } })
   await gc.start()
   const cameras = 40
   try {
@@ -205,10 +207,10 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     const sqlStats = new Map<string, { n: number, ms: number, max: number }>()
     if (process.env.BENCH_SQL) {
       const dbx = gc.components.db as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
-      for (const m of ['query', 'transaction'] as const) {
+      for (const m of ['query', 'transaction', 'run'] as const) {
         const orig = dbx[m]!.bind(dbx)
         dbx[m] = async (...a: unknown[]) => {
-          const k = m === 'query' ? String(a[0]).replace(/\s+/g, ' ').slice(0, 90) : 'transaction'
+          const k = m === 'query' ? String(a[0]).replace(/\s+/g, ' ').slice(0, 90) : m
           const t0 = performance.now()
           try { return await orig(...a) } finally { const e = sqlStats.get(k) ?? { n: 0, ms: 0, max: 0 }; const d = performance.now() - t0; e.n++; e.ms += d; e.max = Math.max(e.max, d); sqlStats.set(k, e) }
         }
@@ -232,7 +234,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     await Promise.all(cams.map((c) => c.client.endAsync()))
     const batches = ingest.stats.batches - before.batches
     return {
-      load: load.name, where: `gridcare, ${store}`, r, rssMb: rssMax / 2 ** 20,
+      load: load.name, where: `gridcare, ${store}${store === 'embedded' && storeThread ? ' (store thread)' : ''}`, r, rssMb: rssMax / 2 ** 20,
       cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, loopP99: loop.percentile(99) / 1e6,
       batches, batchRows: (ingest.stats.batchRows - before.batchRows) / batches, batchMs: (ingest.stats.batchMs - before.batchMs) / batches, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length }
   } finally {

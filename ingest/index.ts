@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { z } from 'zod'
 import type { DeviceMessage } from '../broker/index.ts'
 import type { DeviceInfo } from '../registry/index.ts'
-import { isTransient, type Db } from '../store/index.ts'
+import { isTransient, storeTask, type Db } from '../store/index.ts'
 import {
   CameraEventPayload, DroneDetectionPayload, EventTime, DroneTelemetryPayload, MeterBatchPayload, MeterReadingPayload,
   parseDeviceTopic, type Consumption, type DroneDetection, type DroneTelemetry, type SubjectEvent,
@@ -10,12 +10,14 @@ import {
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
 import { createLookup } from './lookup.ts'
-import { insertDeadLetters, insertEvent, insertReadings, latestReadings, recomputeLate, type DeadLetter } from './store.ts'
+import { insertDeadLetters, insertEvent, latestReadings, writeReadings, type DeadLetter } from './store.ts'
 
 /** Readings a batch may carry; a larger one is a dead letter (INGEST_TOO_LARGE). */
 export const MAX_BATCH_READINGS = 5000
 /** Late readings written per batch; a message with more goes in several, others' batches between them. */
 const LATE_SLICE = 250
+/** A batch write, run where the store is (on the embedded store's thread). */
+const WRITE_READINGS = storeTask(new URL('./store.ts', import.meta.url), writeReadings)
 /** How deep a status payload may nest; deeper is a dead letter. */
 export const MAX_STATUS_DEPTH = 32
 
@@ -67,10 +69,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     ...(onStoreError ? { onRetry: onStoreError } : {}),
     write: async (rows) => {
       const t0 = performance.now()
-      await db.transaction(async (tx) => {
-        await insertReadings(tx, rows)
-        await recomputeLate(tx, rows.filter((r) => r.late))
-      })
+      await db.run(WRITE_READINGS, rows)
       const ms = performance.now() - t0
       stats.batches++
       stats.batchRows += rows.length
