@@ -57,10 +57,10 @@ for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its 
   })
 })
 
-test('a script that only queries the embedded store gets its answer, then exits without closing it', () => {
+test('a script that only queries the embedded store on its thread gets its answer, then exits without closing it', () => {
   // The store's thread holds the process open while a request waits, and not after.
   const script = `import { createEmbeddedDb } from './store/embedded.ts'
-    const db = await createEmbeddedDb('memory://')
+    const db = await createEmbeddedDb('memory://', { worker: true })
     console.log('answer', (await db.query('SELECT 6 * 7 AS n')).rows[0].n)`
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 120_000 })
   assert.equal(r.status, 0, r.stderr)
