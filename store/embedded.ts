@@ -60,10 +60,11 @@ function copyBytes (columns: readonly CopyColumn[], rows: readonly CopyRow[]): U
 
 async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()
+  const replies = new MessageChannel()
   const flag = new Int32Array(new SharedArrayBuffer(8))
   const thread = new Worker(workerFile, {
-    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
-    transferList: [sync.port2],
+    workerData: { gridcareStore: true, dataDir, replyPort: replies.port2, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
+    transferList: [replies.port2, sync.port2],
     // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
     execArgv: [],
   })
@@ -74,6 +75,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
     gone ??= err
     for (const p of pending.values()) p.reject(gone)
     pending.clear()
+    replies.port1.close()
   }
   thread.on('error', (err) => failAll(new Error(`embedded store thread failed: ${err.message}`)))
   thread.on('exit', (code) => failAll(new Error(`embedded store thread exited (code ${code})`)))
@@ -87,21 +89,23 @@ async function openInWorker (dataDir: string): Promise<Db> {
       reject(fromData(m.err))
     })
   })
-  thread.on('message', (m: StoreReply) => {
+  const onReply = (m: StoreReply) => {
     const p = pending.get(m.id)
     if (!p) return
     pending.delete(m.id)
-    if (pending.size === 0) thread.unref()
+    if (pending.size === 0) replies.port1.unref()
     if ('err' in m) p.reject(fromData(m.err))
     else p.resolve(m.ok)
-  })
-  // The thread keeps the process alive only while a request waits, as an in-thread PGlite would.
+  }
+  replies.port1.on('message', onReply)
+  // The answers' port keeps the process alive only while a request waits, as an in-thread PGlite would.
+  replies.port1.unref()
   thread.unref()
 
   const call = <T>(body: Body, transfer?: ArrayBuffer[]): Promise<T> => {
     if (gone) return Promise.reject(gone)
     const id = nextId++
-    if (pending.size === 0) thread.ref()
+    if (pending.size === 0) replies.port1.ref()
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       thread.postMessage({ ...body, id }, transfer)
@@ -160,6 +164,11 @@ async function openInWorker (dataDir: string): Promise<Db> {
       return result
     },
     run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }),
+    // Under load the main loop takes a turn of hundreds of ms, and an answer waits for the next
+    // one: the dozen queries of an alert took seconds. Ingest calls this between messages.
+    poll () {
+      for (let m = receiveMessageOnPort(replies.port1); m; m = receiveMessageOnPort(replies.port1)) onReply(m.message as StoreReply)
+    },
     close () {
       closing ??= (async () => {
         if (!gone) await call({ op: 'close' }).catch(() => {})
