@@ -18,8 +18,6 @@ export const MAX_BATCH_READINGS = 5000
 const LATE_SLICE = 250
 /** A batch write, run where the store is (on the embedded store's thread). */
 const WRITE_READINGS = storeTask(new URL('./store.ts', import.meta.url), writeReadings)
-/** Messages between two looks for the store thread's answers (Db.poll): about a millisecond at 30k a second. */
-const POLL_EVERY = 32
 /** How deep a status payload may nest; deeper is a dead letter. */
 export const MAX_STATUS_DEPTH = 32
 
@@ -119,8 +117,6 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
    */
   function handle (msg: DeviceMessage): Promise<void> {
     stats.messages++
-    // A store on its own thread: take its answers between messages, not once per event-loop turn.
-    if (db.poll && stats.messages % POLL_EVERY === 0) db.poll()
     return handleOnce(msg).catch((err) => recover(msg, err))
   }
 

@@ -29,12 +29,11 @@ export type StoreReply = { id: number, ok: unknown } | { id: number, err: ErrorD
 export type StoreReady = { ready: true } | { ready: false, err: ErrorData }
 
 /**
- * The worker's data: the PGlite data directory (`memory://` for one in memory), the port the
- * answers go to (the main thread can take them between messages, store/embedded.ts), and the port
+ * The worker's data: the PGlite data directory (`memory://` for one in memory), and the port
  * and flag of the calls the main thread waits for synchronously: the statements of an open
  * transaction (see store/embedded.ts). The answer goes to `syncPort`, then `syncFlag[0]` is set to 1; `syncFlag[1]` is set to 1 when the thread ends.
  */
-export interface StoreWorkerData { gridcareStore: true, dataDir: string, replyPort: MessagePort, syncPort: MessagePort, syncFlag: Int32Array }
+export interface StoreWorkerData { gridcareStore: true, dataDir: string, syncPort: MessagePort, syncFlag: Int32Array }
 
 export type ErrorData = Record<string, unknown> & { message: string }
 
@@ -49,7 +48,7 @@ type TaskFn = (tx: Transaction, arg: unknown) => Promise<unknown>
 
 async function main () {
   const port = parentPort!
-  const { dataDir, replyPort, syncPort, syncFlag } = workerData as StoreWorkerData
+  const { dataDir, syncPort, syncFlag } = workerData as StoreWorkerData
   let pg: PGlite
   try {
     pg = await openPglite(dataDir)
@@ -59,7 +58,7 @@ async function main () {
   }
   // A request with a negative id is waited for synchronously: answered on syncPort, then the flag wakes the main thread.
   const send = (m: StoreReply) => {
-    if (m.id > 0) return replyPort.postMessage(m)
+    if (m.id > 0) return port.postMessage(m)
     syncPort.postMessage(m)
     Atomics.store(syncFlag, 0, 1)
     Atomics.notify(syncFlag, 0)

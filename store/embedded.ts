@@ -60,11 +60,10 @@ function copyBytes (columns: readonly CopyColumn[], rows: readonly CopyRow[]): U
 
 async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()
-  const replies = new MessageChannel()
   const flag = new Int32Array(new SharedArrayBuffer(8))
   const thread = new Worker(workerFile, {
-    workerData: { gridcareStore: true, dataDir, replyPort: replies.port2, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
-    transferList: [replies.port2, sync.port2],
+    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
+    transferList: [sync.port2],
     // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
     execArgv: [],
   })
@@ -75,7 +74,6 @@ async function openInWorker (dataDir: string): Promise<Db> {
     gone ??= err
     for (const p of pending.values()) p.reject(gone)
     pending.clear()
-    replies.port1.close()
   }
   thread.on('error', (err) => failAll(new Error(`embedded store thread failed: ${err.message}`)))
   thread.on('exit', (code) => failAll(new Error(`embedded store thread exited (code ${code})`)))
@@ -89,23 +87,21 @@ async function openInWorker (dataDir: string): Promise<Db> {
       reject(fromData(m.err))
     })
   })
-  const onReply = (m: StoreReply) => {
+  thread.on('message', (m: StoreReply) => {
     const p = pending.get(m.id)
     if (!p) return
     pending.delete(m.id)
-    if (pending.size === 0) replies.port1.unref()
+    if (pending.size === 0) thread.unref()
     if ('err' in m) p.reject(fromData(m.err))
     else p.resolve(m.ok)
-  }
-  replies.port1.on('message', onReply)
-  // The answers' port keeps the process alive only while a request waits, as an in-thread PGlite would.
-  replies.port1.unref()
+  })
+  // The thread keeps the process alive only while a request waits, as an in-thread PGlite would.
   thread.unref()
 
   const call = <T>(body: Body, transfer?: ArrayBuffer[]): Promise<T> => {
     if (gone) return Promise.reject(gone)
     const id = nextId++
-    if (pending.size === 0) replies.port1.ref()
+    if (pending.size === 0) thread.ref()
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       thread.postMessage({ ...body, id }, transfer)
@@ -164,11 +160,6 @@ async function openInWorker (dataDir: string): Promise<Db> {
       return result
     },
     run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }),
-    // Under load the main loop takes a turn of hundreds of ms, and an answer waits for the next
-    // one: the dozen queries of an alert took seconds. Ingest calls this between messages.
-    poll () {
-      for (let m = receiveMessageOnPort(replies.port1); m; m = receiveMessageOnPort(replies.port1)) onReply(m.message as StoreReply)
-    },
     close () {
       closing ??= (async () => {
         if (!gone) await call({ op: 'close' }).catch(() => {})

@@ -43,10 +43,5 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
   /** Runs a task's function in one transaction where the store is (store/task.ts); rolls back when it throws. */
   run<A, R>(task: StoreTask<A, R>, arg: A): Promise<R>
-  /**
-   * Settles now the requests the store has answered, rather than at the event loop's next turn.
-   * Only the embedded store on its own thread has it; ingest calls it between messages.
-   */
-  poll?(): void
   close(): Promise<void>
 }

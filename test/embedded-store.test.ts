@@ -45,18 +45,6 @@ for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its 
     assert.deepEqual(rows, [{ k: 1, note: 'kept' }, { k: 2, note: 'copied' }])
   })
 
-  if (worker) {
-    test('poll() settles an answered query without waiting for the event loop\'s next turn', async () => {
-      let answered = false
-      const asked = db.query<{ n: number }>('SELECT 6 * 7 AS n').then((r) => { answered = r.rows[0]!.n === 42 })
-      // Only microtasks run in this loop, as between the messages of one busy event-loop turn.
-      const until = Date.now() + 20_000
-      while (!answered && Date.now() < until) { db.poll!(); await Promise.resolve() }
-      assert.ok(answered, 'the answer came in between, by poll()')
-      await asked
-    })
-  }
-
   test('values cross intact: dates, bytes, json, big and null', async () => {
     const at = new Date(Date.UTC(2026, 11, 1, 8, 30, 0, 123))
     const { rows } = await db.query<Record<string, unknown>>('SELECT $1::timestamptz AS at, $2::bytea AS b, $3::jsonb AS j, 9007199254740993::int8 AS big, NULL::text AS nothing',
