@@ -14,7 +14,7 @@ import { createNotify } from '../notify/index.ts'
 import { createRegistry } from '../registry/index.ts'
 import { createReports } from '../reports/index.ts'
 import { createScale } from '../scale/index.ts'
-import { createMaintenance, createStoreWatch, describeMode, openStore, type Db } from '../store/index.ts'
+import { createMaintenance, createStoreWatch, describeMode, openStore, type Db, type EmbeddedOptions } from '../store/index.ts'
 import { createMetrics } from '../metrics/index.ts'
 import { workerTopic, type Consumption, type PlaceAnomaly } from '../vocab/index.ts'
 import { warmUp } from './warmup.ts'
@@ -25,13 +25,15 @@ export interface GridcareDeps {
   logger: Logger
   /** Wall clock for deadlines; default Date.now. */
   clock?: { now (): number }
+  /** How the embedded store runs (store/embedded.ts); default PGlite on the main thread. */
+  embeddedStore?: EmbeddedOptions
 }
 
 /**
  * The composition root: broker -> ingest -> detectors -> alerts, with the
  * address base beside them and the HTTP API on top. No stage imports the next.
  */
-export function createGridcare ({ config, logger, clock }: GridcareDeps) {
+export function createGridcare ({ config, logger, clock, embeddedStore }: GridcareDeps) {
   const parts: Record<string, string> = { store: 'starting', broker: 'starting', api: 'starting' }
   let db: Db | undefined
   let http: FastifyInstance | undefined
@@ -46,7 +48,7 @@ export function createGridcare ({ config, logger, clock }: GridcareDeps) {
   }
 
   async function start () {
-    db = await openStore(config, logger)
+    db = await openStore(config, logger, embeddedStore)
     parts.store = describeMode(db, config)
     const maintenance = createMaintenance({ db, config, logger })
     await maintenance.applyPolicies()

@@ -18,7 +18,7 @@ import pino from 'pino'
 import { createGridcare, type Gridcare } from '../app/index.ts'
 import { loadConfig } from '../config/index.ts'
 import { createScratchDatabase } from '../store/scratch.ts'
-import type { LoadResult, LoadSpec } from './load.ts'
+import type { Generator, LoadResult, LoadSpec } from './load.ts'
 import type { BenchLine } from './report.ts'
 
 export interface Load {
@@ -49,6 +49,10 @@ export interface E2eOptions {
   refs?: boolean
   /** Mosquitto to measure as the reference; default mqtt://127.0.0.1:1883, skipped when it does not answer. */
   mosquittoUrl?: string
+  /** The load generator, for gridcare and the references alike; default `lean` (`--generator mqttjs`: the MQTT.js one of the earlier figures). */
+  generator?: Generator
+  /** Runs the embedded store's PGlite on its own thread (`--store-thread`); default on the main thread. */
+  storeThread?: boolean
   progress?: (msg: string) => void
 }
 
@@ -60,6 +64,7 @@ const FALLS_EVERY_MS = 500
 export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
   const say = opts.progress ?? (() => {})
   const seconds = opts.seconds ?? 20
+  const gen = opts.generator ?? 'lean'
   const rows: Row[] = []
   const lines: BenchLine[] = []
   for (const load of opts.loads ?? LOADS) {
@@ -67,34 +72,34 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
     const refs = opts.refs ?? true
     if (refs) {
       say(`e2e: ${load.name} through bare aedes`)
-      ref.aedes = await bareAedes((url) => generate(load, url, seconds, bareDevices(load.devices)))
+      ref.aedes = await bareAedes((url) => generate(load, url, seconds, gen, bareDevices(load.devices)))
       rows.push({ load: load.name, where: 'bare aedes (ref)', r: ref.aedes })
     }
     const mosq = opts.mosquittoUrl ?? 'mqtt://127.0.0.1:1883'
     if (refs && await answers(mosq)) {
       say(`e2e: ${load.name} through Mosquitto at ${mosq}`)
-      ref.mosquitto = await generate(load, mosq, seconds, bareDevices(load.devices))
+      ref.mosquitto = await generate(load, mosq, seconds, gen, bareDevices(load.devices))
       rows.push({ load: load.name, where: 'Mosquitto (ref)', r: ref.mosquitto })
     }
     const refRate = ref.mosquitto ? rate(ref.mosquitto) : ref.aedes ? rate(ref.aedes) : undefined
     for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
       say(`e2e: ${load.name} through gridcare on the ${store} store`)
-      const row = await throughGridcare(load, store, seconds, opts.pgAdminUrl, opts.profileDir)
+      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir, opts.storeThread)
       rows.push(row)
       lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, ...(refRate ? { refRowsPerSec: refRate } : {}), target: load.target })
     }
   }
-  console.log(formatRows(rows))
+  console.log(formatRows(rows, gen))
   return lines
 }
 
 const rate = (r: LoadResult) => r.acked / r.seconds
 
 /** Runs the load generator as a child process against `url`. */
-async function generate (load: Load, url: string, seconds: number, devices: LoadSpec['devices'], onPublishing?: () => void): Promise<LoadResult> {
+async function generate (load: Load, url: string, seconds: number, generator: Generator, devices: LoadSpec['devices'], onPublishing?: () => void): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
   const file = join(dir, 'spec.json')
-  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000 }
+  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000, generator }
   writeFileSync(file, JSON.stringify(spec))
   try {
     const out = await new Promise<string>((resolve, reject) => {
@@ -146,11 +151,11 @@ function streetCsv (n: number, cameras: number): string {
   return lines.join('\n') + '\n'
 }
 
-async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, pgAdminUrl: string, profileDir?: string): Promise<Row> {
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir?: string, storeThread = false): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
-  const gc = createGridcare({ config, logger: pino({ level: 'silent' }) })
+  const gc = createGridcare({ config, logger: pino({ level: 'silent' }), embeddedStore: { worker: storeThread } })
   await gc.start()
   const cameras = 40
   try {
@@ -202,10 +207,10 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     const sqlStats = new Map<string, { n: number, ms: number, max: number }>()
     if (process.env.BENCH_SQL) {
       const dbx = gc.components.db as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
-      for (const m of ['query', 'transaction'] as const) {
+      for (const m of ['query', 'transaction', 'run'] as const) {
         const orig = dbx[m]!.bind(dbx)
         dbx[m] = async (...a: unknown[]) => {
-          const k = m === 'query' ? String(a[0]).replace(/\s+/g, ' ').slice(0, 90) : 'transaction'
+          const k = m === 'query' ? String(a[0]).replace(/\s+/g, ' ').slice(0, 90) : m
           const t0 = performance.now()
           try { return await orig(...a) } finally { const e = sqlStats.get(k) ?? { n: 0, ms: 0, max: 0 }; const d = performance.now() - t0; e.n++; e.ms += d; e.max = Math.max(e.max, d); sqlStats.set(k, e) }
         }
@@ -214,7 +219,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     // Measured from when the devices are connected and start publishing.
     let cpu0 = process.cpuUsage()
     let profiler: Promise<() => Promise<object>> | undefined
-    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, devices, () => {
+    const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, generator, devices, () => {
       loop.enable()
       cpu0 = process.cpuUsage()
       if (profileDir) profiler = startProfile()
@@ -229,7 +234,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     await Promise.all(cams.map((c) => c.client.endAsync()))
     const batches = ingest.stats.batches - before.batches
     return {
-      load: load.name, where: `gridcare, ${store}`, r, rssMb: rssMax / 2 ** 20,
+      load: load.name, where: `gridcare, ${store}${store === 'embedded' && storeThread ? ' (store thread)' : ''}`, r, rssMb: rssMax / 2 ** 20,
       cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, loopP99: loop.percentile(99) / 1e6,
       batches, batchRows: (ingest.stats.batchRows - before.batchRows) / batches, batchMs: (ingest.stats.batchMs - before.batchMs) / batches, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length }
   } finally {
@@ -258,7 +263,7 @@ async function startProfile (): Promise<() => Promise<object>> {
 const p99 = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))]!
 
 
-function formatRows (rows: Row[]): string {
+function formatRows (rows: Row[], generator: Generator): string {
   const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB',
     'cpu cores', 'cpu µs/ack', 'loop p99 ms', 'batches', 'rows/batch', 'write ms', 'gen cpu']
   const f = (n: number | undefined, d = 0) => n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
@@ -267,5 +272,5 @@ function formatRows (rows: Row[]): string {
     f(x.cpuCores, 2), f(x.cpuCores === undefined ? undefined : x.cpuCores * x.r.seconds * 1e6 / x.r.acked), f(x.loopP99, 1), f(x.batches), f(x.batchRows), f(x.batchMs, 1), f(x.r.cpuCores, 2)])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ')
-  return ['', 'End to end: QoS 1 readings acknowledged once stored (publish -> PUBACK = publish -> commit)', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''].join('\n')
+  return ['', `End to end: QoS 1 readings acknowledged once stored (publish -> PUBACK = publish -> commit); load generator: ${generator}`, line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ''].join('\n')
 }

@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
 import { benchDetectors } from './detectors.ts'
 import { benchEndToEnd, LOADS } from './e2e.ts'
+import type { Generator } from './load.ts'
 import { benchMemory, formatMemory } from './memory.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--generator lean|mqttjs] [--store-thread] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -23,6 +24,10 @@ interface BenchContext {
   subjects: number | undefined
   /** Whether e2e also runs the bare brokers. */
   refs: boolean
+  /** The e2e load generator: `lean` (default) or `mqttjs`, the one of the earlier figures. */
+  generator: Generator
+  /** e2e: the embedded store's PGlite on its own thread. */
+  storeThread: boolean
   progress: (msg: string) => void
 }
 
@@ -41,7 +46,7 @@ const SECTIONS: Record<string, Section> = {
     return []
   },
   e2e: (ctx) => benchEndToEnd({
-    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, generator: ctx.generator, storeThread: ctx.storeThread, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
     loads: ctx.loads ? LOADS.filter((l) => ctx.loads!.includes(l.key)) : LOADS,
   }),
 }
@@ -57,6 +62,8 @@ async function main () {
       stores: { type: 'string', default: 'embedded,postgres' },
       loads: { type: 'string' },
       'no-refs': { type: 'boolean', default: false },
+      generator: { type: 'string', default: 'lean' },
+      'store-thread': { type: 'boolean', default: false },
       profile: { type: 'string' },
       subjects: { type: 'string' },
     },
@@ -64,6 +71,7 @@ async function main () {
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean)
   const unknown = only?.filter((s) => !(s in SECTIONS)) ?? []
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`)
+  if (values.generator !== 'lean' && values.generator !== 'mqttjs') throw new Error(`--generator ${values.generator}: lean or mqttjs`)
   const ctx: BenchContext = {
     pgAdminUrl: values.pg!,
     detail: values.detail!,
@@ -71,6 +79,8 @@ async function main () {
     stores: values.stores!.split(',').map((s) => s.trim()) as ('embedded' | 'postgres')[],
     loads: values.loads?.split(',').map((s) => s.trim()),
     refs: !values['no-refs'],
+    generator: values.generator,
+    storeThread: values['store-thread']!,
     profileDir: values.profile,
     subjects: values.subjects ? Number(values.subjects) : undefined,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),

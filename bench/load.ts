@@ -5,10 +5,18 @@
  * line: readings acknowledged, seconds, and publish -> PUBACK latencies (gridcare acknowledges a
  * reading only once it is stored, so this is publish -> commit).
  *
+ * Two generators speak the same load: `lean` (the default) builds the packets by hand
+ * (bench/wire.ts), a few µs of CPU a message; `mqttjs` is one MQTT.js client per device, about
+ * 30 µs a message, as the bench had before (`--generator mqttjs` reproduces those figures).
+ *
  * `node --import tsx bench/load.ts <spec.json>`; the spec is a LoadSpec.
  */
 import { readFileSync } from 'node:fs'
-import mqtt, { type MqttClient } from 'mqtt'
+import { connect as tcpConnect } from 'node:net'
+import mqtt from 'mqtt'
+import { CONNACK, connectPacket, DISCONNECT, packetReader, PINGREQ, PUBACK, publishEncoder } from './wire.ts'
+
+export type Generator = 'lean' | 'mqttjs'
 
 export interface LoadSpec {
   url: string
@@ -19,28 +27,146 @@ export interface LoadSpec {
   fromMs: number
   /** Concurrent CONNECTs while connecting; default 100. */
   connectConcurrency?: number
+  /** Which client sends the load; default `lean`. */
+  generator?: Generator
 }
 
 export interface LoadResult {
   acked: number, failed: number, seconds: number, p50: number, p99: number, max: number, connectSeconds: number
   /** The generator's own CPU while publishing, in cores (1 = one core busy): near 1 means the generator is the ceiling. */
   cpuCores: number
+  generator: Generator
 }
 
+/** What a connected device is told while it publishes. */
+interface RunContext {
+  inFlight: number
+  /** True once the run's time is up: publish nothing more. */
+  stopped (): boolean
+  /** The payload of the device's i-th reading. */
+  body (i: number): string
+  acked (latencyMs: number): void
+  /** Publishes that will never be acknowledged (the connection went). */
+  failed (n: number): void
+}
+
+interface Device {
+  /** Publishes until ctx.stopped(), keeping ctx.inFlight unacknowledged; resolves once none is in flight. */
+  run (ctx: RunContext): Promise<void>
+  end (): Promise<void>
+}
+
+const CONNECT_TIMEOUT_MS = 30_000
+const KEEPALIVE_S = 120
 // One reading a minute, so that a long run at full speed stays in the past (the ts bounds refuse the future).
 const STEP = 60_000
 
+/** One device on its own TCP connection, packets by hand (bench/wire.ts). */
+function leanDevice (url: string, d: LoadSpec['devices'][number]): Promise<Device> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: hostname, port: Number(port || 1883) })
+    socket.setNoDelay(true)
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${d.username}: no CONNACK within ${CONNECT_TIMEOUT_MS} ms`)) }, CONNECT_TIMEOUT_MS)
+    let onPacket = (type: number, _id: number, first: Buffer) => {
+      if (type !== CONNACK) return
+      clearTimeout(timer)
+      if (first[3] !== 0) { socket.destroy(); return reject(new Error(`${d.username}: connection refused, CONNACK return code ${first[3]}`)) }
+      resolve(device)
+    }
+    let afterRead = () => {}
+    let onClose = () => { clearTimeout(timer); reject(new Error(`${d.username}: connection closed before CONNACK`)) }
+    const read = packetReader((type, id, first) => onPacket(type, id, first))
+    socket.on('data', (chunk) => { read(chunk); afterRead() })
+    socket.on('error', () => {}) // 'close' follows and says what it means
+    socket.on('close', () => onClose())
+    socket.write(connectPacket({ clientId: d.username.replace(/[^A-Za-z0-9-]/g, '-'), username: d.username, password: d.password, keepaliveS: KEEPALIVE_S }))
+    const ping = setInterval(() => socket.write(PINGREQ), KEEPALIVE_S * 500)
+    ping.unref()
+
+    const device: Device = {
+      run: (ctx) => new Promise<void>((done) => {
+        const encode = publishEncoder(d.topic)
+        // Packet id = slot + 1; a slot is reused once its PUBACK came, as MQTT allows.
+        const sentAt = new Float64Array(ctx.inFlight)
+        const busy = new Uint8Array(ctx.inFlight)
+        const free = Array.from({ length: ctx.inFlight }, (_, i) => ctx.inFlight - 1 - i)
+        const ids: number[] = [], payloads: string[] = []
+        let n = 0
+        const pump = () => {
+          ids.length = 0
+          payloads.length = 0
+          while (free.length > 0 && !ctx.stopped()) {
+            const slot = free.pop()!
+            busy[slot] = 1
+            ids.push(slot + 1)
+            payloads.push(ctx.body(n++))
+          }
+          if (ids.length > 0) {
+            const packets = encode(ids, payloads)
+            const now = performance.now()
+            for (const id of ids) sentAt[id - 1] = now
+            socket.write(packets)
+          } else if (free.length === ctx.inFlight) done()
+        }
+        onPacket = (type, id) => {
+          const slot = id - 1
+          if (type !== PUBACK || slot < 0 || slot >= ctx.inFlight || busy[slot] === 0) return
+          busy[slot] = 0
+          free.push(slot)
+          ctx.acked(performance.now() - sentAt[slot]!)
+        }
+        afterRead = pump
+        onClose = () => { ctx.failed(ctx.inFlight - free.length); free.length = ctx.inFlight; done() }
+        pump()
+      }),
+      end: () => new Promise<void>((done) => {
+        clearInterval(ping)
+        if (socket.destroyed) return done()
+        onClose = done
+        socket.end(DISCONNECT)
+      }),
+    }
+  })
+}
+
+/** One MQTT.js client per device, as the bench had before the lean generator. */
+async function mqttjsDevice (url: string, d: LoadSpec['devices'][number]): Promise<Device> {
+  const client = await mqtt.connectAsync(url, {
+    username: d.username, password: d.password, clientId: d.username.replace(/[^A-Za-z0-9-]/g, '-'),
+    reconnectPeriod: 0, connectTimeout: CONNECT_TIMEOUT_MS, keepalive: KEEPALIVE_S,
+  })
+  return {
+    run: (ctx) => new Promise<void>((resolve) => {
+      let n = 0, inFlight = 0
+      const pump = () => {
+        while (!ctx.stopped() && inFlight < ctx.inFlight) {
+          const body = ctx.body(n++)
+          const sent = performance.now()
+          inFlight++
+          client.publish(d.topic, body, { qos: 1 }, (err) => {
+            inFlight--
+            if (err) ctx.failed(1)
+            else ctx.acked(performance.now() - sent)
+            pump()
+          })
+        }
+        if (ctx.stopped() && inFlight === 0) resolve()
+      }
+      pump()
+    }),
+    end: () => client.endAsync(),
+  }
+}
+
 async function run (spec: LoadSpec): Promise<LoadResult> {
+  const generator = spec.generator ?? 'lean'
+  const open = generator === 'lean' ? leanDevice : mqttjsDevice
   const t0 = Date.now()
-  const clients: MqttClient[] = []
+  const devices: Device[] = []
   const queue = [...spec.devices]
   const connectOne = async () => {
-    for (let d = queue.shift(); d; d = queue.shift()) {
-      clients.push(await mqtt.connectAsync(spec.url, {
-        username: d.username, password: d.password, clientId: d.username.replace(/[^A-Za-z0-9-]/g, '-'),
-        reconnectPeriod: 0, connectTimeout: 30_000, keepalive: 120,
-      }))
-    }
+    for (let d = queue.shift(); d; d = queue.shift()) devices.push(await open(spec.url, d))
   }
   await Promise.all(Array.from({ length: Math.min(spec.connectConcurrency ?? 100, spec.devices.length) }, connectOne))
   const connectSeconds = (Date.now() - t0) / 1000
@@ -48,42 +174,26 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
   process.stdout.write('publishing\n')
 
   // One latency sample per acknowledged publish, in a typed array: no allocation per reading.
-  const lat = new Float64Array(4_000_000)
+  const lat = new Float64Array(8_000_000)
   let acked = 0, failed = 0
-  let stop = false
   const end = Date.now() + spec.seconds * 1000
+  let stop = false
+  const ctx: RunContext = {
+    inFlight: spec.inFlight,
+    stopped: () => stop || (stop = Date.now() >= end),
+    body: (i) => `{"ts":${spec.fromMs + i * STEP},"kwh":${Math.round(i * 0.01 * 1000) / 1000}}`,
+    acked: (ms) => { if (acked < lat.length) lat[acked] = ms; acked++ },
+    failed: (n) => { failed += n },
+  }
   const started = Date.now()
   const cpu0 = process.cpuUsage()
-  const byTopic = new Map(spec.devices.map((d) => [d.username, d.topic]))
-  await Promise.all(clients.map((client) => new Promise<void>((resolve) => {
-    const topic = byTopic.get(client.options.username!)!
-    let n = 0, inFlight = 0
-    const pump = () => {
-      while (!stop && inFlight < spec.inFlight) {
-        if (Date.now() >= end) { stop = true; break }
-        const i = n++
-        const body = JSON.stringify({ ts: spec.fromMs + i * STEP, kwh: Math.round(i * 0.01 * 1000) / 1000 })
-        const sent = performance.now()
-        inFlight++
-        client.publish(topic, body, { qos: 1 }, (err) => {
-          inFlight--
-          if (err) failed++
-          else if (acked < lat.length) lat[acked++] = performance.now() - sent
-          else acked++
-          if (!stop) pump()
-          else if (inFlight === 0) resolve()
-        })
-      }
-      if (stop && inFlight === 0) resolve()
-    }
-    pump()
-  })))
+  await Promise.all(devices.map((d) => d.run(ctx)))
   const seconds = (Date.now() - started) / 1000
   const cpu = process.cpuUsage(cpu0)
-  await Promise.all(clients.map((c) => c.endAsync()))
+  await Promise.all(devices.map((d) => d.end()))
   const sorted = lat.subarray(0, Math.min(acked, lat.length)).sort()
   const q = (p: number) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
-  return { acked, failed, seconds, p50: q(0.5), p99: q(0.99), max: q(1), connectSeconds, cpuCores: (cpu.user + cpu.system) / 1e6 / seconds }
+  return { acked, failed, seconds, p50: q(0.5), p99: q(0.99), max: q(1), connectSeconds, cpuCores: (cpu.user + cpu.system) / 1e6 / seconds, generator }
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec

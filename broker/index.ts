@@ -72,7 +72,9 @@ const hangUp = (client: Client) => {
 }
 const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
 
-type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<(err: Error | null) => void> }
+/** A publish whose ack waits for the store: aedes' callback for it. */
+interface Awaiting { done: (err?: Error | null) => void }
+type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<Awaiting> }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 /** The device's own topic: its id and street; anything else a client publishes is refused. */
 const ownTopic = (id: MqttIdentity | undefined, topic: string) => {
@@ -86,15 +88,25 @@ const ownTopic = (id: MqttIdentity | undefined, topic: string) => {
  * message (a concentrator with 256 in flight tripped Node's listener-leak warning
  * and paid an O(n) removal per ack).
  */
-function awaitingStore (client: GcClient): Set<(err: Error | null) => void> {
+function awaitingStore (client: GcClient): Set<Awaiting> {
   if (client.gcWaiting) return client.gcWaiting
-  const waiting = new Set<(err: Error | null) => void>()
+  const waiting = new Set<Awaiting>()
   client.gcWaiting = waiting
   client.conn.once('close', () => {
     const err = new Error('connection closed while the message was being stored')
-    for (const answer of [...waiting]) answer(err)
+    for (const a of [...waiting]) answerOnce(waiting, a, err)
   })
   return waiting
+}
+
+/**
+ * Answers a publish once: by the store, or by its connection closing, whichever comes first.
+ * A plain function over a record, not a closure named per message: tsx compiles with
+ * esbuild's keepNames, which renames each named closure with Object.defineProperty (about
+ * 3% of the CPU at 30k messages a second, in CPU profiles of the bench).
+ */
+function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
+  if (waiting.delete(a)) a.done(err)
 }
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
@@ -234,22 +246,16 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     // A device that goes while its ack waits (the store is away) lets go of its
     // connection at once, so it can come back: it resends what was not acknowledged,
     // and the store keeps the first copy of whatever was written meanwhile.
-    let answered = false
-    const answer = (err: Error | null) => {
-      if (answered) return
-      answered = true
-      waiting.delete(answer)
-      done(err)
-    }
     const waiting = awaitingStore(client)
-    waiting.add(answer)
+    const awaiting: Awaiting = { done }
+    waiting.add(awaiting)
     sink({ deviceId, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
-      .then(() => answer(null), (err) => {
+      .then(() => answerOnce(waiting, awaiting, null), (err) => {
         log.warn({ err: (err as Error).message, deviceId }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
         // "not authorized" PUBACK and never resend the reading.
         hangUp(client)
-        answer(err as Error)
+        answerOnce(waiting, awaiting, err as Error)
       })
   }
 

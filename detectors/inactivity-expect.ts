@@ -13,8 +13,8 @@
  * weighs too: the share of the bucket's quiet hours at about standby is learned as well, and an hour
  * at standby is weighed against it (gradedEvidence). O(1) per closed hour, 144 numbers.
  */
-/** One decimal: the 48 pairs stay short in the snapshot (a tenth of an hour in 60 is plenty). */
-const r1 = (x: number) => Math.round(x * 10) / 10
+/** Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 16-bit integers: the 48 pairs stay short in the state and in the snapshot. */
+export const TENTHS = 10
 
 /** Buckets: local hour of day, plus 24 once the run is long. */
 export const BUCKETS = 48
@@ -41,14 +41,20 @@ export interface ExpectConfig {
 }
 
 export interface ExpectState {
-  /** Per bucket, faded count of hours that followed a quiet hour, and of those in which activity came back. */
-  hzTry: number[]
-  hzEnd: number[]
-  /** ... and of those that stayed quiet, the ones at about standby. */
-  hzDeep: number[]
+  /**
+   * Per bucket b, in tenths, in one typed array: at b the faded count of hours that followed a quiet hour, at
+   * BUCKETS + b of those in which activity came back, at 2 * BUCKETS + b of those that stayed quiet the ones at
+   * about standby.
+   */
+  hz: Uint16Array
   /** Evidence gathered by the current quiet run. */
   runLlr: number
 }
+
+/** Bucket b's faded counts: hours that followed a quiet hour, those activity came back in, and of the rest those at about standby. */
+const tries = (s: ExpectState, b: number) => s.hz[b]! / TENTHS
+const ends = (s: ExpectState, b: number) => s.hz[BUCKETS + b]! / TENTHS
+const deeps = (s: ExpectState, b: number) => s.hz[2 * BUCKETS + b]! / TENTHS
 
 /**
  * Bucket of local hour index h (hours on the local clock), in a quiet run `quietHours` long so
@@ -67,10 +73,10 @@ export function bucketOf (cfg: ExpectConfig, h: number, quietHours: number): num
  */
 export function hazard (cfg: ExpectConfig, s: ExpectState, b: number): number {
   const prior = b >= 24 ? Math.min(cfg.maxHazard, shortHazard(cfg, s, b - 24)) : cfg.priorHazard
-  return Math.min(cfg.maxHazard, (s.hzEnd[b]! + prior * cfg.priorWeight) / (s.hzTry[b]! + cfg.priorWeight))
+  return Math.min(cfg.maxHazard, (ends(s, b) + prior * cfg.priorWeight) / (tries(s, b) + cfg.priorWeight))
 }
 
-const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (s.hzEnd[b]! + cfg.priorHazard * cfg.priorWeight) / (s.hzTry[b]! + cfg.priorWeight)
+const shortHazard = (cfg: ExpectConfig, s: ExpectState, b: number) => (ends(s, b) + cfg.priorHazard * cfg.priorWeight) / (tries(s, b) + cfg.priorWeight)
 
 /** Evidence a quiet hour in bucket b adds. */
 export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -Math.log(1 - hazard(cfg, s, b))
@@ -78,15 +84,15 @@ export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -M
 /** Learns one ordinary hour that followed a quiet hour: did activity come back in it, and if not, was it at about standby? */
 export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean, deep = false) {
   const keep = 1 - 1 / cfg.expectMemory
-  s.hzTry[b] = r1(s.hzTry[b]! * keep + 1)
-  s.hzEnd[b] = r1(s.hzEnd[b]! * keep + (ended ? 1 : 0))
-  s.hzDeep[b] = r1(s.hzDeep[b]! * keep + (deep && !ended ? 1 : 0))
+  s.hz[b] = Math.round((tries(s, b) * keep + 1) * TENTHS)
+  s.hz[BUCKETS + b] = Math.round((ends(s, b) * keep + (ended ? 1 : 0)) * TENTHS)
+  s.hz[2 * BUCKETS + b] = Math.round((deeps(s, b) * keep + (deep && !ended ? 1 : 0)) * TENTHS)
 }
 
 /** Of the ordinary hours in bucket b that stayed quiet after a quiet hour, the share at about standby (a long run's leans on the short). */
 export function deepShare (cfg: ExpectConfig, s: ExpectState, b: number): number {
   const prior = b >= 24 ? deepShare(cfg, s, b - 24) : 0.5
-  return (s.hzDeep[b]! + prior * cfg.priorWeight) / (Math.max(0, s.hzTry[b]! - s.hzEnd[b]!) + cfg.priorWeight)
+  return (deeps(s, b) + prior * cfg.priorWeight) / (Math.max(0, tries(s, b) - ends(s, b)) + cfg.priorWeight)
 }
 
 /**
@@ -95,10 +101,9 @@ export function deepShare (cfg: ExpectConfig, s: ExpectState, b: number): number
  */
 export function stopDeep (cfg: ExpectConfig, s: ExpectState): number {
   let m = 0
-  for (let b = 0; b < 24; b++) if (s.hzTry[b]! >= cfg.priorWeight) m = Math.max(m, deepShare(cfg, s, b))
+  for (let b = 0; b < 24; b++) if (tries(s, b) >= cfg.priorWeight) m = Math.max(m, deepShare(cfg, s, b))
   return Math.min(cfg.stopDeepMax, Math.max(cfg.stopDeepMin, m))
 }
-
 /**
  * Graded evidence of a quiet hour in bucket b: the log-likelihood ratio of its level (at about
  * standby, or a little above) under "stopped" (the home as on its quietest nights) against this

@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, awayDuring, remember, remembered, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, baseOf, leastOf, remember, remembered, steadyOf, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
 import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
@@ -91,6 +91,7 @@ export interface Config {
   wakeMinEvidence: number
   insideStandbyShare: number
   insideMarginHours: number
+  backstopRuns: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -113,7 +114,7 @@ export const hourStart = (cfg: Config, h: number) => h * HOUR - cfg.offsetMs
  */
 export function refreshProfile (cfg: Config, s: State) {
   let daily = 0
-  for (const b of s.base) daily += Math.max(0, b - s.floor)
+  for (let d = 0; d < 24; d++) daily += Math.max(0, baseOf(s, d) - s.floor)
   thresholds(cfg, s, daily)
 }
 
@@ -141,7 +142,7 @@ const act = { above: 0, effective: 0, constant: 0, active: false, lively: false,
  * hour's least that the neighbouring hours lack: up to the activity threshold, it is not activity.
  */
 export function activity (cfg: Config, s: State, d: number, wh: number, hours = 1): Readonly<typeof act> {
-  const least = aboveFloor(s, s.least[d]!), steady = aboveFloor(s, s.steady[d]!)
+  const least = aboveFloor(s, leastOf(s, d)), steady = aboveFloor(s, steadyOf(s, d))
   let low = wh / hours
   const r0 = s.runRecent[0]!, r1 = s.runRecent[1]!
   if (r0 >= 0 && r0 < low) low = r0
@@ -152,7 +153,7 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const above = Math.max(0, wh - s.floor * hours)
   const effective = above - (1 - weight) * held * hours
   const threshold = s.activeWh
-  const bump = Math.max(0, least - Math.max(aboveFloor(s, s.least[(d + 23) % 24]!), aboveFloor(s, s.least[(d + 1) % 24]!)))
+  const bump = Math.max(0, least - Math.max(aboveFloor(s, leastOf(s, (d + 23) % 24)), aboveFloor(s, leastOf(s, (d + 1) % 24))))
   // The timed appliance's whole bump, even in part of an hour: it may come in its first minutes.
   const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
@@ -219,12 +220,12 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, at: num
       if (s.limIn > 0) s.limIn = r4(Math.max(0, s.limIn - cfg.limitDecayPerDay))
       for (let k = 0; k < 24; k++) if (s.limInH[k]! > 0) s.limInH[k] = r4(Math.max(0, s.limInH[k]! - cfg.limitDecayPerDay))
     }
-    const before = Math.max(0, s.base[d]! - s.floor), floor = s.floor
+    const before = Math.max(0, baseOf(s, d) - s.floor), floor = s.floor
     remember(s, d, wh)
     s.n++
     if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s) as unknown as number[], cfg.floorQuantile))
     if (s.floor !== floor) refreshProfile(cfg, s)
-    else thresholds(cfg, s, s.daily + Math.max(0, s.base[d]! - s.floor) - before) // whole Wh: exact
+    else thresholds(cfg, s, s.daily + Math.max(0, baseOf(s, d) - s.floor) - before) // whole Wh: exact
   }
   return verdict
 }
@@ -402,7 +403,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
     endRun(cfg, s)
     return clearEpisode(s, 'activity')
   }
-  const usual = Math.max(0, s.base[d]! - s.floor)
+  const usual = Math.max(0, baseOf(s, d) - s.floor)
   if (s.runHours === 0) s.runStart = hourStart(cfg, h)
   s.runHours++
   // A sign of life, even short of ending the run, is what a fallen person cannot give: the evidence starts again.
@@ -436,11 +437,15 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   if (!litNight) {
     const [runs, expected] = bars(cfg, s)
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
-    const byRuns = runs && s.runScore >= raiseAt(cfg, s, peer) && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
+    const bar = raiseAt(cfg, s, peer)
+    const byRuns = runs && s.runScore >= bar && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
     const byExpect = expected && s.runLlr >= expectAt(cfg, s) && s.runScore >= cfg.expectMinQuietHours
     // The door shut all the while and the meter at its standby floor for longer than at home on ordinary days.
     const byInside = s.runFloor >= insideAt(cfg, s)
-    if (!byRuns && !byExpect && !byInside) return null
+    // Whatever the evidence says, a silence far past anything this person has had is raised: a model that
+    // misjudges one home's standing load must not leave a fallen person unreported for days.
+    const backstop = cfg.backstopRuns > 0 && s.runScore >= cfg.backstopRuns * bar
+    if (!byRuns && !byExpect && !byInside && !backstop) return null
     // As much used as usual over the run is no silence, whatever the hours looked like one by one.
     if (s.runUsual > 0 && s.runActual >= cfg.maxRatio * s.runUsual) return null
   }

@@ -1,24 +1,45 @@
 /**
- * Per-subject state of the inactivity detector: whole watt-hours in plain arrays, so that the
- * state is its own short JSON snapshot and a restored detector is bit-identical to the original.
- * The usual level per hour of day is the median of that hour over the last 7 learned days: robust
- * to the odd bath or wash, and exact rather than an estimate that needs weeks to settle.
+ * Per-subject state of the inactivity detector, so that the state is its own short JSON snapshot
+ * and a restored detector is bit-identical to the original. The usual level per hour of day is
+ * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
+ * rather than an estimate that needs weeks to settle.
+ *
+ * The 168 remembered hours are whole watt-hours kept as 16-bit integers in a typed array cut from
+ * a shared slab (slab.ts): about 440 bytes a subject instead of 1,400 as a plain array. An hour is
+ * remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse). What is
+ * derived from them (each hour of day's median, least and second least: baseOf(), leastOf(),
+ * steadyOf()) is kept after them in the same array, refreshed as an hour is remembered, and not
+ * snapshotted: one typed array instead of four. The hazards' faded counts are kept in tenths
+ * (they are rounded to tenths anyway) as 16-bit integers.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
-import { BUCKETS } from './inactivity-expect.ts'
+import { BUCKETS, TENTHS } from './inactivity-expect.ts'
+import { int16s, uint16s } from './slab.ts'
 
 export const HOUR = 3_600_000
 /** Days of history kept per hour of day. */
 export const DAYS = 7
 const EMPTY = -1
+/** The most Wh an hour is remembered as (16 bits). */
+export const MAX_WH = 0x7fff
+/** Where in `hist`, after the remembered hours, each hour of day's median, least and second least are kept. */
+const BASE = 24 * DAYS, LEAST = BASE + 24, STEADY = LEAST + 24
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
   rule: string
   /** What the expected-activity evidence has been worth so far: 0 low, 1 medium, 2 high (only rises). */
   level: number
+}
+
+/** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day (inactivity.ts). */
+export interface PeerGroup {
+  street: string
+  members: State[]
+  day: number
+  lim: number[] | null
 }
 
 export interface State {
@@ -34,14 +55,9 @@ export interface State {
   last: number
   /** Hours learned from. */
   n: number
-  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty. */
-  hist: number[]
-  /** Derived from hist, not snapshotted: median Wh per hour of day, ... */
-  base: number[]
-  /** ... the least and second least Wh of each hour of day over the remembered days (-1: none), ... */
-  least: number[]
-  steady: number[]
-  /** ... and the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
+  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). */
+  hist: Int16Array
+  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
   usualWh: number
   activeWh: number
@@ -90,50 +106,56 @@ export interface State {
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
   sensWake: number
   lastRule: string
-  /** Expected activity (inactivity-expect.ts): per weekday/weekend hour, faded hours after a quiet hour and those activity came back in; the current run's evidence. */
-  hzTry: number[]
-  hzEnd: number[]
-  /** ... and of the hours that stayed quiet, those at about standby (graded evidence, inactivity-expect.ts). */
-  hzDeep: number[]
+  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep); the current run's evidence. */
+  hz: Uint16Array
   runLlr: number
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
   runFloor: number
+  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
+  group: PeerGroup | null
 }
 
 export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
-    hist: new Array<number>(24 * DAYS).fill(EMPTY), base: new Array<number>(24).fill(0), floor: 0,
-    least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
+    hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hzTry: new Array<number>(BUCKETS).fill(0), hzEnd: new Array<number>(BUCKETS).fill(0), hzDeep: new Array<number>(BUCKETS).fill(0), runLlr: 0, runFloor: 0,
+    hz: uint16s(3 * BUCKETS), runLlr: 0, runFloor: 0, group: null,
   }
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => s.hist.slice(d * DAYS, d * DAYS + DAYS)
+export const history = (s: State, d: number) => Array.from(s.hist.subarray(d * DAYS, d * DAYS + DAYS))
 
-/** Appends `wh` to hour-of-day d's history and refreshes its median. */
+/** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
-  h[at + DAYS - 1] = wh
+  h[at + DAYS - 1] = Math.min(wh, MAX_WH)
   derive(s, d)
 }
 
-/** Refreshes hour-of-day d's median, least and second least from hist. */
+/** Median Wh of hour-of-day d over the remembered days (0: none). */
+export const baseOf = (s: State, d: number) => s.hist[BASE + d]!
+/** The least Wh of hour-of-day d over the remembered days (-1: none). */
+export const leastOf = (s: State, d: number) => s.hist[LEAST + d]!
+/** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
+export const steadyOf = (s: State, d: number) => s.hist[STEADY + d]!
+
+/** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
 function derive (s: State, d: number) {
-  s.base[d] = median(s, d)
+  const h = s.hist
+  h[BASE + d] = median(s, d)
   let lo = Infinity, lo2 = Infinity
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[i]!
+    const v = h[i]!
     if (v < 0) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  s.least[d] = Number.isFinite(lo) ? lo : EMPTY
-  s.steady[d] = Number.isFinite(lo2) ? lo2 : s.least[d]!
+  h[LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
+  h[STEADY + d] = Number.isFinite(lo2) ? lo2 : h[LEAST + d]!
 }
 
 /** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
@@ -157,7 +179,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (const x of s.hist) if (x !== EMPTY) all[n++] = x
+  for (let i = 0; i < BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -201,26 +223,31 @@ const StateSchema = z.object({
   sensWake: z.number().positive().max(1).default(1),
   lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
-  hzTry: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzEnd: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzDeep: z.array(z.number().finite().nonnegative()).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzTry: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzEnd: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzDeep: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   runLlr: z.number().finite().nonnegative().default(0),
   runFloor: int.nonnegative().default(0),
 })
 
-/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
+/** Faded counts as the snapshot says them: tenths back to decimals. */
+const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
+
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
-  const { base: _b, least: _l, steady: _s, daily: _d, usualWh: _u, activeWh: _a, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: [...s.hist], runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: [...s.hzTry], hzEnd: [...s.hzEnd], hzDeep: [...s.hzDeep], ep: s.ep && { ...s.ep } }
+  // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
+  const { daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, group: _g, ...rest } = s
+  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS, 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(2 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
-  const s: State = {
-    ...v, last: v.last ?? -Infinity, hist: [...v.hist], runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], hzTry: [...v.hzTry], hzEnd: [...v.hzEnd], hzDeep: [...v.hzDeep], ep: v.ep && { ...v.ep },
-    base: new Array<number>(24).fill(0), least: new Array<number>(24).fill(EMPTY), steady: new Array<number>(24).fill(EMPTY), daily: 0, usualWh: 0, activeWh: 0,
-  }
+  const s = freshState()
+  const { hzTry, hzEnd, hzDeep, ...rest } = v
+  Object.assign(s, { ...rest, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist })
+  for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
+  for (let b = 0; b < BUCKETS; b++) { s.hz[b] = Math.round(hzTry[b]! * TENTHS); s.hz[BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }

@@ -11,7 +11,8 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type State } from './inactivity-state.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
+import { inside, spread, take, taken } from './hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -147,22 +148,16 @@ export interface InactivityOptions extends DetectorOptions {
   maxHourEvidence?: number
   /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default true. */
   signAboveHeld?: boolean
-  /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 1. */
+  /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 0.5: a home whose standing load cycles above its quietest nights (a fridge) must still gather evidence when it stops. */
   maxHourCounter?: number
   /** While the runs bar judges (the first warm-up + expectLearnDays), a run past it raises only once the expected-activity evidence learned so far reaches this (times the door's share). Default 2. */
   runsMinEvidence?: number
   /** ... and a missed morning (missed_routine) raises only once the quiet's evidence reaches this (times the door's share). Default 4. */
   wakeMinEvidence?: number
+  /** A quiet run this many times this person's runs bar (raiseAt) raises whatever the expected-activity evidence says, so that a model misjudging a home's standing load cannot leave a silence of days unreported (0: never). Default 3. */
+  backstopRuns?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
-}
-
-/** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day. */
-interface PeerGroup {
-  street: string
-  members: State[]
-  day: number
-  lim: number[] | null
 }
 
 function resolve (o: InactivityOptions): Config {
@@ -237,10 +232,13 @@ function resolve (o: InactivityOptions): Config {
     maxHourEvidence: o.maxHourEvidence ?? 3,
     signAboveHeld: o.signAboveHeld ?? true,
     runsMinEvidence: o.runsMinEvidence ?? 2,
-    maxHourCounter: o.maxHourCounter ?? 1,
+    maxHourCounter: o.maxHourCounter ?? 0.5,
     wakeMinEvidence: o.wakeMinEvidence ?? 4,
+    backstopRuns: o.backstopRuns ?? 3,
   }
   finiteOptions('inactivity', cfg)
+  // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
+  if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= 6000)) throw new RangeError('inactivity option expectMemory must be in [1, 6000]')
   return Object.freeze(cfg)
 }
 
@@ -251,17 +249,16 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const name = 'inactivity'
   const states = new Map<string, State>()
   const groups = new Map<string, PeerGroup>()
-  const groupOf = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
 
-  function join (subjectId: string, s: State, street: string): PeerGroup {
+  function join (s: State, street: string): PeerGroup {
     let g = groups.get(street)
     if (g === undefined) { g = { street, members: [], day: -1, lim: null }; groups.set(street, g) }
-    const was = groupOf.get(subjectId)
-    if (was !== undefined) was.members.splice(was.members.indexOf(s), 1)
+    const was = s.group
+    if (was !== null) was.members.splice(was.members.indexOf(s), 1)
     g.members.push(s)
-    groupOf.set(subjectId, g)
+    s.group = g
     return g
   }
 
@@ -292,30 +289,40 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     return closeHour(cfg, s, s.hour, Math.round(s.acc * 1000 * HOUR / s.cov), at, g.lim)
   }
 
+  const hours = {
+    size: HOUR,
+    offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
+    /** The sample being spread: its peer group, kWh per ms, and whether it spans more than an hour (a meter gap spread out). */
+    group: null as PeerGroup | null,
+    rate: 0,
+    long: false,
+    move (s: State, h: number, at: number) {
+      const out = close(s, this.group!, at)
+      openHour(s, h)
+      return out
+    },
+    add (s: State, dt: number) {
+      s.acc += this.rate * dt; s.cov += dt
+      if (this.long) s.fill += dt
+    },
+  }
+
   function ingest (s: State, g: PeerGroup, c: Consumption): Verdict | null {
-    const end = c.ts
-    let start = end - c.intervalMs, amount = c.amount
-    if (end <= s.last) return null
-    if (start < s.last) { amount *= (end - s.last) / (end - start); start = s.last }
+    if (!take(s, c.ts, c.intervalMs, c.amount)) return null
+    const end = c.ts, { start, amount } = taken
     let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
-    s.last = end
     if (end - start > cfg.maxSpanMs) {
       out = mergeVerdicts(out, close(s, g, end))
       openHour(s, idx(end)); resetRun(s)
       return out
     }
-    const rate = amount / (end - start), long = end - start > HOUR
-    for (let t = start; t < end;) {
-      const h = idx(t)
-      if (h !== s.hour) { out = mergeVerdicts(out, close(s, g, end)); openHour(s, h) }
-      const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
-      s.acc += rate * dt; s.cov += dt
-      if (long) s.fill += dt
-      t = segEnd
-    }
-    if (end === hourStart(cfg, s.hour + 1)) { out = mergeVerdicts(out, close(s, g, end)); openHour(s, s.hour + 1) }
-    else if (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4)) {
-      // Activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
+    hours.start = start; hours.end = end; hours.group = g; hours.rate = amount / (end - start); hours.long = end - start > HOUR
+    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
+    else out = spread(hours, s, s.hour, out)
+    // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
+    if (end !== hourStart(cfg, s.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4))) {
       const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
       if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, ordinary(cfg, s) && !awayDuring(s, start, end))
       if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
@@ -337,10 +344,10 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let s = states.get(c.subjectId)
       if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
-      let g = groupOf.get(c.subjectId)
+      let g = s.group
       // No street, no neighbours: a subject without one is its own group, never anyone's peer.
       const street = c.street === undefined || c.street === NO_STREET ? `:${c.subjectId}` : c.street
-      if (g === undefined || g.street !== street) g = join(c.subjectId, s, street)
+      if (g === null || g.street !== street) g = join(s, street)
       const day = Math.floor(idx(c.ts) / 24)
       if (day > g.day) refresh(g, day)
       const v = ingest(s, g, c)
@@ -380,15 +387,15 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     restore (subjectId: string, state: unknown) {
       const s = fromSnapshot(state)
       refreshProfile(cfg, s)
-      const g = groupOf.get(subjectId)
-      if (g !== undefined) { g.members.splice(g.members.indexOf(states.get(subjectId)!), 1); groupOf.delete(subjectId) }
+      const old = states.get(subjectId)
+      if (old?.group) old.group.members.splice(old.group.members.indexOf(old), 1)
       states.set(subjectId, s)
     },
     subjects () { return states.keys() },
     score (subjectId: string) {
       const s = states.get(subjectId)
       if (s === undefined) return 0
-      const ratio = runScoreRatio(cfg, s, groupOf.get(subjectId)?.lim ?? null)
+      const ratio = runScoreRatio(cfg, s, s.group?.lim ?? null)
       return s.ep !== null ? Math.max(1, ratio) : ratio
     },
   }

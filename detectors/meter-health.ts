@@ -103,7 +103,12 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   const name = 'meter_health'
   const devices = new Map<string, Device>()
   let memoId: string | undefined, memoDev: Device | undefined
-  const bySubject = new Map<string, Device[]>()
+  // A subject's devices: the device itself when it has one (most have), a list when several.
+  const bySubject = new Map<string, Device | Device[]>()
+  const devicesOf = (subject: string): readonly Device[] => {
+    const v = bySubject.get(subject)
+    return v === undefined ? [] : Array.isArray(v) ? v : [v]
+  }
   // The data clock: the two latest event times reached by distinct devices; `top2` is "now".
   let top1 = -Infinity, top1Id = '', top2 = -Infinity, checkedHour = -Infinity
   // Wall-clock watch: silence counts only from when ticks began (again), so a restart after
@@ -123,7 +128,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   function emit (d: Device, v: Verdict | null, observedAt: number) {
     if (v === null) return
     const others = bySubject.get(d.subject)
-    if (others !== undefined && others.length > 1 && others.some((o) => o !== d && isOpen(o, v.kind))) return
+    if (Array.isArray(others) && others.some((o) => o !== d && isOpen(o, v.kind))) return
     pending.push({ subjectId: d.subject, detector: name, kind: v.kind, phase: v.phase, severity: 'low', startedAt: v.startedAt, observedAt, evidence: v.evidence })
   }
 
@@ -136,10 +141,16 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
 
   function add (d: Device) {
     devices.set(d.id, d); memoId = undefined
-    const list = bySubject.get(d.subject)
-    if (list === undefined) bySubject.set(d.subject, [d])
-    else list.push(d)
+    const had = bySubject.get(d.subject)
+    bySubject.set(d.subject, had === undefined ? d : Array.isArray(had) ? [...had, d] : [had, d])
     if (d.last >= 0) observe(d.id, d.last)
+  }
+
+  /** Takes a device out of its subject's devices. */
+  function unlist (d: Device) {
+    const rest = devicesOf(d.subject).filter((o) => o !== d)
+    if (rest.length === 0) bySubject.delete(d.subject)
+    else bySubject.set(d.subject, rest.length === 1 ? rest[0]! : rest)
   }
 
   /** Forgets a device (moved to another subject, or superseded by a newer meter), clearing what it held open. */
@@ -151,9 +162,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     d.offline = -1; d.stuck = -1; d.faultLevel = 0
     for (const v of closing) emit(d, v, at)
     devices.delete(d.id); memoId = undefined
-    const list = bySubject.get(d.subject)!
-    list.splice(list.indexOf(d), 1)
-    if (list.length === 0) bySubject.delete(d.subject)
+    unlist(d)
   }
 
   /** The hourly check by the data clock: every device far behind it is offline, or superseded. */
@@ -166,7 +175,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     }
     if (found === null) return
     for (const d of found.sort(byId)) {
-      const newer = bySubject.get(d.subject)!.some((o) => o !== d && o.unit === d.unit && o.last > d.last && o.offline < 0)
+      const newer = devicesOf(d.subject).some((o) => o !== d && o.unit === d.unit && o.last > d.last && o.offline < 0)
       if (newer) retire(d, top2, `${d.id} was replaced by another meter`)
       else emit(d, offlineRaise(d, top2, 'data clock'), top2)
     }
@@ -214,7 +223,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     },
     feedback (fb: Feedback) {
       if (!fb.falseAlarm || (fb.kind !== METER_OFFLINE_KIND && fb.kind !== METER_STUCK_KIND)) return
-      for (const d of bySubject.get(fb.subjectId) ?? []) {
+      for (const d of devicesOf(fb.subjectId)) {
         if (fb.kind === METER_STUCK_KIND && d.zeroFrom >= 0) {
           // Zero really was this home's use (mains off while away): a run must now outlast this one.
           d.longestZero = Math.max(d.longestZero, d.last - d.zeroFrom)
@@ -225,17 +234,16 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       }
     },
     snapshot (subjectId: string) {
-      const list = bySubject.get(subjectId)
-      return list && toSnapshot(list)
+      return bySubject.has(subjectId) ? toSnapshot(devicesOf(subjectId)) : undefined
     },
     restore (subjectId: string, state: unknown) {
       const list = fromSnapshot(subjectId, state)
-      for (const d of bySubject.get(subjectId) ?? []) devices.delete(d.id)
+      for (const d of devicesOf(subjectId)) devices.delete(d.id)
       memoId = undefined
       bySubject.delete(subjectId)
       for (const d of list) {
         const old = devices.get(d.id)
-        if (old !== undefined) { const l = bySubject.get(old.subject)!; l.splice(l.indexOf(old), 1); if (l.length === 0) bySubject.delete(old.subject); devices.delete(d.id); memoId = undefined }
+        if (old !== undefined) { unlist(old); devices.delete(d.id); memoId = undefined }
         add(d)
       }
       if (top2 > -Infinity) checkedHour = Math.floor(top2 / HOUR)

@@ -1,7 +1,7 @@
 /**
- * Per-subject state of the night-load detector: plain numbers and three 24-entry arrays of small
- * integers, so that the state is its own short JSON snapshot (about 600 bytes) and a restored
- * detector is bit-identical to the original.
+ * Per-subject state of the night-load detector: plain numbers and three 24-entry typed arrays of
+ * small integers (slab.ts), so that the state is its own short JSON snapshot (about 600 bytes), a
+ * restored detector is bit-identical to the original, and a subject costs about 800 bytes.
  *
  * The person's usual night is kept as day bit masks: bit 0 of `quiet[d]` is whether hour-of-day d
  * was at about standby on the latest learned day, bit 1 the day before, up to WINDOW days;
@@ -11,6 +11,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
+import { int32s, uint8s } from './slab.ts'
 
 export const HOUR = 3_600_000
 /** Most days of habits a mask can hold. */
@@ -27,11 +28,11 @@ export interface State {
   /** Event time up to which samples have been taken; anything older is late or repeated. */
   last: number
   /** Per hour of day: the usual energy, a low level tracked from below (whole Wh; -1 unknown). */
-  usual: number[]
-  /** Per hour of day: bit i set when that hour was at about standby on the i-th latest learned day. */
-  quiet: number[]
+  usual: Int32Array
+  /** Per hour of day: bit i set when that hour was at about standby on the i-th latest learned day (at most MAX_WINDOW bits). */
+  quiet: Int32Array
   /** Per hour of day: how many days of `quiet` are learned. */
-  days: number[]
+  days: Uint8Array
   /** Local day index whose hours are being collected (-1 none), its hours seen and hours at standby (24-bit masks), and 1 once it showed someone home. */
   day: number
   daySeen: number
@@ -55,7 +56,7 @@ export interface State {
 export function freshState (): State {
   return {
     hour: -1, acc: 0, cov: 0, last: -Infinity,
-    usual: new Array<number>(24).fill(-1), quiet: new Array<number>(24).fill(0), days: new Array<number>(24).fill(0),
+    usual: int32s(24).fill(-1), quiet: int32s(24), days: uint8s(24),
     day: -1, daySeen: 0, dayQuiet: 0, dayLived: 0, prevHour: -1, prevExcess: 0, prevRatio: 0, prev2Excess: 0, scale: 1, awayFrom: 0, awayUntil: 0, ep: null, night: 0,
   }
 }
@@ -69,7 +70,7 @@ const StateSchema = z.object({
   acc: z.number().finite().nonnegative(),
   cov: z.number().finite().nonnegative().max(HOUR),
   last: z.number().finite().nullable(),
-  usual: z.array(int.min(-1)).length(24),
+  usual: z.array(int.min(-1).max(0x7fffffff)).length(24),
   quiet: z.array(int.nonnegative().max(2 ** MAX_WINDOW - 1)).length(24),
   days: z.array(int.nonnegative().max(MAX_WINDOW)).length(24),
   day: int.min(-1),
@@ -95,7 +96,8 @@ export function toSnapshot (s: State): unknown {
 /** Parses a snapshot; throws a TypeError naming what is wrong. `nightOf` derives the usual night. */
 export function fromSnapshot (raw: unknown, nightOf: (s: State) => number): State {
   const v = parseSnapshot('night_load', StateSchema, raw)
-  const s: State = { ...v, last: v.last ?? -Infinity, usual: [...v.usual], quiet: [...v.quiet], days: [...v.days], ep: v.ep && { ...v.ep }, night: 0 }
+  const s: State = { ...v, last: v.last ?? -Infinity, usual: int32s(24), quiet: int32s(24), days: uint8s(24), ep: v.ep && { ...v.ep }, night: 0 }
+  s.usual.set(v.usual); s.quiet.set(v.quiet); s.days.set(v.days)
   s.night = nightOf(s)
   return s
 }

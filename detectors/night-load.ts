@@ -2,8 +2,8 @@
  * Lone-elder night load (kind `night_load`): a heater, a hot plate or an oven left on far into the
  * night, seen as use held far above this person's usual level through hours they usually sleep.
  *
- * Samples are spread into hourly buckets on the local clock by event time only, so a replay at
- * any speed gives the same anomalies. Each closed hour teaches two things: the usual energy of
+ * Samples are spread into hourly buckets on the local clock by event time only (hours.ts), so a
+ * replay at any speed gives the same anomalies. Each closed hour teaches two things: the usual energy of
  * that hour of day (a low level tracked from below: standby, the fridge, a water heater that
  * reheats at the same minutes every night) and whether it was at about standby (night-load-state.ts
  * keeps 14 days of that as bits). An hour of the clock's night (22:00-06:00) is usually night when it was at standby on most learned
@@ -18,6 +18,7 @@ import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { finiteOptions, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, MAX_WINDOW, freshState, fromSnapshot, r1, toSnapshot, type State } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
+import { bucketOf, inside, spread, take, taken } from './hours.ts'
 
 export const NIGHT_LOAD_KIND = 'night_load'
 
@@ -94,35 +95,38 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
   const cfg = resolve(opts)
   const suspect = opts.suspect ?? (() => false)
   const states = new Map<string, State>()
-  const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
+  const hours = {
+    size: HOUR,
+    offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
+    /** The sample being spread, Wh per ms (a field, not a closure's variable: no number boxed per sample). */
+    rate: 0,
+    move (s: State, h: number, at: number) {
+      const out = closeHour(cfg, s, at)
+      openHour(s, h)
+      return out
+    },
+    add (s: State, dt: number) { s.acc = r1(s.acc + this.rate * dt); s.cov += dt },
+  }
 
   function openHour (s: State, h: number) {
     s.hour = h; s.acc = 0; s.cov = 0
   }
 
   function ingest (s: State, c: Consumption): Verdict | null {
-    const end = c.ts
-    let start = end - c.intervalMs, wh = c.amount * 1000
-    if (end <= s.last) return null
-    if (start < s.last) { wh *= (end - s.last) / (end - start); start = s.last }
-    s.last = end
+    if (!take(s, c.ts, c.intervalMs, c.amount * 1000)) return null
+    const end = c.ts, { start, amount: wh } = taken
     if (end - start > cfg.maxSpanMs) {
       const out = closeHour(cfg, s, end)
-      openHour(s, idx(end)); s.prevHour = -1
+      openHour(s, bucketOf(hours, end)); s.prevHour = -1
       return out
     }
+    hours.start = start; hours.end = end; hours.rate = wh / (end - start)
     let out: Verdict | null = null
-    const rate = wh / (end - start)
-    for (let t = start; t < end;) {
-      const h = idx(t)
-      if (h !== s.hour) { out = mergeVerdicts(out, closeHour(cfg, s, end)); openHour(s, h) }
-      const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
-      s.acc = r1(s.acc + rate * dt); s.cov += dt
-      t = segEnd
-    }
-    if (end === hourStart(cfg, s.hour + 1)) { out = mergeVerdicts(out, closeHour(cfg, s, end)); openHour(s, s.hour + 1) }
-    else out = mergeVerdicts(out, judgeSoFar(cfg, s, end))
-    return out
+    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
+    else out = spread(hours, s, s.hour)
+    return end === hourStart(cfg, s.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
   }
 
   return {

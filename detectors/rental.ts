@@ -13,6 +13,7 @@ import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { KINDS, fromSnapshot, freshState, toSnapshot, type Kind, type Pending, type State } from './rental-state.ts'
 import { SENS, closeSlot, crowdScore, ebikeScore, gapSpan, vacancyScore, type Config } from './rental-judge.ts'
+import { inside, spread, take, taken } from './hours.ts'
 
 const MIN = 60_000
 const SLOT = 15 * MIN
@@ -151,27 +152,30 @@ export function createRentalDetector (opts: RentalOptions = {}): Detector {
     s.slot = k; s.acc = 0; s.cov = 0
   }
 
+  const slots = {
+    size: SLOT,
+    offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
+    /** The sample being spread, Wh per ms. */
+    rate: 0,
+    move (s: State, k: number, at: number) { moveTo(s, k, at); return null },
+    add (s: State, dt: number) { s.acc += this.rate * dt; s.cov += dt },
+  }
+
   function ingest (s: State, c: Consumption) {
-    const end = c.ts
-    let start = end - c.intervalMs, amount = c.amount
-    if (end <= s.last) return
-    if (start < s.last) { amount *= (end - s.last) / (end - start); start = s.last }
-    s.last = end
+    if (!take(s, c.ts, c.intervalMs, c.amount)) return
+    const end = c.ts, { start, amount } = taken
     if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) {
       // A gap: nothing is spread. What a long sample does say is whether the flat was used meanwhile.
       moveTo(s, idx(end - 1), end)
       if (c.registerFault !== 'implausible') gapSpan(cfg, s, start, end, amount * 3.6e9 / (end - start), end)
-    } else {
-      const rate = amount * 1000 / (end - start)
-      for (let t = start; t < end;) {
-        const k = idx(t)
-        if (k !== s.slot) moveTo(s, k, end)
-        const segEnd = Math.min(end, (k + 1) * SLOT - cfg.offsetMs), dt = segEnd - t
-        s.acc += rate * dt; s.cov += dt
-        t = segEnd
-      }
+      if (end === (s.slot + 1) * SLOT - cfg.offsetMs) moveTo(s, s.slot + 1, end)
+      return
     }
-    if (end === (s.slot + 1) * SLOT - cfg.offsetMs) moveTo(s, s.slot + 1, end)
+    slots.start = start; slots.end = end; slots.rate = amount * 1000 / (end - start)
+    if (inside(slots, s.slot, start, end)) slots.add(s, end - start)
+    else spread(slots, s, s.slot)
   }
 
   const anomaly = (subjectId: string, p: Pending): Anomaly =>

@@ -13,7 +13,8 @@
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, r4, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
-import { clearQuiet, closeHour, flow, hourStart, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
+import { clearQuiet, closeHour, flow, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
+import { inside, spread, take, taken } from './hours.ts'
 
 export const WATER_QUIET = 'water_quiet'
 export const WATER_LEAK = 'water_leak'
@@ -86,36 +87,39 @@ export function createWaterDetector (opts: WaterOptions = {}): WaterDetector {
   const cfg = resolve(opts)
   const suspect = opts.suspect ?? (() => false)
   const states = new Map<string, State>()
-  const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
+  const hours = {
+    size: HOUR,
+    offsetMs: cfg.offsetMs,
+    start: 0,
+    end: 0,
+    /** The sample being spread: its litres and length, what it marks its hours with, whether the subject is an elder. */
+    litres: 0,
+    span: 0,
+    mark: 0,
+    elder: false,
+    move (s: State, h: number, at: number) {
+      const out = s.hour >= 0 ? closeHour(cfg, s, at, this.elder) : null
+      s.hour = h; s.acc = 0; s.cov = 0; s.mark = 0
+      return out
+    },
+    add (s: State, dt: number) {
+      s.acc = r4(s.acc + this.litres * dt / this.span); s.cov += dt
+      if (this.mark > s.mark) s.mark = this.mark
+    },
+  }
 
-  function ingest (s: State, c: Consumption, elder: boolean): Verdict | null {
-    const end = c.ts
-    let start = end - c.intervalMs, litres = c.amount * 1000
-    if (end <= s.last) return null
-    if (start < s.last) { litres *= (end - s.last) / (end - start); start = s.last }
+  function ingest (s: State, c: Consumption, isElder: boolean): Verdict | null {
+    if (!take(s, c.ts, c.intervalMs, c.amount * 1000)) return null
+    const end = c.ts, start = taken.start, litres = taken.amount
     if (s.quietSince < 0) s.quietSince = start
     let out = s.ep && end > s.awayFrom && start < s.awayUntil ? clearQuiet(s, 'away') : null
-    s.last = end
     // An implausible register jump says nothing about use, and a span too long is a gap.
     if (c.registerFault === 'implausible' || end - start > cfg.maxSpanMs) return mergeVerdicts(out, flow(cfg, s, end, end, 0, false))
     const span = end - start
     const use = litres - s.floor * span / HOUR >= cfg.useLitres
-    const mark = use ? (span > HOUR ? 2 : 1) : 0
-    for (let t = start; t < end;) {
-      const h = idx(t)
-      if (h !== s.hour) {
-        if (s.hour >= 0) out = mergeVerdicts(out, closeHour(cfg, s, end, elder))
-        s.hour = h; s.acc = 0; s.cov = 0; s.mark = 0
-      }
-      const segEnd = Math.min(end, hourStart(cfg, h + 1)), dt = segEnd - t
-      s.acc = r4(s.acc + litres * dt / span); s.cov += dt
-      if (mark > s.mark) s.mark = mark
-      t = segEnd
-    }
-    if (end === hourStart(cfg, s.hour + 1)) {
-      out = mergeVerdicts(out, closeHour(cfg, s, end, elder))
-      s.hour++; s.acc = 0; s.cov = 0; s.mark = 0
-    }
+    hours.start = start; hours.end = end; hours.litres = litres; hours.span = span; hours.mark = use ? (span > HOUR ? 2 : 1) : 0; hours.elder = isElder
+    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
+    else out = spread(hours, s, s.hour, out)
     if (use) {
       resetQuiet(s, end)
       out = mergeVerdicts(out, clearQuiet(s, 'activity'))

@@ -92,6 +92,15 @@ export async function stageReadings (q: Required<Transaction>, rows: CopyRow[]):
     ON CONFLICT (device_id, ts) DO NOTHING`)
 }
 
+/**
+ * One batch of the ingest writer: its readings, then the amounts around its late ones. A store
+ * task (store/task.ts): on the embedded store it runs on the store's thread in one message.
+ */
+export async function writeReadings (tx: Transaction, rows: ReadingRow[]): Promise<void> {
+  await insertReadings(tx, rows)
+  await recomputeLate(tx, rows.filter((r) => r.late))
+}
+
 /** Late readings closer than this to each other are recomputed as one stretch. */
 const LATE_GAP_MS = 6 * 3_600_000
 

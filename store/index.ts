@@ -1,12 +1,14 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/index.ts'
-import { createEmbeddedDb } from './embedded.ts'
+import { createEmbeddedDb, type EmbeddedOptions } from './embedded.ts'
 import { migrate } from './migrations.ts'
 import { placeStore } from './place.ts'
 import { createServerDb } from './server.ts'
 import type { Db } from './types.ts'
 
 export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
+export type { EmbeddedOptions } from './embedded.ts'
+export { storeTask, type StoreTask } from './task.ts'
 export { isTransient } from './server.ts'
 export { createMaintenance } from './maintenance.ts'
 export { createStoreWatch, type StoreWatch } from './health.ts'
@@ -15,11 +17,11 @@ export { createStoreWatch, type StoreWatch } from './health.ts'
  * Opens the store the config names (DATABASE_URL, else the embedded store in
  * DATA_DIR), applies migrations and logs one line saying which mode runs.
  */
-export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir' | 'compressAfterDays' | 'retainRawDays' | 'dbConnectTimeoutS'>, logger: Logger): Promise<Db> {
+export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir' | 'compressAfterDays' | 'retainRawDays' | 'dbConnectTimeoutS'>, logger: Logger, embedded: EmbeddedOptions = {}): Promise<Db> {
   const log = logger.child({ module: 'store' })
   const db = config.databaseUrl
     ? await createServerDb({ url: config.databaseUrl, logger: log, connectTimeoutMs: config.dbConnectTimeoutS * 1000 })
-    : await openEmbedded(config.dataDir, log)
+    : await openEmbedded(config.dataDir, log, embedded)
   await migrate(db, log)
   log.info({ kind: db.kind, timescale: db.timescale }, describeMode(db, config))
   return db
@@ -40,17 +42,17 @@ export function describeMode (db: Pick<Db, 'kind' | 'timescale'>, config?: Pick<
  * The embedded store in DATA_DIR/store; on first start it is created and
  * migrated elsewhere and moved into place when complete (store/place.ts).
  */
-async function openEmbedded (dataDir: string, log: Logger): Promise<Db> {
-  if (dataDir.startsWith('memory://')) return createEmbeddedDb(dataDir)
+async function openEmbedded (dataDir: string, log: Logger, options: EmbeddedOptions): Promise<Db> {
+  if (dataDir.startsWith('memory://')) return createEmbeddedDb(dataDir, options)
   const place = placeStore(dataDir, log)
   if (place.kind === 'fresh') {
     log.info({ path: place.path }, 'store: first start: creating the embedded store')
-    const made = await createEmbeddedDb(place.temp)
+    const made = await createEmbeddedDb(place.temp, options)
     try { await migrate(made, log) } finally { await made.close() }
     place.finish()
   }
   try {
-    return await createEmbeddedDb(place.path)
+    return await createEmbeddedDb(place.path, options)
   } catch (err) {
     throw new Error(`DATA_DIR: the embedded store in "${place.path}" cannot be opened (${oneLine(err)}); move that folder aside (gridcare then makes a fresh store) or restore it from a backup`)
   }

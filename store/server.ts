@@ -67,33 +67,35 @@ export async function createServerDb (opts: ServerDbOptions): Promise<Db> {
   }
   const timescale = await enableTimescale(pool, opts.logger)
   let closed = false
+  const transaction: Db['transaction'] = async (fn) => {
+    const client = await pool.connect()
+    // A connection killed while checked out emits 'error' on the client; without a
+    // listener that would crash the process. The failing query rejects anyway.
+    const onError = (err: Error) => opts.logger.warn({ err: err.message }, 'store connection lost in a transaction')
+    client.on('error', onError)
+    let failure: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const out = await fn(wrapTransaction(client))
+      await client.query('COMMIT')
+      return out
+    } catch (err) {
+      failure = err as Error
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.off('error', onError)
+      // A broken connection goes back with its error so the pool discards it.
+      client.release(failure && isTransient(failure) ? failure : undefined)
+    }
+  }
   return {
     kind: 'server',
     timescale,
     ...wrap(pool),
     async exec (sql) { await pool.query(sql) },
-    async transaction (fn) {
-      const client = await pool.connect()
-      // A connection killed while checked out emits 'error' on the client; without a
-      // listener that would crash the process. The failing query rejects anyway.
-      const onError = (err: Error) => opts.logger.warn({ err: err.message }, 'store connection lost in a transaction')
-      client.on('error', onError)
-      let failure: Error | undefined
-      try {
-        await client.query('BEGIN')
-        const out = await fn(wrapTransaction(client))
-        await client.query('COMMIT')
-        return out
-      } catch (err) {
-        failure = err as Error
-        await client.query('ROLLBACK').catch(() => {})
-        throw err
-      } finally {
-        client.off('error', onError)
-        // A broken connection goes back with its error so the pool discards it.
-        client.release(failure && isTransient(failure) ? failure : undefined)
-      }
-    },
+    transaction,
+    run: (task, arg) => transaction((tx) => task.fn(tx, arg)),
     async close () {
       if (closed) return
       closed = true

@@ -1,3 +1,5 @@
+import type { StoreTask } from './task.ts'
+
 /** The one small interface every stage uses to reach the store. */
 export interface QueryResult<T> { rows: T[], rowCount: number }
 
@@ -39,5 +41,7 @@ export interface Db extends Queryable {
   exec(sql: string): Promise<void>
   /** Runs fn in one transaction; rolls back when it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
+  /** Runs a task's function in one transaction where the store is (store/task.ts); rolls back when it throws. */
+  run<A, R>(task: StoreTask<A, R>, arg: A): Promise<R>
   close(): Promise<void>
 }

@@ -220,6 +220,29 @@ test('going quiet at 09:00 after 21 days: one raise within hours, escalating, in
   }
 })
 
+test('a simulated elder whose fridge keeps the quiet hours above her quietest nights: going quiet at 09:00 on day 24 raises the same day', () => {
+  // The simulator's incapacitation leaves the fridge cycling, so most of the stopped hours are a little above the
+  // home's deepest nights: counter-evidence of 1 an hour held the graded evidence at zero and nothing was raised for
+  // six days (test/e2e.test.ts replays the same home through MQTT).
+  const quietAt = at(24, 9)
+  const rd = generateReadings({ subjectKind: 'lone_elder', seed: 33, scenarios: [{ kind: 'incapacitated', at: quietAt }] }, T0, T0 + 30 * DAY)
+  const samples: Consumption[] = rd.slice(1).map((x, i) => ({ subjectId: 'elder-33', subjectKind: 'lone_elder', deviceId: 'm-33', unit: 'kwh', ts: x.ts, intervalMs: x.ts - rd[i]!.ts, amount: Math.round((x.kwh - rd[i]!.kwh) * 1e5) / 1e5 }))
+  const up = raises(feed(createInactivityDetector({ utcOffsetHours: 8 }), samples))
+  assert.equal(up.length, 1)
+  assert.ok(up[0]!.observedAt > quietAt && up[0]!.observedAt - quietAt <= 12 * H, `raised ${(up[0]!.observedAt - quietAt) / H} h after`)
+})
+
+test('a silence three times past this person\'s runs bar is raised even when the evidence never says so', () => {
+  // A model that cannot make up its mind (here: evidence required far beyond reach) must not leave days of silence unreported.
+  const month = elder({ seed: 4, days: 27, quiet: { from: [21, 9] } })
+  const deaf = { runsMinEvidence: 1e6, expectEvidence: 1e6, missedRoutine: false }
+  assert.deepEqual(raises(feed(createInactivityDetector({ ...deaf, backstopRuns: 0 }), month)), [], 'without the backstop nothing is raised')
+  const up = raises(feed(createInactivityDetector(deaf), month))
+  assert.equal(up.length, 1)
+  const ev = up[0]!.evidence as { quietHours: number, raiseAtQuietHours: number }
+  assert.ok(ev.quietHours >= 3 * ev.raiseAtQuietHours && ev.quietHours < 3 * ev.raiseAtQuietHours + 1.5, JSON.stringify(ev))
+})
+
 test('a lamp left on delays the raise but does not hide it', () => {
   const as = feed(createInactivityDetector(), elder({ seed: 2, days: 24, quiet: { from: [21, 9], lightW: 60 } }))
   assert.equal(raises(as).length, 1)
@@ -495,6 +518,21 @@ test('inactivity: a snapshot from the first release (before learned runs, mornin
   assert.equal(now.n, 200)
   assert.deepEqual(now.lim, new Array(24).fill(-1), 'what is new starts unknown')
   assert.deepEqual(now.wake, [0, 0, 0, 0, 0, 0])
+})
+
+test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bits), never wrapped; a restored state snapshots byte for byte as the original', () => {
+  // 10 kWh a quarter for an hour (a 40 kW hour): past what an hour is kept as.
+  const month = elder({ seed: 4, days: 10 }).map((c) => c.ts > at(8, 10) && c.ts <= at(8, 11) ? { ...c, amount: 10 } : c)
+  const d = createInactivityDetector()
+  feed(d, month)
+  const snap = d.snapshot('elder-1') as { hist: number[], hzTry: number[], hzEnd: number[], hzDeep: number[] }
+  assert.equal(Math.max(...snap.hist), 32_767)
+  assert.ok(snap.hist.every((wh) => wh >= -1 && Number.isInteger(wh)), 'whole Wh, -1 empty')
+  assert.ok([...snap.hzTry, ...snap.hzEnd, ...snap.hzDeep].every((x) => Math.round(x * 10) === x * 10), 'faded counts in tenths, said as decimals')
+  const b = createInactivityDetector()
+  b.restore('elder-1', JSON.parse(JSON.stringify(snap)))
+  assert.equal(JSON.stringify(b.snapshot('elder-1')), JSON.stringify(snap))
+  assert.throws(() => createInactivityDetector({ expectMemory: 10_000 }), RangeError, 'faded counts are 16-bit tenths')
 })
 
 test('every welfare anomaly says what its evidence is worth: one meter low/medium, a shut door high, a camera\'s fall high', () => {

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, test } from 'vitest'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { createEmbeddedDb } from '../store/embedded.ts'
+import { storeTask } from '../store/task.ts'
+import type { Db } from '../store/types.ts'
+import { whereRun, writeTwice } from './store-tasks.ts'
+
+const TASKS = new URL('./store-tasks.ts', import.meta.url)
+const WHERE = storeTask(TASKS, whereRun)
+const TWICE = storeTask(TASKS, writeTwice)
+
+for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its own thread' : 'on the calling thread'}`, () => {
+  let db: Db
+  beforeAll(async () => {
+    db = await createEmbeddedDb('memory://', { worker })
+    await db.exec('CREATE TABLE task_probe (k int PRIMARY KEY, note text)')
+  })
+  afterAll(() => db?.close())
+
+  test(`a store task runs in one transaction ${worker ? 'off' : 'on'} the main thread`, async () => {
+    assert.deepEqual(await db.run(WHERE, { n: 41 }), { mainThread: !worker, n: 42 })
+  })
+
+  test('a failing task rolls back and its error keeps the Postgres fields', async () => {
+    await assert.rejects(db.run(TWICE, 7), (err: Error & { code?: string, constraint?: string }) => {
+      assert.equal(err.code, '23505')
+      assert.equal(err.constraint, 'task_probe_pkey')
+      return true
+    })
+    assert.equal((await db.query('SELECT k FROM task_probe WHERE k = 7')).rows.length, 0, 'nothing of the failed task is kept')
+  })
+
+  test('a transaction from the calling thread commits, and rolls back when its callback throws', async () => {
+    await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO task_probe (k, note) VALUES (1, $1)', ['kept'])
+      await tx.copyRows!('task_probe', [{ name: 'k', type: 'int4' }, { name: 'note', type: 'text' }], [[2, 'copied']])
+    })
+    await assert.rejects(db.transaction(async (tx) => {
+      await tx.query('INSERT INTO task_probe (k, note) VALUES (3, $1)', ['dropped'])
+      throw new Error('changed my mind')
+    }), /changed my mind/)
+    await assert.rejects(db.query('INSERT INTO task_probe (k) VALUES (1)'), (err: Error & { code?: string }) => err.code === '23505')
+    const { rows } = await db.query<{ k: number, note: string }>('SELECT k, note FROM task_probe WHERE k < 7 ORDER BY k')
+    assert.deepEqual(rows, [{ k: 1, note: 'kept' }, { k: 2, note: 'copied' }])
+  })
+
+  test('values cross intact: dates, bytes, json, big and null', async () => {
+    const at = new Date(Date.UTC(2026, 11, 1, 8, 30, 0, 123))
+    const { rows } = await db.query<Record<string, unknown>>('SELECT $1::timestamptz AS at, $2::bytea AS b, $3::jsonb AS j, 9007199254740993::int8 AS big, NULL::text AS nothing',
+      [at, Buffer.from([0, 1, 255]), JSON.stringify({ a: [1, 'x'] })])
+    assert.equal((rows[0]!.at as Date).getTime(), at.getTime())
+    assert.deepEqual([...(rows[0]!.b as Uint8Array)], [0, 1, 255])
+    assert.deepEqual(rows[0]!.j, { a: [1, 'x'] })
+    assert.equal(rows[0]!.nothing, null)
+    assert.equal(String(rows[0]!.big), '9007199254740993')
+  })
+})
+
+test('a script that only queries the embedded store on its thread gets its answer, then exits without closing it', () => {
+  // The store's thread holds the process open while a request waits, and not after.
+  const script = `import { createEmbeddedDb } from './store/embedded.ts'
+    const db = await createEmbeddedDb('memory://', { worker: true })
+    console.log('answer', (await db.query('SELECT 6 * 7 AS n')).rows[0].n)`
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 120_000 })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /answer 42/)
+})
