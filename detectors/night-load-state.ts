@@ -63,7 +63,9 @@ export const r1 = (x: number) => Math.round(x * 10) / 10
 const int = z.number().int()
 const StateSchema = z.object({
   hour: int.min(-1),
-  acc: z.number().finite().nonnegative(),
+  // The hour's energy so far: exact kWh (the shared record's); Wh to 0.1 in snapshots taken before it was shared.
+  kwh: z.number().finite().nonnegative().optional(),
+  acc: z.number().finite().nonnegative().optional(),
   cov: z.number().finite().nonnegative().max(HOUR),
   last: z.number().finite().nullable(),
   usual: z.array(int.min(-1).max(0x7fffffff)).length(24),
@@ -83,10 +85,10 @@ const StateSchema = z.object({
   ep: z.object({ startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean() }).nullable(),
 }).strict()
 
-/** JSON-able copy; `acc` in Wh; `last` is null before the first sample (JSON has no -Infinity). */
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
   const { h, night: _derived, ...rest } = s
-  return { hour: h.hour, acc: h.acc * 1000, cov: h.cov, last: Number.isFinite(h.last) ? h.last : null, ...rest, usual: [...s.usual], quiet: [...s.quiet], days: [...s.days], ep: s.ep && { ...s.ep } }
+  return { hour: h.hour, kwh: h.acc, cov: h.cov, last: Number.isFinite(h.last) ? h.last : null, ...rest, usual: [...s.usual], quiet: [...s.quiet], days: [...s.days], ep: s.ep && { ...s.ep } }
 }
 
 /**
@@ -95,8 +97,8 @@ export function toSnapshot (s: State): unknown {
  * wrong. `nightOf` derives the usual night.
  */
 export function fromSnapshot (raw: unknown, h: HourRecord, nightOf: (s: State) => number): State {
-  const { hour, acc, cov, last, ...v } = parseSnapshot('night_load', StateSchema, raw)
-  restoreHour(h, { hour, acc: acc / 1000, cov, fill: 0, last: last ?? -Infinity }, false)
+  const { hour, kwh, acc, cov, last, ...v } = parseSnapshot('night_load', StateSchema, raw)
+  restoreHour(h, { hour, acc: kwh ?? (acc ?? 0) / 1000, cov, fill: 0, last: last ?? -Infinity }, false)
   const s: State = { h, ...v, usual: int32s(24), quiet: int32s(24), days: uint8s(24), ep: v.ep && { ...v.ep }, night: 0 }
   s.usual.set(v.usual); s.quiet.set(v.quiet); s.days.set(v.days)
   s.night = nightOf(s)
