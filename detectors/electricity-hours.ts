@@ -5,7 +5,8 @@
  *
  * Each detector's per-subject state holds a reference to its subject's record (`State.h`). Built
  * alone, a detector owns its records; in the set, createDetectors gives both one ElectricityHours,
- * whose subjects share a record. A sample is fed by whichever detector sees it first; the other,
+ * whose subjects share a record: a detector making a subject's state takes the record another one
+ * already holds for it (of(), through the detectors' own maps: no map of records). A sample is fed by whichever detector sees it first; the other,
  * feeding the same sample object for the same record, is handed what the first feed did (feed()),
  * so nothing is spread or taken twice. Rental (15-minute slots) and water (m3) keep their own
  * buckets: another series, another unit.
@@ -52,8 +53,10 @@ export interface Fed {
 export interface ElectricityHours {
   readonly offsetMs: number
   readonly maxSpanMs: number
-  /** The subject's record: shared, the one every detector of the set gets; else a new one. */
+  /** The subject's record: shared, the one a detector given this already holds for the subject (hold()); else a new one. */
   of (subjectId: string): HourRecord
+  /** A detector given this says how to find the record its state holds for a subject. */
+  hold (lookup: (subjectId: string) => HourRecord | undefined): void
   /**
    * Spreads sample (end, intervalMs, kWh) into `rec`. A detector passes the `seq` of the last feed
    * it consumed: when the same sample object was just fed for the same record by another
@@ -67,10 +70,10 @@ export const CLOSE = 4
 
 /**
  * Records for one set of detectors. `shared`: one record per subject for every detector given this
- * (kept in a Map); else each of() is a detector's own.
+ * (found through what the detectors hold); else each of() is a detector's own.
  */
 export function createElectricityHours (offsetMs: number, maxSpanMs: number, shared: boolean): ElectricityHours {
-  const records = shared ? new Map<string, HourRecord>() : null
+  const holders: ((subjectId: string) => HourRecord | undefined)[] = []
   const fed: Fed = { seq: 0, fresh: false, start: 0, end: 0, gap: false, n: 0, closes: new Float64Array(64 * CLOSE) }
   let sample: object | null = null
   let fedRec: HourRecord | null = null
@@ -109,11 +112,10 @@ export function createElectricityHours (offsetMs: number, maxSpanMs: number, sha
     offsetMs,
     maxSpanMs,
     of (subjectId) {
-      if (records === null) return freshHour()
-      let r = records.get(subjectId)
-      if (r === undefined) { r = freshHour(); records.set(subjectId, r) }
-      return r
+      if (shared) for (const held of holders) { const r = held(subjectId); if (r !== undefined) return r }
+      return freshHour()
     },
+    hold (lookup) { holders.push(lookup) },
     feed (rec, c, seen) {
       if (c === sample && rec === fedRec && seen !== fed.seq) return fed
       sample = c; fedRec = rec

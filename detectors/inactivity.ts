@@ -247,6 +247,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   let seen = 0
   const name = 'inactivity'
   const states = new Map<string, State>()
+  hrs.hold((id) => states.get(id)?.h)
   const groups = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)

@@ -98,6 +98,7 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
   const suspect = opts.suspect ?? (() => false)
   const states = new Map<string, State>()
   const hrs = ownHours('night_load', opts.hours, cfg.offsetMs, cfg.maxSpanMs)
+  hrs.hold((id) => states.get(id)?.h)
   /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
   let seen = 0
 
