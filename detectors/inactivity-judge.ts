@@ -207,11 +207,10 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
   return { rule: ep.rule, phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
 }
 
-/** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away. */
-export function closeHour (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
-  const verdict = judge(cfg, s, h, wh, at, peer)
+/** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away, or `spread` (more than half of it a meter gap spread out). */
+export function closeHour (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
+  const verdict = judge(cfg, s, h, wh, spread, at, peer)
   s.runRecent[0] = s.runRecent[1]!; s.runRecent[1] = wh
-  const spread = s.fill > s.cov / 2
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
     if (d === 23) {
@@ -334,7 +333,7 @@ export const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg
 
 /** How far the current run has gone towards a raise (1 = raise). */
 export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {
-  if (s.runHours === 0 || s.hour < 0) return 0
+  if (s.runHours === 0 || s.h.hour < 0) return 0
   const [byRuns, byExpect] = bars(cfg, s)
   const runs = byRuns ? s.runScore / raiseAt(cfg, s, peer) : 0
   const expected = byExpect ? s.runLlr / expectAt(cfg, s) : 0
@@ -387,7 +386,7 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
 
 const hhmm = (x: number) => `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.floor((x % 1) * 60)).padStart(2, '0')}`
 
-function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: readonly number[] | null): Verdict | null {
+function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
   if (awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1))) {
     resetRun(s)
     return clearEpisode(s, 'away')
@@ -397,7 +396,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, at: number, peer: 
   const act = activity(cfg, s, d, wh)
   // An ordinary hour after a quiet one teaches how likely activity is to come back at this hour.
   const b = bucketOf(cfg, h, s.runHours)
-  if (s.runHours > 0 && (s.ep === null || s.ep.muted) && s.fill <= s.cov / 2) learnHazard(cfg, s, b, act.sign, act.deep)
+  if (s.runHours > 0 && (s.ep === null || s.ep.muted) && !spread) learnHazard(cfg, s, b, act.sign, act.deep)
   if (act.lively) woke(cfg, s, h, d + 0.5, ordinary(cfg, s))
   if (act.active) {
     endRun(cfg, s)

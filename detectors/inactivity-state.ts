@@ -17,6 +17,7 @@ import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, TENTHS } from './inactivity-expect.ts'
 import { int16s, uint16s } from './slab.ts'
+import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
 /** Days of history kept per hour of day. */
@@ -43,16 +44,8 @@ export interface PeerGroup {
 }
 
 export interface State {
-  /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
-  hour: number
-  /** kWh in that hour so far. */
-  acc: number
-  /** ms of that hour covered by samples. */
-  cov: number
-  /** ms of that covered by samples spanning more than an hour (a meter gap spread out). */
-  fill: number
-  /** Event time up to which samples have been taken; anything older is late or repeated. */
-  last: number
+  /** The subject's electricity by local hour (electricity-hours.ts): the hour being filled, its kWh, coverage, gap-filled share, the last sample taken; shared with night load in the set. Snapshotted as this state's hour, acc, cov, fill and last. */
+  h: HourRecord
   /** Hours learned from. */
   n: number
   /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). */
@@ -115,9 +108,9 @@ export interface State {
   group: PeerGroup | null
 }
 
-export function freshState (): State {
+export function freshState (h: HourRecord): State {
   return {
-    hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity, n: 0,
+    h, n: 0,
     hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
@@ -236,16 +229,17 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, group: _g, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS, 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(2 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, group: _g, ...rest } = s
+  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS, 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(2 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
-/** Parses a snapshot; throws a TypeError naming what is wrong. */
-export function fromSnapshot (raw: unknown): State {
+/** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
+export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
-  const s = freshState()
-  const { hzTry, hzEnd, hzDeep, ...rest } = v
-  Object.assign(s, { ...rest, last: v.last ?? -Infinity, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist })
+  const s = freshState(h)
+  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, ...rest } = v
+  restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
+  Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist })
   for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
   for (let b = 0; b < BUCKETS; b++) { s.hz[b] = Math.round(hzTry[b]! * TENTHS); s.hz[BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)

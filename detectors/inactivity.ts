@@ -12,7 +12,7 @@
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
-import { inside, spread, take, taken } from './hours.ts'
+import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -158,6 +158,8 @@ export interface InactivityOptions extends DetectorOptions {
   backstopRuns?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
+  /** The subjects' electricity by hour, shared with night load (createDetectors); its clock and maxSpanMs must be this detector's. Default: its own. */
+  hours?: ElectricityHours
 }
 
 function resolve (o: InactivityOptions): Config {
@@ -246,8 +248,12 @@ function resolve (o: InactivityOptions): Config {
 export function createInactivityDetector (opts: InactivityOptions = {}): Detector {
   const cfg = resolve(opts)
   const suspect = opts.suspect ?? (() => false)
+  const hrs = ownHours('inactivity', opts.hours, cfg.offsetMs, cfg.maxSpanMs)
+  /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
+  let seen = 0
   const name = 'inactivity'
   const states = new Map<string, State>()
+  hrs.hold((id) => states.get(id)?.h)
   const groups = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
@@ -278,61 +284,33 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     }
   }
 
-  function openHour (s: State, h: number) {
-    s.hour = h; s.acc = 0; s.cov = 0; s.fill = 0
-  }
-
-  /** Closes the current hour; an hour less than half covered is missing: it neither extends nor ends a quiet run. */
-  function close (s: State, g: PeerGroup, at: number): Verdict | null {
-    if (s.hour < 0) return null
-    if (s.cov < HOUR / 2) return null
-    return closeHour(cfg, s, s.hour, Math.round(s.acc * 1000 * HOUR / s.cov), at, g.lim)
-  }
-
-  const hours = {
-    size: HOUR,
-    offsetMs: cfg.offsetMs,
-    start: 0,
-    end: 0,
-    /** The sample being spread: its peer group, kWh per ms, and whether it spans more than an hour (a meter gap spread out). */
-    group: null as PeerGroup | null,
-    rate: 0,
-    long: false,
-    move (s: State, h: number, at: number) {
-      const out = close(s, this.group!, at)
-      openHour(s, h)
-      return out
-    },
-    add (s: State, dt: number) {
-      s.acc += this.rate * dt; s.cov += dt
-      if (this.long) s.fill += dt
-    },
+  /** Closes local hour h (kWh, ms covered, ms of it a gap spread out); an hour less than half covered is missing: it neither extends nor ends a quiet run. */
+  function close (s: State, g: PeerGroup, h: number, kwh: number, cov: number, fill: number, at: number): Verdict | null {
+    if (h < 0) return null
+    if (cov < HOUR / 2) return null
+    return closeHour(cfg, s, h, Math.round(kwh * 1000 * HOUR / cov), fill > cov / 2, at, g.lim)
   }
 
   function ingest (s: State, g: PeerGroup, c: Consumption): Verdict | null {
-    if (!take(s, c.ts, c.intervalMs, c.amount)) return null
-    const end = c.ts, { start, amount } = taken
+    const f = hrs.feed(s.h, c, seen)
+    seen = f.seq
+    if (!f.fresh) return null
+    const r = s.h, { start, end } = f, x = f.closes
     let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
-    if (end - start > cfg.maxSpanMs) {
-      out = mergeVerdicts(out, close(s, g, end))
-      openHour(s, idx(end)); resetRun(s)
-      return out
-    }
-    hours.start = start; hours.end = end; hours.group = g; hours.rate = amount / (end - start); hours.long = end - start > HOUR
-    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
-    else out = spread(hours, s, s.hour, out)
+    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, close(s, g, x[i]!, x[i + 1]!, x[i + 2]!, x[i + 3]!, end))
+    if (f.gap) { resetRun(s); return out }
     // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
-    if (end !== hourStart(cfg, s.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(s.hour / 24) && s.hour % 24 >= 4))) {
-      const act = activity(cfg, s, s.hour % 24, s.acc * 1000, s.cov / HOUR)
-      if (act.lively) woke(cfg, s, s.hour, s.hour % 24 + s.cov / HOUR, ordinary(cfg, s) && !awayDuring(s, start, end))
-      if (act.active && s.ep !== null && s.cov >= HOUR / 2) {
+    if (end !== hourStart(cfg, r.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(r.hour / 24) && r.hour % 24 >= 4))) {
+      const act = activity(cfg, s, r.hour % 24, r.acc * 1000, r.cov / HOUR)
+      if (act.lively) woke(cfg, s, r.hour, r.hour % 24 + r.cov / HOUR, ordinary(cfg, s) && !awayDuring(s, start, end))
+      if (act.active && s.ep !== null && r.cov >= HOUR / 2) {
         endRun(cfg, s)
         out = mergeVerdicts(out, clearEpisode(s, 'activity'))
       }
     }
-    if (s.ep === null && s.hour >= 0) {
-      const local = s.hour % 24 + (end - hourStart(cfg, s.hour)) / HOUR
-      out = mergeVerdicts(out, missedRoutine(cfg, s, s.hour, local, end))
+    if (s.ep === null && r.hour >= 0) {
+      const local = r.hour % 24 + (end - hourStart(cfg, r.hour)) / HOUR
+      out = mergeVerdicts(out, missedRoutine(cfg, s, r.hour, local, end))
     }
     return out
   }
@@ -343,7 +321,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let s = states.get(c.subjectId)
-      if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
+      if (s === undefined) { s = freshState(hrs.of(c.subjectId)); states.set(c.subjectId, s) }
       let g = s.group
       // No street, no neighbours: a subject without one is its own group, never anyone's peer.
       const street = c.street === undefined || c.street === NO_STREET ? `:${c.subjectId}` : c.street
@@ -357,12 +335,12 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     event (e: SubjectEvent) {
       if (e.subjectKind !== 'lone_elder' || !(e.ts > 0 && e.ts < Infinity)) return null
       let s = states.get(e.subjectId)
-      if (s === undefined) { s = freshState(); states.set(e.subjectId, s) }
+      if (s === undefined) { s = freshState(hrs.of(e.subjectId)); states.set(e.subjectId, s) }
       // Any event says the camera works; only an opening says someone went out or came in.
       if (e.ts > s.doorSeen) s.doorSeen = e.ts
       if (e.event === 'door_open' && e.ts > s.doorAt) s.doorAt = e.ts
       // Motion seen by the camera is someone up and about: the quiet run ends there, as activity would end it.
-      if (e.event !== 'motion' || e.ts < s.last - HOUR) return null
+      if (e.event !== 'motion' || e.ts < s.h.last - HOUR) return null
       endRun(cfg, s)
       const v = clearEpisode(s, 'motion')
       return v && judged({ subjectId: e.subjectId, detector: v.rule, kind: INACTIVITY_KIND, phase: 'clear', severity: v.severity, startedAt: v.startedAt, observedAt: e.ts, evidence: v.evidence })
@@ -370,7 +348,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     feedback (fb: Feedback) {
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return
       let s = states.get(fb.subjectId)
-      if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
+      if (s === undefined) { s = freshState(hrs.of(fb.subjectId)); states.set(fb.subjectId, s) }
       takeAway(s, fb)
       if (fb.falseAlarm) {
         learnFalseAlarm(cfg, s)
@@ -385,7 +363,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       return s && toSnapshot(s)
     },
     restore (subjectId: string, state: unknown) {
-      const s = fromSnapshot(state)
+      const s = fromSnapshot(state, hrs.of(subjectId))
       refreshProfile(cfg, s)
       const old = states.get(subjectId)
       if (old?.group) old.group.members.splice(old.group.members.indexOf(old), 1)

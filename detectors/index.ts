@@ -9,6 +9,8 @@ import { createWaterDetector, type WaterOptions } from './water.ts'
 import { createRentalDetector, type RentalOptions } from './rental.ts'
 import { createNightLoadDetector, type NightLoadOptions } from './night-load.ts'
 import { createCameraDetector, type CameraOptions } from './camera.ts'
+import { createElectricityHours } from './electricity-hours.ts'
+import { HOUR } from './hours.ts'
 
 export { createInactivityDetector, INACTIVITY_KIND, type InactivityOptions } from './inactivity.ts'
 export { createMeterHealthDetector, METER_HEALTH_KINDS, type MeterHealthOptions } from './meter-health.ts'
@@ -33,17 +35,24 @@ export interface DetectorsOptions extends DetectorOptions {
 /**
  * Every detector, configured. Meter health comes first: a sample from a meter it suspects
  * (stuck, offline, a corrupt register) is a gap to the welfare detectors, not a silence.
+ * Inactivity and night load share one record of each elder's electricity by hour
+ * (electricity-hours.ts), spread once per sample, when they take the same samples on the same
+ * clock (their utcOffsetHours, maxSpanHours and suspect are not set apart); else each keeps its own.
  */
 export function createDetectors (opts: DetectorsOptions = {}): Detector[] {
   const { inactivity, meterHealth, water, rental, nightLoad, camera, ...shared } = opts
   const health = createMeterHealthDetector({ ...shared, ...meterHealth })
   const suspect = (deviceId: string) => health.isSuspect(deviceId)
+  const inact = { suspect, ...shared, ...inactivity }, night = { suspect, ...shared, ...nightLoad }
+  const offset = inact.utcOffsetHours ?? 8, span = inact.maxSpanHours ?? 48
+  const same = offset === (night.utcOffsetHours ?? 8) && span === (night.maxSpanHours ?? 48) && inact.suspect === night.suspect
+  const hours = same && inactivity?.hours === undefined && nightLoad?.hours === undefined ? createElectricityHours(offset * HOUR, span * HOUR, true) : undefined
   return [
     health,
-    createInactivityDetector({ suspect, ...shared, ...inactivity }),
+    createInactivityDetector({ ...inact, hours: inactivity?.hours ?? hours }),
     createWaterDetector({ suspect, ...shared, ...water }),
     createRentalDetector({ suspect, ...shared, ...rental }),
-    createNightLoadDetector({ suspect, ...shared, ...nightLoad }),
+    createNightLoadDetector({ ...night, hours: nightLoad?.hours ?? hours }),
     createCameraDetector({ ...shared, ...camera }),
   ]
 }

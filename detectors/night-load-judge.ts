@@ -79,13 +79,13 @@ function standby (s: State): number {
   return m
 }
 
-function raise (cfg: Config, s: State, at: number, d: number, u: number, thr: number, excess: number, spanMs: number): Verdict {
+function raise (cfg: Config, s: State, H: number, at: number, d: number, u: number, thr: number, excess: number, spanMs: number): Verdict {
   // The load began as far back as the last two hours' excess goes at this hour's rate
   // (the hour before counts when the last one was full, to within the fridge's cycling).
   const rate = excess / spanMs
   let lead = Math.min(HOUR, Math.max(0, s.prevExcess) / rate)
   if (lead >= 0.9 * HOUR) lead = HOUR + Math.min(HOUR, Math.max(0, s.prev2Excess) / rate)
-  const startedAt = hourStart(cfg, s.hour) - Math.round(lead)
+  const startedAt = hourStart(cfg, H) - Math.round(lead)
   s.ep = { startedAt, raisedAt: at, severity: 'medium', muted: false }
   return {
     phase: 'raise', severity: 'medium', startedAt,
@@ -106,11 +106,10 @@ function escalate (cfg: Config, s: State, at: number): Verdict | null {
   return { phase: 'update', severity: 'high', startedAt: ep.startedAt, evidence: { hours: r1((at - ep.startedAt) / HOUR) } }
 }
 
-/** Judges and learns the hour being filled; one less than half covered is missing and breaks a run. */
-export function closeHour (cfg: Config, s: State, at: number): Verdict | null {
-  const H = s.hour
-  if (H < 0 || s.cov < HOUR / 2) { s.prevHour = -1; return null }
-  const d = H % 24, wh = s.acc * HOUR / s.cov, u = s.usual[d]!
+/** Judges and learns closed local hour H (kWh, ms covered: electricity-hours.ts); one less than half covered is missing and breaks a run. */
+export function closeHour (cfg: Config, s: State, H: number, kwh: number, cov: number, at: number): Verdict | null {
+  if (H < 0 || cov < HOUR / 2) { s.prevHour = -1; return null }
+  const d = H % 24, wh = kwh * 1000 * HOUR / cov, u = s.usual[d]!
   if (Math.floor(H / 24) !== s.day) { commitDay(cfg, s); s.day = Math.floor(H / 24) }
   const sb = standby(s)
   s.daySeen |= 1 << d
@@ -122,7 +121,7 @@ export function closeHour (cfg: Config, s: State, at: number): Verdict | null {
   if (s.ep !== null) out = excess < thr ? clear(s, at, 'load_gone') : escalate(cfg, s, at)
   else {
     const night = isNight(s, d)
-    if (night && excess >= thr && s.prevHour === H - 1 && s.prevRatio >= 1) out = raise(cfg, s, at, d, u, thr, excess, HOUR)
+    if (night && excess >= thr && s.prevHour === H - 1 && s.prevRatio >= 1) out = raise(cfg, s, H, at, d, u, thr, excess, HOUR)
     s.prev2Excess = s.prevHour === H - 1 ? s.prevExcess : 0
     s.prevHour = H; s.prevExcess = r1(excess); s.prevRatio = night ? r4(excess / thr) : 0
   }
@@ -131,21 +130,22 @@ export function closeHour (cfg: Config, s: State, at: number): Verdict | null {
   return out
 }
 
-/** Mid-hour: the second loaded hour raises as soon as it crosses the line; an open episode clears or escalates. */
+/** Mid-hour, on the hour being filled (s.h): the second loaded hour raises as soon as it crosses the line; an open episode clears or escalates. */
 export function judgeSoFar (cfg: Config, s: State, at: number): Verdict | null {
-  const d = s.hour % 24, u = s.usual[d]!
+  const { hour, cov } = s.h, d = hour % 24, u = s.usual[d]!
   if (u < 0) return null
-  const thr = threshold(cfg, s, u), excess = s.acc - u * s.cov / HOUR
-  if (s.ep !== null) return s.cov >= cfg.clearAfterMs && excess < thr * s.cov / HOUR ? clear(s, at, 'load_gone') : escalate(cfg, s, at)
-  if (excess >= thr && s.prevHour === s.hour - 1 && s.prevRatio >= 1 && isNight(s, d)) return raise(cfg, s, at, d, u, thr, excess, s.cov)
+  const thr = threshold(cfg, s, u), excess = s.h.acc * 1000 - u * cov / HOUR
+  if (s.ep !== null) return cov >= cfg.clearAfterMs && excess < thr * cov / HOUR ? clear(s, at, 'load_gone') : escalate(cfg, s, at)
+  if (excess >= thr && s.prevHour === hour - 1 && s.prevRatio >= 1 && isNight(s, d)) return raise(cfg, s, hour, at, d, u, thr, excess, cov)
   return null
 }
 
 /** Evidence now against the raise threshold: the weaker of the last hour's and this one's so far, when both are usually night. */
 export function scoreOf (cfg: Config, s: State): number {
-  if (s.hour < 0) return 0
-  const d = s.hour % 24, u = s.usual[d]!
-  const now = u < 0 ? 0 : Math.max(0, (s.acc - u * s.cov / HOUR) / threshold(cfg, s, u))
+  const { hour, cov } = s.h
+  if (hour < 0) return 0
+  const d = hour % 24, u = s.usual[d]!
+  const now = u < 0 ? 0 : Math.max(0, (s.h.acc * 1000 - u * cov / HOUR) / threshold(cfg, s, u))
   if (s.ep !== null) return Math.max(1, now)
-  return isNight(s, d) && s.prevHour === s.hour - 1 ? Math.max(0, Math.min(s.prevRatio, now)) : 0
+  return isNight(s, d) && s.prevHour === hour - 1 ? Math.max(0, Math.min(s.prevRatio, now)) : 0
 }

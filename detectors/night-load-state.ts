@@ -12,6 +12,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
 import { int32s, uint8s } from './slab.ts'
+import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
 /** Most days of habits a mask can hold. */
@@ -20,13 +21,8 @@ export const MAX_WINDOW = 30
 export type { Episode }
 
 export interface State {
-  /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
-  hour: number
-  /** Wh in that hour so far (to 0.1 Wh), and ms of it covered by samples. */
-  acc: number
-  cov: number
-  /** Event time up to which samples have been taken; anything older is late or repeated. */
-  last: number
+  /** The subject's electricity by local hour (electricity-hours.ts; shared with inactivity in the set): the hour being filled, its exact kWh and ms covered, the last sample taken. Snapshotted as this state's hour, acc (Wh), cov and last. */
+  h: HourRecord
   /** Per hour of day: the usual energy, a low level tracked from below (whole Wh; -1 unknown). */
   usual: Int32Array
   /** Per hour of day: bit i set when that hour was at about standby on the i-th latest learned day (at most MAX_WINDOW bits). */
@@ -53,9 +49,9 @@ export interface State {
   night: number
 }
 
-export function freshState (): State {
+export function freshState (h: HourRecord): State {
   return {
-    hour: -1, acc: 0, cov: 0, last: -Infinity,
+    h,
     usual: int32s(24).fill(-1), quiet: int32s(24), days: uint8s(24),
     day: -1, daySeen: 0, dayQuiet: 0, dayLived: 0, prevHour: -1, prevExcess: 0, prevRatio: 0, prev2Excess: 0, scale: 1, awayFrom: 0, awayUntil: 0, ep: null, night: 0,
   }
@@ -67,7 +63,9 @@ export const r1 = (x: number) => Math.round(x * 10) / 10
 const int = z.number().int()
 const StateSchema = z.object({
   hour: int.min(-1),
-  acc: z.number().finite().nonnegative(),
+  // The hour's energy so far: exact kWh (the shared record's); Wh to 0.1 in snapshots taken before it was shared.
+  kwh: z.number().finite().nonnegative().optional(),
+  acc: z.number().finite().nonnegative().optional(),
   cov: z.number().finite().nonnegative().max(HOUR),
   last: z.number().finite().nullable(),
   usual: z.array(int.min(-1).max(0x7fffffff)).length(24),
@@ -89,14 +87,19 @@ const StateSchema = z.object({
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
-  const { night: _derived, ...rest } = s
-  return { ...rest, last: Number.isFinite(s.last) ? s.last : null, usual: [...s.usual], quiet: [...s.quiet], days: [...s.days], ep: s.ep && { ...s.ep } }
+  const { h, night: _derived, ...rest } = s
+  return { hour: h.hour, kwh: h.acc, cov: h.cov, last: Number.isFinite(h.last) ? h.last : null, ...rest, usual: [...s.usual], quiet: [...s.quiet], days: [...s.days], ep: s.ep && { ...s.ep } }
 }
 
-/** Parses a snapshot; throws a TypeError naming what is wrong. `nightOf` derives the usual night. */
-export function fromSnapshot (raw: unknown, nightOf: (s: State) => number): State {
-  const v = parseSnapshot('night_load', StateSchema, raw)
-  const s: State = { ...v, last: v.last ?? -Infinity, usual: int32s(24), quiet: int32s(24), days: uint8s(24), ep: v.ep && { ...v.ep }, night: 0 }
+/**
+ * Parses a snapshot into a state on record `h`, whose bucket it restores only when later than what
+ * `h` holds (restoreHour: inactivity's exact kWh wins a tie); throws a TypeError naming what is
+ * wrong. `nightOf` derives the usual night.
+ */
+export function fromSnapshot (raw: unknown, h: HourRecord, nightOf: (s: State) => number): State {
+  const { hour, kwh, acc, cov, last, ...v } = parseSnapshot('night_load', StateSchema, raw)
+  restoreHour(h, { hour, acc: kwh ?? (acc ?? 0) / 1000, cov, fill: 0, last: last ?? -Infinity }, false)
+  const s: State = { h, ...v, usual: int32s(24), quiet: int32s(24), days: uint8s(24), ep: v.ep && { ...v.ep }, night: 0 }
   s.usual.set(v.usual); s.quiet.set(v.quiet); s.days.set(v.days)
   s.night = nightOf(s)
   return s

@@ -16,9 +16,9 @@
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { finiteOptions, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, MAX_WINDOW, freshState, fromSnapshot, r1, toSnapshot, type State } from './night-load-state.ts'
+import { HOUR, MAX_WINDOW, freshState, fromSnapshot, toSnapshot, type State } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
-import { bucketOf, inside, spread, take, taken } from './hours.ts'
+import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 
 export const NIGHT_LOAD_KIND = 'night_load'
 
@@ -54,6 +54,8 @@ export interface NightLoadOptions extends DetectorOptions {
   /** The usual night is only ever found in the clock's night, local hours [nightFrom, 24) and [0, nightUntil) (a working household's empty day is at standby too). Defaults 22 and 6; 0 and 24: any hour. */
   nightFrom?: number
   nightUntil?: number
+  /** The subjects' electricity by hour, shared with inactivity (createDetectors); its clock and maxSpanMs must be this detector's. Default: its own. */
+  hours?: ElectricityHours
 }
 
 /** Bits of the local hours in [from, 24) and [0, until) when from > until, else [from, until). */
@@ -95,38 +97,20 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
   const cfg = resolve(opts)
   const suspect = opts.suspect ?? (() => false)
   const states = new Map<string, State>()
-  const hours = {
-    size: HOUR,
-    offsetMs: cfg.offsetMs,
-    start: 0,
-    end: 0,
-    /** The sample being spread, Wh per ms (a field, not a closure's variable: no number boxed per sample). */
-    rate: 0,
-    move (s: State, h: number, at: number) {
-      const out = closeHour(cfg, s, at)
-      openHour(s, h)
-      return out
-    },
-    add (s: State, dt: number) { s.acc = r1(s.acc + this.rate * dt); s.cov += dt },
-  }
-
-  function openHour (s: State, h: number) {
-    s.hour = h; s.acc = 0; s.cov = 0
-  }
+  const hrs = ownHours('night_load', opts.hours, cfg.offsetMs, cfg.maxSpanMs)
+  hrs.hold((id) => states.get(id)?.h)
+  /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
+  let seen = 0
 
   function ingest (s: State, c: Consumption): Verdict | null {
-    if (!take(s, c.ts, c.intervalMs, c.amount * 1000)) return null
-    const end = c.ts, { start, amount: wh } = taken
-    if (end - start > cfg.maxSpanMs) {
-      const out = closeHour(cfg, s, end)
-      openHour(s, bucketOf(hours, end)); s.prevHour = -1
-      return out
-    }
-    hours.start = start; hours.end = end; hours.rate = wh / (end - start)
+    const f = hrs.feed(s.h, c, seen)
+    seen = f.seq
+    if (!f.fresh) return null
+    const end = f.end, x = f.closes
     let out: Verdict | null = null
-    if (inside(hours, s.hour, start, end)) hours.add(s, end - start)
-    else out = spread(hours, s, s.hour)
-    return end === hourStart(cfg, s.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
+    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, closeHour(cfg, s, x[i]!, x[i + 1]!, x[i + 2]!, end))
+    if (f.gap) { s.prevHour = -1; return out }
+    return end === hourStart(cfg, s.h.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
   }
 
   return {
@@ -135,7 +119,7 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let s = states.get(c.subjectId)
-      if (s === undefined) { s = freshState(); states.set(c.subjectId, s) }
+      if (s === undefined) { s = freshState(hrs.of(c.subjectId)); states.set(c.subjectId, s) }
       const v = ingest(s, c)
       if (v === null) return null
       return { subjectId: c.subjectId, detector: NIGHT_LOAD_KIND, kind: NIGHT_LOAD_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
@@ -145,7 +129,7 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
       // Away is about the person, whatever alert it came with; awayUntil 0 cancels.
       if (s !== undefined) takeAway(s, fb)
       if (!fb.falseAlarm || fb.kind !== NIGHT_LOAD_KIND) return
-      if (s === undefined) { s = freshState(); states.set(fb.subjectId, s) }
+      if (s === undefined) { s = freshState(hrs.of(fb.subjectId)); states.set(fb.subjectId, s) }
       s.scale = r4(Math.min(cfg.maxScale, s.scale * cfg.falseAlarmFactor))
       if (s.ep) s.ep.muted = true
     },
@@ -154,7 +138,7 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
       return s && toSnapshot(s)
     },
     restore (subjectId: string, state: unknown) {
-      states.set(subjectId, fromSnapshot(state, (r) => nightOf(cfg, r)))
+      states.set(subjectId, fromSnapshot(state, hrs.of(subjectId), (r) => nightOf(cfg, r)))
     },
     subjects () { return states.keys() },
     score (subjectId: string) {

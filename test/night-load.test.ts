@@ -6,6 +6,7 @@ import { elderPlan } from '../simulators/plans.ts'
 import { step, type RegisterState } from '../ingest/meter.ts'
 import { NIGHT_LOAD_KIND, createNightLoadDetector } from '../detectors/night-load.ts'
 import type { Detector } from '../detectors/types.ts'
+import { createDetectors, createDetectorSet, createInactivityDetector, type DetectorSet } from '../detectors/index.ts'
 
 const MIN = 60_000
 const H = 60 * MIN
@@ -232,4 +233,73 @@ test('a working household\'s empty day is at standby too, but a load in it is so
   const night = feed(createNightLoadDetector(), workingHome(28, on(at(20, 23.5), at(20, 29), 1500)))
   assert.deepEqual(phases(night), ['raise/medium', 'update/high', 'clear/high'])
   assert.throws(() => createNightLoadDetector({ nightFrom: 22.5 }), RangeError)
+})
+
+/** The whole detector set, fed like the live system; what each named detector said. */
+function feedSet (set: DetectorSet, samples: Iterable<Consumption>, out: Anomaly[] = []): Anomaly[] {
+  for (const s of samples) out.push(...set.update(s))
+  return out
+}
+const named = (set: DetectorSet, name: string) => set.detectors.find((d) => d.name === name)!
+const said = (as: Anomaly[], kind: string) => as.filter((a) => a.kind === kind)
+
+test('in the detector set, night load and inactivity judge one record of the elder\'s hours: the same hour, kWh exact, each saying what it says alone', () => {
+  const samples = heater(7)
+  const set = createDetectorSet(createDetectors())
+  const night = createNightLoadDetector(), inactivity = createInactivityDetector()
+  const cut = at(21, 0.6)
+  const got = feedSet(set, samples.filter((s) => s.ts <= cut))
+  const nightAlone = feed(night, samples.filter((s) => s.ts <= cut)), inactAlone = feed(inactivity, samples.filter((s) => s.ts <= cut))
+  assert.deepEqual(said(got, NIGHT_LOAD_KIND), nightAlone)
+  assert.equal(nightAlone[0]?.phase, 'raise')
+  assert.deepEqual(said(got, 'inactivity'), inactAlone)
+  // One record: night load's hour is inactivity's, to the last bit (it used to add Wh rounded to 0.1 at every reading).
+  const n = named(set, NIGHT_LOAD_KIND).snapshot('elder-7') as Record<string, number>
+  const i = named(set, 'inactivity').snapshot('elder-7') as Record<string, number>
+  assert.deepEqual([n.hour, n.kwh, n.cov, n.last], [i.hour, i.acc, i.cov, i.last])
+  assert.ok(n.cov! > 0 && n.cov! < H && n.kwh! > 0)
+  assert.deepEqual(named(set, NIGHT_LOAD_KIND).snapshot('elder-7'), night.snapshot('elder-7'))
+  // A sample taken by either is in the other's hour: it is one record, spread once.
+  const next = samples.find((s) => s.ts > cut)!
+  named(set, NIGHT_LOAD_KIND).update(next)
+  assert.equal((named(set, 'inactivity').snapshot('elder-7') as Record<string, number>).last, next.ts)
+  assert.equal(named(set, 'inactivity').update(next), null, 'the sample is not taken twice')
+})
+
+test('a detector alone fed the same sample object twice takes it once', () => {
+  const samples = heater(9).filter((s) => s.ts <= at(21, 3))
+  for (const make of [createNightLoadDetector, createInactivityDetector]) {
+    const once = make(), twice = make()
+    const a = feed(once, samples), b: Anomaly[] = []
+    for (const s of samples) for (let k = 0; k < 2; k++) { const x = twice.update(s); if (x !== null) b.push(x) }
+    assert.deepEqual(b, a)
+    assert.deepEqual(twice.snapshot('elder-9'), once.snapshot('elder-9'))
+  }
+})
+
+test('the set\'s snapshots restore in any order and continue as the original; an older night-load snapshot (its own hour, Wh to 0.1) still restores', () => {
+  const samples = heater(11), cut = at(20, 23.75)
+  const rest = samples.filter((s) => s.ts > cut)
+  for (const reverse of [false, true]) {
+    const a = createDetectorSet(createDetectors()), b = createDetectorSet(createDetectors())
+    feedSet(a, samples.filter((s) => s.ts <= cut))
+    const snaps = a.detectors.map((d) => [d.name, d.snapshot('elder-11')] as const).filter(([, s]) => s !== undefined)
+    if (reverse) snaps.reverse()
+    for (const [name, snap] of snaps) named(b, name).restore('elder-11', JSON.parse(JSON.stringify(snap)))
+    for (const d of a.detectors) assert.deepEqual(named(b, d.name).snapshot('elder-11'), d.snapshot('elder-11'), d.name)
+    const x = feedSet(a, rest), y = feedSet(b, rest)
+    assert.deepEqual(y, x)
+    assert.deepEqual(said(x, NIGHT_LOAD_KIND).map((v) => v.phase), ['raise', 'update', 'clear'])
+  }
+  // Before the record was shared, night load kept its own hour with Wh rounded to 0.1 at every add.
+  const alone = createNightLoadDetector()
+  feed(alone, samples.filter((s) => s.ts <= cut))
+  const { kwh, ...snap } = alone.snapshot('elder-11') as Record<string, unknown>
+  const old = { hour: snap.hour, acc: Math.round((kwh as number) * 10_000) / 10, ...snap }
+  const set = createDetectorSet(createDetectors()), again = createNightLoadDetector()
+  named(set, NIGHT_LOAD_KIND).restore('elder-11', old)
+  again.restore('elder-11', old)
+  const got = said(feedSet(set, rest), NIGHT_LOAD_KIND)
+  assert.deepEqual(got, feed(again, rest))
+  assert.deepEqual(got.map((v) => v.phase), ['raise', 'update', 'clear'])
 })

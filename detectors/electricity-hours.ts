@@ -1,0 +1,158 @@
+/**
+ * A lone elder's electricity by local hour, kept once per subject for the detectors that judge it
+ * (inactivity and night load): each sample is spread into it once (hours.ts), and what it closed is
+ * handed to each detector in turn.
+ *
+ * Each detector's per-subject state holds a reference to its subject's record (`State.h`). Built
+ * alone, a detector owns its records; in the set, createDetectors gives both one ElectricityHours,
+ * whose subjects share a record: a detector making a subject's state takes the record another one
+ * already holds for it (of(), through the detectors' own maps: no map of records). A sample is fed by whichever detector sees it first; the other,
+ * feeding the same sample object for the same record, is handed what the first feed did (feed()),
+ * so nothing is spread or taken twice. Rental (15-minute slots) and water (m3) keep their own
+ * buckets: another series, another unit.
+ *
+ * Snapshots: each detector still writes the record's fields (hour, acc, cov, last; inactivity also
+ * fill) into its own snapshot, as before. Restoring either fills the record (restoreHour) unless it
+ * already holds a later sample; on a tie inactivity's wins (its acc is the exact kWh; night load's
+ * snapshot says Wh), so the order snapshots are restored in does not matter.
+ */
+import { HOUR, bucketOf, inside, spread, take, taken } from './hours.ts'
+
+/** The local hour being filled. */
+export interface HourRecord {
+  /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
+  hour: number
+  /** kWh in that hour so far (exact: no rounding per add). */
+  acc: number
+  /** ms of that hour covered by samples. */
+  cov: number
+  /** ms of that covered by samples spanning more than an hour (a meter gap spread out). */
+  fill: number
+  /** Event time up to which samples have been taken; anything older is late or repeated. */
+  last: number
+}
+
+export const freshHour = (): HourRecord => ({ hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity })
+
+/** What one feed did. Read it before the next feed of the same ElectricityHours. */
+export interface Fed {
+  /** The feed's number: a detector that has consumed it passes it back (feed's `seen`). */
+  seq: number
+  /** Something new was taken (false: a late or repeated sample; nothing below is set). */
+  fresh: boolean
+  /** The part of the sample taken: [start, end), event time. */
+  start: number
+  end: number
+  /** The sample spanned more than maxSpanMs: a data gap, not spread. The hour then being filled was closed (closes[0]) and the sample's end hour opened, empty. */
+  gap: boolean
+  /** Hours closed by the sample, in order: n of them, 4 numbers each (hour, kWh, covered ms, gap-filled ms); hour -1 when nothing was being filled. */
+  n: number
+  closes: Float64Array
+}
+
+export interface ElectricityHours {
+  readonly offsetMs: number
+  readonly maxSpanMs: number
+  /** The subject's record: shared, the one a detector given this already holds for the subject (hold()); else a new one. */
+  of (subjectId: string): HourRecord
+  /** A detector given this says how to find the record its state holds for a subject. */
+  hold (lookup: (subjectId: string) => HourRecord | undefined): void
+  /**
+   * Spreads sample (end, intervalMs, kWh) into `rec`. A detector passes the `seq` of the last feed
+   * it consumed: when the same sample object was just fed for the same record by another
+   * detector, that feed is handed back instead of spreading again.
+   */
+  feed (rec: HourRecord, c: { ts: number, intervalMs: number, amount: number }, seen: number): Fed
+}
+
+/** A closed hour's numbers in `closes`. */
+export const CLOSE = 4
+
+/**
+ * Records for one set of detectors. `shared`: one record per subject for every detector given this
+ * (found through what the detectors hold); else each of() is a detector's own.
+ */
+export function createElectricityHours (offsetMs: number, maxSpanMs: number, shared: boolean): ElectricityHours {
+  const holders: ((subjectId: string) => HourRecord | undefined)[] = []
+  const fed: Fed = { seq: 0, fresh: false, start: 0, end: 0, gap: false, n: 0, closes: new Float64Array(64 * CLOSE) }
+  let sample: object | null = null
+  let fedRec: HourRecord | null = null
+
+  function push (rec: HourRecord) {
+    if (fed.n * CLOSE === fed.closes.length) {
+      const more = new Float64Array(fed.closes.length * 2)
+      more.set(fed.closes); fed.closes = more
+    }
+    const i = fed.n++ * CLOSE, c = fed.closes
+    c[i] = rec.hour; c[i + 1] = rec.acc; c[i + 2] = rec.cov; c[i + 3] = rec.fill
+  }
+
+  const open = (rec: HourRecord, h: number) => { rec.hour = h; rec.acc = 0; rec.cov = 0; rec.fill = 0 }
+
+  const hours = {
+    size: HOUR,
+    offsetMs,
+    start: 0,
+    end: 0,
+    /** The sample being spread: kWh per ms, and whether it spans more than an hour. */
+    rate: 0,
+    long: false,
+    move (rec: HourRecord, h: number) {
+      push(rec)
+      open(rec, h)
+      return null
+    },
+    add (rec: HourRecord, dt: number) {
+      rec.acc += this.rate * dt; rec.cov += dt
+      if (this.long) rec.fill += dt
+    },
+  }
+
+  return {
+    offsetMs,
+    maxSpanMs,
+    of (subjectId) {
+      if (shared) for (const held of holders) { const r = held(subjectId); if (r !== undefined) return r }
+      return freshHour()
+    },
+    hold (lookup) { holders.push(lookup) },
+    feed (rec, c, seen) {
+      if (c === sample && rec === fedRec && seen !== fed.seq) return fed
+      sample = c; fedRec = rec
+      fed.seq++; fed.n = 0; fed.gap = false
+      fed.fresh = take(rec, c.ts, c.intervalMs, c.amount)
+      if (!fed.fresh) return fed
+      const end = c.ts, { start, amount } = taken
+      fed.start = start; fed.end = end
+      if (end - start > maxSpanMs) {
+        push(rec)
+        open(rec, bucketOf(hours, end))
+        fed.gap = true
+        return fed
+      }
+      hours.start = start; hours.end = end; hours.rate = amount / (end - start); hours.long = end - start > HOUR
+      if (inside(hours, rec.hour, start, end)) hours.add(rec, end - start)
+      else spread(hours, rec, rec.hour)
+      return fed
+    },
+  }
+}
+
+/** The records a detector uses: `given` (the set's shared ones), which must keep its clock and maxSpanMs; else its own. */
+export function ownHours (detector: string, given: ElectricityHours | undefined, offsetMs: number, maxSpanMs: number): ElectricityHours {
+  if (given === undefined) return createElectricityHours(offsetMs, maxSpanMs, false)
+  if (given.offsetMs !== offsetMs || given.maxSpanMs !== maxSpanMs) throw new RangeError(`${detector}: the shared electricity hours must have this detector's utcOffsetHours and maxSpanHours`)
+  return given
+}
+
+/** A snapshot's bucket, kWh. */
+export interface SavedHour { hour: number, acc: number, cov: number, fill: number, last: number }
+
+/**
+ * Restores a snapshot's bucket into the record unless the record holds a later sample; `wins`:
+ * also on a tie (the exact kWh of inactivity's snapshot over night load's Wh).
+ */
+export function restoreHour (rec: HourRecord, b: SavedHour, wins: boolean) {
+  if (b.last < rec.last || (b.last === rec.last && !wins)) return
+  rec.hour = b.hour; rec.acc = b.acc; rec.cov = b.cov; rec.fill = b.fill; rec.last = b.last
+}
