@@ -278,12 +278,12 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
  * midnight, or since: a lie-in), by insideMarginHours, and never fewer than insideFloorHours. Infinity: no door
  * to go by (an outing, no sensor, not yet learned).
  */
-export function insideAt (cfg: Config, s: State): number {
+export function insideAt (cfg: Config, s: State, hour: number): number {
   if (!inside(cfg, s) || s.doorRuns < cfg.insideLearnRuns) return Infinity
   // Once past midnight, runs begun since this one began count too: one begun at dinner time that
   // has lasted into the morning is held to the lie-ins of runs begun at bedtime (not before: their
   // lie-ins are still to come).
-  const sd = startHour(cfg, s), overnight = Math.floor(s.hour / 24) > Math.floor((s.runStart + cfg.offsetMs) / HOUR / 24)
+  const sd = startHour(cfg, s), overnight = Math.floor(hour / 24) > Math.floor((s.runStart + cfg.offsetMs) / HOUR / 24)
   const to = sd + (overnight ? Math.min(23, Math.max(cfg.limitHoursAfter, s.runHours - 1)) : cfg.limitHoursAfter)
   let limIn = -1
   for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
@@ -337,7 +337,7 @@ export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | 
   const [byRuns, byExpect] = bars(cfg, s)
   const runs = byRuns ? s.runScore / raiseAt(cfg, s, peer) : 0
   const expected = byExpect ? s.runLlr / expectAt(cfg, s) : 0
-  return r4(Math.max(runs, expected, s.runFloor / insideAt(cfg, s)))
+  return r4(Math.max(runs, expected, s.runFloor / insideAt(cfg, s, s.h.hour)))
 }
 
 /** Local day index of local hour index h. */
@@ -427,7 +427,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
     // Said again when it grows worse, or when the silence has become worth more: dispatch sends a worker on `high`.
     if (severity === ep.severity && level === ep.level) return null
     ep.severity = severity; ep.level = level
-    return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, act.constant, peer) }
+    return ep.muted ? null : { rule: ep.rule, phase: 'update', severity, startedAt: ep.startedAt, evidence: evidenceOf(cfg, s, h, act.constant, peer) }
   }
   if (s.daily < cfg.minDailyActivityWh) return null
   // A light left on into the night, in a silence that began before it: a flat residue.
@@ -440,7 +440,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
     const byRuns = runs && s.runScore >= bar && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
     const byExpect = expected && s.runLlr >= expectAt(cfg, s) && s.runScore >= cfg.expectMinQuietHours
     // The door shut all the while and the meter at its standby floor for longer than at home on ordinary days.
-    const byInside = s.runFloor >= insideAt(cfg, s)
+    const byInside = s.runFloor >= insideAt(cfg, s, h)
     // Whatever the evidence says, a silence far past anything this person has had is raised: a model that
     // misjudges one home's standing load must not leave a fallen person unreported for days.
     const backstop = cfg.backstopRuns > 0 && s.runScore >= cfg.backstopRuns * bar
@@ -450,12 +450,12 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
   }
   const rule = litNight || act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
   s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule, level: strength(cfg, s) }
-  return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, act.constant, peer) }
+  return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, h, act.constant, peer) }
 }
 
-function evidenceOf (cfg: Config, s: State, constant: number, peer: readonly number[] | null): Record<string, unknown> {
+function evidenceOf (cfg: Config, s: State, h: number, constant: number, peer: readonly number[] | null): Record<string, unknown> {
   return {
-    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), standbyHours: s.runFloor, raiseAtStandbyHours: Number.isFinite(insideAt(cfg, s)) ? +insideAt(cfg, s).toFixed(2) : null, evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), standbyHours: s.runFloor, raiseAtStandbyHours: Number.isFinite(insideAt(cfg, s, h)) ? +insideAt(cfg, s, h).toFixed(2) : null, evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),
