@@ -33,6 +33,11 @@ export interface Episode extends BaseEpisode {
   rule: string
   /** What the expected-activity evidence has been worth so far: 0 low, 1 medium, 2 high (only rises). */
   level: number
+  /** Told false: event time of the last sample then, and the run's score then (absent: not told, or an older snapshot: no re-raise). */
+  mutedAt?: number
+  mutedScore?: number
+  /** Raised again after such an answer, in the same silence: told false again, it teaches nothing more. */
+  again?: boolean
 }
 
 /** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day (inactivity.ts). */
@@ -204,6 +209,9 @@ const StateSchema = z.object({
     startedAt: z.number().finite(), raisedAt: z.number().finite(), severity: SeveritySchema, muted: z.boolean(),
     rule: z.string().max(32).default('low_use'),
     level: int.min(0).max(2).default(0),
+    mutedAt: z.number().finite().optional(),
+    mutedScore: z.number().finite().nonnegative().optional(),
+    again: z.boolean().optional(),
   }).nullable(),
   lim: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),

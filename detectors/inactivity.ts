@@ -350,12 +350,15 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       let s = states.get(fb.subjectId)
       if (s === undefined) { s = freshState(hrs.of(fb.subjectId)); states.set(fb.subjectId, s) }
       takeAway(s, fb)
+      // A silence raised again after it was told false (judge: backstop), told false again, was learned from the first time.
+      if (fb.falseAlarm && s.ep?.again === true) { s.ep.muted = true; return }
       if (fb.falseAlarm) {
         learnFalseAlarm(cfg, s)
         // A missed morning told false makes mornings harder to miss, not every silence (and back).
         if (cfg.perRuleSensitivity && (s.ep?.rule ?? s.lastRule) === 'missed_routine') s.sensWake = lowered(s.sensWake, cfg)
         else s.sens = lowered(s.sens, cfg)
-        if (s.ep) s.ep.muted = true
+        // Whoever answered saw the person then: a silence that goes on is judged again from that moment (judge: backstop).
+        if (s.ep && !s.ep.muted) { s.ep.muted = true; s.ep.mutedAt = s.h.last; s.ep.mutedScore = s.runScore }
       }
     },
     snapshot (subjectId: string) {

@@ -97,7 +97,8 @@ export function createEpisodes (keyOf: (a: Anomaly) => string = (a) => a.kind) {
       }
       if (a.phase !== 'raise') return false
       if (by === undefined) { by = new Set(); open.set(key, by) }
-      const fresh = by.size === 0
+      // A detector that raises again without having cleared began a new episode (inactivity: a silence told false raised again).
+      const fresh = by.size === 0 || by.has(a.detector)
       by.add(a.detector)
       return fresh
     },

@@ -243,6 +243,28 @@ test('a silence three times past this person\'s runs bar is raised even when the
   assert.ok(ev.quietHours >= 3 * ev.raiseAtQuietHours && ev.quietHours < 3 * ev.raiseAtQuietHours + 1.5, JSON.stringify(ev))
 })
 
+test('told false, a silence that goes on is raised again, from the moment of the answer', () => {
+  // The family said she was fine; the meter has not moved since: whoever answered saw her then, not now.
+  const month = elder({ seed: 4, days: 26, quiet: { from: [21, 9] } })
+  const run = (backstopRuns?: number) => {
+    const d = createInactivityDetector(backstopRuns === undefined ? {} : { backstopRuns })
+    const out: Anomaly[] = []
+    let answeredAt = -1
+    for (const c of month) {
+      const a = d.update(c)
+      if (a === null) continue
+      out.push(a)
+      if (a.phase === 'raise' && answeredAt < 0) { answeredAt = c.ts; d.feedback({ subjectId: 'elder-1', falseAlarm: true, kind: 'inactivity' }) }
+    }
+    return { ups: raises(out), answeredAt }
+  }
+  const { ups, answeredAt } = run()
+  assert.equal(ups.length, 2, JSON.stringify(ups.map((a) => [a.phase, new Date(a.startedAt).toISOString()])))
+  assert.equal(ups[1]!.startedAt, answeredAt, 'the new episode starts at the answer')
+  assert.ok(ups[1]!.observedAt - answeredAt >= 12 * H && ups[1]!.observedAt - answeredAt <= 36 * H, `raised again ${(ups[1]!.observedAt - answeredAt) / H} h after the answer`)
+  assert.equal(run(0).ups.length, 1, 'without the backstop the answer mutes the silence for good')
+})
+
 test('a lamp left on delays the raise but does not hide it', () => {
   const as = feed(createInactivityDetector(), elder({ seed: 2, days: 24, quiet: { from: [21, 9], lightW: 60 } }))
   assert.equal(raises(as).length, 1)
