@@ -92,6 +92,7 @@ export interface Config {
   insideStandbyShare: number
   insideMarginHours: number
   backstopRuns: number
+  rearmRuns: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -422,9 +423,9 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
     if (s.litNight > s.litPeak) s.litPeak = s.litNight
   }
   const ep = s.ep
-  if (ep !== null && ep.muted && ep.mutedAt !== undefined && Number.isFinite(ep.mutedAt) && cfg.backstopRuns > 0 && s.runScore - ep.mutedScore! >= cfg.backstopRuns * raiseAt(cfg, s, peer)) {
-    // Told false, yet the silence has gone on since the answer as long as the backstop allows any silence:
-    // the answer saw the person then, not now. A new episode, from the moment of the answer.
+  if (ep !== null && ep.muted && ep.mutedAt !== undefined && cfg.rearmRuns > 0 && s.runScore - ep.mutedScore! >= cfg.rearmRuns * raiseAt(cfg, s, peer)) {
+    // Told false, yet the silence has gone on since the answer as long as this person's runs bar allows any
+    // silence: the answer saw the person then, not now. A new episode, from the moment of the answer.
     s.ep = { startedAt: ep.mutedAt, raisedAt: at, severity: 'medium', muted: false, rule: ep.rule, level: strength(cfg, s), again: true }
     return { rule: ep.rule, phase: 'raise', severity: 'medium', startedAt: ep.mutedAt, evidence: { ...evidenceOf(cfg, s, h, act.constant, peer), quietSinceFalseAlarm: new Date(ep.mutedAt).toISOString() } }
   }

@@ -156,6 +156,8 @@ export interface InactivityOptions extends DetectorOptions {
   wakeMinEvidence?: number
   /** A quiet run this many times this person's runs bar (raiseAt) raises whatever the expected-activity evidence says, so that a model misjudging a home's standing load cannot leave a silence of days unreported (0: never). Default 3. */
   backstopRuns?: number
+  /** A silence told false_alarm that goes on raises again, as a new episode from the answer, once the quiet score since the answer is this many times this person's runs bar (raiseAt), whatever the evidence says (0: never; told false again, it stays muted). Default 1. */
+  rearmRuns?: number
   /** Peers (same street) with learned runs needed before their median stands for a newcomer's. Default 3. */
   minPeers?: number
   /** The subjects' electricity by hour, shared with night load (createDetectors); its clock and maxSpanMs must be this detector's. Default: its own. */
@@ -237,6 +239,7 @@ function resolve (o: InactivityOptions): Config {
     maxHourCounter: o.maxHourCounter ?? 0.5,
     wakeMinEvidence: o.wakeMinEvidence ?? 4,
     backstopRuns: o.backstopRuns ?? 3,
+    rearmRuns: o.rearmRuns ?? 1,
   }
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
@@ -350,14 +353,14 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       let s = states.get(fb.subjectId)
       if (s === undefined) { s = freshState(hrs.of(fb.subjectId)); states.set(fb.subjectId, s) }
       takeAway(s, fb)
-      // A silence raised again after it was told false (judge: backstop), told false again, was learned from the first time.
+      // A silence raised again after it was told false (judge: rearmRuns), told false again, was learned from the first time.
       if (fb.falseAlarm && s.ep?.again === true) { s.ep.muted = true; return }
       if (fb.falseAlarm) {
         learnFalseAlarm(cfg, s)
         // A missed morning told false makes mornings harder to miss, not every silence (and back).
         if (cfg.perRuleSensitivity && (s.ep?.rule ?? s.lastRule) === 'missed_routine') s.sensWake = lowered(s.sensWake, cfg)
         else s.sens = lowered(s.sens, cfg)
-        // Whoever answered saw the person then: a silence that goes on is judged again from that moment (judge: backstop).
+        // Whoever answered saw the person then: a silence that goes on is judged again from that moment (judge: rearmRuns).
         if (s.ep && !s.ep.muted) { s.ep.muted = true; s.ep.mutedAt = s.h.last; s.ep.mutedScore = s.runScore }
       }
     },

@@ -246,23 +246,27 @@ test('a silence three times past this person\'s runs bar is raised even when the
 test('told false, a silence that goes on is raised again, from the moment of the answer', () => {
   // The family said she was fine; the meter has not moved since: whoever answered saw her then, not now.
   const month = elder({ seed: 4, days: 26, quiet: { from: [21, 9] } })
-  const run = (backstopRuns?: number) => {
-    const d = createInactivityDetector(backstopRuns === undefined ? {} : { backstopRuns })
+  const run = (rearmRuns?: number, every = false) => {
+    const d = createInactivityDetector(rearmRuns === undefined ? {} : { rearmRuns })
     const out: Anomaly[] = []
     let answeredAt = -1
     for (const c of month) {
       const a = d.update(c)
       if (a === null) continue
       out.push(a)
-      if (a.phase === 'raise' && answeredAt < 0) { answeredAt = c.ts; d.feedback({ subjectId: 'elder-1', falseAlarm: true, kind: 'inactivity' }) }
+      if (a.phase === 'raise' && (answeredAt < 0 || every)) { if (answeredAt < 0) answeredAt = c.ts; d.feedback({ subjectId: 'elder-1', falseAlarm: true, kind: 'inactivity' }) }
     }
     return { ups: raises(out), answeredAt }
   }
   const { ups, answeredAt } = run()
   assert.equal(ups.length, 2, JSON.stringify(ups.map((a) => [a.phase, new Date(a.startedAt).toISOString()])))
   assert.equal(ups[1]!.startedAt, answeredAt, 'the new episode starts at the answer')
-  assert.ok(ups[1]!.observedAt - answeredAt >= 12 * H && ups[1]!.observedAt - answeredAt <= 36 * H, `raised again ${(ups[1]!.observedAt - answeredAt) / H} h after the answer`)
-  assert.equal(run(0).ups.length, 1, 'without the backstop the answer mutes the silence for good')
+  // Raised once the quiet since the answer is worth this person's runs bar (an hour adds at most one quiet hour).
+  const gapH = (ups[1]!.observedAt - answeredAt) / H, bar = ups[1]!.evidence.raiseAtQuietHours as number
+  assert.ok(gapH >= bar && gapH <= 2 * bar, `raised again ${gapH} h after the answer, runs bar ${bar} quiet hours`)
+  assert.equal(ups[1]!.evidence.quietSinceFalseAlarm, new Date(answeredAt).toISOString())
+  assert.equal(run(0).ups.length, 1, 'without the re-arm the answer mutes the silence for good')
+  assert.equal(run(undefined, true).ups.length, 2, 'told false again, the same silence is not raised a third time')
 })
 
 test('a lamp left on delays the raise but does not hide it', () => {

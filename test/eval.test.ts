@@ -4,7 +4,7 @@ import type { Detector, Feedback } from '../detectors/index.ts'
 import { generateReadings, labelAt } from '../simulators/index.ts'
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import {
-  FIRST_SCENARIO_DAY, assignSubjects, judge, quantiles, resolvePlan, runEvaluation, scoreRun, simulate, type EvalSubject,
+  FIRST_SCENARIO_DAY, assignSubjects, createEpisodes, judge, quantiles, resolvePlan, runEvaluation, scoreRun, simulate, type EvalSubject,
 } from '../eval/index.ts'
 
 const H = 3_600_000
@@ -87,6 +87,20 @@ test('a raise is judged by the scenario in effect when its data was seen', () =>
   assert.equal(judge(f1, 'crowding', at(18)).verdict, 'true')
   assert.equal(judge(f1, 'crowding', at(19, 1)).verdict, 'late')
   assert.equal(judge(undefined, 'inactivity', at(19)).verdict, 'false')
+})
+
+test('alerts as the alerts stage opens them: detectors share an episode; one raising again without clearing opens a new one', () => {
+  const ep = createEpisodes()
+  const a = (detector: string, phase: Anomaly['phase'], startedAt: number): Anomaly =>
+    ({ subjectId: 'elder-1', detector, kind: 'inactivity', phase, severity: 'medium', startedAt, observedAt: startedAt + 10 * H, evidence: {} })
+  assert.equal(ep.opens(a('low_use', 'raise', 0)), true)
+  assert.equal(ep.opens(a('fusion', 'raise', H)), false, 'a second detector on the same silence: the same alert')
+  assert.equal(ep.opens(a('low_use', 'update', 0)), false)
+  // Told false and closed, the silence went on: the detector raises it again from the answer, with no clear between.
+  assert.equal(ep.opens(a('low_use', 'raise', 13 * H)), true, 'a new alert')
+  assert.equal(ep.opens(a('low_use', 'clear', 13 * H)), false)
+  assert.equal(ep.opens(a('fusion', 'clear', H)), false)
+  assert.equal(ep.opens(a('low_use', 'raise', 40 * H)), true, 'every detector cleared: the next raise opens')
 })
 
 test('scores: a subject once per kind, recall, false alerts per 100 subject-days, time to detect', () => {
