@@ -427,7 +427,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
     // Told false, yet the silence has gone on since the answer as long as this person's runs bar allows any
     // silence: the answer saw the person then, not now. A new episode, from the moment of the answer.
     s.ep = { startedAt: ep.mutedAt, raisedAt: at, severity: 'medium', muted: false, rule: ep.rule, level: strength(cfg, s), again: true }
-    return { rule: ep.rule, phase: 'raise', severity: 'medium', startedAt: ep.mutedAt, evidence: { ...evidenceOf(cfg, s, h, act.constant, peer), quietSinceFalseAlarm: new Date(ep.mutedAt).toISOString() } }
+    return { rule: ep.rule, phase: 'raise', severity: 'medium', startedAt: ep.mutedAt, evidence: evidenceOf(cfg, s, h, act.constant, peer) }
   }
   if (ep !== null) {
     const severity = severityAfter(cfg, at - ep.raisedAt), level = Math.max(ep.level, strength(cfg, s))
@@ -463,6 +463,8 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
 function evidenceOf (cfg: Config, s: State, h: number, constant: number, peer: readonly number[] | null): Record<string, unknown> {
   return {
     rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), standbyHours: s.runFloor, raiseAtStandbyHours: Number.isFinite(insideAt(cfg, s, h)) ? +insideAt(cfg, s, h).toFixed(2) : null, evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    // Raised again after a false alarm, in the same silence: every update says so too (the alert keeps the latest evidence).
+    quietSinceFalseAlarm: s.ep?.again === true ? new Date(s.ep.startedAt).toISOString() : undefined,
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
     ratio: s.runUsual > 0 ? +(s.runActual / s.runUsual).toFixed(3) : null,
     baselineDays: Math.floor(s.n / 24), standbyKwhPerHour: kwh(s.floor),
