@@ -66,7 +66,11 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
       writing.delete(write)
       inFlight -= count
       while (roomWaiters.length > 0 && queued + inFlight < maxPending) roomWaiters.shift()!()
-      if (queue.length > 0) flush()
+      // The next batch after a turn of the event loop, not at once: a write on the embedded
+      // store (PGlite on this thread) and the acks after it run in microtasks, so batch after
+      // batch (a big message's slices) would starve the sockets, and every other device's
+      // messages and acks would wait for the last one. The turn lets them in with the next batch.
+      if (queue.length > 0) setImmediate(flush)
     })
     writing.add(write)
     lastAcked = write

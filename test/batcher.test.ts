@@ -42,3 +42,26 @@ describe('batcher with two writes at once', () => {
     assert.deepEqual(sizes, [1, 5])
   })
 })
+
+describe('batcher beside a big message', () => {
+  test('between one caller\'s batches the event loop turns: what another caller sends meanwhile goes in the next batch', async () => {
+    // A write that ends in microtasks, as one on the embedded store (PGlite on this thread) does.
+    const written: number[][] = []
+    let other: Promise<void> | undefined
+    const b = createBatcher<number>({
+      logger: silent,
+      write: (items) => {
+        written.push([...items])
+        // Another device's message arrives (a socket read: a turn of the event loop) during the first write.
+        if (written.length === 1) setImmediate(() => { other = b.add([-1]) })
+        return Promise.resolve()
+      },
+    })
+    // A big message written in slices, each added once the one before is stored (as ingest's late slices).
+    for (let slice = 1; slice <= 10; slice++) await b.add([slice])
+    await b.drain()
+    await other
+    const at = written.findIndex((w) => w.includes(-1))
+    assert.ok(at > 0 && at < 9, `the other caller's item was not written between the slices: ${JSON.stringify(written)}`)
+  })
+})

@@ -70,23 +70,27 @@ describe('one device\'s late batch does not stall the others', () => {
     const lateAck = lc.publishAsync(late.topics.telemetry, JSON.stringify({ readings: batch }), { qos: 1 }).then(() => { lateDone = true; return performance.now() - t0 })
     let maxWait = 0
     let liveAcks = 0
+    let beforeLate = 0
     let health = 0
     for (let i = 0; !lateDone || i < 5; i++) {
       const s = performance.now()
       await vc.publishAsync(live.topics.telemetry, JSON.stringify({ ts: T0 + i * Q, kwh: i }), { qos: 1 })
       maxWait = Math.max(maxWait, performance.now() - s)
       liveAcks++
+      if (!lateDone) beforeLate++
       const hz = await h.gc.http.inject({ method: 'GET', url: '/healthz' })
       if (hz.statusCode === 200) health++
     }
     const lateMs = await lateAck
     await lc.endAsync()
     await vc.endAsync()
-    console.log(`probe: late batch: 5000 late readings beside ${STORED} stored, stored in ${Math.round(lateMs)} ms; live meter: ${liveAcks} acks, longest wait ${Math.round(maxWait)} ms; /healthz 200 ${health}/${liveAcks}`)
+    console.log(`probe: late batch: 5000 late readings beside ${STORED} stored, stored in ${Math.round(lateMs)} ms; live meter: ${liveAcks} acks (${beforeLate} while the late batch was being stored), longest wait ${Math.round(maxWait)} ms; /healthz 200 ${health}/${liveAcks}`)
     const { rows } = await h.gc.components.db.query<{ amount: number, interval_ms: string }>(
       'SELECT amount, interval_ms FROM readings WHERE device_id = $1 AND ts > $2 ORDER BY ts LIMIT 4', ['late1', new Date(from).toISOString()])
     assert.deepEqual(rows.map((r) => [Math.round(r.amount * 100) / 100, Number(r.interval_ms)]), [[0.05, Q / 2], [0.05, Q / 2], [0.05, Q / 2], [0.05, Q / 2]], 'late readings split their intervals')
-    assert.ok(maxWait < 10_000, `a live device waited ${maxWait} ms for an ack`)
+    // The late batch goes in 20 slices; a live reading waits for one slice, not all of them.
+    // Waiting for the whole batch gives at most one live ack before the late one.
+    assert.ok(beforeLate >= 3, `the live meter got ${beforeLate} acks while the late batch was being stored`)
     assert.equal(health, liveAcks, '/healthz answered all along')
   })
 })
