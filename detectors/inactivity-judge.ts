@@ -461,8 +461,9 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
 }
 
 function evidenceOf (cfg: Config, s: State, h: number, constant: number, peer: readonly number[] | null): Record<string, unknown> {
+  const standbyBar = insideAt(cfg, s, h)
   return {
-    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), standbyHours: s.runFloor, raiseAtStandbyHours: Number.isFinite(insideAt(cfg, s, h)) ? +insideAt(cfg, s, h).toFixed(2) : null, evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
+    rule: s.ep?.rule, quietHours: +s.runScore.toFixed(2), raiseAtQuietHours: +raiseAt(cfg, s, peer).toFixed(2), expectedEvidence: +s.runLlr.toFixed(2), raiseAtEvidence: +expectAt(cfg, s).toFixed(2), standbyHours: s.runFloor, raiseAtStandbyHours: Number.isFinite(standbyBar) ? +standbyBar.toFixed(2) : null, evidenceLevel: s.ep?.level ?? strength(cfg, s), learnedFrom: learned(cfg, s) ? (peer ? 'own and peers' : 'own') : peer ? 'peers' : 'defaults', runHours: s.runHours,
     // Raised again after a false alarm, in the same silence: every update says so too (the alert keeps the latest evidence).
     quietSinceFalseAlarm: s.ep?.again === true ? new Date(s.ep.startedAt).toISOString() : undefined,
     usualKwh: kwh(s.runUsual), actualKwh: kwh(s.runActual),
