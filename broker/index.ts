@@ -18,6 +18,8 @@ export interface DeviceMessage {
   deviceId: string
   channel: 'telemetry' | 'events' | 'status'
   topic: string
+  /** The topic's street, when the broker has parsed the topic already (ingest then need not again). */
+  street?: string
   payload: Buffer
   /** Wall clock when the broker received it, epoch ms. */
   receivedAt: number
@@ -249,7 +251,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const waiting = awaitingStore(client)
     const awaiting: Awaiting = { done }
     waiting.add(awaiting)
-    sink({ deviceId, channel: parsed.channel, topic: packet.topic, payload: payloadOf(packet), receivedAt: Date.now() })
+    sink({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() })
       .then(() => answerOnce(waiting, awaiting, null), (err) => {
         log.warn({ err: (err as Error).message, deviceId }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
@@ -339,7 +341,7 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
         const parsed = parseDeviceTopic(packet.topic)
         if (!parsed) return done()
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-        sink({ deviceId: parsed.deviceId, channel: parsed.channel, topic: packet.topic, payload, receivedAt: Date.now() })
+        sink({ deviceId: parsed.deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload, receivedAt: Date.now() })
           .then(() => done(), (err) => {
             log.error({ err: (err as Error).message }, 'message not stored; reconnecting so the broker redelivers')
             client?.stream.destroy()
