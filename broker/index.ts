@@ -1,3 +1,5 @@
+// First, before aedes and MQTT.js load the packet parser: its debug calls, made quiet.
+import './quiet-debug.ts'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
