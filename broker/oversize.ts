@@ -115,7 +115,7 @@ export function filterOversized (socket: Socket, opts: { maxPacketBytes: number,
     if (mode === 'raw') return buf
     const out: Buffer[] = []
     /** Start of the bytes of buf passed on as they are, not yet in out; -1 while skipping. */
-    let runStart = 0
+    let runStart = mode === 'skip' ? -1 : 0
     /** Where the header being read starts in buf; negative when its first bytes came in an earlier read. */
     let hdrAt = -hdrLen
     let i = 0

@@ -23,9 +23,14 @@ function run (input: Buffer, version: number, chunk: (i: number) => number) {
   const src = new Readable({ read () {} })
   const marker = Buffer.from('MARK')
   const f = filterOversized(src as unknown as Socket, { maxPacketBytes: 200, marker, version: () => version })
-  for (let i = 0, k = 0; i < input.length; k++) { const n = Math.max(1, chunk(k)); src.push(input.subarray(i, i + n)); i += n }
+  // Each chunk read on its own, as aedes reads a socket: the filter sees the chunks one by one.
   const out: Buffer[] = []
-  for (let b; (b = src.read() as Buffer | null) !== null;) out.push(b)
+  for (let i = 0, k = 0; i < input.length; k++) {
+    const n = Math.max(1, chunk(k))
+    src.push(input.subarray(i, i + n))
+    i += n
+    for (let b; (b = src.read() as Buffer | null) !== null;) out.push(b)
+  }
   return { out: Buffer.concat(out), f, marker }
 }
 
