@@ -32,7 +32,7 @@ export interface InactivityOptions extends DetectorOptions {
   maxHeldKwh?: number
   /** Never raise on a run that used at least this share of the usual for its hours. Default 0.9. */
   maxRatio?: number
-  /** A lamp or TV left on into the night raises once it has been on this many night hours the person usually sleeps through... Default 2. */
+  /** A lamp or TV left on into the night raises once it has been on this many night hours the person usually sleeps through... Default 3. */
   litNightHours?: number
   /** ... and this share of the standby load (a lamp on a 500 W base load is lost in its wander). Default 0.5. */
   residueStandbyShare?: number
@@ -125,7 +125,7 @@ export interface InactivityOptions extends DetectorOptions {
   /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
   confidenceMediumShare?: number
   confidenceHighShare?: number
-  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 8. */
+  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 7. */
   expectEvidence?: number
   /** Which bar raises a quiet run: 'runs' (longer than this home's longest runs begun about then), 'expected' (the expected-activity evidence) 'both' (either), or 'learned' (the runs until this home's hazards are learned, expectLearnDays after the warm-up; then the expected activity alone). Default 'learned'. */
   raiseBy?: 'runs' | 'expected' | 'both' | 'learned'
@@ -148,6 +148,10 @@ export interface InactivityOptions extends DetectorOptions {
   maxHourEvidence?: number
   /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default true. */
   signAboveHeld?: boolean
+  /** ... a sign of life is also more than this share of that held load above it (its own wander: a TV with what is on, a thermostat). Default 0.5. */
+  signWanderShare?: number
+  /** ... and an hour within this share of the held load above it is at about standby. Default 0.3. */
+  deepWanderShare?: number
   /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 0.5: a home whose standing load cycles above its quietest nights (a fridge) must still gather evidence when it stops. */
   maxHourCounter?: number
   /** While the runs bar judges (the first warm-up + expectLearnDays), a run past it raises only once the expected-activity evidence learned so far reaches this (times the door's share). Default 2. */
@@ -172,7 +176,7 @@ function resolve (o: InactivityOptions): Config {
     quietShare: o.quietShare ?? 0.35,
     heldWeight: o.heldWeight ?? 0.5,
     constantWeight: o.constantWeight ?? 0,
-    litNightHours: o.litNightHours ?? 2,
+    litNightHours: o.litNightHours ?? 3,
     residueStandbyShare: o.residueStandbyShare ?? 0.5,
     nightFrom: o.nightFrom ?? 22,
     nightUntil: o.nightUntil ?? 6,
@@ -218,7 +222,7 @@ function resolve (o: InactivityOptions): Config {
     priorHazard: o.priorHazard ?? 0.1,
     priorWeight: o.priorWeight ?? 2,
     maxHazard: o.maxHazard ?? 0.9,
-    expectEvidence: o.expectEvidence ?? 8,
+    expectEvidence: o.expectEvidence ?? 7,
     raiseBy: o.raiseBy ?? 'learned',
     missedRoutine: o.missedRoutine ?? true,
     missedRoutineExpected: o.missedRoutineExpected ?? true,
@@ -240,6 +244,8 @@ function resolve (o: InactivityOptions): Config {
     wakeMinEvidence: o.wakeMinEvidence ?? 4,
     backstopRuns: o.backstopRuns ?? 3,
     rearmRuns: o.rearmRuns ?? 1,
+    signWanderShare: o.signWanderShare ?? 0.5,
+    deepWanderShare: o.deepWanderShare ?? 0.3,
   }
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
