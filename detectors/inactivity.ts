@@ -122,7 +122,7 @@ export interface InactivityOptions extends DetectorOptions {
   expectLearnDays?: number
   /** ... with a door sensor that has not seen the door open since the quiet began (once learned, insideLearnRuns), this share of the bar raises. Default 0.5. */
   insideEvidenceShare?: number
-  /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
+  /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.3 and 1.5 (with the bar at 7: the evidence 9.1 and 10.5). */
   confidenceMediumShare?: number
   confidenceHighShare?: number
   /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 7. */
@@ -229,8 +229,8 @@ function resolve (o: InactivityOptions): Config {
     signShare: o.signShare ?? 0.3,
     expectLearnDays: o.expectLearnDays ?? 28,
     insideEvidenceShare: o.insideEvidenceShare ?? 0.5,
-    confidenceMediumShare: o.confidenceMediumShare ?? 1.2,
-    confidenceHighShare: o.confidenceHighShare ?? 1.4,
+    confidenceMediumShare: o.confidenceMediumShare ?? 1.3,
+    confidenceHighShare: o.confidenceHighShare ?? 1.5,
     expectMinQuietHours: o.expectMinQuietHours ?? 2,
     longRunHours: o.longRunHours ?? 3,
     graded: o.graded ?? true,
@@ -401,8 +401,8 @@ function judged (a: Anomaly): Anomaly {
   if (a.phase === 'clear') return withConfidence(a, 'low', 'the episode ended')
   if (e.doorShutSinceQuiet === true) return withConfidence(a, 'high', 'the meter quiet past this person\'s bounds, and the door shut all the while')
   // This home's own routine says how unlikely the silence is: far past the bar, it is worth a visit at once.
-  if (e.evidenceLevel === 2) return withConfidence(a, 'high', 'one meter: this home\'s own routine makes the silence far less likely than its bar allows (1.4 times the evidence)')
-  if (e.evidenceLevel === 1) return withConfidence(a, 'medium', 'one meter: a silence past this home\'s bar by a fifth')
+  if (e.evidenceLevel === 2) return withConfidence(a, 'high', 'one meter: this home\'s own routine makes the silence far less likely than its bar allows (1.5 times the evidence)')
+  if (e.evidenceLevel === 1) return withConfidence(a, 'medium', 'one meter: a silence past this home\'s bar by 30 %')
   if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
   const far = a.severity !== 'medium' || (typeof e.quietHours === 'number' && typeof e.raiseAtQuietHours === 'number' && e.quietHours >= 1.5 * e.raiseAtQuietHours)
   if (far && e.learnedFrom !== 'defaults') return withConfidence(a, 'medium', 'one meter, far past this person\'s learned quiet runs')

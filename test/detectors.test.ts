@@ -301,7 +301,7 @@ test('once its hazards are learned, a quiet run raises on this home\'s expected 
     // and so does the confidence: an update says `high` (dispatch sends a worker) by the next morning.
     const high = out.find((a) => a.phase === 'update' && a.confidence === 'high')
     assert.ok(high && high.observedAt <= at(43, 9), `seed ${seed}: ${out.map((a) => `${a.phase}:${a.severity}:${a.confidence}`).join(' ')}`)
-    assert.ok((high.evidence.expectedEvidence as number) >= 1.4 * 7)
+    assert.ok((high.evidence.expectedEvidence as number) >= 1.5 * 7)
   }
 })
 
