@@ -93,6 +93,8 @@ export interface Config {
   insideMarginHours: number
   backstopRuns: number
   rearmRuns: number
+  signWanderShare: number
+  deepWanderShare: number
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -158,9 +160,12 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   // The timed appliance's whole bump, even in part of an hour: it may come in its first minutes.
   const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
-  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold; act.sign = (cfg.signAboveHeld ? net - weight * held * hours : net) >= cfg.signShare * threshold
+  // A held load wanders (a TV with what is on, a heater's thermostat): a sign of life is more than its own
+  // wander above it, and an hour within that wander is at about standby.
+  act.active = net >= threshold; act.lively = net >= cfg.wakeActiveShare * threshold
+  act.sign = (cfg.signAboveHeld ? net - weight * held * hours : net) >= Math.max(cfg.signShare * threshold, cfg.signWanderShare * held * hours)
   // At about standby: little above the load held through the last three hours (a lamp left on is standby now).
-  act.deep = above - held * hours < cfg.deepActiveShare * threshold
+  act.deep = above - held * hours < Math.max(cfg.deepActiveShare * threshold, cfg.deepWanderShare * held * hours)
   act.floor = above < cfg.insideStandbyShare * threshold * hours
   return act
 }
