@@ -98,7 +98,7 @@ export interface State {
   wakeDay: number
   /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
   lastRun: number[]
-  /** Per local start hour, the same (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
+  /** Per local start hour, the same (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. Only a subject with a door sensor has one of its own (ownLimInH): the others share NO_LIM_IN_H, frozen (it is only ever written once the door is seen: judge inside()). */
   limInH: number[]
   doorRuns: number
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
@@ -113,12 +113,20 @@ export interface State {
   group: PeerGroup | null
 }
 
+/** limInH of every subject without a door sensor: all unknown, frozen (a write would throw). */
+const NO_LIM_IN_H: number[] = Object.freeze(new Array<number>(24).fill(EMPTY)) as number[]
+
+/** Gives the subject a limInH of its own, once it has a door sensor (inactivity.ts event()). */
+export function ownLimInH (s: State) {
+  if (s.limInH === NO_LIM_IN_H) s.limInH = new Array<number>(24).fill(EMPTY)
+}
+
 export function freshState (h: HourRecord): State {
   return {
     h, n: 0,
     hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
+    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: NO_LIM_IN_H, doorRuns: 0, sensWake: 1, lastRule: '',
     hz: uint16s(3 * BUCKETS), runLlr: 0, runFloor: 0, group: null,
   }
 }
@@ -247,7 +255,7 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const s = freshState(h)
   const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
-  Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist })
+  Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: v.doorSeen > 0 || v.limInH.some((x) => x !== EMPTY) ? [...v.limInH] : NO_LIM_IN_H, ep: v.ep && { ...v.ep }, hist: s.hist })
   for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
   for (let b = 0; b < BUCKETS; b++) { s.hz[b] = Math.round(hzTry[b]! * TENTHS); s.hz[BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
