@@ -239,7 +239,7 @@ function severityAfter (cfg: Config, ms: number): Severity {
 function quietness (cfg: Config, s: State, d: number, effective: number, usual: number) {
   let known = 0, busier = 0
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[i]!
+    const v = s.hist[s.histAt + i]!
     if (v < 0) continue
     known++
     const usedThen = v - s.floor

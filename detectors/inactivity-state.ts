@@ -16,7 +16,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, TENTHS } from './inactivity-expect.ts'
-import { int16s, uint16s } from './slab.ts'
+import { place } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
@@ -53,8 +53,13 @@ export interface State {
   h: HourRecord
   /** Hours learned from. */
   n: number
-  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). */
+  /**
+   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`;
+   * -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). `hist` is a
+   * chunk shared with other subjects (slab.ts place()): no typed array of its own.
+   */
   hist: Int16Array
+  histAt: number
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
   usualWh: number
@@ -106,6 +111,8 @@ export interface State {
   lastRule: string
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep); the current run's evidence. */
   hz: Uint16Array
+  /** Where this subject's hz begins in `hz` (the chunk `hist` is in, as 16-bit unsigned). */
+  hzAt: number
   runLlr: number
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
   runFloor: number
@@ -121,47 +128,52 @@ export function ownLimInH (s: State) {
   if (s.limInH === NO_LIM_IN_H) s.limInH = new Array<number>(24).fill(EMPTY)
 }
 
+/** A subject's hist (with what is derived) and hz, 16 bits each, in one place of a shared chunk. */
+const HIST = STEADY + 24, PLACE = 2 * (HIST + 3 * BUCKETS)
+
 export function freshState (h: HourRecord): State {
+  const p = place(PLACE), at = p.byte / 2
+  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(0, at + BASE, at + LEAST).fill(EMPTY, at + LEAST, at + HIST)
   return {
     h, n: 0,
-    hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
+    hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: NO_LIM_IN_H, doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: uint16s(3 * BUCKETS), runLlr: 0, runFloor: 0, group: null,
+    hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
   }
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => Array.from(s.hist.subarray(d * DAYS, d * DAYS + DAYS))
+export const history = (s: State, d: number) => Array.from(s.hist.subarray(s.histAt + d * DAYS, s.histAt + d * DAYS + DAYS))
 
 /** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
-  const h = s.hist, at = d * DAYS
+  const h = s.hist, at = s.histAt + d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
   h[at + DAYS - 1] = Math.min(wh, MAX_WH)
   derive(s, d)
 }
 
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
-export const baseOf = (s: State, d: number) => s.hist[BASE + d]!
+export const baseOf = (s: State, d: number) => s.hist[s.histAt + BASE + d]!
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => s.hist[LEAST + d]!
+export const leastOf = (s: State, d: number) => s.hist[s.histAt + LEAST + d]!
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => s.hist[STEADY + d]!
+export const steadyOf = (s: State, d: number) => s.hist[s.histAt + STEADY + d]!
 
 /** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
 function derive (s: State, d: number) {
-  const h = s.hist
-  h[BASE + d] = median(s, d)
+  const h = s.hist, at = s.histAt
+  h[at + BASE + d] = median(s, d)
   let lo = Infinity, lo2 = Infinity
-  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+  for (let i = at + d * DAYS; i < at + d * DAYS + DAYS; i++) {
     const v = h[i]!
     if (v < 0) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  h[LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
-  h[STEADY + d] = Number.isFinite(lo2) ? lo2 : h[LEAST + d]!
+  h[at + LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
+  h[at + STEADY + d] = Number.isFinite(lo2) ? lo2 : h[at + LEAST + d]!
 }
 
 /** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
@@ -169,7 +181,7 @@ const scratch = new Float64Array(DAYS)
 
 function median (s: State, d: number): number {
   let n = 0
-  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+  for (let i = s.histAt + d * DAYS; i < s.histAt + d * DAYS + DAYS; i++) {
     const x = s.hist[i]!
     if (x === EMPTY) continue
     let j = n++
@@ -185,7 +197,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (let i = 0; i < BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
+  for (let i = s.histAt; i < s.histAt + BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -245,8 +257,8 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, group: _g, ...rest } = s
-  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS, 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(2 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, runLlr, group: _g, ...rest } = s
+  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
@@ -256,8 +268,9 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
   Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: v.doorSeen > 0 || v.limInH.some((x) => x !== EMPTY) ? [...v.limInH] : NO_LIM_IN_H, ep: v.ep && { ...v.ep }, hist: s.hist })
-  for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
-  for (let b = 0; b < BUCKETS; b++) { s.hz[b] = Math.round(hzTry[b]! * TENTHS); s.hz[BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
+  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = Math.min(v.hist[i]!, MAX_WH)
+  const z = s.hzAt
+  for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }
