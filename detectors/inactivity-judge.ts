@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, awayDuring, baseOf, leastOf, remember, remembered, steadyOf, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, baseOf, leastOf, remember, remembered, steadyOf, whAt, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
 import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
@@ -239,7 +239,7 @@ function severityAfter (cfg: Config, ms: number): Severity {
 function quietness (cfg: Config, s: State, d: number, effective: number, usual: number) {
   let known = 0, busier = 0
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[s.histAt + i]!
+    const v = whAt(s, i)
     if (v < 0) continue
     known++
     const usedThen = v - s.floor

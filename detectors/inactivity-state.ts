@@ -54,11 +54,12 @@ export interface State {
   /** Hours learned from. */
   n: number
   /**
-   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`;
-   * -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). `hist` is a
-   * chunk shared with other subjects (slab.ts place()): no typed array of its own.
+   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`,
+   * as 8-bit codes (whAt(): exact to 63 Wh, then to within 1.7 %; empty -1; at most MAX_WH). After
+   * them, derived and not snapshotted: see baseOf(). `hist` is a chunk shared with other subjects
+   * (slab.ts place()): no typed array of its own.
    */
-  hist: Int16Array
+  hist: Uint8Array
   histAt: number
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
@@ -128,51 +129,76 @@ export function ownLimInH (s: State) {
   if (s.limInH === NO_LIM_IN_H) s.limInH = new Array<number>(24).fill(EMPTY)
 }
 
-/** A subject's hist (with what is derived) and hz, 16 bits each, in one place of a shared chunk. */
-const HIST = STEADY + 24, PLACE = 2 * (HIST + 3 * BUCKETS)
+/**
+ * Remembered Wh as 8-bit codes: code c < LINEAR is c Wh; above, steps of about 3.3 % (a code is
+ * within 1.7 % of the Wh it stands for) up to code 254, MAX_WH; code 255 is empty (-1). A remembered
+ * hour is a 15-minute meter's hour summed, or 30 Wh of a fridge: 1.7 % is below what one day differs
+ * from the next by. Decoded: whole Wh, so a snapshot says whole Wh, and a snapshot's Wh coded again
+ * give the same codes (the restored state is the original).
+ */
+const LINEAR = 64, TOP = 254, EMPTY_CODE = 255
+const DECODE = new Int16Array(256)
+for (let c = 0; c <= TOP; c++) DECODE[c] = c < LINEAR ? c : Math.round(LINEAR * (MAX_WH / LINEAR) ** ((c - LINEAR) / (TOP - LINEAR)))
+DECODE[EMPTY_CODE] = EMPTY
+
+/** The code nearest to `wh` (whole or not; -1 empty; past MAX_WH: MAX_WH). */
+export function encode (wh: number): number {
+  if (wh < 0) return EMPTY_CODE
+  if (wh < LINEAR - 0.5) return Math.round(wh)
+  if (wh >= MAX_WH) return TOP
+  let lo = LINEAR - 1, hi = TOP
+  while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (DECODE[mid]! <= wh) lo = mid; else hi = mid }
+  return wh - DECODE[lo]! <= DECODE[hi]! - wh ? lo : hi
+}
+
+/** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
+export const whAt = (s: State, i: number) => DECODE[s.hist[s.histAt + i]!]!
+
+/** A subject's hist (with what is derived), 8 bits, and hz, 16 bits, in one place of a shared chunk. */
+const HIST = STEADY + 24, PLACE = HIST + 2 * 3 * BUCKETS
 
 export function freshState (h: HourRecord): State {
-  const p = place(PLACE), at = p.byte / 2
-  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(0, at + BASE, at + LEAST).fill(EMPTY, at + LEAST, at + HIST)
+  const p = place(PLACE), at = p.byte
+  p.chunk.u8.fill(EMPTY_CODE, at, at + BASE).fill(0, at + BASE, at + LEAST).fill(EMPTY_CODE, at + LEAST, at + HIST)
   return {
     h, n: 0,
-    hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
+    hist: p.chunk.u8, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
     lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: NO_LIM_IN_H, doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
+    hz: p.chunk.u16, hzAt: (at + HIST) / 2, runLlr: 0, runFloor: 0, group: null,
   }
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => Array.from(s.hist.subarray(s.histAt + d * DAYS, s.histAt + d * DAYS + DAYS))
+export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
 
 /** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = s.histAt + d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
-  h[at + DAYS - 1] = Math.min(wh, MAX_WH)
+  h[at + DAYS - 1] = encode(Math.min(wh, MAX_WH))
   derive(s, d)
 }
 
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
-export const baseOf = (s: State, d: number) => s.hist[s.histAt + BASE + d]!
+export const baseOf = (s: State, d: number) => DECODE[s.hist[s.histAt + BASE + d]!]!
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => s.hist[s.histAt + LEAST + d]!
+export const leastOf = (s: State, d: number) => DECODE[s.hist[s.histAt + LEAST + d]!]!
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => s.hist[s.histAt + STEADY + d]!
+export const steadyOf = (s: State, d: number) => DECODE[s.hist[s.histAt + STEADY + d]!]!
 
-/** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
+/** Refreshes hour-of-day d's median, least and second least from its remembered hours (codes: a smaller code is fewer Wh). */
 function derive (s: State, d: number) {
   const h = s.hist, at = s.histAt
-  h[at + BASE + d] = median(s, d)
+  h[at + BASE + d] = encode(median(s, d))
   let lo = Infinity, lo2 = Infinity
   for (let i = at + d * DAYS; i < at + d * DAYS + DAYS; i++) {
     const v = h[i]!
-    if (v < 0) continue
+    if (v === EMPTY_CODE) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  h[at + LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
+  h[at + LEAST + d] = Number.isFinite(lo) ? lo : EMPTY_CODE
   h[at + STEADY + d] = Number.isFinite(lo2) ? lo2 : h[at + LEAST + d]!
 }
 
@@ -182,8 +208,9 @@ const scratch = new Float64Array(DAYS)
 function median (s: State, d: number): number {
   let n = 0
   for (let i = s.histAt + d * DAYS; i < s.histAt + d * DAYS + DAYS; i++) {
-    const x = s.hist[i]!
-    if (x === EMPTY) continue
+    const c = s.hist[i]!
+    if (c === EMPTY_CODE) continue
+    const x = DECODE[c]!
     let j = n++
     while (j > 0 && scratch[j - 1]! > x) { scratch[j] = scratch[j - 1]!; j-- }
     scratch[j] = x
@@ -197,7 +224,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (let i = s.histAt; i < s.histAt + BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
+  for (let i = s.histAt; i < s.histAt + BASE; i++) { const c = s.hist[i]!; if (c !== EMPTY_CODE) all[n++] = DECODE[c]! }
   return all.subarray(0, n).sort()
 }
 
@@ -258,7 +285,7 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 export function toSnapshot (s: State): unknown {
   // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
   const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, runLlr, group: _g, ...rest } = s
-  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE), (c) => DECODE[c]!), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
@@ -268,7 +295,7 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
   Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: v.doorSeen > 0 || v.limInH.some((x) => x !== EMPTY) ? [...v.limInH] : NO_LIM_IN_H, ep: v.ep && { ...v.ep }, hist: s.hist })
-  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = Math.min(v.hist[i]!, MAX_WH)
+  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = encode(Math.min(v.hist[i]!, MAX_WH))
   const z = s.hzAt
   for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
