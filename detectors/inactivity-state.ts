@@ -54,12 +54,11 @@ export interface State {
   /** Hours learned from. */
   n: number
   /**
-   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`,
-   * as 8-bit codes (whAt(): exact to 63 Wh, then to within 1.7 %; empty -1; at most MAX_WH). After
-   * them, derived and not snapshotted: see baseOf(). `hist` is a chunk shared with other subjects
-   * (slab.ts place()): no typed array of its own.
+   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`
+   * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
+   * `hist` is a chunk shared with other subjects (slab.ts place()): no typed array of its own.
    */
-  hist: Uint8Array
+  hist: Int16Array
   histAt: number
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
@@ -79,7 +78,9 @@ export interface State {
   /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
   litPeak: number
   litLearned: number
-  runRecent: number[]
+  /** In `i32` from `at32` (slab.ts place(): no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
+  i32: Int32Array
+  at32: number
   /** 1 = as configured; false alarms lower it. */
   sens: number
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
@@ -92,9 +93,7 @@ export interface State {
    * margin, is what raises: quick when it begins at an hour the person is never quiet from,
    * slower when it begins at an hour the person often goes out.
    */
-  lim: number[]
   /** The first activity after 04:00 on ordinary days, weekdays then weekends: mean local hour, mean absolute deviation, mornings learned. */
-  wake: number[]
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
   doorAt: number
   doorSeen: number
@@ -103,7 +102,6 @@ export interface State {
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
   /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
-  lastRun: number[]
   /** Per local start hour, the same (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. Only a subject with a door sensor has one of its own (ownLimInH): the others share NO_LIM_IN_H, frozen (it is only ever written once the door is seen: judge inside()). */
   limInH: number[]
   doorRuns: number
@@ -129,76 +127,81 @@ export function ownLimInH (s: State) {
   if (s.limInH === NO_LIM_IN_H) s.limInH = new Array<number>(24).fill(EMPTY)
 }
 
-/**
- * Remembered Wh as 8-bit codes: code c < LINEAR is c Wh; above, steps of about 3.3 % (a code is
- * within 1.7 % of the Wh it stands for) up to code 254, MAX_WH; code 255 is empty (-1). A remembered
- * hour is a 15-minute meter's hour summed, or 30 Wh of a fridge: 1.7 % is below what one day differs
- * from the next by. Decoded: whole Wh, so a snapshot says whole Wh, and a snapshot's Wh coded again
- * give the same codes (the restored state is the original).
- */
-const LINEAR = 64, TOP = 254, EMPTY_CODE = 255
-const DECODE = new Int16Array(256)
-for (let c = 0; c <= TOP; c++) DECODE[c] = c < LINEAR ? c : Math.round(LINEAR * (MAX_WH / LINEAR) ** ((c - LINEAR) / (TOP - LINEAR)))
-DECODE[EMPTY_CODE] = EMPTY
-
-/** The code nearest to `wh` (whole or not; -1 empty; past MAX_WH: MAX_WH). */
-export function encode (wh: number): number {
-  if (wh < 0) return EMPTY_CODE
-  if (wh < LINEAR - 0.5) return Math.round(wh)
-  if (wh >= MAX_WH) return TOP
-  let lo = LINEAR - 1, hi = TOP
-  while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (DECODE[mid]! <= wh) lo = mid; else hi = mid }
-  return wh - DECODE[lo]! <= DECODE[hi]! - wh ? lo : hi
-}
-
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
-export const whAt = (s: State, i: number) => DECODE[s.hist[s.histAt + i]!]!
+export const whAt = (s: State, i: number) => s.hist[s.histAt + i]!
 
-/** A subject's hist (with what is derived), 8 bits, and hz, 16 bits, in one place of a shared chunk. */
-const HIST = STEADY + 24, PLACE = HIST + 2 * 3 * BUCKETS
+/**
+ * Small tables in 32-bit integers, in `i32` from `at32`: per local start hour the longest ordinary
+ * run (lim: quiet-run scores, -1 unknown), the mornings (wake: mean local hour, mean absolute
+ * deviation, mornings learned, weekdays then weekends), the last run that raised (lastRun: start
+ * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
+ * hours' Wh (runRecent: whole Wh, -1 none).
+ */
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32 = 34
+const TEN_K = 10_000
+const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
+
+/** Per local start hour, the longest score ordinary quiet runs begun then reached (-1 unknown). */
+export const limOf = (s: State, k: number) => s.i32[s.at32 + LIM + k]! / TEN_K
+export const setLim = (s: State, k: number, score: number) => { s.i32[s.at32 + LIM + k] = fix(score) }
+/** wake[k]: k, k + 1, k + 2 the mean local hour of the first activity after 04:00, its mean absolute deviation, mornings learned; k 0 weekdays, 3 weekends. */
+export const wakeOf = (s: State, k: number) => s.i32[s.at32 + WAKE + k]! / TEN_K
+export const setWake = (s: State, k: number, x: number) => { s.i32[s.at32 + WAKE + k] = fix(x) }
+/** The last run that raised, as it ended: local start hour (0; -1 none) and score (1). */
+export const lastRunOf = (s: State, i: number) => s.i32[s.at32 + LAST_RUN + i]! / TEN_K
+export const setLastRun = (s: State, hour: number, score: number) => { s.i32[s.at32 + LAST_RUN] = fix(hour); s.i32[s.at32 + LAST_RUN + 1] = fix(score) }
+/** The last two closed hours' Wh, run or not (i 1 the latest; -1 none). */
+export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
+export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
+
+/** A subject's small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
+const HIST = STEADY + 24, PLACE = 4 * I32 + 2 * (HIST + 3 * BUCKETS)
 
 export function freshState (h: HourRecord): State {
-  const p = place(PLACE), at = p.byte
-  p.chunk.u8.fill(EMPTY_CODE, at, at + BASE).fill(0, at + BASE, at + LEAST).fill(EMPTY_CODE, at + LEAST, at + HIST)
+  const p = place(PLACE), at32 = p.byte / 4, at = (p.byte + 4 * I32) / 2
+  p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
+  p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
+  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
+  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(0, at + BASE, at + LEAST).fill(EMPTY, at + LEAST, at + HIST)
   return {
     h, n: 0,
-    hist: p.chunk.u8, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
-    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: NO_LIM_IN_H, doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: p.chunk.u16, hzAt: (at + HIST) / 2, runLlr: 0, runFloor: 0, group: null,
+    hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
+    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, i32: p.chunk.i32, at32, sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
+    doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, limInH: NO_LIM_IN_H, doorRuns: 0, sensWake: 1, lastRule: '',
+    hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
   }
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
+export const history = (s: State, d: number) => Array.from(s.hist.subarray(s.histAt + d * DAYS, s.histAt + d * DAYS + DAYS))
 
 /** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = s.histAt + d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
-  h[at + DAYS - 1] = encode(Math.min(wh, MAX_WH))
+  h[at + DAYS - 1] = Math.min(wh, MAX_WH)
   derive(s, d)
 }
 
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
-export const baseOf = (s: State, d: number) => DECODE[s.hist[s.histAt + BASE + d]!]!
+export const baseOf = (s: State, d: number) => s.hist[s.histAt + BASE + d]!
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => DECODE[s.hist[s.histAt + LEAST + d]!]!
+export const leastOf = (s: State, d: number) => s.hist[s.histAt + LEAST + d]!
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => DECODE[s.hist[s.histAt + STEADY + d]!]!
+export const steadyOf = (s: State, d: number) => s.hist[s.histAt + STEADY + d]!
 
-/** Refreshes hour-of-day d's median, least and second least from its remembered hours (codes: a smaller code is fewer Wh). */
+/** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
 function derive (s: State, d: number) {
   const h = s.hist, at = s.histAt
-  h[at + BASE + d] = encode(median(s, d))
+  h[at + BASE + d] = median(s, d)
   let lo = Infinity, lo2 = Infinity
   for (let i = at + d * DAYS; i < at + d * DAYS + DAYS; i++) {
     const v = h[i]!
-    if (v === EMPTY_CODE) continue
+    if (v < 0) continue
     if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
   }
-  h[at + LEAST + d] = Number.isFinite(lo) ? lo : EMPTY_CODE
+  h[at + LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
   h[at + STEADY + d] = Number.isFinite(lo2) ? lo2 : h[at + LEAST + d]!
 }
 
@@ -208,9 +211,8 @@ const scratch = new Float64Array(DAYS)
 function median (s: State, d: number): number {
   let n = 0
   for (let i = s.histAt + d * DAYS; i < s.histAt + d * DAYS + DAYS; i++) {
-    const c = s.hist[i]!
-    if (c === EMPTY_CODE) continue
-    const x = DECODE[c]!
+    const x = s.hist[i]!
+    if (x === EMPTY) continue
     let j = n++
     while (j > 0 && scratch[j - 1]! > x) { scratch[j] = scratch[j - 1]!; j-- }
     scratch[j] = x
@@ -224,7 +226,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (let i = s.histAt; i < s.histAt + BASE; i++) { const c = s.hist[i]!; if (c !== EMPTY_CODE) all[n++] = DECODE[c]! }
+  for (let i = s.histAt; i < s.histAt + BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -284,18 +286,23 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, runLlr, group: _g, ...rest } = s
-  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE), (c) => DECODE[c]!), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, i32: _i, at32: _a32, runLlr, group: _g, ...rest } = s
+  const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
+  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s = freshState(h)
-  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, ...rest } = v
+  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
-  Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: v.doorSeen > 0 || v.limInH.some((x) => x !== EMPTY) ? [...v.limInH] : NO_LIM_IN_H, ep: v.ep && { ...v.ep }, hist: s.hist })
-  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = encode(Math.min(v.hist[i]!, MAX_WH))
+  for (let k = 0; k < 24; k++) setLim(s, k, lim[k]!)
+  for (let k = 0; k < 6; k++) setWake(s, k, wake[k]!)
+  setLastRun(s, lastRun[0]!, lastRun[1]!)
+  pushRecent(s, runRecent[0]!); pushRecent(s, runRecent[1]!)
+  Object.assign(s, { ...rest, limInH: v.doorSeen > 0 || v.limInH.some((x) => x !== EMPTY) ? [...v.limInH] : NO_LIM_IN_H, ep: v.ep && { ...v.ep }, hist: s.hist })
+  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = Math.min(v.hist[i]!, MAX_WH)
   const z = s.hzAt
   for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
