@@ -30,8 +30,13 @@ export const DAYS = 7
 const EMPTY = -1
 /** The most Wh an hour is remembered as (16 bits). */
 export const MAX_WH = 0x7fff
-/** Where in `hist`, after the remembered hours, each hour of day's median, least and second least are kept. */
-const BASE = 24 * DAYS, LEAST = BASE + 24, STEADY = LEAST + 24
+/**
+ * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
+ * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second
+ * least, then the median's lower and upper one, the same when the days known are odd), one 16-bit
+ * number per hour of day.
+ */
+const BASE = 24 * DAYS, NONE = 7, NOTHING = NONE | NONE << 3 | NONE << 6 | NONE << 9
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
@@ -160,14 +165,14 @@ export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
 /** A subject's small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
-const HIST = STEADY + 24, PLACE = 4 * I32 + 2 * (HIST + 3 * BUCKETS)
+const HIST = BASE + 24, PLACE = 4 * I32 + 2 * (HIST + 3 * BUCKETS)
 
 export function freshState (h: HourRecord): State {
   const p = place(PLACE), at32 = p.byte / 4, at = (p.byte + 4 * I32) / 2
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
   p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
-  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(0, at + BASE, at + LEAST).fill(EMPTY, at + LEAST, at + HIST)
+  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
   return {
     h, n: 0,
     hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
@@ -189,40 +194,39 @@ export function remember (s: State, d: number, wh: number) {
   derive(s, d)
 }
 
+/** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
+const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : s.hist[s.histAt + d * DAYS + j]!
+
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
-export const baseOf = (s: State, d: number) => s.hist[s.histAt + BASE + d]!
-/** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => s.hist[s.histAt + LEAST + d]!
-/** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => s.hist[s.histAt + STEADY + d]!
-
-/** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
-function derive (s: State, d: number) {
-  const h = s.hist, at = s.histAt
-  h[at + BASE + d] = median(s, d)
-  let lo = Infinity, lo2 = Infinity
-  for (let i = at + d * DAYS; i < at + d * DAYS + DAYS; i++) {
-    const v = h[i]!
-    if (v < 0) continue
-    if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
-  }
-  h[at + LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
-  h[at + STEADY + d] = Number.isFinite(lo2) ? lo2 : h[at + LEAST + d]!
+export function baseOf (s: State, d: number): number {
+  const x = s.hist[s.histAt + BASE + d]!, lo = (x >> 6) & NONE, hi = x >> 9
+  if (lo === NONE) return 0
+  const a = dayOf(s, d, lo)
+  return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
 }
+/** The least Wh of hour-of-day d over the remembered days (-1: none). */
+export const leastOf = (s: State, d: number) => dayOf(s, d, s.hist[s.histAt + BASE + d]! & NONE)
+/** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
+export const steadyOf = (s: State, d: number) => dayOf(s, d, (s.hist[s.histAt + BASE + d]! >> 3) & NONE)
 
-/** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
-const scratch = new Float64Array(DAYS)
+/** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
+const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
 
-function median (s: State, d: number): number {
-  let n = 0
-  for (let i = s.histAt + d * DAYS; i < s.histAt + d * DAYS + DAYS; i++) {
-    const x = s.hist[i]!
-    if (x === EMPTY) continue
+/** Refreshes which of hour-of-day d's remembered hours are its median, least and second least. */
+function derive (s: State, d: number) {
+  const h = s.hist, from = s.histAt + d * DAYS
+  let n = 0, lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
+  for (let k = 0; k < DAYS; k++) {
+    const v = h[from + k]!
+    if (v < 0) continue
+    if (v < lo) { lo2 = lo; jlo2 = jlo; lo = v; jlo = k } else if (v < lo2) { lo2 = v; jlo2 = k }
     let j = n++
-    while (j > 0 && scratch[j - 1]! > x) { scratch[j] = scratch[j - 1]!; j-- }
-    scratch[j] = x
+    while (j > 0 && scratch[j - 1]! > v) { scratch[j] = scratch[j - 1]!; which[j] = which[j - 1]!; j-- }
+    scratch[j] = v; which[j] = k
   }
-  return n === 0 ? 0 : n % 2 === 1 ? scratch[n >> 1]! : Math.round((scratch[n / 2 - 1]! + scratch[n / 2]!) / 2)
+  const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
+  const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
+  h[s.histAt + BASE + d] = jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9
 }
 
 /** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
