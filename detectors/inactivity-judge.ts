@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limOf, pushRecent, recentOf, remember, remembered, setLastRun, setLim, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limInHOf, limOf, pushRecent, recentOf, remember, remembered, setLastRun, setLim, setLimInH, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
 import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
@@ -177,7 +177,7 @@ export function endRun (cfg: Config, s: State) {
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
     setLim(s, sd, Math.max(s.runScore, limOf(s, sd)))
-    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runFloor); s.limInH[sd] = Math.max(s.limInH[sd]!, s.runFloor) }
+    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runFloor); setLimInH(s, sd, Math.max(limInHOf(s, sd), s.runFloor)) }
     if (s.doorSeen > 0) s.doorRuns++
     s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
@@ -218,7 +218,7 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, spread:
       for (let k = 0; k < 24; k++) if (limOf(s, k) > 0) setLim(s, k, r4(Math.max(0, limOf(s, k) - cfg.limitDecayPerDay)))
       if (s.litLearned > 0) s.litLearned = r4(Math.max(0, s.litLearned - cfg.limitDecayPerDay))
       if (s.limIn > 0) s.limIn = r4(Math.max(0, s.limIn - cfg.limitDecayPerDay))
-      for (let k = 0; k < 24; k++) if (s.limInH[k]! > 0) s.limInH[k] = r4(Math.max(0, s.limInH[k]! - cfg.limitDecayPerDay))
+      for (let k = 0; k < 24; k++) if (limInHOf(s, k) > 0) setLimInH(s, k, r4(Math.max(0, limInHOf(s, k) - cfg.limitDecayPerDay)))
     }
     const before = Math.max(0, baseOf(s, d) - s.floor), floor = s.floor
     remember(s, d, wh)
@@ -287,7 +287,7 @@ export function insideAt (cfg: Config, s: State, hour: number): number {
   const sd = startHour(cfg, s), overnight = Math.floor(hour / 24) > Math.floor((s.runStart + cfg.offsetMs) / HOUR / 24)
   const to = sd + (overnight ? Math.min(23, Math.max(cfg.limitHoursAfter, s.runHours - 1)) : cfg.limitHoursAfter)
   let limIn = -1
-  for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
+  for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, limInHOf(s, (k + 24) % 24))
   return Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.insideMarginHours) / s.sens
 }
 

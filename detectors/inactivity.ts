@@ -11,7 +11,7 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, limOf, ownLimInH, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -340,7 +340,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       let s = states.get(e.subjectId)
       if (s === undefined) { s = freshState(hrs.of(e.subjectId)); states.set(e.subjectId, s) }
       // Any event says the camera works; only an opening says someone went out or came in.
-      if (e.ts > s.doorSeen) { s.doorSeen = e.ts; ownLimInH(s) }
+      if (e.ts > s.doorSeen) s.doorSeen = e.ts
       if (e.event === 'door_open' && e.ts > s.doorAt) s.doorAt = e.ts
       // Motion seen by the camera is someone up and about: the quiet run ends there, as activity would end it.
       if (e.event !== 'motion' || e.ts < s.h.last - HOUR) return null
