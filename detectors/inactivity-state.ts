@@ -12,16 +12,17 @@
  * fuse). What is derived from them (each hour of day's median, least and second least: baseOf(),
  * leastOf(), steadyOf()) is kept after them, refreshed as an hour is remembered, and not
  * snapshotted. The hazards' faded counts are kept in tenths (they are rounded to tenths anyway) as
- * 16-bit integers (`hz` from `hzAt`). lim, limInH, wake, lastRun and runRecent are 32-bit integers in the
+ * 16-bit integers (`hz` from `hzAt`). lim, wake, lastRun and runRecent are 32-bit integers in the
  * same place (`i32` from `at32`; limOf() and the like): ten-thousandths, which every one of them is
- * rounded to already, so exact. (8-bit log codes for the remembered hours were tried and measured
+ * rounded to already, so exact. limInH, the door's, likewise, but in an array of its own made
+ * the first time it is learned: only a subject with a door sensor does. (8-bit log codes for the remembered hours were tried and measured
  * worse on the real homes: 1.7 % of a high standing load is the signal above it.)
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, TENTHS } from './inactivity-expect.ts'
-import { place } from './slab.ts'
+import { int32s, place } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
@@ -112,7 +113,8 @@ export interface State {
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
   /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
-  /** Per local start hour, the same (limInHOf(), in `i32`; -1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
+  /** Per local start hour, the same (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own; and ordinary runs ended with a door sensor in place. */
+  doorH: Int32Array | null
   doorRuns: number
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
   sensWake: number
@@ -138,7 +140,7 @@ export const whAt = (s: State, i: number) => s.hist[s.histAt + i]!
  * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
  * hours' Wh (runRecent: whole Wh, -1 none).
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, LIM_IN_H = 34, I32 = 58
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32 = 34
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
 
@@ -154,8 +156,8 @@ export const setLastRun = (s: State, hour: number, score: number) => { s.i32[s.a
 /** The last two closed hours' Wh, run or not (i 1 the latest; -1 none). */
 export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
 /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (-1 unknown). */
-export const limInHOf = (s: State, k: number) => s.i32[s.at32 + LIM_IN_H + k]! / TEN_K
-export const setLimInH = (s: State, k: number, hours: number) => { s.i32[s.at32 + LIM_IN_H + k] = fix(hours) }
+export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.doorH[k]! / TEN_K
+export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
 /** A subject's small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
@@ -165,13 +167,13 @@ export function freshState (h: HourRecord): State {
   const p = place(PLACE), at32 = p.byte / 4, at = (p.byte + 4 * I32) / 2
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
-  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + LIM_IN_H).fill(-TEN_K, at32 + LIM_IN_H, at32 + I32)
+  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
   p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
   return {
     h, n: 0,
     hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
     runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, i32: p.chunk.i32, at32, sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, doorRuns: 0, sensWake: 1, lastRule: '',
+    doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, doorH: null, doorRuns: 0, sensWake: 1, lastRule: '',
     hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
   }
 }
@@ -289,7 +291,7 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, i32: _i, at32: _a32, runLlr, group: _g, ...rest } = s
+  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, i32: _i, at32: _a32, doorH: _dh, runLlr, group: _g, ...rest } = s
   const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
   return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf), hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
@@ -300,7 +302,7 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const s = freshState(h)
   const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
-  for (let k = 0; k < 24; k++) { setLim(s, k, lim[k]!); setLimInH(s, k, limInH[k]!) }
+  for (let k = 0; k < 24; k++) { setLim(s, k, lim[k]!); if (limInH[k] !== EMPTY) setLimInH(s, k, limInH[k]!) }
   for (let k = 0; k < 6; k++) setWake(s, k, wake[k]!)
   setLastRun(s, lastRun[0]!, lastRun[1]!)
   pushRecent(s, runRecent[0]!); pushRecent(s, runRecent[1]!)
