@@ -191,9 +191,10 @@ export function createFusion (list: readonly Detector[], opts: FusionOptions = {
       if (sample.registerFault === 'implausible' || suspect(sample.deviceId)) return out
       const p = fromPower?.kind === KIND ? fromPower : null, w = fromWater?.kind === KIND ? fromWater : null
       // Electricity alone and nothing said: its start is all there is to keep.
-      if (sample.unit === 'kwh' && p === null && w === null && !subs.has(sample.subjectId)) {
-        if (!kwhOnly.has(sample.subjectId)) kwhOnly.set(sample.subjectId, sample.ts)
-        return out
+      // (A subject is in kwhOnly or in subs, never both: one lookup for the common case.)
+      if (sample.unit === 'kwh' && p === null && w === null) {
+        if (kwhOnly.has(sample.subjectId)) return out
+        if (!subs.has(sample.subjectId)) { kwhOnly.set(sample.subjectId, sample.ts); return out }
       }
       const s = sub(sample.subjectId)
       if (sample.unit === 'kwh') { if ((s.units & KWH) === 0) s.firstKwh = sample.ts; s.units |= KWH; s.lastKwh = sample.ts }
