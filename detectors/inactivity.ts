@@ -11,7 +11,7 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -32,7 +32,7 @@ export interface InactivityOptions extends DetectorOptions {
   maxHeldKwh?: number
   /** Never raise on a run that used at least this share of the usual for its hours. Default 0.9. */
   maxRatio?: number
-  /** A lamp or TV left on into the night raises once it has been on this many night hours the person usually sleeps through... Default 2. */
+  /** A lamp or TV left on into the night raises once it has been on this many night hours the person usually sleeps through... Default 3. */
   litNightHours?: number
   /** ... and this share of the standby load (a lamp on a 500 W base load is lost in its wander). Default 0.5. */
   residueStandbyShare?: number
@@ -122,10 +122,10 @@ export interface InactivityOptions extends DetectorOptions {
   expectLearnDays?: number
   /** ... with a door sensor that has not seen the door open since the quiet began (once learned, insideLearnRuns), this share of the bar raises. Default 0.5. */
   insideEvidenceShare?: number
-  /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.2 and 1.4. */
+  /** ... the evidence this many times the bar makes a meter-only alert's confidence medium, and this many high (an update says so as it grows; dispatch then sends a worker). Defaults 1.3 and 1.5 (with the bar at 7: the evidence 9.1 and 10.5). */
   confidenceMediumShare?: number
   confidenceHighShare?: number
-  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 8. */
+  /** ... a quiet run raises once its evidence reaches this (not divided by the sensitivity: false alarms teach the hazards instead). Default 7. */
   expectEvidence?: number
   /** Which bar raises a quiet run: 'runs' (longer than this home's longest runs begun about then), 'expected' (the expected-activity evidence) 'both' (either), or 'learned' (the runs until this home's hazards are learned, expectLearnDays after the warm-up; then the expected activity alone). Default 'learned'. */
   raiseBy?: 'runs' | 'expected' | 'both' | 'learned'
@@ -148,6 +148,10 @@ export interface InactivityOptions extends DetectorOptions {
   maxHourEvidence?: number
   /** ... a sign of life is measured above the load held through the last three hours (a lamp or TV left on gives none). Default true. */
   signAboveHeld?: boolean
+  /** ... a sign of life is also more than this share of that held load above it (its own wander: a TV with what is on, a thermostat). Default 0.5. */
+  signWanderShare?: number
+  /** ... and an hour within this share of the held load above it is at about standby. Default 0.3. */
+  deepWanderShare?: number
   /** ... no one hour takes away more than this (a timed reheat, a fridge's defrost: a stopped home has those too). Default 0.5: a home whose standing load cycles above its quietest nights (a fridge) must still gather evidence when it stops. */
   maxHourCounter?: number
   /** While the runs bar judges (the first warm-up + expectLearnDays), a run past it raises only once the expected-activity evidence learned so far reaches this (times the door's share). Default 2. */
@@ -172,7 +176,7 @@ function resolve (o: InactivityOptions): Config {
     quietShare: o.quietShare ?? 0.35,
     heldWeight: o.heldWeight ?? 0.5,
     constantWeight: o.constantWeight ?? 0,
-    litNightHours: o.litNightHours ?? 2,
+    litNightHours: o.litNightHours ?? 3,
     residueStandbyShare: o.residueStandbyShare ?? 0.5,
     nightFrom: o.nightFrom ?? 22,
     nightUntil: o.nightUntil ?? 6,
@@ -218,15 +222,15 @@ function resolve (o: InactivityOptions): Config {
     priorHazard: o.priorHazard ?? 0.1,
     priorWeight: o.priorWeight ?? 2,
     maxHazard: o.maxHazard ?? 0.9,
-    expectEvidence: o.expectEvidence ?? 8,
+    expectEvidence: o.expectEvidence ?? 7,
     raiseBy: o.raiseBy ?? 'learned',
     missedRoutine: o.missedRoutine ?? true,
     missedRoutineExpected: o.missedRoutineExpected ?? true,
     signShare: o.signShare ?? 0.3,
     expectLearnDays: o.expectLearnDays ?? 28,
     insideEvidenceShare: o.insideEvidenceShare ?? 0.5,
-    confidenceMediumShare: o.confidenceMediumShare ?? 1.2,
-    confidenceHighShare: o.confidenceHighShare ?? 1.4,
+    confidenceMediumShare: o.confidenceMediumShare ?? 1.3,
+    confidenceHighShare: o.confidenceHighShare ?? 1.5,
     expectMinQuietHours: o.expectMinQuietHours ?? 2,
     longRunHours: o.longRunHours ?? 3,
     graded: o.graded ?? true,
@@ -240,6 +244,8 @@ function resolve (o: InactivityOptions): Config {
     wakeMinEvidence: o.wakeMinEvidence ?? 4,
     backstopRuns: o.backstopRuns ?? 3,
     rearmRuns: o.rearmRuns ?? 1,
+    signWanderShare: o.signWanderShare ?? 0.5,
+    deepWanderShare: o.deepWanderShare ?? 0.3,
   }
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
@@ -281,7 +287,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     g.lim ??= new Array<number>(24)
     for (let k = 0; k < 24; k++) {
       let n = 0
-      for (const m of g.members) if (learned(cfg, m) && m.lim[k]! >= 0) scratch[n++] = m.lim[k]!
+      for (const m of g.members) if (learned(cfg, m) && limOf(m, k) >= 0) scratch[n++] = limOf(m, k)
       const v = scratch.subarray(0, n).sort()
       g.lim[k] = n < cfg.minPeers ? -1 : v[Math.min(n - 1, Math.floor(cfg.peerQuantile * n))]!
     }
@@ -395,8 +401,8 @@ function judged (a: Anomaly): Anomaly {
   if (a.phase === 'clear') return withConfidence(a, 'low', 'the episode ended')
   if (e.doorShutSinceQuiet === true) return withConfidence(a, 'high', 'the meter quiet past this person\'s bounds, and the door shut all the while')
   // This home's own routine says how unlikely the silence is: far past the bar, it is worth a visit at once.
-  if (e.evidenceLevel === 2) return withConfidence(a, 'high', 'one meter: this home\'s own routine makes the silence far less likely than its bar allows (1.4 times the evidence)')
-  if (e.evidenceLevel === 1) return withConfidence(a, 'medium', 'one meter: a silence past this home\'s bar by a fifth')
+  if (e.evidenceLevel === 2) return withConfidence(a, 'high', 'one meter: this home\'s own routine makes the silence far less likely than its bar allows (1.5 times the evidence)')
+  if (e.evidenceLevel === 1) return withConfidence(a, 'medium', 'one meter: a silence past this home\'s bar by 30 %')
   if (a.detector === 'missed_routine') return withConfidence(a, 'low', 'one meter: the morning\'s first activity is overdue past this person\'s usual time')
   const far = a.severity !== 'medium' || (typeof e.quietHours === 'number' && typeof e.raiseAtQuietHours === 'number' && e.quietHours >= 1.5 * e.raiseAtQuietHours)
   if (far && e.learnedFrom !== 'defaults') return withConfidence(a, 'medium', 'one meter, far past this person\'s learned quiet runs')

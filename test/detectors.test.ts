@@ -295,13 +295,13 @@ test('once its hazards are learned, a quiet run raises on this home\'s expected 
     // afternoon, dinner) weigh heavily, so the silence raises the same evening (hour by hour,
     // quiet or not, it waited for the next morning: 22-23 h).
     assert.ok(raise.observedAt <= at(42, 9) + 13 * H, `seed ${seed}: raised ${(raise.observedAt - at(42, 9)) / H} h after 09:00`)
-    assert.equal(raise.evidence.raiseAtEvidence, 8)
-    assert.ok((raise.evidence.expectedEvidence as number) >= 8, `evidence ${raise.evidence.expectedEvidence}`)
+    assert.equal(raise.evidence.raiseAtEvidence, 7)
+    assert.ok((raise.evidence.expectedEvidence as number) >= 7, `evidence ${raise.evidence.expectedEvidence}`)
     // As the silence goes on through hours this person is nearly always up in, the evidence grows
     // and so does the confidence: an update says `high` (dispatch sends a worker) by the next morning.
     const high = out.find((a) => a.phase === 'update' && a.confidence === 'high')
     assert.ok(high && high.observedAt <= at(43, 9), `seed ${seed}: ${out.map((a) => `${a.phase}:${a.severity}:${a.confidence}`).join(' ')}`)
-    assert.ok((high.evidence.expectedEvidence as number) >= 1.4 * 8)
+    assert.ok((high.evidence.expectedEvidence as number) >= 1.5 * 7)
   }
 })
 
@@ -489,8 +489,8 @@ test('once its hazards are learned, a door shut since the silence began halves t
   const none = first(feed(createInactivityDetector(), month)), shut = first(feed(createInactivityDetector(), withDoor([5])))
   const out = first(feed(createInactivityDetector(), withDoor([10.1])))
   assert.ok(none && shut && out)
-  assert.equal(none.evidence.raiseAtEvidence, 8)
-  assert.equal(shut.evidence.raiseAtEvidence, 4)
+  assert.equal(none.evidence.raiseAtEvidence, 7)
+  assert.equal(shut.evidence.raiseAtEvidence, 3.5)
   assert.ok(shut.observedAt < none.observedAt, `door shut: ${(shut.observedAt - at(42, 10)) / H} h, no sensor: ${(none.observedAt - at(42, 10)) / H} h`)
   assert.equal(shut.confidence, 'high')
   assert.equal(out.observedAt, none.observedAt, 'the door opened as the silence began: an outing, judged as without a sensor')

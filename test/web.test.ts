@@ -127,6 +127,21 @@ test('resolving a task nobody went to asks for a reason; a phone call counts', a
   assert.deepEqual(problems, [])
 })
 
+test('a silence that goes on after a false alarm comes back as a new task that says so', async () => {
+  await page.getByRole('button', { name: '‹ 返回' }).click()
+  // The detector's re-raise: the quiet since the answer reached this person's bar again.
+  const answered = NOW + 60_000
+  await h.gc.components.alerts.handleAnomaly({
+    subjectId: 'e102', detector: 'low_use', kind: 'inactivity', phase: 'raise' as const, severity: 'medium' as const, startedAt: answered, observedAt: answered + 4 * HOUR,
+    evidence: { rule: 'low_use', quietSince: new Date(NOW - 5 * HOUR).toISOString(), quietSinceFalseAlarm: new Date(answered).toISOString() },
+  })
+  const card = page.locator('.card[data-state="open"]', { hasText: '陈' })
+  await card.waitFor({ timeout: 30_000 })
+  assert.match(await card.textContent() ?? '', /陈\S*家已于 \d\d:\d\d 按误报办结，此后又 4 小时无用电，请再次确认/)
+  await page.screenshot({ path: `${ARTIFACTS}/worker-again.png` })
+  assert.deepEqual(problems, [])
+})
+
 test('a wrong token gets a clear message that goes away once signed in; a worker sees nothing of another grid', async () => {
   const other = await ctx.newPage()
   const seen = watch(other)

@@ -150,6 +150,11 @@ export function describe (alert, who) {
       // A missed routine is no use at all; a low run is some use, far below this home's usual.
       const some = !usual && typeof e.actualKwh === 'number' && e.actualKwh > 0
       const figures = typeof e.usualKwh === 'number' ? (zh ? `（平时约 ${h1(e.usualKwh)} 度，实际 ${h1(e.actualKwh ?? 0)} 度）` : ` (usually ${h1(e.usualKwh)} kWh, now ${h1(e.actualKwh ?? 0)})`) : ''
+      // Raised again after a false alarm: whoever answered saw the person then, not since.
+      if (e.quietSinceFalseAlarm) {
+        const at = hhmm(e.quietSinceFalseAlarm), after = h1(hours(e.quietSinceFalseAlarm, alert.lastSeenAt ?? alert.raisedAt))
+        return zh ? `${home}已于 ${at} 按误报办结，此后又 ${after} 小时${water ? '无用水' : '无用电'}，请再次确认` : `${home}: closed as a false alarm at ${at}, yet no ${water ? 'water' : 'electricity'} used for ${after} h since; please check again`
+      }
       if (zh) return `${home} ${since} 起 ${long} 小时${some ? '用电很少' : water ? '无用水' : '无用电'}${usual ? `，平时 ${usual} 起床` : figures}`
       return `${home}: ${some ? 'very little electricity' : `no ${water ? 'water' : 'electricity'}`} used for ${long} h since ${since}${usual ? `; usually up by ${usual}` : figures}`
     }
