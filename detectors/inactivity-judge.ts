@@ -96,8 +96,6 @@ export interface Config {
   signWanderShare: number
   deepWanderShare: number
   insideLit: boolean
-  insideLitNightHours: number
-  insideHeldTwo: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -151,9 +149,7 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const least = aboveFloor(s, leastOf(s, d)), steady = aboveFloor(s, steadyOf(s, d))
   let low = wh / hours
   const r0 = s.runRecent[0]!, r1 = s.runRecent[1]!
-  // With the door shut for the last three hours (learned), the person is in: a load held through two hours is held (not three).
-  const twoHours = cfg.insideHeldTwo && s.doorRuns >= cfg.insideLearnRuns && s.doorSeen > s.h.last - cfg.doorSensorDays * 24 * HOUR && s.doorAt < s.h.last - 3 * HOUR - cfg.doorSlackMs
-  if (r0 >= 0 && r0 < low && !twoHours) low = r0
+  if (r0 >= 0 && r0 < low) low = r0
   if (r1 >= 0 && r1 < low) low = r1
   const held = Math.max(0, low - s.floor)
   // A big steady load (heating, air conditioning) was switched on by someone: it is not a lamp left on.
@@ -486,9 +482,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
   // A light left on into the night, in a silence that began before it: a flat residue.
   // ... longer than any this person has had on an ordinary night (some sleep with the light on).
   const lit = litInside(cfg, s, h, wh)
-  // With the door shut since the silence began, no one came home late and left it on: fewer lit hours do.
-  const litHours = cfg.insideLitNightHours > 0 && inside(cfg, s) && s.doorRuns >= cfg.insideLearnRuns ? cfg.insideLitNightHours : cfg.litNightHours
-  const litNight = (s.litNight >= Math.max(litHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight) || lit
+  const litNight = (s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight) || lit
   if (!litNight) {
     const [runs, expected] = bars(cfg, s)
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.

@@ -99,10 +99,6 @@ export interface InactivityOptions extends DetectorOptions {
   insideStandbyShare?: number
   /** With the door shut since: a lamp on in the night for the last three hours with nothing else changing, an hour longer than any lit night of this person's own, raises (inactivity-judge.ts litInside). Default true. */
   insideLit?: boolean
-  /** ... and a lamp still on this many night hours into a silence begun before it, with the door shut since (0: litNightHours). Default 0. */
-  insideLitNightHours?: number
-  /** With the door shut for the last three hours, a load held through the last two hours is held (a lamp left on), not three. Default false. */
-  insideHeldTwo?: boolean
   /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
   perRuleSensitivity?: boolean
   /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 20. */
@@ -253,8 +249,6 @@ function resolve (o: InactivityOptions): Config {
     signWanderShare: o.signWanderShare ?? 0.5,
     deepWanderShare: o.deepWanderShare ?? 0.3,
     insideLit: o.insideLit ?? true,
-    insideLitNightHours: o.insideLitNightHours ?? 0,
-    insideHeldTwo: o.insideHeldTwo ?? false,
   }
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
