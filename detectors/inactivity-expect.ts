@@ -47,14 +47,16 @@ export interface ExpectState {
    * about standby.
    */
   hz: Uint16Array
+  /** Where the subject's counts begin in `hz` (a chunk shared with other subjects: inactivity-state.ts). */
+  hzAt: number
   /** Evidence gathered by the current quiet run. */
   runLlr: number
 }
 
 /** Bucket b's faded counts: hours that followed a quiet hour, those activity came back in, and of the rest those at about standby. */
-const tries = (s: ExpectState, b: number) => s.hz[b]! / TENTHS
-const ends = (s: ExpectState, b: number) => s.hz[BUCKETS + b]! / TENTHS
-const deeps = (s: ExpectState, b: number) => s.hz[2 * BUCKETS + b]! / TENTHS
+const tries = (s: ExpectState, b: number) => s.hz[s.hzAt + b]! / TENTHS
+const ends = (s: ExpectState, b: number) => s.hz[s.hzAt + BUCKETS + b]! / TENTHS
+const deeps = (s: ExpectState, b: number) => s.hz[s.hzAt + 2 * BUCKETS + b]! / TENTHS
 
 /**
  * Bucket of local hour index h (hours on the local clock), in a quiet run `quietHours` long so
@@ -84,9 +86,9 @@ export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -M
 /** Learns one ordinary hour that followed a quiet hour: did activity come back in it, and if not, was it at about standby? */
 export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean, deep = false) {
   const keep = 1 - 1 / cfg.expectMemory
-  s.hz[b] = Math.round((tries(s, b) * keep + 1) * TENTHS)
-  s.hz[BUCKETS + b] = Math.round((ends(s, b) * keep + (ended ? 1 : 0)) * TENTHS)
-  s.hz[2 * BUCKETS + b] = Math.round((deeps(s, b) * keep + (deep && !ended ? 1 : 0)) * TENTHS)
+  s.hz[s.hzAt + b] = Math.round((tries(s, b) * keep + 1) * TENTHS)
+  s.hz[s.hzAt + BUCKETS + b] = Math.round((ends(s, b) * keep + (ended ? 1 : 0)) * TENTHS)
+  s.hz[s.hzAt + 2 * BUCKETS + b] = Math.round((deeps(s, b) * keep + (deep && !ended ? 1 : 0)) * TENTHS)
 }
 
 /** Of the ordinary hours in bucket b that stayed quiet after a quiet hour, the share at about standby (a long run's leans on the short). */

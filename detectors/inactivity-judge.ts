@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../vocab/index.ts'
 import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, awayDuring, baseOf, leastOf, remember, remembered, steadyOf, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limInHOf, limOf, pushRecent, recentOf, remember, remembered, setLastRun, setLim, setLimInH, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
 import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
@@ -148,7 +148,7 @@ const act = { above: 0, effective: 0, constant: 0, active: false, lively: false,
 export function activity (cfg: Config, s: State, d: number, wh: number, hours = 1): Readonly<typeof act> {
   const least = aboveFloor(s, leastOf(s, d)), steady = aboveFloor(s, steadyOf(s, d))
   let low = wh / hours
-  const r0 = s.runRecent[0]!, r1 = s.runRecent[1]!
+  const r0 = recentOf(s, 0), r1 = recentOf(s, 1)
   if (r0 >= 0 && r0 < low) low = r0
   if (r1 >= 0 && r1 < low) low = r1
   const held = Math.max(0, low - s.floor)
@@ -214,11 +214,11 @@ export function resetRun (s: State) {
 /** A quiet run ends in activity: one that raised nothing is an ordinary one, to learn from. */
 export function endRun (cfg: Config, s: State) {
   // A run that raised is remembered as it ended, in case the worker then says it was a false alarm.
-  if (s.ep !== null && s.runHours > 0) { s.lastRun[0] = startHour(cfg, s); s.lastRun[1] = s.runScore }
+  if (s.ep !== null && s.runHours > 0) setLastRun(s, startHour(cfg, s), s.runScore)
   if (s.ep === null && s.runHours > 0 && s.n >= cfg.warmupHours) {
     const sd = startHour(cfg, s)
-    s.lim[sd] = Math.max(s.runScore, s.lim[sd]!)
-    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runFloor); s.limInH[sd] = Math.max(s.limInH[sd]!, s.runFloor) }
+    setLim(s, sd, Math.max(s.runScore, limOf(s, sd)))
+    if (inside(cfg, s)) { s.limIn = Math.max(s.limIn, s.runFloor); setLimInH(s, sd, Math.max(limInHOf(s, sd), s.runFloor)) }
     if (s.doorSeen > 0) s.doorRuns++
     s.litLearned = Math.max(s.litLearned, s.litPeak)
   }
@@ -236,9 +236,9 @@ export const ordinary = (cfg: Config, s: State) => s.ep === null || (s.ep.muted 
 export function learnFalseAlarm (cfg: Config, s: State) {
   if (!cfg.learnFalseAlarms) return
   const open = s.ep !== null && s.runStart >= 0
-  const sd = open ? startHour(cfg, s) : s.lastRun[0]!, score = open ? s.runScore : s.lastRun[1]!
-  if (sd >= 0) s.lim[sd] = r4(Math.max(s.lim[sd]!, score))
-  s.lastRun[0] = -1; s.lastRun[1] = 0
+  const sd = open ? startHour(cfg, s) : lastRunOf(s, 0), score = open ? s.runScore : lastRunOf(s, 1)
+  if (sd >= 0) setLim(s, sd, r4(Math.max(limOf(s, sd), score)))
+  setLastRun(s, -1, 0)
 }
 
 export function clearEpisode (s: State, reason: string): Verdict | null {
@@ -252,14 +252,14 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
 /** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away, or `spread` (more than half of it a meter gap spread out). */
 export function closeHour (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
   const verdict = judge(cfg, s, h, wh, spread, at, peer)
-  s.runRecent[0] = s.runRecent[1]!; s.runRecent[1] = wh
+  pushRecent(s, wh)
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
     if (d === 23) {
-      for (let k = 0; k < 24; k++) if (s.lim[k]! > 0) s.lim[k] = r4(Math.max(0, s.lim[k]! - cfg.limitDecayPerDay))
+      for (let k = 0; k < 24; k++) if (limOf(s, k) > 0) setLim(s, k, r4(Math.max(0, limOf(s, k) - cfg.limitDecayPerDay)))
       if (s.litLearned > 0) s.litLearned = r4(Math.max(0, s.litLearned - cfg.limitDecayPerDay))
       if (s.limIn > 0) s.limIn = r4(Math.max(0, s.limIn - cfg.limitDecayPerDay))
-      for (let k = 0; k < 24; k++) if (s.limInH[k]! > 0) s.limInH[k] = r4(Math.max(0, s.limInH[k]! - cfg.limitDecayPerDay))
+      for (let k = 0; k < 24; k++) if (limInHOf(s, k) > 0) setLimInH(s, k, r4(Math.max(0, limInHOf(s, k) - cfg.limitDecayPerDay)))
     }
     const before = Math.max(0, baseOf(s, d) - s.floor), floor = s.floor
     remember(s, d, wh)
@@ -280,7 +280,7 @@ function severityAfter (cfg: Config, ms: number): Severity {
 function quietness (cfg: Config, s: State, d: number, effective: number, usual: number) {
   let known = 0, busier = 0
   for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = s.hist[i]!
+    const v = whAt(s, i)
     if (v < 0) continue
     known++
     const usedThen = v - s.floor
@@ -305,7 +305,7 @@ export function raiseAt (cfg: Config, s: State, peer: readonly number[] | null =
   let lim = -1
   for (let k = sd - cfg.limitHoursBefore; k <= sd + cfg.limitHoursAfter; k++) {
     const i = (k + 24) % 24
-    if (own) lim = Math.max(lim, s.lim[i]!)
+    if (own) lim = Math.max(lim, limOf(s, i))
     if (peer !== null) lim = Math.max(lim, peer[i]!)
   }
   const usual = lim < 0 ? cfg.minQuietHours : Math.min(cfg.ownLimitCapHours, Math.max(cfg.raiseFloorHours, lim + cfg.limitMarginHours))
@@ -328,7 +328,7 @@ export function insideAt (cfg: Config, s: State, hour: number): number {
   const sd = startHour(cfg, s), overnight = Math.floor(hour / 24) > Math.floor((s.runStart + cfg.offsetMs) / HOUR / 24)
   const to = sd + (overnight ? Math.min(23, Math.max(cfg.limitHoursAfter, s.runHours - 1)) : cfg.limitHoursAfter)
   let limIn = -1
-  for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, s.limInH[(k + 24) % 24]!)
+  for (let k = sd - cfg.limitHoursBefore; k <= to; k++) limIn = Math.max(limIn, limInHOf(s, (k + 24) % 24))
   return Math.max(cfg.insideFloorHours, (limIn < 0 ? s.limIn : limIn) + cfg.insideMarginHours) / s.sens
 }
 
@@ -394,13 +394,13 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
   s.wakeDay = dayOf(h)
   if (!learn || s.n < cfg.warmupHours / 2) return
   // wake[k .. k + 2]: mean local hour, mean absolute deviation, mornings learned.
-  const w = s.wake, k = weekendOf(h), n = w[k + 2]!
+  const k = weekendOf(h), n = wakeOf(s, k + 2)
   const a = Math.max(1 / (n + 1), 1 / cfg.wakeLearnDays)
-  if (n === 0) { w[k] = at; w[k + 1] = 0.5 } else {
-    w[k + 1] = r4(w[k + 1]! + a * (Math.abs(at - w[k]!) - w[k + 1]!))
-    w[k] = r4(w[k]! + a * (at - w[k]!))
+  if (n === 0) { setWake(s, k, at); setWake(s, k + 1, 0.5) } else {
+    setWake(s, k + 1, r4(wakeOf(s, k + 1) + a * (Math.abs(at - wakeOf(s, k)) - wakeOf(s, k + 1))))
+    setWake(s, k, r4(wakeOf(s, k) + a * (at - wakeOf(s, k))))
   }
-  w[k + 2] = n + 1
+  setWake(s, k + 2, n + 1)
 }
 
 /**
@@ -410,8 +410,8 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
  */
 export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
   if (!cfg.missedRoutine || (!cfg.missedRoutineExpected && bars(cfg, s)[1]) || s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
-  const k = weekendOf(h), mean = s.wake[k]!, dev = s.wake[k + 1]!
-  if (s.wake[k + 2]! < (k === 0 ? cfg.wakeLearnDays : 4)) return null
+  const k = weekendOf(h), mean = wakeOf(s, k), dev = wakeOf(s, k + 1)
+  if (wakeOf(s, k + 2) < (k === 0 ? cfg.wakeLearnDays : 4)) return null
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
   const sens = cfg.perRuleSensitivity ? s.sensWake : s.sens
   const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens

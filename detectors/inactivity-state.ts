@@ -4,19 +4,25 @@
  * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
  * rather than an estimate that needs weeks to settle.
  *
- * The 168 remembered hours are whole watt-hours kept as 16-bit integers in a typed array cut from
- * a shared slab (slab.ts): about 440 bytes a subject instead of 1,400 as a plain array. An hour is
- * remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse). What is
- * derived from them (each hour of day's median, least and second least: baseOf(), leastOf(),
- * steadyOf()) is kept after them in the same array, refreshed as an hour is remembered, and not
- * snapshotted: one typed array instead of four. The hazards' faded counts are kept in tenths
- * (they are rounded to tenths anyway) as 16-bit integers.
+ * The subject's tables are not arrays of their own: they lie in one place of a 64 KiB chunk shared
+ * with other subjects (slab.ts place()), and the state keeps the chunk's views and where its place
+ * begins (a typed array of its own costs 96 bytes beside its data, a JS array 48 and 8 an element).
+ * The 168 remembered hours are whole watt-hours as 16-bit integers (`hist` from `histAt`; whAt()).
+ * An hour is remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main
+ * fuse). What is derived from them (each hour of day's median, least and second least: baseOf(),
+ * leastOf(), steadyOf()) is kept after them, refreshed as an hour is remembered, and not
+ * snapshotted. The hazards' faded counts are kept in tenths (they are rounded to tenths anyway) as
+ * 16-bit integers (`hz` from `hzAt`). lim, wake, lastRun and runRecent are 32-bit integers in the
+ * same place (`i32` from `at32`; limOf() and the like): ten-thousandths, which every one of them is
+ * rounded to already, so exact. limInH, the door's, likewise, but in an array of its own made
+ * the first time it is learned: only a subject with a door sensor does. (8-bit log codes for the remembered hours were tried and measured
+ * worse on the real homes: 1.7 % of a high standing load is the signal above it.)
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, TENTHS } from './inactivity-expect.ts'
-import { int16s, uint16s } from './slab.ts'
+import { int32s, place } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
@@ -25,8 +31,13 @@ export const DAYS = 7
 const EMPTY = -1
 /** The most Wh an hour is remembered as (16 bits). */
 export const MAX_WH = 0x7fff
-/** Where in `hist`, after the remembered hours, each hour of day's median, least and second least are kept. */
-const BASE = 24 * DAYS, LEAST = BASE + 24, STEADY = LEAST + 24
+/**
+ * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
+ * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second
+ * least, then the median's lower and upper one, the same when the days known are odd), one 16-bit
+ * number per hour of day.
+ */
+const BASE = 24 * DAYS, NONE = 7, NOTHING = NONE | NONE << 3 | NONE << 6 | NONE << 9
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
@@ -53,8 +64,13 @@ export interface State {
   h: HourRecord
   /** Hours learned from. */
   n: number
-  /** Wh per hour of day over the last DAYS learned days, oldest first, at `hourOfDay * DAYS`; -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf(). */
+  /**
+   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`
+   * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
+   * `hist` is a chunk shared with other subjects (slab.ts place()): no typed array of its own.
+   */
   hist: Int16Array
+  histAt: number
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   daily: number
   usualWh: number
@@ -73,7 +89,9 @@ export interface State {
   /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
   litPeak: number
   litLearned: number
-  runRecent: number[]
+  /** In `i32` from `at32` (slab.ts place(): no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
+  i32: Int32Array
+  at32: number
   /** 1 = as configured; false alarms lower it. */
   sens: number
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
@@ -86,9 +104,7 @@ export interface State {
    * margin, is what raises: quick when it begins at an hour the person is never quiet from,
    * slower when it begins at an hour the person often goes out.
    */
-  lim: number[]
   /** The first activity after 04:00 on ordinary days, weekdays then weekends: mean local hour, mean absolute deviation, mornings learned. */
-  wake: number[]
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
   doorAt: number
   doorSeen: number
@@ -97,15 +113,16 @@ export interface State {
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   wakeDay: number
   /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
-  lastRun: number[]
-  /** Per local start hour, the same (-1 unknown), fading like lim; and ordinary runs ended with a door sensor in place. */
-  limInH: number[]
+  /** Per local start hour, the same (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own; and ordinary runs ended with a door sensor in place. */
+  doorH: Int32Array | null
   doorRuns: number
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
   sensWake: number
   lastRule: string
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep); the current run's evidence. */
   hz: Uint16Array
+  /** Where this subject's hz begins in `hz` (the chunk `hist` is in, as 16-bit unsigned). */
+  hzAt: number
   runLlr: number
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
   runFloor: number
@@ -113,62 +130,99 @@ export interface State {
   group: PeerGroup | null
 }
 
+/** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
+export const whAt = (s: State, i: number) => s.hist[s.histAt + i]!
+
+/**
+ * Small tables in 32-bit integers, in `i32` from `at32`: per local start hour the longest ordinary
+ * run (lim: quiet-run scores, -1 unknown), the mornings (wake: mean local hour, mean absolute
+ * deviation, mornings learned, weekdays then weekends), the last run that raised (lastRun: start
+ * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
+ * hours' Wh (runRecent: whole Wh, -1 none).
+ */
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32 = 34
+const TEN_K = 10_000
+const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
+
+/** Per local start hour, the longest score ordinary quiet runs begun then reached (-1 unknown). */
+export const limOf = (s: State, k: number) => s.i32[s.at32 + LIM + k]! / TEN_K
+export const setLim = (s: State, k: number, score: number) => { s.i32[s.at32 + LIM + k] = fix(score) }
+/** wake[k]: k, k + 1, k + 2 the mean local hour of the first activity after 04:00, its mean absolute deviation, mornings learned; k 0 weekdays, 3 weekends. */
+export const wakeOf = (s: State, k: number) => s.i32[s.at32 + WAKE + k]! / TEN_K
+export const setWake = (s: State, k: number, x: number) => { s.i32[s.at32 + WAKE + k] = fix(x) }
+/** The last run that raised, as it ended: local start hour (0; -1 none) and score (1). */
+export const lastRunOf = (s: State, i: number) => s.i32[s.at32 + LAST_RUN + i]! / TEN_K
+export const setLastRun = (s: State, hour: number, score: number) => { s.i32[s.at32 + LAST_RUN] = fix(hour); s.i32[s.at32 + LAST_RUN + 1] = fix(score) }
+/** The last two closed hours' Wh, run or not (i 1 the latest; -1 none). */
+export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
+/** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (-1 unknown). */
+export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.doorH[k]! / TEN_K
+export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
+export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
+
+/** A subject's small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
+const HIST = BASE + 24, PLACE = 4 * I32 + 2 * (HIST + 3 * BUCKETS)
+
 export function freshState (h: HourRecord): State {
+  const p = place(PLACE), at32 = p.byte / 4, at = (p.byte + 4 * I32) / 2
+  p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
+  p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
+  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
+  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
   return {
     h, n: 0,
-    hist: int16s(STEADY + 24).fill(EMPTY).fill(0, BASE, LEAST), floor: 0, daily: 0, usualWh: 0, activeWh: 0,
-    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, runRecent: [EMPTY, EMPTY], sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    lim: new Array<number>(24).fill(EMPTY), wake: [0, 0, 0, 0, 0, 0], doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, lastRun: [-1, 0], limInH: new Array<number>(24).fill(EMPTY), doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: uint16s(3 * BUCKETS), runLlr: 0, runFloor: 0, group: null,
+    hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
+    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, i32: p.chunk.i32, at32, sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
+    doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, doorH: null, doorRuns: 0, sensWake: 1, lastRule: '',
+    hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
   }
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => Array.from(s.hist.subarray(d * DAYS, d * DAYS + DAYS))
+export const history = (s: State, d: number) => Array.from(s.hist.subarray(s.histAt + d * DAYS, s.histAt + d * DAYS + DAYS))
 
 /** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
-  const h = s.hist, at = d * DAYS
+  const h = s.hist, at = s.histAt + d * DAYS
   for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
   h[at + DAYS - 1] = Math.min(wh, MAX_WH)
   derive(s, d)
 }
 
+/** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
+const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : s.hist[s.histAt + d * DAYS + j]!
+
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
-export const baseOf = (s: State, d: number) => s.hist[BASE + d]!
-/** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => s.hist[LEAST + d]!
-/** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => s.hist[STEADY + d]!
-
-/** Refreshes hour-of-day d's median, least and second least from its remembered hours. */
-function derive (s: State, d: number) {
-  const h = s.hist
-  h[BASE + d] = median(s, d)
-  let lo = Infinity, lo2 = Infinity
-  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const v = h[i]!
-    if (v < 0) continue
-    if (v < lo) { lo2 = lo; lo = v } else if (v < lo2) lo2 = v
-  }
-  h[LEAST + d] = Number.isFinite(lo) ? lo : EMPTY
-  h[STEADY + d] = Number.isFinite(lo2) ? lo2 : h[LEAST + d]!
+export function baseOf (s: State, d: number): number {
+  const x = s.hist[s.histAt + BASE + d]!, lo = (x >> 6) & NONE, hi = x >> 9
+  if (lo === NONE) return 0
+  const a = dayOf(s, d, lo)
+  return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
 }
+/** The least Wh of hour-of-day d over the remembered days (-1: none). */
+export const leastOf = (s: State, d: number) => dayOf(s, d, s.hist[s.histAt + BASE + d]! & NONE)
+/** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
+export const steadyOf = (s: State, d: number) => dayOf(s, d, (s.hist[s.histAt + BASE + d]! >> 3) & NONE)
 
-/** Shared scratch for median(): insertion sort of at most DAYS values, no allocation per hour. */
-const scratch = new Float64Array(DAYS)
+/** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
+const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
 
-function median (s: State, d: number): number {
-  let n = 0
-  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
-    const x = s.hist[i]!
-    if (x === EMPTY) continue
+/** Refreshes which of hour-of-day d's remembered hours are its median, least and second least. */
+function derive (s: State, d: number) {
+  const h = s.hist, from = s.histAt + d * DAYS
+  let n = 0, lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
+  for (let k = 0; k < DAYS; k++) {
+    const v = h[from + k]!
+    if (v < 0) continue
+    if (v < lo) { lo2 = lo; jlo2 = jlo; lo = v; jlo = k } else if (v < lo2) { lo2 = v; jlo2 = k }
     let j = n++
-    while (j > 0 && scratch[j - 1]! > x) { scratch[j] = scratch[j - 1]!; j-- }
-    scratch[j] = x
+    while (j > 0 && scratch[j - 1]! > v) { scratch[j] = scratch[j - 1]!; which[j] = which[j - 1]!; j-- }
+    scratch[j] = v; which[j] = k
   }
-  return n === 0 ? 0 : n % 2 === 1 ? scratch[n >> 1]! : Math.round((scratch[n / 2 - 1]! + scratch[n / 2]!) / 2)
+  const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
+  const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
+  h[s.histAt + BASE + d] = jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9
 }
 
 /** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
@@ -177,7 +231,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (let i = 0; i < BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
+  for (let i = s.histAt; i < s.histAt + BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -237,19 +291,25 @@ const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
 export function toSnapshot (s: State): unknown {
   // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, runLlr, group: _g, ...rest } = s
-  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(0, BASE)), runRecent: [...s.runRecent], lim: [...s.lim], wake: [...s.wake], lastRun: [...s.lastRun], limInH: [...s.limInH], hzTry: decimals(s.hz.subarray(0, BUCKETS)), hzEnd: decimals(s.hz.subarray(BUCKETS, 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(2 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, i32: _i, at32: _a32, doorH: _dh, runLlr, group: _g, ...rest } = s
+  const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
+  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf), hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
 }
 
 /** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s = freshState(h)
-  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, ...rest } = v
+  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
-  Object.assign(s, { ...rest, runRecent: [...v.runRecent], lim: [...v.lim], wake: [...v.wake], lastRun: [...v.lastRun], limInH: [...v.limInH], ep: v.ep && { ...v.ep }, hist: s.hist })
-  for (let i = 0; i < v.hist.length; i++) s.hist[i] = Math.min(v.hist[i]!, MAX_WH)
-  for (let b = 0; b < BUCKETS; b++) { s.hz[b] = Math.round(hzTry[b]! * TENTHS); s.hz[BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
+  for (let k = 0; k < 24; k++) { setLim(s, k, lim[k]!); if (limInH[k] !== EMPTY) setLimInH(s, k, limInH[k]!) }
+  for (let k = 0; k < 6; k++) setWake(s, k, wake[k]!)
+  setLastRun(s, lastRun[0]!, lastRun[1]!)
+  pushRecent(s, runRecent[0]!); pushRecent(s, runRecent[1]!)
+  Object.assign(s, { ...rest, ep: v.ep && { ...v.ep }, hist: s.hist })
+  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = Math.min(v.hist[i]!, MAX_WH)
+  const z = s.hzAt
+  for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }

@@ -11,7 +11,7 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
+import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -290,7 +290,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     g.lim ??= new Array<number>(24)
     for (let k = 0; k < 24; k++) {
       let n = 0
-      for (const m of g.members) if (learned(cfg, m) && m.lim[k]! >= 0) scratch[n++] = m.lim[k]!
+      for (const m of g.members) if (learned(cfg, m) && limOf(m, k) >= 0) scratch[n++] = limOf(m, k)
       const v = scratch.subarray(0, n).sort()
       g.lim[k] = n < cfg.minPeers ? -1 : v[Math.min(n - 1, Math.floor(cfg.peerQuantile * n))]!
     }

@@ -4,7 +4,7 @@
  * O(1): a handful of numbers; once a local day, 24 bit masks. Energies here are Wh.
  */
 import type { Anomaly, Severity } from '../vocab/index.ts'
-import { HOUR, r1, type State } from './night-load-state.ts'
+import { HOUR, daysOf, quietOf, r1, setDays, setQuiet, setUsual, usualOf, type State } from './night-load-state.ts'
 import { r4 } from './types.ts'
 
 /** Resolved, frozen options; see NightLoadOptions in night-load.ts for meaning and defaults. */
@@ -46,11 +46,11 @@ function popcount (x: number): number {
 export function nightOf (cfg: Config, s: State): number {
   let bits = 0
   for (let d = 0; d < 24; d++) {
-    if (s.days[d]! >= cfg.warmup && popcount(s.quiet[d]!) >= cfg.nightShare * s.days[d]!) bits |= 1 << d
+    if (daysOf(s, d) >= cfg.warmup && popcount(quietOf(s, d)) >= cfg.nightShare * daysOf(s, d)) bits |= 1 << d
   }
   let filled = bits
   for (let d = 0; d < 24; d++) {
-    if (s.days[d]! >= cfg.warmup && (bits >>> ((d + 23) % 24)) & (bits >>> ((d + 1) % 24)) & 1) filled |= 1 << d
+    if (daysOf(s, d) >= cfg.warmup && (bits >>> ((d + 23) % 24)) & (bits >>> ((d + 1) % 24)) & 1) filled |= 1 << d
   }
   // A working household's empty day is at standby too: a load in it is someone home early, not a heater left on in their sleep.
   return filled & cfg.clockMask
@@ -64,8 +64,8 @@ function commitDay (cfg: Config, s: State) {
     const size = 2 ** cfg.window
     for (let d = 0; d < 24; d++) {
       if (((s.daySeen >>> d) & 1) === 0) continue
-      s.quiet[d] = (s.quiet[d]! * 2 + ((s.dayQuiet >>> d) & 1)) % size
-      if (s.days[d]! < cfg.window) s.days[d]!++
+      setQuiet(s, d, (quietOf(s, d) * 2 + ((s.dayQuiet >>> d) & 1)) % size)
+      if (daysOf(s, d) < cfg.window) setDays(s, d, daysOf(s, d) + 1)
     }
     s.night = nightOf(cfg, s)
   }
@@ -75,7 +75,8 @@ function commitDay (cfg: Config, s: State) {
 /** The person's standby: their quietest usual hour. */
 function standby (s: State): number {
   let m = Infinity
-  for (let d = 0; d < 24; d++) if (s.usual[d]! >= 0 && s.usual[d]! < m) m = s.usual[d]!
+  const usual = s.m, at = s.at
+  for (let d = at; d < at + 24; d++) { const u = usual[d]!; if (u >= 0 && u < m) m = u }
   return m
 }
 
@@ -109,13 +110,13 @@ function escalate (cfg: Config, s: State, at: number): Verdict | null {
 /** Judges and learns closed local hour H (kWh, ms covered: electricity-hours.ts); one less than half covered is missing and breaks a run. */
 export function closeHour (cfg: Config, s: State, H: number, kwh: number, cov: number, at: number): Verdict | null {
   if (H < 0 || cov < HOUR / 2) { s.prevHour = -1; return null }
-  const d = H % 24, wh = kwh * 1000 * HOUR / cov, u = s.usual[d]!
+  const d = H % 24, wh = kwh * 1000 * HOUR / cov, u = usualOf(s, d)
   if (Math.floor(H / 24) !== s.day) { commitDay(cfg, s); s.day = Math.floor(H / 24) }
   const sb = standby(s)
   s.daySeen |= 1 << d
   if (wh <= sb + cfg.quietMarginWh) s.dayQuiet |= 1 << d
   if (wh >= sb + cfg.livedInWh) s.dayLived = 1
-  if (u < 0) { s.usual[d] = Math.round(wh); return null }
+  if (u < 0) { setUsual(s, d, Math.round(wh)); return null }
   let out: Verdict | null = null
   const thr = threshold(cfg, s, u), excess = wh - u
   if (s.ep !== null) out = excess < thr ? clear(s, at, 'load_gone') : escalate(cfg, s, at)
@@ -126,13 +127,13 @@ export function closeHour (cfg: Config, s: State, H: number, kwh: number, cov: n
     s.prevHour = H; s.prevExcess = r1(excess); s.prevRatio = night ? r4(excess / thr) : 0
   }
   // Tracked from below: quick down, slow up and never more than doubling, so a held load barely moves it.
-  s.usual[d] = Math.round(wh < u ? u + cfg.usualFall * (wh - u) : u + cfg.usualRise * (Math.min(wh, 2 * u + 20) - u))
+  setUsual(s, d, Math.round(wh < u ? u + cfg.usualFall * (wh - u) : u + cfg.usualRise * (Math.min(wh, 2 * u + 20) - u)))
   return out
 }
 
 /** Mid-hour, on the hour being filled (s.h): the second loaded hour raises as soon as it crosses the line; an open episode clears or escalates. */
 export function judgeSoFar (cfg: Config, s: State, at: number): Verdict | null {
-  const { hour, cov } = s.h, d = hour % 24, u = s.usual[d]!
+  const { hour, cov } = s.h, d = hour % 24, u = usualOf(s, d)
   if (u < 0) return null
   const thr = threshold(cfg, s, u), excess = s.h.acc * 1000 - u * cov / HOUR
   if (s.ep !== null) return cov >= cfg.clearAfterMs && excess < thr * cov / HOUR ? clear(s, at, 'load_gone') : escalate(cfg, s, at)
@@ -144,7 +145,7 @@ export function judgeSoFar (cfg: Config, s: State, at: number): Verdict | null {
 export function scoreOf (cfg: Config, s: State): number {
   const { hour, cov } = s.h
   if (hour < 0) return 0
-  const d = hour % 24, u = s.usual[d]!
+  const d = hour % 24, u = usualOf(s, d)
   const now = u < 0 ? 0 : Math.max(0, (s.h.acc * 1000 - u * cov / HOUR) / threshold(cfg, s, u))
   if (s.ep !== null) return Math.max(1, now)
   return isNight(s, d) && s.prevHour === hour - 1 ? Math.max(0, Math.min(s.prevRatio, now)) : 0

@@ -1,24 +1,47 @@
 /**
- * Small typed arrays for per-subject detector state, cut from shared 64 KiB buffers.
+ * Per-subject detector state cut from shared 64 KiB buffers (chunks).
  *
  * A typed array of its own costs about 200 bytes beside its data (its ArrayBuffer object, and
- * off the V8 heap a backing store), a view on a shared buffer about 100; a plain array of small
- * integers 48 plus 8 bytes an element. A view pays for itself from about ten elements of 16 bits.
- * A buffer lives while any view on it does: the slices of states that were dropped (a subject
+ * off the V8 heap a backing store), a view on a shared buffer 96 (pointers are 8 bytes here). So a
+ * subject's numbers are not given a view of their own: place() hands out a place in a chunk, the
+ * chunk's own views (one of each type, shared by every subject cut from it) and the index there,
+ * and the state keeps both (two fields, 16 bytes, instead of a view). int16s() and the like still
+ * cut a view of its own, for what is read as an array of its own.
+ * A chunk lives while any state cut from it does: the places of states that were dropped (a subject
  * restored over a fresh one) are not reused, which is a few hundred bytes per subject at most.
  */
 const CHUNK = 1 << 16
 
+/** One buffer's views, shared by every state cut from it. */
+export interface Chunk {
+  readonly i16: Int16Array
+  readonly u16: Uint16Array
+  readonly i32: Int32Array
+  readonly u8: Uint8Array
+  readonly f64: Float64Array
+}
+
 let buffer = new ArrayBuffer(CHUNK)
+let chunk: Chunk | null = null
 let used = 0
 
 /** The byte offset of a new slice of `bytes` bytes, aligned to 8, in `buffer` (a fresh one when the current is full). */
 function cut (bytes: number): number {
   if (bytes > CHUNK) throw new RangeError(`slab: ${bytes} bytes is more than a slab holds`)
-  if (used + bytes > CHUNK) { buffer = new ArrayBuffer(CHUNK); used = 0 }
+  if (used + bytes > CHUNK) { buffer = new ArrayBuffer(CHUNK); chunk = null; used = 0 }
   const at = used
   used += (bytes + 7) & ~7
   return at
+}
+
+/** A place of `bytes` bytes in a shared chunk: the chunk's views, and the byte offset (a multiple of 8). Read it before the next call. */
+export const placed = { chunk: null as unknown as Chunk, byte: 0 }
+
+export function place (bytes: number): typeof placed {
+  placed.byte = cut(bytes)
+  chunk ??= { i16: new Int16Array(buffer), u16: new Uint16Array(buffer), i32: new Int32Array(buffer), u8: new Uint8Array(buffer), f64: new Float64Array(buffer) }
+  placed.chunk = chunk
+  return placed
 }
 
 export function int16s (n: number): Int16Array {
