@@ -192,7 +192,7 @@ export function litInside (cfg: Config, s: State, h: number, wh: number): boolea
   const thr = s.activeWh
   let held = Infinity, top = 0
   for (let k = 0; k < 3; k++) {
-    const d = (h - 2 + k) % 24, v = k < 2 ? s.runRecent[k]! : wh
+    const d = (h - 2 + k) % 24, v = k < 2 ? recentOf(s, k) : wh
     if (v < 0 || !(d >= cfg.nightFrom || d < cfg.nightUntil)) return false
     // A timed appliance (a water heater's reheat) lifts the hour's usual and the hour alike: it is no one up.
     const bump = Math.min(bumpOf(s, d), thr), usual = Math.max(0, baseOf(s, d) - s.floor - bump)
