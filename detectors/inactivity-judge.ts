@@ -146,7 +146,7 @@ const act = { above: 0, effective: 0, constant: 0, active: false, lively: false,
  * hour's least that the neighbouring hours lack: up to the activity threshold, it is not activity.
  */
 export function activity (cfg: Config, s: State, d: number, wh: number, hours = 1): Readonly<typeof act> {
-  const least = aboveFloor(s, leastOf(s, d)), steady = aboveFloor(s, steadyOf(s, d))
+  const steady = aboveFloor(s, steadyOf(s, d))
   let low = wh / hours
   const r0 = recentOf(s, 0), r1 = recentOf(s, 1)
   if (r0 >= 0 && r0 < low) low = r0
@@ -181,7 +181,7 @@ function bumpOf (s: State, d: number): number {
  * stayed on, with nothing else changing, for the last three hours (hours this person usually sleeps
  * through, in the clock's night), longer by an hour than any lit night of this person's own (litLearned).
  * The door says no one came home and left it on: the person got up, and did not go back to bed.
- * Read from the last three hours alone (runRecent and this one): no number added to the state.
+ * Read from the last three hours alone (recentOf and this one): no number added to the state.
  */
 export function litInside (cfg: Config, s: State, h: number, wh: number): boolean {
   // Three hours, longer than any lit night of this person's own (litLearned: held-load hours in a row in the night) by one.
@@ -453,8 +453,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
   s.runActual += act.above
   if (usual >= s.usualWh) {
     s.runUsual += usual
-    const q = quietness(cfg, s, d, act.effective, s.usualWh)
-    s.runScore = r4(s.runScore + q)
+    s.runScore = r4(s.runScore + quietness(cfg, s, d, act.effective, s.usualWh))
     if (act.floor) s.runFloor++
     s.litNight = 0
   } else if (d >= cfg.nightFrom || d < cfg.nightUntil) {
