@@ -1,3 +1,5 @@
+// As in `npm start`, before anything loads the MQTT packet parser (broker/quiet-debug.ts).
+import '../broker/quiet-debug.ts'
 import { parseArgs } from 'node:util'
 import { benchIngest } from './ingest.ts'
 import { benchDetectors } from './detectors.ts'

@@ -46,7 +46,6 @@ export function filterOversized (socket: Socket, opts: { maxPacketBytes: number,
   const found: Oversized[] = []
   let first = true
   let mode: 'header' | 'pass' | 'skip' | 'raw' = 'header'
-  let header: number[] = []
   let left = 0
   // The PUBLISH being skipped.
   let flags = 0
@@ -103,47 +102,77 @@ export function filterOversized (socket: Socket, opts: { maxPacketBytes: number,
     out.push(Buffer.from([0x30 | (flags & 0x06), ...varint(body.length)]), body) // DUP and RETAIN dropped
   }
 
+  // The fixed header being read: its bytes are held back until its packet is judged.
+  const hdr = new Uint8Array(5)
+  let hdrLen = 0
+
+  /**
+   * What aedes is to read of `buf`. Runs on every read: when every packet in it passes (the
+   * usual case), `buf` itself, with no copy and nothing allocated; only around an oversized
+   * PUBLISH, or a fixed header split between reads, are the pieces put together.
+   */
   const filter = (buf: Buffer): Buffer => {
     if (mode === 'raw') return buf
     const out: Buffer[] = []
+    /** Start of the bytes of buf passed on as they are, not yet in out; -1 while skipping. */
+    let runStart = mode === 'skip' ? -1 : 0
+    /** Where the header being read starts in buf; negative when its first bytes came in an earlier read. */
+    let hdrAt = -hdrLen
     let i = 0
     while (i < buf.length) {
       if (mode === 'pass' || mode === 'skip') {
         const n = Math.min(left, buf.length - i)
-        const chunk = buf.subarray(i, i + n)
-        if (mode === 'pass') out.push(chunk)
-        else skip(chunk)
+        if (mode === 'skip') skip(buf.subarray(i, i + n))
         i += n
         left -= n
         if (left === 0) {
-          if (mode === 'skip') finish(out)
+          if (mode === 'skip') { finish(out); runStart = i }
           mode = 'header'
         }
         continue
       }
-      header.push(buf[i++]!)
-      if (header.length === 1) continue
-      if (header.at(-1)! & 0x80) {
+      if (hdrLen === 0) hdrAt = i
+      hdr[hdrLen++] = buf[i++]!
+      if (hdrLen === 1) continue
+      if (hdr[hdrLen - 1]! & 0x80) {
         // A length longer than 4 bytes is malformed: aedes says so and closes.
-        if (header.length === 5) { out.push(Buffer.from(header), buf.subarray(i)); mode = 'raw'; break }
+        if (hdrLen === 5) {
+          if (hdrAt > runStart) out.push(buf.subarray(runStart, hdrAt))
+          if (hdrAt < 0) out.push(Buffer.from(hdr.subarray(0, -hdrAt)))
+          out.push(buf.subarray(Math.max(hdrAt, 0)))
+          mode = 'raw'
+          hdrLen = 0
+          return out.length === 1 ? out[0]! : Buffer.concat(out)
+        }
         continue
       }
-      const length = readVarint(Buffer.from(header), 1)!.value
-      const type = header[0]! >> 4
-      const qos = (header[0]! >> 1) & 3
-      const oversized = !first && type === 3 && qos < 2 && header.length + length > opts.maxPacketBytes
+      let length = 0
+      for (let k = 1, mul = 1; k < hdrLen; k++, mul *= 128) length += (hdr[k]! & 0x7f) * mul
+      const type = hdr[0]! >> 4
+      const qos = (hdr[0]! >> 1) & 3
+      const oversized = !first && type === 3 && qos < 2 && hdrLen + length > opts.maxPacketBytes
       first = false
       if (oversized) {
-        flags = header[0]!
+        // What went before passes; this header is not: the stand-in will have its own.
+        if (hdrAt > runStart) out.push(buf.subarray(runStart, hdrAt))
+        runStart = -1
+        flags = hdr[0]!
         bodyBytes = length
         startSkip()
         mode = 'skip'
       } else {
-        out.push(Buffer.from(header))
+        // A header begun in an earlier read: its first bytes go before the rest of it.
+        if (hdrAt < 0) out.push(Buffer.from(hdr.subarray(0, -hdrAt)))
         mode = length > 0 ? 'pass' : 'header'
       }
       left = length
-      header = []
+      hdrLen = 0
+    }
+    if (runStart >= 0) {
+      // A header not yet judged is held back for the next read.
+      const end = mode === 'header' && hdrLen > 0 ? Math.max(hdrAt, 0) : buf.length
+      if (out.length === 0 && runStart === 0 && end === buf.length) return buf
+      if (end > runStart) out.push(buf.subarray(runStart, end))
     }
     return out.length === 1 ? out[0]! : Buffer.concat(out)
   }

@@ -140,7 +140,7 @@ export function createRabbitWorker (deps: RabbitWorkerDeps): Broker & { readonly
     const topic = keyToTopic(m.fields.routingKey)
     const parsed = parseDeviceTopic(topic)
     if (!parsed) return null
-    return { deviceId: parsed.deviceId, channel: parsed.channel, topic, payload: m.content, receivedAt: Date.now() }
+    return { deviceId: parsed.deviceId, channel: parsed.channel, topic, street: parsed.street, payload: m.content, receivedAt: Date.now() }
   }
 
   function settle (fn: () => void) {

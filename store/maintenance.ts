@@ -29,6 +29,11 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
   /** Brings the continuous aggregates up to date with rows written below their watermark. */
   async function refresh () {
     if (!db.timescale) return
+    // The BRIN index on readings.ts (migration 15) skips only summarized page ranges: summarize
+    // the new ones (on a server autovacuum does too; the embedded store has no autovacuum).
+    await db.query(`SELECT count(brin_summarize_new_values(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE c.relam = (SELECT oid FROM pg_am WHERE amname = 'brin') AND i.indrelid IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass
+        FROM timescaledb_information.chunks WHERE hypertable_name = 'readings' AND NOT is_compressed)`)
     await db.exec("CALL refresh_continuous_aggregate('energy_hourly', NULL, NULL)")
     await db.exec("CALL refresh_continuous_aggregate('energy_daily', NULL, NULL)")
   }

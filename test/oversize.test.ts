@@ -23,9 +23,14 @@ function run (input: Buffer, version: number, chunk: (i: number) => number) {
   const src = new Readable({ read () {} })
   const marker = Buffer.from('MARK')
   const f = filterOversized(src as unknown as Socket, { maxPacketBytes: 200, marker, version: () => version })
-  for (let i = 0, k = 0; i < input.length; k++) { const n = Math.max(1, chunk(k)); src.push(input.subarray(i, i + n)); i += n }
+  // Each chunk read on its own, as aedes reads a socket: the filter sees the chunks one by one.
   const out: Buffer[] = []
-  for (let b; (b = src.read() as Buffer | null) !== null;) out.push(b)
+  for (let i = 0, k = 0; i < input.length; k++) {
+    const n = Math.max(1, chunk(k))
+    src.push(input.subarray(i, i + n))
+    i += n
+    for (let b; (b = src.read() as Buffer | null) !== null;) out.push(b)
+  }
   return { out: Buffer.concat(out), f, marker }
 }
 
@@ -55,3 +60,21 @@ test('MQTT 5: the properties are kept in the stand-in and not counted in the pay
   assert.deepEqual(out, Buffer.concat([connect, frame(0x32, Buffer.concat([str('gc/v1/S1/m1/events'), Buffer.from([0, 9]), p, marker]))]))
   assert.equal(f.take()!.bytes, 1000)
 })
+
+test('a read of packets that all pass is handed on as it is, not copied', () => {
+  const src = new Readable({ read () {} })
+  filterOversized(src as unknown as Socket, { maxPacketBytes: 200, marker: Buffer.from('MARK'), version: () => 4 })
+  const connect = frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str('c1'), str('device:m1'), str('x')]))
+  const input = Buffer.concat([connect, ...Array.from({ length: 50 }, (_, i) => publish('gc/v1/S1/m1/telemetry', i + 1, Buffer.from(`{"ts":${i},"kwh":1}`)))])
+  src.push(input)
+  assert.equal(src.read(), input)
+})
+
+for (const [name, chunk] of [['one read', () => 1e9], ['byte by byte', () => 1], ['odd chunks', (k: number) => 1 + (k * 7) % 5]] as const) {
+  test(`${name}: a length longer than four bytes goes to aedes as it came (aedes refuses it)`, () => {
+    const connect = frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str('c1'), str('device:m1'), str('x')]))
+    const small = publish('gc/v1/S1/m1/telemetry', 7, Buffer.from('{"ts":1,"kwh":1}'))
+    const input = Buffer.concat([connect, small, Buffer.from([0x32, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 2, 3]), small])
+    assert.deepEqual(run(input, 4, chunk).out, input)
+  })
+}

@@ -57,6 +57,21 @@ for (const store of STORES) {
       }
     })
 
+    test('readings keep the primary key (device_id, ts) and, with TimescaleDB, a BRIN on ts that the maintenance summarizes', async () => {
+      const { rows } = await s.db.query<{ name: string, method: string }>(`SELECT c.relname AS name, am.amname AS method FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'readings'::regclass ORDER BY 1`)
+      assert.deepEqual(rows, store === 'embedded'
+        ? [{ name: 'readings_pkey', method: 'btree' }, { name: 'readings_ts_brin', method: 'brin' }]
+        : [{ name: 'readings_pkey', method: 'btree' }], 'one btree per row written, not two')
+      if (store !== 'embedded') return
+      const from = Date.UTC(2026, 0, 5)
+      for (let d = 0; d < 40; d++) await insert(s.db, `brin-${d}`, from, 200)
+      await createMaintenance({ db: s.db, config: s.config, logger: silent }).refresh()
+      const plan = (await s.db.query<Record<string, string>>('EXPLAIN SELECT count(*) FROM readings WHERE ts >= $1', [new Date(from + 190 * 900_000).toISOString()])).rows.map((r) => Object.values(r)[0]).join('\n')
+      assert.match(plan, /readings_ts_brin/, 'a span of time across devices is read through the BRIN')
+      await s.db.query("DELETE FROM readings WHERE device_id LIKE 'brin-%'")
+    })
+
     test('hourly and daily energy agree with the raw readings, late rows included', async () => {
       const from = Math.floor(Date.now() / DAY) * DAY - 10 * DAY // recent: the 60-day retention must not take it
       await insert(s.db, 'm1', from, 96 * 3) // three days of 0.25 kWh every 15 minutes
