@@ -95,6 +95,7 @@ export interface Config {
   rearmRuns: number
   signWanderShare: number
   deepWanderShare: number
+  insideLit: boolean
 }
 
 /** What the detector wants said: the factory turns it into an Anomaly. */
@@ -145,7 +146,7 @@ const act = { above: 0, effective: 0, constant: 0, active: false, lively: false,
  * hour's least that the neighbouring hours lack: up to the activity threshold, it is not activity.
  */
 export function activity (cfg: Config, s: State, d: number, wh: number, hours = 1): Readonly<typeof act> {
-  const least = aboveFloor(s, leastOf(s, d)), steady = aboveFloor(s, steadyOf(s, d))
+  const steady = aboveFloor(s, steadyOf(s, d))
   let low = wh / hours
   const r0 = recentOf(s, 0), r1 = recentOf(s, 1)
   if (r0 >= 0 && r0 < low) low = r0
@@ -156,7 +157,7 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   const above = Math.max(0, wh - s.floor * hours)
   const effective = above - (1 - weight) * held * hours
   const threshold = s.activeWh
-  const bump = Math.max(0, least - Math.max(aboveFloor(s, leastOf(s, (d + 23) % 24)), aboveFloor(s, leastOf(s, (d + 1) % 24))))
+  const bump = bumpOf(s, d)
   // The timed appliance's whole bump, even in part of an hour: it may come in its first minutes.
   const net = effective - Math.min(bump, threshold) * Math.max(1, hours)
   act.above = above; act.effective = effective; act.constant = held
@@ -168,6 +169,41 @@ export function activity (cfg: Config, s: State, d: number, wh: number, hours = 
   act.deep = above - held * hours < Math.max(cfg.deepActiveShare * threshold, cfg.deepWanderShare * held * hours)
   act.floor = above < cfg.insideStandbyShare * threshold * hours
   return act
+}
+
+/** A timed appliance (a water heater reheating at the same minutes every day, people or not): hour-of-day d's least above its neighbours' (Wh). */
+function bumpOf (s: State, d: number): number {
+  return Math.max(0, aboveFloor(s, leastOf(s, d)) - Math.max(aboveFloor(s, leastOf(s, (d + 23) % 24)), aboveFloor(s, leastOf(s, (d + 1) % 24))))
+}
+
+/**
+ * With a door sensor that has seen no opening since: a lamp that came on in the night and has
+ * stayed on, with nothing else changing, for the last three hours (hours this person usually sleeps
+ * through, in the clock's night), longer by an hour than any lit night of this person's own (litLearned).
+ * The door says no one came home and left it on: the person got up, and did not go back to bed.
+ * Read from the last three hours alone (recentOf and this one): no number added to the state.
+ */
+export function litInside (cfg: Config, s: State, h: number, wh: number): boolean {
+  // Three hours, longer than any lit night of this person's own (litLearned: held-load hours in a row in the night) by one.
+  if (!cfg.insideLit || s.doorRuns < cfg.insideLearnRuns || (s.litLearned + 1) / s.sens > 3) return false
+  // The door shut since two hours before the first of them (the lamp came on in the window's first hours, or before): no one came in and switched it on.
+  const from = hourStart(cfg, h - 4)
+  if (!(s.doorSeen > from - cfg.doorSensorDays * 24 * HOUR && s.doorAt < from - cfg.doorSlackMs)) return false
+  const thr = s.activeWh
+  let held = Infinity, top = 0
+  for (let k = 0; k < 3; k++) {
+    const d = (h - 2 + k) % 24, v = k < 2 ? recentOf(s, k) : wh
+    if (v < 0 || !(d >= cfg.nightFrom || d < cfg.nightUntil)) return false
+    // A timed appliance (a water heater's reheat) lifts the hour's usual and the hour alike: it is no one up.
+    const bump = Math.min(bumpOf(s, d), thr), usual = Math.max(0, baseOf(s, d) - s.floor - bump)
+    if (usual >= s.usualWh) return false
+    const x = Math.max(0, v - s.floor - bump)
+    if (x < Math.max(cfg.residueWh, cfg.residueFactor * usual, cfg.residueStandbyShare * s.floor)) return false
+    held = Math.min(held, x)
+    if (k > 0) top = Math.max(top, x)
+  }
+  // Nothing after the first hour rose above the lamp by a sign of life.
+  return held <= cfg.maxHeldWh && top - held < Math.max(cfg.signShare * thr, cfg.signWanderShare * held)
 }
 
 export function resetRun (s: State) {
@@ -444,7 +480,8 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
   if (s.daily < cfg.minDailyActivityWh) return null
   // A light left on into the night, in a silence that began before it: a flat residue.
   // ... longer than any this person has had on an ordinary night (some sleep with the light on).
-  const litNight = s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight
+  const lit = litInside(cfg, s, h, wh)
+  const litNight = (s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight) || lit
   if (!litNight) {
     const [runs, expected] = bars(cfg, s)
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
@@ -461,8 +498,12 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
     if (s.runUsual > 0 && s.runActual >= cfg.maxRatio * s.runUsual) return null
   }
   const rule = litNight || act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
-  s.ep = { startedAt: s.runStart, raisedAt: at, severity: 'medium', muted: false, rule, level: strength(cfg, s) }
-  return { rule, phase: 'raise', severity: 'medium', startedAt: s.runStart, evidence: evidenceOf(cfg, s, h, act.constant, peer) }
+  // A lamp on in the night with the door shut: the silence is the lamp's, from its first full hour (a run may have begun at bedtime).
+  const startedAt = lit ? Math.max(s.runStart, hourStart(cfg, h - 2)) : s.runStart
+  s.ep = { startedAt, raisedAt: at, severity: 'medium', muted: false, rule, level: strength(cfg, s) }
+  const evidence = evidenceOf(cfg, s, h, act.constant, peer)
+  if (lit) evidence.litNightDoorShutHours = 3
+  return { rule, phase: 'raise', severity: 'medium', startedAt, evidence }
 }
 
 function evidenceOf (cfg: Config, s: State, h: number, constant: number, peer: readonly number[] | null): Record<string, unknown> {

@@ -97,6 +97,8 @@ export interface InactivityOptions extends DetectorOptions {
   insideMarginHours?: number
   /** ... an hour is at the standby floor under this share of what ends a quiet run above it (a lamp held on is not). Default 0.2. */
   insideStandbyShare?: number
+  /** With the door shut since: a lamp on in the night for the last three hours with nothing else changing, an hour longer than any lit night of this person's own, raises (inactivity-judge.ts litInside). Default true. */
+  insideLit?: boolean
   /** A false alarm on a missed morning lowers the sensitivity of that rule only, and one on a quiet run that of the others only. Default false. */
   perRuleSensitivity?: boolean
   /** Ordinary quiet runs ended with a door sensor in place before its spells at home are trusted; until then a shut door changes nothing. Default 20. */
@@ -246,6 +248,7 @@ function resolve (o: InactivityOptions): Config {
     rearmRuns: o.rearmRuns ?? 1,
     signWanderShare: o.signWanderShare ?? 0.5,
     deepWanderShare: o.deepWanderShare ?? 0.3,
+    insideLit: o.insideLit ?? true,
   }
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).

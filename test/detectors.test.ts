@@ -526,6 +526,25 @@ test('a door shut through an early night and a lie-in is held, past midnight, to
   assert.deepEqual(byDoor.map((a) => [(a.observedAt - at(40, 0)) / H, a.evidence.standbyHours, a.evidence.raiseAtStandbyHours]), [])
 })
 
+test('a lamp switched on in the night with the door shut, nothing else changing for three hours, raises: the person got up and did not go back to bed', () => {
+  const door = (day: number, hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(day, hour), event: 'door_open' })
+  // Up at 01:10 on day 42, a 100 W lamp switched on, then a fall: standby and the lamp from then on.
+  const days = elder({ seed: 2, days: 44, quiet: { from: [42, 1.17], lightW: 100 } })
+  const daily = Array.from({ length: 43 }, (_, d) => door(d, 9.2))
+  const first = (xs: Anomaly[]) => raises(xs).find((a) => a.observedAt > at(42, 1))
+  const shut = first(feed(createInactivityDetector(), [...days, ...daily].sort((a, b) => a.ts - b.ts)))
+  const none = first(feed(createInactivityDetector(), days))
+  assert.ok(shut && none)
+  const h = (a: Anomaly) => (a.observedAt - at(42, 1.17)) / H
+  assert.ok(h(shut) <= 4, `door shut: raised ${h(shut)} h after the lamp came on`)
+  assert.equal(shut.evidence.litNightDoorShutHours, 3)
+  assert.equal(shut.detector, 'flat_residue')
+  assert.ok(h(none) > h(shut), `without a sensor ${h(none)} h, with ${h(shut)} h`)
+  // Someone came home at 01:05 and left the lamp on: the door says so, and the rule does not raise on it.
+  const home = first(feed(createInactivityDetector(), [...days, ...daily, door(42, 1.08)].sort((a, b) => a.ts - b.ts)))
+  assert.ok(home === undefined || home.evidence.litNightDoorShutHours === undefined)
+})
+
 test('camera: a fall after the last one was resolved pages again; before that it is the same episode', () => {
   const cam = createDetectors().find((d) => d.name === 'camera')!
   const fall = (hour: number): SubjectEvent => ({ subjectId: 'elder-1', subjectKind: 'lone_elder', deviceId: 'cam-1', ts: at(1, hour), event: 'fall' })
