@@ -69,6 +69,12 @@ const EnvSchema = z.object({
   COMPRESS_AFTER_DAYS: duration('COMPRESS_AFTER_DAYS', 7),
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
   DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
+  EMBEDDED_STORE_THREAD: z.string().optional().transform((v, ctx) => {
+    if (v === undefined || v === '' || v === '0') return false
+    if (v === '1') return true
+    ctx.addIssue({ code: 'custom', message: `EMBEDDED_STORE_THREAD must be 0 or 1, got "${v}"` })
+    return z.NEVER
+  }),
   RABBITMQ_URL: z.string().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return undefined
     // Several nodes, comma-separated: a worker reconnects to the next when its node goes.
@@ -143,6 +149,8 @@ export interface Config {
   mqttAuthSecret: string | undefined
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
   dbConnectTimeoutS: number
+  /** The embedded store (PGlite) on a thread of its own (store/embedded.ts, EmbeddedOptions.worker); default false. */
+  embeddedStoreThread: boolean
   /** How long a subject's contact has to answer a check-in before the worker gets the task, minutes; default 20. */
   checkinMinutes: number
   /** A rise of the same subject and kind within this long after it cleared reopens the same alert and task, hours; default 12. */
@@ -176,6 +184,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     compressAfterDays: e.COMPRESS_AFTER_DAYS,
     retainRawDays: e.RETAIN_RAW_DAYS,
     dbConnectTimeoutS: e.DATABASE_CONNECT_TIMEOUT_S,
+    embeddedStoreThread: e.EMBEDDED_STORE_THREAD,
     checkinMinutes: e.CHECKIN_MINUTES,
     reopenWithinHours: e.REOPEN_WITHIN_HOURS,
     mqttClientId: e.MQTT_CLIENT_ID,
