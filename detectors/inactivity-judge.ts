@@ -176,6 +176,9 @@ function bumpOf (s: State, d: number): number {
   return Math.max(0, aboveFloor(s, leastOf(s, d)) - Math.max(aboveFloor(s, leastOf(s, (d + 23) % 24)), aboveFloor(s, leastOf(s, (d + 1) % 24))))
 }
 
+/** The lamp's window for litInside(): the two hours before this one (recentOf keeps them) and this one. */
+const LIT_HOURS = 3
+
 /**
  * With a door sensor that has seen no opening since: a lamp that came on in the night and has
  * stayed on, with nothing else changing, for the last three hours (hours this person usually sleeps
@@ -185,14 +188,14 @@ function bumpOf (s: State, d: number): number {
  */
 export function litInside (cfg: Config, s: State, h: number, wh: number): boolean {
   // Three hours, longer than any lit night of this person's own (litLearned: held-load hours in a row in the night) by one.
-  if (!cfg.insideLit || s.doorRuns < cfg.insideLearnRuns || (s.litLearned + 1) / s.sens > 3) return false
+  if (!cfg.insideLit || s.doorRuns < cfg.insideLearnRuns || (s.litLearned + 1) / s.sens > LIT_HOURS) return false
   // The door shut since two hours before the first of them (the lamp came on in the window's first hours, or before): no one came in and switched it on.
-  const from = hourStart(cfg, h - 4)
+  const from = hourStart(cfg, h - (LIT_HOURS - 1) - 2)
   if (!(s.doorSeen > from - cfg.doorSensorDays * 24 * HOUR && s.doorAt < from - cfg.doorSlackMs)) return false
   const thr = s.activeWh
   let held = Infinity, top = 0
-  for (let k = 0; k < 3; k++) {
-    const d = (h - 2 + k) % 24, v = k < 2 ? recentOf(s, k) : wh
+  for (let k = 0; k < LIT_HOURS; k++) {
+    const d = (h - (LIT_HOURS - 1) + k) % 24, v = k < LIT_HOURS - 1 ? recentOf(s, k) : wh
     if (v < 0 || !(d >= cfg.nightFrom || d < cfg.nightUntil)) return false
     // A timed appliance (a water heater's reheat) lifts the hour's usual and the hour alike: it is no one up.
     const bump = Math.min(bumpOf(s, d), thr), usual = Math.max(0, baseOf(s, d) - s.floor - bump)
@@ -499,10 +502,10 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
   }
   const rule = litNight || act.constant > cfg.minActiveWh / 2 ? 'flat_residue' : 'low_use'
   // A lamp on in the night with the door shut: the silence is the lamp's, from its first full hour (a run may have begun at bedtime).
-  const startedAt = lit ? Math.max(s.runStart, hourStart(cfg, h - 2)) : s.runStart
+  const startedAt = lit ? Math.max(s.runStart, hourStart(cfg, h - (LIT_HOURS - 1))) : s.runStart
   s.ep = { startedAt, raisedAt: at, severity: 'medium', muted: false, rule, level: strength(cfg, s) }
   const evidence = evidenceOf(cfg, s, h, act.constant, peer)
-  if (lit) evidence.litNightDoorShutHours = 3
+  if (lit) evidence.litNightDoorShutHours = LIT_HOURS
   return { rule, phase: 'raise', severity: 'medium', startedAt, evidence }
 }
 
