@@ -360,8 +360,7 @@ function createExternal ({ config, logger, sink }: BrokerDeps, url: string): Bro
       client.handleMessage = (packet, done) => {
         const parsed = parseDeviceTopic(packet.topic)
         if (!parsed) return done()
-        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-        sink({ deviceId: parsed.deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload, receivedAt: Date.now() })
+        sink({ deviceId: parsed.deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() })
           .then(() => done(), (err) => {
             log.error({ err: (err as Error).message }, 'message not stored; reconnecting so the broker redelivers')
             client?.stream.destroy()
