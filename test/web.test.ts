@@ -137,7 +137,8 @@ test('a silence that goes on after a false alarm comes back as a new task that s
   })
   const card = page.locator('.card[data-state="open"]', { hasText: '陈' })
   await card.waitFor({ timeout: 30_000 })
-  assert.match(await card.textContent() ?? '', /陈\S*家已于 \d\d:\d\d 按误报办结，此后又 4 小时无用电，请再次确认/)
+  // Masked again: the resident's name shows in full only on a task the worker has taken, not on this new one.
+  assert.match(await card.textContent() ?? '', /陈\*+家已于 \d\d:\d\d 按误报办结，此后又 4 小时无用电，请再次确认/)
   await page.screenshot({ path: `${ARTIFACTS}/worker-again.png` })
   assert.deepEqual(problems, [])
 })

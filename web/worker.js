@@ -103,12 +103,14 @@ const taken = (tk) => tk.workerId === me?.id && tk.state !== 'open'
 function alertOf (tk) {
   return alerts.get(tk.alertId) ?? { kind: tk.kind, startedAt: tk.createdAt, lastSeenAt: tk.createdAt, evidence: {} }
 }
+/** The resident's full details, only on a task I have taken: another open task for the same home stays masked. */
+const fullOf = (tk) => taken(tk) ? unmasked.get(tk.subject) : undefined
 function whoOf (tk) {
-  const full = unmasked.get(tk.subject)
+  const full = fullOf(tk)
   return full?.name ?? households.get(tk.subject)?.name ?? null
 }
 function whereOf (tk) {
-  const full = unmasked.get(tk.subject)
+  const full = fullOf(tk)
   const flat = full?.flat ?? households.get(tk.subject)?.flat ?? ''
   return [placeAt(tk, 'community')?.name, placeAt(tk, 'building')?.name, flat].filter(Boolean).join(' · ') || tk.address
 }
@@ -163,8 +165,8 @@ function historyItem (h) {
 function renderDetail () {
   const tk = tasks.get(openId)
   if (!tk) { closeDetail(); return }
-  const full = unmasked.get(tk.subject)
-  const contacts = taken(tk) && full
+  const full = fullOf(tk)
+  const contacts = full
     ? `<p>${esc(full.name ?? '')} ${full.phone ? `<a class="tel" href="tel:${esc(full.phone)}">${esc(full.phone)}</a>` : ''}</p>${full.contacts.map((c) => `<p class="muted">${esc(c.relation ?? t('contacts'))}：${esc(c.name ?? '')} ${c.phone ? `<a class="tel" href="tel:${esc(c.phone)}">${esc(c.phone)}</a>` : ''}</p>`).join('')}`
     : `<p class="muted">${esc(households.get(tk.subject)?.name ?? '')} ${esc(households.get(tk.subject)?.phone ?? '')} · ${t('afterAck')}</p>`
   disposeIn($('detail'))
