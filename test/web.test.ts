@@ -94,6 +94,8 @@ test('the task card shows where, a small map and the last 24 h against the usual
   await ctx.setOffline(false)
   await page.locator('#banner', { hasText: '离线操作已发送' }).waitFor({ timeout: 30_000 })
   assert.equal((await task('e101')).state, 'on_site')
+  // The confirmation is news, not a state: it goes after a few seconds.
+  await page.locator('#banner').waitFor({ state: 'hidden', timeout: 15_000 })
 
   await page.locator('#detail').getByRole('button', { name: '办结' }).click()
   await page.locator('#resolve label.chip', { hasText: '已处置' }).click()
