@@ -106,7 +106,7 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     parts.broker = broker.mode === 'embedded' ? `embedded mqtt on port ${broker.port}` : broker.mode === 'rabbitmq' ? 'rabbitmq cluster' : 'external mqtt broker'
     await notify.start()
     await alerts.start()
-    await scale?.start(alerts)
+    await scale?.start(alerts, registry)
     await fleet.start()
     await reports.start()
     http = await buildApp({

@@ -25,6 +25,9 @@ export interface Contact { name: string, phone: string, relation?: string }
 export interface Subject { id: string, kind: SubjectKind, address: string, name: string | null, phone: string | null, details: Record<string, unknown>, contacts: Contact[], awayUntil: string | null }
 export interface DeviceInfo { id: string, kind: DeviceKind, address: string | null, subject: string | null, subjectKind: SubjectKind | null, street: string }
 
+/** A device's or worker's credentials, place or scope changed (told to the other workers in scale-out mode). */
+export type RegistryChange = { type: 'device', id: string, change: DeviceChange } | { type: 'worker', id: string, change: WorkerChange }
+
 export const deviceUsername = (id: string) => `device:${id}`
 export const workerUsername = (id: string) => `worker:${id}`
 
@@ -41,6 +44,11 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
   const onDeviceChange = (fn: (deviceId: string, change: DeviceChange) => void) => { deviceListeners.add(fn); return () => deviceListeners.delete(fn) }
   /** Called after a worker's token is rotated or revoked, its role or grids change, or it is removed (live sessions and feeds end). */
   const onWorkerChange = (fn: (workerId: string, change: WorkerChange) => void) => { workerListeners.add(fn); return () => workerListeners.delete(fn) }
+  /** A change made through another gridcare worker (scale-out): acted on here as if made here. */
+  const changedElsewhere = (r: RegistryChange) => {
+    if (r.type === 'device') deviceListeners.forEach((fn) => fn(r.id, r.change))
+    else workerListeners.forEach((fn) => fn(r.id, r.change))
+  }
 
   async function ensureAdminToken (fixed: string | undefined): Promise<string | null> {
     if (fixed) {
@@ -169,7 +177,7 @@ export function createRegistry ({ db, addresses }: { db: Db, addresses: AddressB
     await db.query('INSERT INTO audit_log (actor, action, target) SELECT $1, $2, t FROM unnest($3::text[]) AS t', [actor, action, targets])
   }
 
-  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, getDevices, verifyMqtt, audit, auditMany, onDeviceChange, onWorkerChange, ...admin }
+  return { ensureAdminToken, principalFor, createWorker, setOnDuty, createSubject, updateSubject, getSubject, createDevice, getDevice, getDevices, verifyMqtt, audit, auditMany, onDeviceChange, onWorkerChange, changedElsewhere, ...admin }
 }
 
 export type Registry = ReturnType<typeof createRegistry>

@@ -39,6 +39,8 @@ export function createScale (deps: ScaleDeps) {
   let bridge: ReturnType<typeof createFeedBridge> | undefined
   let timer: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
+  let relaying = false
+  const offs: Array<() => void> = []
   const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
   const partitions = createPartitionedDetectors({
     db, logger, partitions: config.rabbitmqPartitions, make: deps.makeDetectors,
@@ -86,7 +88,7 @@ export function createScale (deps: ScaleDeps) {
       return mqttAuthRoutes({ verify: registry.verifyMqtt, getDevice: registry.getDevice, exchange: config.rabbitmqExchange, secret: config.mqttAuthSecret })
     },
     /** Cross-worker events and feedback (server store only), and periodic checkpoints. */
-    async start (alerts: Alerts) {
+    async start (alerts: Alerts, registry: Registry) {
       // Checkpoints bound what a partition that moves must replay: the readings since the last one.
       timer = setInterval(() => { partitions.save().catch((err) => log.warn({ err: (err as Error).message }, 'partition checkpoint failed')) }, config.rabbitmqCheckpointS * 1000)
       timer.unref()
@@ -106,13 +108,22 @@ export function createScale (deps: ScaleDeps) {
         },
         loadTask: async (id) => (await alerts.getTask(id))?.view ?? null,
         onFeedback: (fb) => partitions.applyRemote(fb),
+        onRegistryChange: (r) => {
+          relaying = true
+          try { registry.changedElsewhere(r) } finally { relaying = false }
+        },
       })
+      // A device moved or removed, a token rotated, through this worker: the others' device
+      // caches forget it and their feeds of that worker end, as here.
+      offs.push(registry.onDeviceChange((id, change) => { if (!relaying) bridge?.registryChanged({ type: 'device', id, change }) }))
+      offs.push(registry.onWorkerChange((id, change) => { if (!relaying) bridge?.registryChanged({ type: 'worker', id, change }) }))
       await bridge.start()
     },
     async stop () {
       clearInterval(timer)
       clearInterval(heartbeat)
       await db.query('DELETE FROM scale_workers WHERE id = $1', [workerId]).catch(() => {})
+      offs.splice(0).forEach((off) => off())
       await bridge?.stop()
     },
   }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
+import { request } from 'node:http'
 import mqtt from 'mqtt'
 import { startCluster, type Cluster } from '../scale/rabbit-node.ts'
 import { partitionOf } from '../scale/partition.ts'
@@ -94,6 +95,45 @@ test('a worker app subscribes only to its own tasks topic and receives what grid
   assert.equal(refused, 'refused')
   c.end(true)
 })
+
+test('a change made through another worker reaches the one holding the street: a moved meter\'s readings are taken on its new street, a revoked worker\'s feed ends', async () => {
+  // A second worker on the same cluster and database: the first holds every partition, this one stands by.
+  const h2 = await startGridcare({ HTTP_PORT: '0', DATABASE_URL: db.url, RABBITMQ_URL: cluster.nodes[0]!.amqpUrl, RABBITMQ_PARTITIONS: String(PARTITIONS) })
+  try {
+    assert.equal(JSON.parse((await h2.gc.http.inject({ method: 'GET', url: '/healthz' })).body).partitions, 'none')
+    const other = 'code,parent,level,name,lat,lon\nS2,D1,street,Beishan Street,30.26,120.14\nC2,S2,community,Pine Community,30.261,120.141\nG3,C2,grid,Grid 3,,\nB3,G3,building,Building 3,30.2611,120.1411\nU301,B3,unit,Flat 301,,\n'
+    assert.equal((await h2.api('POST', '/api/addresses/import', other)).status, 200)
+    const d = (await h!.api('POST', '/api/devices', { id: 'rmq-mv', kind: 'meter', address: 'U101' })).body
+    const c = await mqtt.connectAsync(cluster.nodes[0]!.mqttUrl, { username: d.username, password: d.password, reconnectPeriod: 0, protocolVersion: 4 })
+    await c.publishAsync(d.topics.telemetry, readings(100, 2), { qos: 1 })
+    await waitFor('the first readings', async () => (await count('rmq-mv')) === 2) // the holding worker now knows the meter on S1
+    await c.endAsync()
+
+    // Through the standby worker (a load balancer sends API calls anywhere): the meter goes to a flat on another street.
+    const moved = (await h2.api('PATCH', '/api/devices/rmq-mv', { address: 'U301' })).body
+    assert.match(moved.topics.telemetry, /\/S2\//)
+    const token = (await h2.api('POST', '/api/workers', { id: 'w8', name: 'Zhou Min', role: 'grid_worker', grids: ['G1'] })).body.token as string
+    const feed = await new Promise<{ ended: Promise<void> }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: h!.gc.httpPort, path: '/api/feed', headers: { authorization: `Bearer ${token}` } }, (r) => {
+        assert.equal(r.statusCode, 200)
+        resolve({ ended: new Promise((done) => { r.on('close', () => done()); r.resume() }) })
+      }).on('error', reject).end()
+    })
+    assert.equal((await h2.api('DELETE', '/api/workers/w8/token')).status, 204)
+    const ended = await Promise.race([feed.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 10_000))])
+    assert.equal(ended, 'ended', 'the feed on the worker that did not revoke the token ended')
+
+    // The holding worker forgot what it knew of the meter: its readings on the new street are stored, not refused.
+    const c2 = await mqtt.connectAsync(cluster.nodes[0]!.mqttUrl, { username: d.username, password: d.password, reconnectPeriod: 0, protocolVersion: 4 })
+    await c2.publishAsync(moved.topics.telemetry, readings(102, 2), { qos: 1 })
+    await c2.endAsync()
+    await waitFor('the readings on the new street', async () => (await count('rmq-mv')) === 4)
+    const refused = await h!.gc.components.db.query('SELECT reason FROM dead_letters WHERE device_id = $1', ['rmq-mv'])
+    assert.deepEqual(refused.rows, [])
+  } finally {
+    await h2.close()
+  }
+}, 120_000)
 
 test('short failover: of two workers, the one holding partitions is killed with kill -9 and the other takes them; nothing acknowledged is lost, no alert twice, no fall missed', async () => {
   // The in-process worker above would consume the proof's streets into another database: it goes first.
