@@ -52,7 +52,7 @@ export const EVENT_TIME_MAX = 4102444800000
 export const EventTime = z.union([
   z.iso.datetime({ offset: true, local: false }).transform((s) => Date.parse(s)),
   z.number().int(),
-]).refine((n) => Number.isFinite(n), 'ts is not a valid time')
+], { error: 'must be an ISO 8601 time with its offset ("2026-05-01T08:15:00+08:00") or epoch milliseconds' }).refine((n) => Number.isFinite(n), 'ts is not a valid time')
   .refine((n) => n >= EVENT_TIME_MIN, 'ts before 2000')
   .refine((n) => n <= EVENT_TIME_MAX, 'ts after 2100')
 
