@@ -15,6 +15,19 @@ const absenceView = (r: AbsenceRow): AbsenceView => ({
 })
 const COLUMNS = 'id, subject, starts_at, ends_at, note, declared_by, declared_at, cancelled_at'
 
+/**
+ * SQL: whether the subject (column `subject`) has a declared absence, not cancelled, at the time `at`
+ * (both SQL expressions), read with the subject in the same query.
+ */
+export const absentAt = (subject: string, at: string) =>
+  `EXISTS (SELECT 1 FROM absences b WHERE b.subject = ${subject} AND b.cancelled_at IS NULL AND b.starts_at <= ${at} AND b.ends_at > ${at})`
+
+/** Why an inactivity or vacancy alert at `at` is not raised: an away told at a resolve, or a declared absence (`absentAt`); null when nothing explains the quiet. */
+export function explainsQuiet (subject: { away_until: Date | null, absent: boolean }, at: number): string | null {
+  if (subject.away_until && subject.away_until.getTime() > at) return 'quiet while away: no alert'
+  return subject.absent ? 'quiet during a declared absence: no alert' : null
+}
+
 /** Absences declared ahead (a trip, a hospital stay) and the away windows the detectors hold. */
 export function createAbsences (ctx: AlertsContext) {
   const { db, clock, log, deps } = ctx
@@ -48,13 +61,6 @@ export function createAbsences (ctx: AlertsContext) {
     if (!row) throw new GridcareError('NOT_FOUND', `no open absence "${id}" for subject "${subjectId}"`)
     await syncAway(subjectId)
     return absenceView(row)
-  }
-
-  /** True when an inactivity or vacancy alert at `at` is explained by an away or a declared absence. */
-  async function explainsQuiet (subjectId: string, awayUntil: Date | null, at: number): Promise<string | null> {
-    if (awayUntil && awayUntil.getTime() > at) return 'quiet while away: no alert'
-    const declared = await db.query('SELECT 1 FROM absences WHERE subject = $1 AND cancelled_at IS NULL AND starts_at <= $2 AND ends_at > $2', [subjectId, iso(at)])
-    return declared.rows.length > 0 ? 'quiet during a declared absence: no alert' : null
   }
 
   /**
@@ -93,5 +99,5 @@ export function createAbsences (ctx: AlertsContext) {
     for (const r of rows) await syncAway(r.subject)
   }
 
-  return { declareAbsence, listAbsences, cancelAbsence, explainsQuiet, sweep, start, syncAway }
+  return { declareAbsence, listAbsences, cancelAbsence, sweep, start, syncAway }
 }

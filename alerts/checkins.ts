@@ -5,7 +5,8 @@ import type { Queryable } from '../store/index.ts'
 import { iso, type AlertsContext } from './context.ts'
 import type { Lifecycle, TaskSource } from './lifecycle.ts'
 import type { TaskReason } from './lifecycle.ts'
-import { ALERT_COLUMNS, alertView, CHECKIN_COLUMNS, checkinView, type AlertRow, type CheckinView, type Contact } from './views.ts'
+import type { CheckinSent } from './events.ts'
+import { ALERT_COLUMNS, alertView, CHECKIN_COLUMNS, checkinView, type AlertRow, type CheckinView, type Contact, type TaskView } from './views.ts'
 
 const DEFAULT_CHECKIN_MS = 20 * 60_000
 
@@ -19,37 +20,43 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
   const { db, clock, events, log } = ctx
   const checkinMs = ctx.deps.checkinMs ?? DEFAULT_CHECKIN_MS
 
-  /** Sends a check-in to one contact: stored (secret hashed), then `checkin.sent` for the gateways. */
-  async function send (alert: AlertRow, contact: Contact, position: number, now: number): Promise<CheckinView> {
+  /**
+   * Writes a check-in to one contact (the secret stored hashed) in the caller's transaction;
+   * answers the `checkin.sent` event, for `announce` once that transaction is committed.
+   */
+  async function write (q: Queryable, alert: AlertRow, name: string | null, contact: Contact, position: number, now: number): Promise<CheckinSent> {
     const id = randomUUID()
     const secret = newSecret()
-    const row = (await db.query(`INSERT INTO checkins (id, alert_id, subject, contact, position, secret_hash, sent_at, due_at, state)
+    const row = (await q.query(`INSERT INTO checkins (id, alert_id, subject, contact, position, secret_hash, sent_at, due_at, state)
       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'pending') RETURNING ${CHECKIN_COLUMNS}`,
     [id, alert.id, alert.subject, JSON.stringify(contact), position, hashSecret(secret), iso(now), iso(now + checkinMs)])).rows[0]!
     const view = checkinView(row)
-    const s = (await db.query<{ name: string | null }>('SELECT name FROM subjects WHERE id = $1', [alert.subject])).rows[0]
-    events.emit('checkin.sent', {
-      id, checkin: view, contact, subject: { id: alert.subject as string, name: s?.name ?? null, address: alert.address as string }, alert: alertView(alert),
+    return {
+      id, checkin: view, contact, subject: { id: alert.subject as string, name, address: alert.address as string }, alert: alertView(alert),
       link: `/checkin/${id}?s=${secret}`, code: secret, dueAt: view.dueAt, path: alert.path,
-    })
-    log.info({ checkin: id, alert: alert.id, position }, 'check-in sent')
-    return view
+    }
   }
 
-  /** A subject's contacts, in the order they are tried. */
-  async function contactsOf (subject: string | null): Promise<Contact[]> {
-    if (!subject) return []
-    const r = (await db.query<{ contacts: Contact[] }>('SELECT contacts FROM subjects WHERE id = $1', [subject])).rows[0]
-    return r?.contacts ?? []
+  /** `checkin.sent` for the gateways: the check-in is stored. */
+  function announce (sent: CheckinSent) {
+    events.emit('checkin.sent', sent)
+    log.info({ checkin: sent.id, alert: sent.alert.id, position: sent.checkin.position }, 'check-in sent')
+  }
+
+  /** A subject's name, and its contacts in the order they are tried. */
+  async function contactsOf (q: Queryable, subject: string | null): Promise<{ name: string | null, contacts: Contact[] }> {
+    if (!subject) return { name: null, contacts: [] }
+    const r = (await q.query<{ name: string | null, contacts: Contact[] }>('SELECT name, contacts FROM subjects WHERE id = $1', [subject])).rows[0]
+    return { name: r?.name ?? null, contacts: r?.contacts ?? [] }
   }
 
   const taskSource = (a: AlertRow): TaskSource => ({ id: a.id as string, subject: a.subject as string | null, address: a.address as string, grid: a.grid as string | null, path: a.path, kind: a.kind as string, source: a.source as 'detector' | 'report', severity: a.severity as TaskSource['severity'] })
 
-  /** An alert in the check-in stage goes to a worker: "help", no answer, or a severity rise to critical. */
-  async function toWorker (q: Queryable, alertId: string, why: TaskReason, now: number): Promise<string | null> {
+  /** An alert in the check-in stage goes to a worker: "help", no answer, or a severity rise to critical. Answers the alert and the task as written. */
+  async function toWorker (q: Queryable, alertId: string, why: TaskReason, now: number): Promise<{ alert: AlertRow, task: TaskView } | null> {
     const a = (await q.query<AlertRow>(`UPDATE alerts SET stage = 'task', updated_at = now() WHERE id = $1 AND stage = 'checkin' AND status = 'open' RETURNING ${ALERT_COLUMNS}`, [alertId])).rows[0]
     if (!a) return null
-    return lifecycle.openTask(q, taskSource(a), now, why)
+    return { alert: a, task: await lifecycle.openTask(q, taskSource(a), now, why) }
   }
 
   /** The contact's answer, with the check-in's own secret (no token). */
@@ -62,28 +69,30 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
       const row = (await tx.query(`UPDATE checkins SET state = $2, answer = $2, answered_at = $3 WHERE id = $1 RETURNING ${CHECKIN_COLUMNS}`, [id, ans, iso(now)])).rows[0]!
       const alert = (await tx.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = $1`, [c.alert_id])).rows[0]!
       const who = `${(c.contact as Contact).name} (${(c.contact as Contact).relation ?? 'contact'})`
-      let taskId: string | null = null
+      let created: TaskView | null = null
+      let noted: string | null = null
       let closed = false
       if (alert.stage === 'checkin' && alert.status === 'open') {
         if (ans === 'well') {
           await tx.query(`UPDATE alerts SET status = 'closed', outcome = 'false_alarm', updated_at = now() WHERE id = $1`, [alert.id])
           closed = true
         } else {
-          taskId = await toWorker(tx, alert.id as string, { reason: 'checkin_help', note: `${who} asked for help`, contact: c.contact as Contact }, now)
+          created = (await toWorker(tx, alert.id as string, { reason: 'checkin_help', note: `${who} asked for help`, contact: c.contact as Contact }, now))?.task ?? null
         }
       } else {
         // A critical alert's worker is on the way already: the answer goes on the task for them.
         const t = (await tx.query<{ id: string }>('SELECT id FROM tasks WHERE alert_id = $1 ORDER BY created_at DESC LIMIT 1', [alert.id])).rows[0]
         if (t) {
           await ctx.history(tx, t.id, { actor: 'system', action: 'checkin_answered', note: `${who} answered "${ans}"`, data: { checkinId: id, answer: ans, contact: c.contact as Contact }, at: now })
-          taskId = t.id
+          noted = t.id
         }
       }
-      return { view: checkinView(row), alert, taskId, closed, created: taskId !== null && alert.stage === 'checkin' }
+      return { view: checkinView(row), alert, created, noted, closed }
     })
     events.emit('checkin.answered', { ...r.view, path: r.alert.path })
     if (r.closed && r.alert.subject) ctx.deps.onFeedback?.({ subjectId: r.alert.subject as string, kind: r.alert.kind as string, outcome: 'false_alarm' })
-    if (r.taskId) await ctx.publishTask(r.taskId, r.created ? 'task.created' : 'task.updated')
+    if (r.created) await ctx.announceTask(r.created, 'task.created')
+    if (r.noted) await ctx.publishTask(r.noted, 'task.updated')
     await ctx.publishAlertById(r.alert.id as string)
     log.info({ checkin: id, answer: ans }, 'check-in answered')
     return r.view
@@ -94,10 +103,10 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
     const { rows } = await db.query<{ id: string, alert_id: string, contact: Contact }>(`UPDATE checkins SET state = 'expired' WHERE state = 'pending' AND due_at <= $1
       RETURNING id, alert_id, contact`, [iso(now)])
     for (const c of rows) {
-      const taskId = await db.transaction((tx) => toWorker(tx, c.alert_id, { reason: 'checkin_unanswered', note: `no answer from ${c.contact.name} by the check-in deadline`, contact: c.contact }, now))
-      if (taskId) {
-        await ctx.publishTask(taskId, 'task.created')
-        await ctx.publishAlertById(c.alert_id)
+      const sent = await db.transaction((tx) => toWorker(tx, c.alert_id, { reason: 'checkin_unanswered', note: `no answer from ${c.contact.name} by the check-in deadline`, contact: c.contact }, now))
+      if (sent) {
+        await ctx.announceTask(sent.task, 'task.created')
+        ctx.publishAlert(sent.alert, 'alert.updated')
       }
     }
     return rows.length
@@ -123,7 +132,7 @@ export function createCheckins (ctx: AlertsContext, lifecycle: Lifecycle) {
     return Number(rows[0]!.n)
   }
 
-  return { send, contactsOf, toWorker, answer, sweep, cancelFor, list, visitsAvoided }
+  return { write, announce, contactsOf, toWorker, answer, sweep, cancelFor, list, visitsAvoided }
 }
 
 export type Checkins = ReturnType<typeof createCheckins>

@@ -3,7 +3,7 @@ import type { AddressBase } from '../addresses/index.ts'
 import type { Db, Queryable } from '../store/index.ts'
 import type { Outcome } from '../vocab/index.ts'
 import type { EventBus } from './events.ts'
-import { ALERT_COLUMNS, alertView, historyEntry, TASK_COLUMNS, taskView, type AlertRow, type AlertView, type TaskRow, type TaskView } from './views.ts'
+import { ALERT_COLUMNS, alertView, historyEntry, TASK_COLUMNS, taskView, type AlertRow, type AlertView, type HistoryEntry, type TaskRow, type TaskView } from './views.ts'
 
 /** What an outcome, or an absence declared ahead, teaches the detectors. */
 /** What a push to a worker's app is about: `{event: "task", why, task}` on the worker's topic. */
@@ -40,9 +40,11 @@ export function createContext (deps: AlertsDeps, events: EventBus) {
   const log = deps.logger.child({ module: 'alerts' })
   const clock = deps.clock ?? { now: () => Date.now() }
 
-  async function history (q: Queryable, taskId: string, h: { actor: string, action: string, from?: string, to?: string, note?: string | null, data?: unknown, at: number }) {
-    await q.query('INSERT INTO task_history (task_id, at, actor, action, from_state, to_state, note, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
+  /** Adds one entry to a task's history; answers it as stored. */
+  async function history (q: Queryable, taskId: string, h: { actor: string, action: string, from?: string, to?: string, note?: string | null, data?: unknown, at: number }): Promise<HistoryEntry> {
+    const { rows } = await q.query('INSERT INTO task_history (task_id, at, actor, action, from_state, to_state, note, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING at, actor, action, from_state, to_state, note, data',
       [taskId, iso(h.at), h.actor, h.action, h.from ?? null, h.to ?? null, h.note ?? null, h.data === undefined ? null : JSON.stringify(h.data)])
+    return historyEntry(rows[0]!)
   }
 
   async function getAlert (id: string): Promise<AlertView | null> {
@@ -69,33 +71,45 @@ export function createContext (deps: AlertsDeps, events: EventBus) {
     }
   }
 
+  /** Reads a task back, then tells the feed, the webhooks and the worker's app. */
   async function publishTask (id: string, event: 'task.created' | 'task.updated', why: WorkerPush = event === 'task.created' ? 'created' : 'updated'): Promise<TaskView> {
-    const view = (await getTask(id))!.view
+    return announceTask((await getTask(id))!.view, event, why)
+  }
+
+  /** Tells of a task whose view the caller has as stored (a new task: what its INSERTs returned). */
+  async function announceTask (view: TaskView, event: 'task.created' | 'task.updated', why: WorkerPush = event === 'task.created' ? 'created' : 'updated'): Promise<TaskView> {
     events.emit(event, view)
     await notify(view.workerId, view, why)
     return view
   }
 
+  /** A task and its history, read side by side. */
   async function getTask (id: string): Promise<{ view: TaskView, path: string[] } | null> {
-    const row = (await db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN alerts a ON a.id = t.alert_id WHERE t.id = $1`, [id])).rows[0]
-    return row ? { view: (await withHistory([row]))[0]!, path: row.path } : null
+    const [t, h] = await Promise.all([db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks t JOIN alerts a ON a.id = t.alert_id WHERE t.id = $1`, [id]), historiesOf([id])])
+    const row = t.rows[0]
+    return row ? { view: taskView(row, h.get(id) ?? []), path: row.path } : null
   }
 
   /** Task rows as views, with their histories read in one query. */
   async function withHistory (rows: TaskRow[]): Promise<TaskView[]> {
     if (rows.length === 0) return []
+    const h = await historiesOf(rows.map((r) => r.id))
+    return rows.map((r) => taskView(r, h.get(r.id) ?? []))
+  }
+
+  async function historiesOf (ids: string[]): Promise<Map<string, HistoryEntry[]>> {
     const h = await db.query<Record<string, unknown> & { task_id: string }>(
-      'SELECT task_id, at, actor, action, from_state, to_state, note, data FROM task_history WHERE task_id = ANY($1) ORDER BY id', [rows.map((r) => r.id)])
-    const byTask = new Map<string, ReturnType<typeof historyEntry>[]>()
+      'SELECT task_id, at, actor, action, from_state, to_state, note, data FROM task_history WHERE task_id = ANY($1) ORDER BY id', [ids])
+    const byTask = new Map<string, HistoryEntry[]>()
     for (const e of h.rows) {
       const list = byTask.get(e.task_id) ?? []
       list.push(historyEntry(e))
       byTask.set(e.task_id, list)
     }
-    return rows.map((r) => taskView(r, byTask.get(r.id) ?? []))
+    return byTask
   }
 
-  return { deps, db, log, clock, events, addresses: deps.addresses, history, getAlert, publishAlert, publishAlertById, publishTask, notify, getTask, withHistory }
+  return { deps, db, log, clock, events, addresses: deps.addresses, history, getAlert, publishAlert, publishAlertById, publishTask, announceTask, notify, getTask, withHistory }
 }
 
 export type AlertsContext = ReturnType<typeof createContext>

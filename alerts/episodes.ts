@@ -2,13 +2,20 @@ import { randomUUID } from 'node:crypto'
 import { GridcareError } from '../errors/index.ts'
 import type { Queryable } from '../store/index.ts'
 import type { Anomaly, Confidence, Severity } from '../vocab/index.ts'
-import type { createAbsences } from './absences.ts'
+import { absentAt, explainsQuiet } from './absences.ts'
 import type { Checkins } from './checkins.ts'
 import { iso, type AlertsContext } from './context.ts'
 import type { Deadlines } from './deadlines.ts'
+import type { CheckinSent } from './events.ts'
 import type { Lifecycle } from './lifecycle.ts'
 import { ACTIVE_STATES, REPORT_SEVERITY, SELF_RESOLVED, severityRank } from './policy.ts'
-import { ALERT_COLUMNS, categoryOf, type AlertRow, type AlertView } from './views.ts'
+import { ALERT_COLUMNS, categoryOf, type AlertRow, type AlertView, type TaskView } from './views.ts'
+
+/** A new alert: a detector's (of a subject, or of a place) or a resident's report. */
+interface NewAlert { source: 'detector' | 'report', subject: string | null, address: string, kind: string, detector: string | null, severity: Severity, confidence: Confidence | null, startedAt: number, raisedAt: number, evidence: Record<string, unknown> }
+
+/** What a dispatch wrote, to tell once committed: the alert, its task (if a worker goes) and the check-ins sent. */
+interface Dispatched { alert: AlertRow, task: TaskView | null, sent: CheckinSent[] }
 
 /** Alert kinds that an absence explains: nobody home is expected. */
 const ABSENCE_KINDS = new Set(['inactivity', 'vacancy'])
@@ -19,9 +26,9 @@ const DEFAULT_REOPEN_MS = 12 * 3_600_000
  * worker); a clearing before anyone acted closes the task as self-resolved; a new rise soon after
  * a clearing reopens the same alert and task; a severity rise tightens the task's deadlines.
  */
-export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycle, checkins: Checkins, deadlines: Deadlines, absences: ReturnType<typeof createAbsences> }) {
+export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycle, checkins: Checkins, deadlines: Deadlines }) {
   const { db, clock, log, history } = ctx
-  const { lifecycle, checkins, deadlines, absences } = parts
+  const { lifecycle, checkins, deadlines } = parts
   const reopenWithinMs = ctx.deps.reopenWithinMs ?? DEFAULT_REOPEN_MS
   let chain: Promise<unknown> = Promise.resolve()
 
@@ -32,24 +39,34 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     return next
   }
 
+  /**
+   * Two reads side by side, then at most one transaction: the subject's alerts of this kind that
+   * decide what the anomaly is (the open one, one of the same start, those cleared lately), and
+   * the subject (its address, an away told at a resolve, a declared absence at the time).
+   */
   async function applyAnomaly (a: Anomaly): Promise<AlertView | null> {
-    const open = (await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE subject = $1 AND kind = $2 AND status = 'open'`, [a.subjectId, a.kind])).rows[0]
+    const [episode, subject] = await Promise.all([
+      db.query<AlertRow & { same_start: boolean, recent: boolean | null }>(`SELECT ${ALERT_COLUMNS}, started_at = $3 AS same_start, status = 'cleared' AND cleared_at >= $4 AS recent
+        FROM alerts WHERE subject = $1 AND kind = $2 AND (status = 'open' OR started_at = $3 OR (status = 'cleared' AND cleared_at >= $4)) ORDER BY cleared_at DESC NULLS LAST`,
+      [a.subjectId, a.kind, iso(a.startedAt), iso(a.observedAt - reopenWithinMs)]),
+      a.phase === 'clear' ? null : db.query<{ address: string, away_until: Date | null, absent: boolean }>(
+        `SELECT address, away_until, ${absentAt('s.id', '$2')} AS absent FROM subjects s WHERE s.id = $1`, [a.subjectId, iso(a.observedAt)]),
+    ])
+    const open = episode.rows.find((r) => r.status === 'open')
     if (a.phase === 'clear') return open ? clear(open, a) : null
     if (open) return update(open, a)
     // A raise, or an update with no open alert (its raise fell in an absence, say): judged as a raise.
     // The same episode raised again (a replay, or warm-up after a restart) is not a new alert.
-    const seen = await db.query('SELECT 1 FROM alerts WHERE subject = $1 AND kind = $2 AND started_at = $3', [a.subjectId, a.kind, iso(a.startedAt)])
-    if (seen.rows.length > 0) return null
-    const subject = (await db.query<{ address: string, away_until: Date | null }>('SELECT address, away_until FROM subjects WHERE id = $1', [a.subjectId])).rows[0]
-    if (!subject) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
+    if (episode.rows.some((r) => r.same_start)) return null
+    const s = subject?.rows[0]
+    if (!s) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
     if (ABSENCE_KINDS.has(a.kind)) {
-      const why = await absences.explainsQuiet(a.subjectId, subject.away_until, a.observedAt)
+      const why = explainsQuiet(s, a.observedAt)
       if (why) { log.info({ subject: a.subjectId, kind: a.kind }, why); return null }
     }
-    const recent = (await db.query<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE subject = $1 AND kind = $2 AND status = 'cleared' AND cleared_at >= $3
-      ORDER BY cleared_at DESC LIMIT 1`, [a.subjectId, a.kind, iso(a.observedAt - reopenWithinMs)])).rows[0]
+    const recent = episode.rows.find((r) => r.recent)
     if (recent) return reopen(recent, a)
-    return createAlert({ source: 'detector', subject: a.subjectId, address: subject.address, kind: a.kind, detector: a.detector, severity: a.severity, confidence: a.confidence ?? confidenceIn(a.evidence), startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
+    return createAlert({ source: 'detector', subject: a.subjectId, address: s.address, kind: a.kind, detector: a.detector, severity: a.severity, confidence: a.confidence ?? confidenceIn(a.evidence), startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
       .catch((err) => {
         // Another worker raised this episode first (a street's partition handed over mid-flight):
         // the unique indexes on open episodes and on (subject, kind, started_at) keep it one alert.
@@ -98,8 +115,8 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
       return { row, tasks, created }
     })
     for (const id of tasks) await ctx.publishTask(id, 'task.updated')
-    if (created) await ctx.publishTask(created, 'task.created')
-    return created ? (await ctx.publishAlertById(row.id as string))! : ctx.publishAlert(row, 'alert.updated')
+    if (created) await ctx.announceTask(created.task, 'task.created')
+    return ctx.publishAlert(created?.alert ?? row, 'alert.updated')
   }
 
   async function raiseTasks (q: Queryable, alert: AlertRow, severity: Severity, now: number): Promise<string[]> {
@@ -115,7 +132,7 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
   async function reopen (old: AlertRow, a: Anomaly): Promise<AlertView> {
     const now = clock.now()
     const severity = severityRank(a.severity) > severityRank(old.severity as Severity) ? a.severity : old.severity as Severity
-    const { row, taskId, created } = await db.transaction(async (tx) => {
+    const { row, taskId, dispatched } = await db.transaction(async (tx) => {
       const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'open', cleared_at = NULL, outcome = NULL, severity = $2, evidence = $3, last_seen_at = $4,
         reopened = reopened + 1, updated_at = now() WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [old.id, severity, JSON.stringify(a.evidence), iso(a.observedAt)])).rows[0]!
       const t = (await tx.query<{ id: string, state: string, outcome: string | null }>('SELECT id, state, outcome FROM tasks WHERE alert_id = $1 ORDER BY created_at DESC LIMIT 1', [old.id])).rows[0]
@@ -124,57 +141,68 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
         await tx.query(`UPDATE tasks SET state = 'open', outcome = NULL, closed_at = NULL, severity = $2, ack_due = $3, arrive_due = $4, resolve_due = $5, review_due = NULL,
           reminded = '{}', updated_at = $6 WHERE id = $1`, [t.id, severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])
         await history(tx, t.id, { actor: 'system', action: 'reopened', from: 'resolved', to: 'open', note: 'the alert rose again', at: now })
-        return { row, taskId: t.id, created: false }
+        return { row, taskId: t.id, dispatched: null }
       }
       if (t) {
         await history(tx, t.id, { actor: 'system', action: 'alert_rose_again', note: 'the alert rose again', at: now })
         if (severityRank(severity) > severityRank(old.severity as Severity)) await raiseTasks(tx, row, severity, now)
-        return { row, taskId: t.id, created: false }
+        return { row, taskId: t.id, dispatched: null }
       }
-      return { row, taskId: null, created: true }
+      return { row, taskId: null, dispatched: await dispatch(tx, row, now) }
     })
-    if (created) return dispatch(row)
+    if (dispatched) return announce(dispatched, false)
     await ctx.publishTask(taskId!, 'task.updated')
     return ctx.publishAlert(row, 'alert.updated')
   }
 
-  /** A new alert, dispatched: check-in first, or a worker. */
-  async function createAlert (x: { source: 'detector' | 'report', subject: string | null, address: string, kind: string, detector: string | null, severity: Severity, confidence: Confidence | null, startedAt: number, raisedAt: number, evidence: Record<string, unknown> }): Promise<AlertView> {
-    const addr = await ctx.addresses.get(x.address)
-    if (!addr) throw new GridcareError('ADDRESS_UNKNOWN', `address "${x.address}" is not in the address base`)
-    const alert = (await db.query<AlertRow>(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, confidence, status, started_at, raised_at, last_seen_at, evidence)
-      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'open',$11,$12,$12,$13) RETURNING ${ALERT_COLUMNS}`,
-    [randomUUID(), x.source, x.subject, addr.code, addr.grid, addr.path, x.kind, x.detector, x.severity, x.confidence, iso(x.startedAt), iso(x.raisedAt), JSON.stringify(x.evidence)])).rows[0]!
-    return dispatch(alert, true)
+  /** A new alert, and who answers it (a check-in first, or a worker), written in one transaction, then told. */
+  async function createAlert (x: NewAlert): Promise<AlertView> {
+    return announce(await openAlert(x), true)
+  }
+
+  async function openAlert (x: NewAlert): Promise<Dispatched> {
+    const now = clock.now()
+    return db.transaction(async (tx) => {
+      const addr = await ctx.addresses.get(x.address, tx)
+      if (!addr) throw new GridcareError('ADDRESS_UNKNOWN', `address "${x.address}" is not in the address base`)
+      const alert = (await tx.query<AlertRow>(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, confidence, status, started_at, raised_at, last_seen_at, evidence)
+        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'open',$11,$12,$12,$13) RETURNING ${ALERT_COLUMNS}`,
+      [randomUUID(), x.source, x.subject, addr.code, addr.grid, addr.path, x.kind, x.detector, x.severity, x.confidence, iso(x.startedAt), iso(x.raisedAt), JSON.stringify(x.evidence)])).rows[0]!
+      return dispatch(tx, alert, now)
+    })
   }
 
   /**
-   * The tiered response. A welfare alert of a subject with contacts, below critical and not of
-   * high confidence, asks the first contact first (no task yet); a critical or high-confidence
-   * one goes to the worker and to every contact at once; everything else to the worker.
+   * The tiered response, written in the caller's transaction. A welfare alert of a subject with
+   * contacts, below critical and not of high confidence, asks the first contact first (no task
+   * yet); a critical or high-confidence one goes to the worker and to every contact at once;
+   * everything else to the worker. Answers what to tell once committed (announce).
    */
-  async function dispatch (alert: AlertRow, fresh = false): Promise<AlertView> {
-    const now = clock.now()
-    const contacts = categoryOf(alert.kind as string, alert.source as 'detector') === 'welfare' ? await checkins.contactsOf(alert.subject as string | null) : []
+  async function dispatch (tx: Queryable, alert: AlertRow, now: number): Promise<Dispatched> {
+    const welfare = categoryOf(alert.kind as string, alert.source as 'detector') === 'welfare'
+    const { name, contacts } = welfare ? await checkins.contactsOf(tx, alert.subject as string | null) : { name: null, contacts: [] }
     const urgent = alert.severity === 'critical' || alert.confidence === 'high'
     const contact = contacts[0]
     if (contact && !urgent) {
-      const row = (await db.query<AlertRow>(`UPDATE alerts SET stage = 'checkin' WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [alert.id])).rows[0]!
-      const view = ctx.publishAlert(row, fresh ? 'alert.created' : 'alert.updated')
-      await checkins.send(row, contact, 0, now)
-      return view
+      const row = (await tx.query<AlertRow>(`UPDATE alerts SET stage = 'checkin' WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [alert.id])).rows[0]!
+      return { alert: row, task: null, sent: [await checkins.write(tx, row, name, contact, 0, now)] }
     }
-    const task = await db.transaction(async (tx) => {
-      if (alert.stage !== 'task') await tx.query("UPDATE alerts SET stage = 'task' WHERE id = $1", [alert.id])
-      return lifecycle.openTask(tx, {
-        id: alert.id as string, subject: alert.subject as string | null, address: alert.address as string, grid: alert.grid as string | null, path: alert.path,
-        kind: alert.kind as string, source: alert.source as 'detector', severity: alert.severity as Severity,
-      }, now)
-    })
-    log.info({ alert: alert.id, kind: alert.kind, subject: alert.subject, task }, 'alert raised, task created')
-    const view = ctx.publishAlert({ ...alert, stage: 'task' }, fresh ? 'alert.created' : 'alert.updated')
-    await ctx.publishTask(task, 'task.created')
-    for (const [i, c] of contacts.entries()) await checkins.send(alert, c, i, now)
+    if (alert.stage !== 'task') await tx.query("UPDATE alerts SET stage = 'task' WHERE id = $1", [alert.id])
+    const task = await lifecycle.openTask(tx, {
+      id: alert.id as string, subject: alert.subject as string | null, address: alert.address as string, grid: alert.grid as string | null, path: alert.path,
+      kind: alert.kind as string, source: alert.source as 'detector', severity: alert.severity as Severity,
+    }, now)
+    const sent: CheckinSent[] = []
+    for (const [i, c] of contacts.entries()) sent.push(await checkins.write(tx, alert, name, c, i, now))
+    return { alert: { ...alert, stage: 'task' }, task, sent }
+  }
+
+  /** After the commit: the alert, then its task, then its check-ins, as they were written. */
+  async function announce (d: Dispatched, fresh: boolean): Promise<AlertView> {
+    if (d.task) log.info({ alert: d.alert.id, kind: d.alert.kind, subject: d.alert.subject, task: d.task.id }, 'alert raised, task created')
+    const view = ctx.publishAlert(d.alert, fresh ? 'alert.created' : 'alert.updated')
+    if (d.task) await ctx.announceTask(d.task, 'task.created')
+    for (const c of d.sent) checkins.announce(c)
     return view
   }
 
@@ -185,13 +213,12 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     if (!address && r.lat !== undefined && r.lon !== undefined) address = (await ctx.addresses.locate(r.lat, r.lon)) ?? undefined
     if (!address) throw new GridcareError('REPORT_UNROUTABLE')
     const now = clock.now()
-    const alert = await createAlert({
+    const d = await openAlert({
       source: 'report', subject: null, address, kind: `report.${r.category}`, detector: null, confidence: null,
       severity: REPORT_SEVERITY[r.category] ?? 'medium', startedAt: now, raisedAt: now,
       evidence: { category: r.category, text: r.text, ...(r.contact ? { contact: r.contact } : {}), ...(r.lat !== undefined ? { lat: r.lat, lon: r.lon } : {}) },
     })
-    const t = (await db.query<{ id: string }>('SELECT id FROM tasks WHERE alert_id = $1', [alert.id])).rows[0]
-    return { alert, taskId: t?.id ?? null }
+    return { alert: await announce(d, true), taskId: d.task?.id ?? null }
   }
 
   return { handleAnomaly, createReport, createAlert, update, idle: async () => { await chain } }

@@ -35,7 +35,7 @@ export function createAlerts (deps: AlertsDeps) {
   const routing = createRouting(ctx, rosters)
   const lifecycle = createLifecycle(ctx, routing, deadlines)
   const checkins = createCheckins(ctx, lifecycle)
-  const episodes = createEpisodes(ctx, { lifecycle, checkins, deadlines, absences })
+  const episodes = createEpisodes(ctx, { lifecycle, checkins, deadlines })
   const escalation = createEscalation(ctx, routing, deadlines)
   const casework = createCasework(ctx, lifecycle)
   // Drone sightings and fleet trouble: subject-less alerts placed by position (places.ts).

@@ -7,7 +7,7 @@ import { iso, type AlertsContext, type OutcomeFeedback } from './context.ts'
 import type { Deadlines } from './deadlines.ts'
 import { ACTIVE_STATES, TRANSITIONS, type TaskAction } from './policy.ts'
 import type { Routing } from './routing.ts'
-import { categoryOf, TASK_COLUMNS, type AlertCategory, type Contact, type TaskRow, type TaskView } from './views.ts'
+import { categoryOf, TASK_COLUMNS, taskView, type AlertCategory, type Contact, type TaskRow, type TaskView } from './views.ts'
 
 /** An away longer than this needs a leader (grid_leader, community, command_centre or the admin). */
 export const AWAY_WITHOUT_LEADER_MS = 3 * 86_400_000
@@ -31,20 +31,23 @@ export function createLifecycle (ctx: AlertsContext, routing: Routing, deadlines
   }
   const categoryOfRow = (t: TaskRow): AlertCategory => categoryOf(t.kind as string, t.source as 'detector' | 'report')
 
-  /** Opens the task of an alert, routed to whoever the rules pick, with the policy's deadlines. */
-  async function openTask (q: Queryable, a: TaskSource, now: number, why?: TaskReason): Promise<string> {
+  /**
+   * Opens the task of an alert, routed to whoever the rules pick, with the policy's deadlines.
+   * Answers its view as written (the rows the INSERTs return): no reading it back.
+   */
+  async function openTask (q: Queryable, a: TaskSource, now: number, why?: TaskReason): Promise<TaskView> {
     const category = categoryOf(a.kind, a.source)
     const worker = await routing.route(q, { grid: a.grid, path: a.path, kind: a.kind, category, source: a.source, subject: a.subject }, now)
     const d = await deadlines.initialDues(q, a.severity, category, now)
     const id = randomUUID()
-    await q.query(`INSERT INTO tasks (id, alert_id, subject, address, grid, path, worker_id, severity, state, ack_due, arrive_due, resolve_due, created_at, updated_at)
-      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'open',$9,$10,$11,$12,$12)`,
-    [id, a.id, a.subject, a.address, a.grid, a.path, worker, a.severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])
+    const row = (await q.query<TaskRow>(`WITH t AS (INSERT INTO tasks (id, alert_id, subject, address, grid, path, worker_id, severity, state, ack_due, arrive_due, resolve_due, created_at, updated_at)
+      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'open',$9,$10,$11,$12,$12) RETURNING *) SELECT ${TASK_COLUMNS} FROM t JOIN alerts a ON a.id = t.alert_id`,
+    [id, a.id, a.subject, a.address, a.grid, a.path, worker, a.severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])).rows[0]!
     const assigned = worker ? `assigned to ${worker}` : 'nobody on duty, no backup or leader: unassigned, visible to leaders'
     // The note is for API readers; the pages write their own words from `data`.
-    await history(q, id, { actor: 'system', action: 'created', to: 'open', note: why ? `${why.note}; ${assigned}` : assigned,
+    const created = await history(q, id, { actor: 'system', action: 'created', to: 'open', note: why ? `${why.note}; ${assigned}` : assigned,
       data: { workerId: worker, ...(why ? { reason: why.reason, ...(why.contact ? { contact: why.contact } : {}) } : {}) }, at: now })
-    return id
+    return taskView(row, [created])
   }
 
   /** Checks an outcome and its away window; answers the away's end, if any. */
