@@ -17,6 +17,9 @@ interface NewAlert { source: 'detector' | 'report', subject: string | null, addr
 /** What a dispatch wrote, to tell once committed: the alert, its task (if a worker goes) and the check-ins sent. */
 interface Dispatched { alert: AlertRow, task: TaskView | null, sent: CheckinSent[] }
 
+/** What to tell once the transaction that wrote it is committed: the feed, webhooks and the worker's app. */
+type Tell = () => Promise<AlertView>
+
 /** Alert kinds that an absence explains: nobody home is expected. */
 const ABSENCE_KINDS = new Set(['inactivity', 'vacancy'])
 const DEFAULT_REOPEN_MS = 12 * 3_600_000
@@ -40,83 +43,86 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
   }
 
   /**
-   * Two reads side by side, then at most one transaction: the subject's alerts of this kind that
-   * decide what the anomaly is (the open one, one of the same start, those cleared lately), and
-   * the subject (its address, an away told at a resolve, a declared absence at the time).
+   * One transaction per anomaly: it reads what decides (the subject's alerts of this kind: the open
+   * one, one of the same start, those cleared lately; the subject: its address, an away told at a
+   * resolve, a declared absence at the time), writes, and answers what to tell once committed.
+   * On the embedded store's own thread that is one wait for the store (its statements after BEGIN
+   * are waited for synchronously), where a query and then a transaction are two.
    */
   async function applyAnomaly (a: Anomaly): Promise<AlertView | null> {
-    const [episode, subject] = await Promise.all([
-      db.query<AlertRow & { same_start: boolean, recent: boolean | null }>(`SELECT ${ALERT_COLUMNS}, started_at = $3 AS same_start, status = 'cleared' AND cleared_at >= $4 AS recent
-        FROM alerts WHERE subject = $1 AND kind = $2 AND (status = 'open' OR started_at = $3 OR (status = 'cleared' AND cleared_at >= $4)) ORDER BY cleared_at DESC NULLS LAST`,
-      [a.subjectId, a.kind, iso(a.startedAt), iso(a.observedAt - reopenWithinMs)]),
-      a.phase === 'clear' ? null : db.query<{ address: string, away_until: Date | null, absent: boolean }>(
-        `SELECT address, away_until, ${absentAt('s.id', '$2')} AS absent FROM subjects s WHERE s.id = $1`, [a.subjectId, iso(a.observedAt)]),
-    ])
-    const open = episode.rows.find((r) => r.status === 'open')
-    if (a.phase === 'clear') return open ? clear(open, a) : null
-    if (open) return update(open, a)
+    const tell = await db.transaction((tx) => judge(tx, a)).catch((err) => {
+      // Another worker raised or reopened this episode first (a street's partition handed over mid-flight):
+      // the unique indexes on open episodes and on (subject, kind, started_at) keep it one alert.
+      if ((err as { code?: string }).code !== '23505') throw err
+      log.info({ subject: a.subjectId, kind: a.kind }, 'episode already raised elsewhere: no second alert')
+      return null
+    })
+    return tell ? tell() : null
+  }
+
+  async function judge (tx: Queryable, a: Anomaly): Promise<Tell | null> {
+    const episode = (await tx.query<AlertRow & { same_start: boolean, recent: boolean | null }>(`SELECT ${ALERT_COLUMNS}, started_at = $3 AS same_start,
+      status = 'cleared' AND cleared_at >= $4 AS recent FROM alerts WHERE subject = $1 AND kind = $2
+      AND (status = 'open' OR started_at = $3 OR (status = 'cleared' AND cleared_at >= $4)) ORDER BY cleared_at DESC NULLS LAST`,
+    [a.subjectId, a.kind, iso(a.startedAt), iso(a.observedAt - reopenWithinMs)])).rows
+    const open = episode.find((r) => r.status === 'open')
+    if (a.phase === 'clear') return open ? clear(tx, open, a) : null
+    if (open) return update(tx, open, a)
     // A raise, or an update with no open alert (its raise fell in an absence, say): judged as a raise.
     // The same episode raised again (a replay, or warm-up after a restart) is not a new alert.
-    if (episode.rows.some((r) => r.same_start)) return null
-    const s = subject?.rows[0]
-    if (!s) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
+    if (episode.some((r) => r.same_start)) return null
+    const subject = (await tx.query<{ address: string, away_until: Date | null, absent: boolean }>(
+      `SELECT address, away_until, ${absentAt('s.id', '$2')} AS absent FROM subjects s WHERE s.id = $1`, [a.subjectId, iso(a.observedAt)])).rows[0]
+    if (!subject) { log.warn({ subject: a.subjectId }, 'anomaly for an unknown subject'); return null }
     if (ABSENCE_KINDS.has(a.kind)) {
-      const why = explainsQuiet(s, a.observedAt)
+      const why = explainsQuiet(subject, a.observedAt)
       if (why) { log.info({ subject: a.subjectId, kind: a.kind }, why); return null }
     }
-    const recent = episode.rows.find((r) => r.recent)
-    if (recent) return reopen(recent, a)
-    return createAlert({ source: 'detector', subject: a.subjectId, address: s.address, kind: a.kind, detector: a.detector, severity: a.severity, confidence: a.confidence ?? confidenceIn(a.evidence), startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
-      .catch((err) => {
-        // Another worker raised this episode first (a street's partition handed over mid-flight):
-        // the unique indexes on open episodes and on (subject, kind, started_at) keep it one alert.
-        if ((err as { code?: string }).code !== '23505') throw err
-        log.info({ subject: a.subjectId, kind: a.kind }, 'episode already raised elsewhere: no second alert')
-        return null
-      })
+    const recent = episode.find((r) => r.recent)
+    if (recent) return reopen(tx, recent, a)
+    const d = await openAlert(tx, { source: 'detector', subject: a.subjectId, address: subject.address, kind: a.kind, detector: a.detector, severity: a.severity, confidence: a.confidence ?? confidenceIn(a.evidence), startedAt: a.startedAt, raisedAt: a.observedAt, evidence: a.evidence })
+    return () => announce(d, true)
   }
 
   /** The activity is back: pending check-ins are cancelled, a task nobody has acted on closes as self-resolved. */
-  async function clear (open: AlertRow, a: Anomaly): Promise<AlertView> {
+  async function clear (tx: Queryable, open: AlertRow, a: Anomaly): Promise<Tell> {
     const now = clock.now()
-    const { row, touched } = await db.transaction(async (tx) => {
-      const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'cleared', cleared_at = $2, last_seen_at = $2, updated_at = now(),
-        evidence = evidence || $3 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, iso(a.observedAt), JSON.stringify({ clearedBy: a.evidence })])).rows[0]!
-      await checkins.cancelFor(tx, open.id as string)
-      const tasks = (await tx.query<{ id: string, state: string, acted: boolean }>(`SELECT id, state, EXISTS (SELECT 1 FROM task_history h WHERE h.task_id = t.id AND h.actor <> 'system') AS acted
-        FROM tasks t WHERE alert_id = $1 AND state = ANY($2)`, [open.id, ACTIVE_STATES])).rows
-      for (const t of tasks) {
-        if (t.state === 'open' && !t.acted) {
-          await tx.query(`UPDATE tasks SET state = 'resolved', outcome = $2, updated_at = $3, closed_at = $3 WHERE id = $1`, [t.id, SELF_RESOLVED, iso(now)])
-          await history(tx, t.id, { actor: 'system', action: SELF_RESOLVED, from: 'open', to: 'resolved', note: 'the alert cleared before anyone acted', at: now })
-        } else {
-          await history(tx, t.id, { actor: 'system', action: 'alert_cleared', note: 'the data shows activity again', at: now })
-        }
+    const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'cleared', cleared_at = $2, last_seen_at = $2, updated_at = now(),
+      evidence = evidence || $3 WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, iso(a.observedAt), JSON.stringify({ clearedBy: a.evidence })])).rows[0]!
+    await checkins.cancelFor(tx, open.id as string)
+    const tasks = (await tx.query<{ id: string, state: string, acted: boolean }>(`SELECT id, state, EXISTS (SELECT 1 FROM task_history h WHERE h.task_id = t.id AND h.actor <> 'system') AS acted
+      FROM tasks t WHERE alert_id = $1 AND state = ANY($2)`, [open.id, ACTIVE_STATES])).rows
+    for (const t of tasks) {
+      if (t.state === 'open' && !t.acted) {
+        await tx.query(`UPDATE tasks SET state = 'resolved', outcome = $2, updated_at = $3, closed_at = $3 WHERE id = $1`, [t.id, SELF_RESOLVED, iso(now)])
+        await history(tx, t.id, { actor: 'system', action: SELF_RESOLVED, from: 'open', to: 'resolved', note: 'the alert cleared before anyone acted', at: now })
+      } else {
+        await history(tx, t.id, { actor: 'system', action: 'alert_cleared', note: 'the data shows activity again', at: now })
       }
-      if (tasks.length === 0 && open.stage === 'checkin') await tx.query('UPDATE alerts SET outcome = $2 WHERE id = $1', [open.id, SELF_RESOLVED])
-      return { row, touched: tasks.map((t) => t.id) }
-    })
-    for (const id of touched) await ctx.publishTask(id, 'task.updated')
-    return ctx.publishAlert(row, 'alert.updated')
+    }
+    if (tasks.length === 0 && open.stage === 'checkin') await tx.query('UPDATE alerts SET outcome = $2 WHERE id = $1', [open.id, SELF_RESOLVED])
+    return async () => {
+      for (const t of tasks) await ctx.publishTask(t.id, 'task.updated')
+      return ctx.publishAlert(row, 'alert.updated')
+    }
   }
 
   /** More of the same episode; a higher severity raises the task and tightens its deadlines; a check-in stage turning critical or high-confidence goes to a worker. */
-  async function update (open: AlertRow, a: Anomaly): Promise<AlertView> {
+  async function update (tx: Queryable, open: AlertRow, a: Pick<Anomaly, 'severity' | 'confidence' | 'evidence' | 'observedAt'>): Promise<Tell> {
     const now = clock.now()
     const more = severityRank(a.severity) > severityRank(open.severity as Severity)
     const confidence = a.confidence ?? confidenceIn(a.evidence) ?? open.confidence
-    const { row, tasks, created } = await db.transaction(async (tx) => {
-      const row = (await tx.query<AlertRow>(`UPDATE alerts SET severity = $2, evidence = $3, last_seen_at = $4, confidence = $5, updated_at = now()
-        WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, more ? a.severity : open.severity, JSON.stringify(a.evidence), iso(a.observedAt), confidence ?? null])).rows[0]!
-      const tasks = more ? await raiseTasks(tx, row, a.severity, now) : []
-      const urgent = row.severity === 'critical' || row.confidence === 'high'
-      const created = urgent && row.stage === 'checkin'
-        ? await checkins.toWorker(tx, row.id as string, row.severity === 'critical' ? { reason: 'severity_critical', note: 'severity now critical' } : { reason: 'confidence_high', note: 'confidence now high' }, now) : null
-      return { row, tasks, created }
-    })
-    for (const id of tasks) await ctx.publishTask(id, 'task.updated')
-    if (created) await ctx.announceTask(created.task, 'task.created')
-    return ctx.publishAlert(created?.alert ?? row, 'alert.updated')
+    const row = (await tx.query<AlertRow>(`UPDATE alerts SET severity = $2, evidence = $3, last_seen_at = $4, confidence = $5, updated_at = now()
+      WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [open.id, more ? a.severity : open.severity, JSON.stringify(a.evidence), iso(a.observedAt), confidence ?? null])).rows[0]!
+    const tasks = more ? await raiseTasks(tx, row, a.severity, now) : []
+    const urgent = row.severity === 'critical' || row.confidence === 'high'
+    const created = urgent && row.stage === 'checkin'
+      ? await checkins.toWorker(tx, row.id as string, row.severity === 'critical' ? { reason: 'severity_critical', note: 'severity now critical' } : { reason: 'confidence_high', note: 'confidence now high' }, now) : null
+    return async () => {
+      for (const id of tasks) await ctx.publishTask(id, 'task.updated')
+      if (created) await ctx.announceTask(created.task, 'task.created')
+      return ctx.publishAlert(created?.alert ?? row, 'alert.updated')
+    }
   }
 
   async function raiseTasks (q: Queryable, alert: AlertRow, severity: Severity, now: number): Promise<string[]> {
@@ -129,47 +135,45 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
   }
 
   /** A new rise soon after a clearing: the same alert opens again, and its self-resolved task with it. */
-  async function reopen (old: AlertRow, a: Anomaly): Promise<AlertView> {
+  async function reopen (tx: Queryable, old: AlertRow, a: Anomaly): Promise<Tell> {
     const now = clock.now()
     const severity = severityRank(a.severity) > severityRank(old.severity as Severity) ? a.severity : old.severity as Severity
-    const { row, taskId, dispatched } = await db.transaction(async (tx) => {
-      const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'open', cleared_at = NULL, outcome = NULL, severity = $2, evidence = $3, last_seen_at = $4,
-        reopened = reopened + 1, updated_at = now() WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [old.id, severity, JSON.stringify(a.evidence), iso(a.observedAt)])).rows[0]!
-      const t = (await tx.query<{ id: string, state: string, outcome: string | null }>('SELECT id, state, outcome FROM tasks WHERE alert_id = $1 ORDER BY created_at DESC LIMIT 1', [old.id])).rows[0]
-      if (t && t.outcome === SELF_RESOLVED) {
-        const d = await deadlines.initialDues(tx, severity, categoryOf(row.kind as string, 'detector'), now)
-        await tx.query(`UPDATE tasks SET state = 'open', outcome = NULL, closed_at = NULL, severity = $2, ack_due = $3, arrive_due = $4, resolve_due = $5, review_due = NULL,
-          reminded = '{}', updated_at = $6 WHERE id = $1`, [t.id, severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])
-        await history(tx, t.id, { actor: 'system', action: 'reopened', from: 'resolved', to: 'open', note: 'the alert rose again', at: now })
-        return { row, taskId: t.id, dispatched: null }
-      }
-      if (t) {
-        await history(tx, t.id, { actor: 'system', action: 'alert_rose_again', note: 'the alert rose again', at: now })
-        if (severityRank(severity) > severityRank(old.severity as Severity)) await raiseTasks(tx, row, severity, now)
-        return { row, taskId: t.id, dispatched: null }
-      }
-      return { row, taskId: null, dispatched: await dispatch(tx, row, now) }
-    })
-    if (dispatched) return announce(dispatched, false)
-    await ctx.publishTask(taskId!, 'task.updated')
-    return ctx.publishAlert(row, 'alert.updated')
+    const row = (await tx.query<AlertRow>(`UPDATE alerts SET status = 'open', cleared_at = NULL, outcome = NULL, severity = $2, evidence = $3, last_seen_at = $4,
+      reopened = reopened + 1, updated_at = now() WHERE id = $1 RETURNING ${ALERT_COLUMNS}`, [old.id, severity, JSON.stringify(a.evidence), iso(a.observedAt)])).rows[0]!
+    const t = (await tx.query<{ id: string, state: string, outcome: string | null }>('SELECT id, state, outcome FROM tasks WHERE alert_id = $1 ORDER BY created_at DESC LIMIT 1', [old.id])).rows[0]
+    if (!t) {
+      const d = await dispatch(tx, row, now)
+      return () => announce(d, false)
+    }
+    if (t.outcome === SELF_RESOLVED) {
+      const d = await deadlines.initialDues(tx, severity, categoryOf(row.kind as string, 'detector'), now)
+      await tx.query(`UPDATE tasks SET state = 'open', outcome = NULL, closed_at = NULL, severity = $2, ack_due = $3, arrive_due = $4, resolve_due = $5, review_due = NULL,
+        reminded = '{}', updated_at = $6 WHERE id = $1`, [t.id, severity, d.ack_due, d.arrive_due, d.resolve_due, iso(now)])
+      await history(tx, t.id, { actor: 'system', action: 'reopened', from: 'resolved', to: 'open', note: 'the alert rose again', at: now })
+    } else {
+      await history(tx, t.id, { actor: 'system', action: 'alert_rose_again', note: 'the alert rose again', at: now })
+      if (severityRank(severity) > severityRank(old.severity as Severity)) await raiseTasks(tx, row, severity, now)
+    }
+    return async () => {
+      await ctx.publishTask(t.id, 'task.updated')
+      return ctx.publishAlert(row, 'alert.updated')
+    }
   }
 
-  /** A new alert, and who answers it (a check-in first, or a worker), written in one transaction, then told. */
+  /** A new alert (a place's, or a resident's report), and who answers it, in one transaction, then told. */
   async function createAlert (x: NewAlert): Promise<AlertView> {
-    return announce(await openAlert(x), true)
+    return announce(await db.transaction((tx) => openAlert(tx, x)), true)
   }
 
-  async function openAlert (x: NewAlert): Promise<Dispatched> {
+  /** Writes a new alert and who answers it (a check-in first, or a worker). */
+  async function openAlert (tx: Queryable, x: NewAlert): Promise<Dispatched> {
     const now = clock.now()
-    return db.transaction(async (tx) => {
-      const addr = await ctx.addresses.get(x.address, tx)
-      if (!addr) throw new GridcareError('ADDRESS_UNKNOWN', `address "${x.address}" is not in the address base`)
-      const alert = (await tx.query<AlertRow>(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, confidence, status, started_at, raised_at, last_seen_at, evidence)
-        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'open',$11,$12,$12,$13) RETURNING ${ALERT_COLUMNS}`,
-      [randomUUID(), x.source, x.subject, addr.code, addr.grid, addr.path, x.kind, x.detector, x.severity, x.confidence, iso(x.startedAt), iso(x.raisedAt), JSON.stringify(x.evidence)])).rows[0]!
-      return dispatch(tx, alert, now)
-    })
+    const addr = await ctx.addresses.get(x.address, tx)
+    if (!addr) throw new GridcareError('ADDRESS_UNKNOWN', `address "${x.address}" is not in the address base`)
+    const alert = (await tx.query<AlertRow>(`INSERT INTO alerts (id, source, subject, address, grid, path, kind, detector, severity, confidence, status, started_at, raised_at, last_seen_at, evidence)
+      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'open',$11,$12,$12,$13) RETURNING ${ALERT_COLUMNS}`,
+    [randomUUID(), x.source, x.subject, addr.code, addr.grid, addr.path, x.kind, x.detector, x.severity, x.confidence, iso(x.startedAt), iso(x.raisedAt), JSON.stringify(x.evidence)])).rows[0]!
+    return dispatch(tx, alert, now)
   }
 
   /**
@@ -213,15 +217,20 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     if (!address && r.lat !== undefined && r.lon !== undefined) address = (await ctx.addresses.locate(r.lat, r.lon)) ?? undefined
     if (!address) throw new GridcareError('REPORT_UNROUTABLE')
     const now = clock.now()
-    const d = await openAlert({
+    const d = await db.transaction((tx) => openAlert(tx, {
       source: 'report', subject: null, address, kind: `report.${r.category}`, detector: null, confidence: null,
       severity: REPORT_SEVERITY[r.category] ?? 'medium', startedAt: now, raisedAt: now,
       evidence: { category: r.category, text: r.text, ...(r.contact ? { contact: r.contact } : {}), ...(r.lat !== undefined ? { lat: r.lat, lon: r.lon } : {}) },
-    })
+    }))
     return { alert: await announce(d, true), taskId: d.task?.id ?? null }
   }
 
-  return { handleAnomaly, createReport, createAlert, update, idle: async () => { await chain } }
+  /** More of an open alert of a place (places.ts): the same update as a subject's, in its own transaction. */
+  async function updateAlert (open: AlertRow, x: { severity: Severity, observedAt: number, evidence: Record<string, unknown> }): Promise<AlertView> {
+    return (await db.transaction((tx) => update(tx, open, { ...x, confidence: undefined })))()
+  }
+
+  return { handleAnomaly, createReport, createAlert, updateAlert, idle: async () => { await chain } }
 }
 
 /** Detectors may say what their evidence is worth in evidence.confidence too. */

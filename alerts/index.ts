@@ -42,7 +42,7 @@ export function createAlerts (deps: AlertsDeps) {
   const places = createPlaces({
     db: ctx.db, log, addresses: ctx.addresses,
     createAlert: (x) => episodes.createAlert({ source: 'detector', subject: null, confidence: null, ...x }),
-    updateAlert: (open, x) => episodes.update(open, { subjectId: '', detector: open.detector as string, kind: open.kind as string, phase: 'update', startedAt: 0, ...x }),
+    updateAlert: episodes.updateAlert,
   })
   let job: ScheduledTask | undefined
 
