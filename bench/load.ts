@@ -61,6 +61,16 @@ const KEEPALIVE_S = 120
 // One reading a minute, so that a long run at full speed stays in the past (the ts bounds refuse the future).
 const STEP = 60_000
 
+/**
+ * Work put off until every socket with something to read has been read: the PUBACKs that came
+ * in one turn of the event loop are all timed first, then the devices publish again. Publishing
+ * from inside each socket's read (a write call per device) timed the last of 2,000 devices' acks
+ * tens of ms late, as no device alone would be: that wait was counted in their latency (issue 12).
+ */
+const deferred = new Set<() => void>()
+const runDeferred = () => { for (const f of deferred) { deferred.delete(f); f() } }
+const later = (f: () => void) => { if (deferred.size === 0) setImmediate(runDeferred); deferred.add(f) }
+
 /** One device on its own TCP connection, packets by hand (bench/wire.ts). */
 function leanDevice (url: string, d: LoadSpec['devices'][number]): Promise<Device> {
   const { hostname, port } = new URL(url)
@@ -77,7 +87,7 @@ function leanDevice (url: string, d: LoadSpec['devices'][number]): Promise<Devic
     let afterRead = () => {}
     let onClose = () => { clearTimeout(timer); reject(new Error(`${d.username}: connection closed before CONNACK`)) }
     const read = packetReader((type, id, first) => onPacket(type, id, first))
-    socket.on('data', (chunk) => { read(chunk); afterRead() })
+    socket.on('data', (chunk) => { read(chunk); later(afterRead) })
     socket.on('error', () => {}) // 'close' follows and says what it means
     socket.on('close', () => onClose())
     socket.write(connectPacket({ clientId: d.username.replace(/[^A-Za-z0-9-]/g, '-'), username: d.username, password: d.password, keepaliveS: KEEPALIVE_S }))
