@@ -18,6 +18,15 @@ export const MAX_BATCH_READINGS = 5000
 const LATE_SLICE = 250
 /** A batch write, run where the store is (on the embedded store's thread). */
 const WRITE_READINGS = storeTask(new URL('./store.ts', import.meta.url), writeReadings)
+/**
+ * Readings queued or being written before add() waits (the batcher's default bound), and the
+ * batch size that starts a write at once when the writer is free. A write always takes all that
+ * waits, so that size never bounded a batch: it only started one early, and at 5,000 with 8,000
+ * readings in flight (2,000 meters x 4) it cut the readings that came back together in two. The
+ * devices on either side of the cut then changed halves, and those moved back waited for a third
+ * commit: the p99 at twice the p50 (issue 12). Now a free writer waits for the timer (maxDelayMs).
+ */
+const PENDING = 20_000
 /** How deep a status payload may nest; deeper is a dead letter. */
 export const MAX_STATUS_DEPTH = 32
 
@@ -33,9 +42,9 @@ export interface IngestDeps {
   /** Receives stored drone telemetry (positions, battery) and detections (fire, flood ...). */
   drones?: { telemetry: (t: DroneTelemetry) => void, detection: (d: DroneDetection) => void }
   /**
-   * Batcher settings; default maxSize 5000 (COPY pays off on large batches under load), and
-   * two writes at once on a server store (one commits while the next is sent), one on the
-   * embedded store, which runs one statement at a time anyway.
+   * Batcher settings; default maxSize as large as maxPending (no early flush on size: see
+   * PENDING), and two writes at once on a server store (one commits while the next is sent),
+   * one on the embedded store, which runs one statement at a time anyway.
    */
   batch?: Pick<BatcherOptions<unknown>, 'maxSize' | 'maxDelayMs' | 'maxPending' | 'attempts' | 'maxWrites'>
   /** Told whenever a store write fails and will be tried again (the store is away). */
@@ -60,7 +69,8 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
 
   // A store that is away holds the batch (and so the devices' acks) until it is back.
   const batcher = createBatcher<ReadingRow>({
-    maxSize: 5000,
+    maxSize: batch?.maxPending ?? PENDING,
+    maxPending: PENDING,
     maxWrites: db.kind === 'server' ? 2 : 1,
     attempts: Infinity,
     ...batch,
