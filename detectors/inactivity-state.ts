@@ -22,7 +22,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, TENTHS } from './inactivity-expect.ts'
-import { int32s, place } from './slab.ts'
+import { int32s, place, type Chunk } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
@@ -59,75 +59,117 @@ export interface PeerGroup {
   lim: number[] | null
 }
 
-export interface State {
+/**
+ * The scalars, in the Float64 part of the subject's place (`c.f64` from `b`): numbers in a typed
+ * array cost their 8 bytes, where an object's field holding a fraction or an epoch time costs its
+ * slot and a 16-byte box (V8 keeps no unboxed doubles in objects). Exact: a Float64Array holds any
+ * number as it is. Each is a property of State (an accessor), so the judges read and write them as fields.
+ */
+const N = 0, FLOOR = 1, DAILY = 2, USUAL_WH = 3, ACTIVE_WH = 4, RUN_START = 5, RUN_SCORE = 6, RUN_HOURS = 7, RUN_USUAL = 8, RUN_ACTUAL = 9,
+  LIT_NIGHT = 10, LIT_PEAK = 11, LIT_LEARNED = 12, SENS = 13, AWAY_FROM = 14, AWAY_UNTIL = 15, DOOR_AT = 16, DOOR_SEEN = 17, LIM_IN = 18,
+  WAKE_DAY = 19, DOOR_RUNS = 20, SENS_WAKE = 21, RUN_LLR = 22, RUN_FLOOR = 23, F64 = 24
+
+/**
+ * A subject's state: a few references of its own (80 bytes), its numbers in one place of a chunk
+ * shared with other subjects (slab.ts place()): from byte 8 * b, the F64 scalars, then I32 32-bit
+ * integers (i32, at32), the remembered hours with what is derived from them (hist, histAt) and the
+ * hazards' counts (hz, hzAt).
+ */
+export class State {
   /** The subject's electricity by local hour (electricity-hours.ts): the hour being filled, its kWh, coverage, gap-filled share, the last sample taken; shared with night load in the set. Snapshotted as this state's hour, acc, cov, fill and last. */
   h: HourRecord
-  /** Hours learned from. */
-  n: number
+  /** The chunk the subject's place is in, and the place's start in its Float64 view. */
+  readonly c: Chunk
+  readonly b: number
+  ep: Episode | null = null
+  /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own. */
+  doorH: Int32Array | null = null
+  /** The rule of the last episode that ended ('' none). */
+  lastRule = ''
+  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
+  group: PeerGroup | null = null
+
+  constructor (h: HourRecord, c: Chunk, b: number) {
+    this.h = h; this.c = c; this.b = b
+  }
+
+  /** In `i32` from `at32` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
+  get i32 (): Int32Array { return this.c.i32 }
+  get at32 (): number { return 2 * (this.b + F64) }
   /**
    * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`
    * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
-   * `hist` is a chunk shared with other subjects (slab.ts place()): no typed array of its own.
    */
-  hist: Int16Array
-  histAt: number
-  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
-  daily: number
-  usualWh: number
-  activeWh: number
+  get hist (): Int16Array { return this.c.i16 }
+  get histAt (): number { return 4 * (this.b + F64) + 2 * I32 }
+  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep). */
+  get hz (): Uint16Array { return this.c.u16 }
+  get hzAt (): number { return 4 * (this.b + F64) + 2 * I32 + HIST }
+
+  /** Hours learned from. */
+  get n () { return this.c.f64[this.b + N]! }
+  set n (x: number) { this.c.f64[this.b + N] = x }
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
-  floor: number
+  get floor () { return this.c.f64[this.b + FLOOR]! }
+  set floor (x: number) { this.c.f64[this.b + FLOOR] = x }
+  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
+  get daily () { return this.c.f64[this.b + DAILY]! }
+  set daily (x: number) { this.c.f64[this.b + DAILY] = x }
+  get usualWh () { return this.c.f64[this.b + USUAL_WH]! }
+  set usualWh (x: number) { this.c.f64[this.b + USUAL_WH] = x }
+  get activeWh () { return this.c.f64[this.b + ACTIVE_WH]! }
+  set activeWh (x: number) { this.c.f64[this.b + ACTIVE_WH] = x }
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
-  runStart: number
-  runScore: number
-  /** ... hours in it, usual and actual Wh above standby over them; the last two closed hours' Wh (-1: none), run or not */
-  runHours: number
-  runUsual: number
-  runActual: number
+  get runStart () { return this.c.f64[this.b + RUN_START]! }
+  set runStart (x: number) { this.c.f64[this.b + RUN_START] = x }
+  get runScore () { return this.c.f64[this.b + RUN_SCORE]! }
+  set runScore (x: number) { this.c.f64[this.b + RUN_SCORE] = x }
+  /** ... hours in it, usual and actual Wh above standby over them. */
+  get runHours () { return this.c.f64[this.b + RUN_HOURS]! }
+  set runHours (x: number) { this.c.f64[this.b + RUN_HOURS] = x }
+  get runUsual () { return this.c.f64[this.b + RUN_USUAL]! }
+  set runUsual (x: number) { this.c.f64[this.b + RUN_USUAL] = x }
+  get runActual () { return this.c.f64[this.b + RUN_ACTUAL]! }
+  set runActual (x: number) { this.c.f64[this.b + RUN_ACTUAL] = x }
   /** Hours in a row, in the run, usually slept through yet with a load held on from before (a lamp left on). */
-  litNight: number
+  get litNight () { return this.c.f64[this.b + LIT_NIGHT]! }
+  set litNight (x: number) { this.c.f64[this.b + LIT_NIGHT] = x }
   /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
-  litPeak: number
-  litLearned: number
-  /** In `i32` from `at32` (slab.ts place(): no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
-  i32: Int32Array
-  at32: number
+  get litPeak () { return this.c.f64[this.b + LIT_PEAK]! }
+  set litPeak (x: number) { this.c.f64[this.b + LIT_PEAK] = x }
+  get litLearned () { return this.c.f64[this.b + LIT_LEARNED]! }
+  set litLearned (x: number) { this.c.f64[this.b + LIT_LEARNED] = x }
   /** 1 = as configured; false alarms lower it. */
-  sens: number
+  get sens () { return this.c.f64[this.b + SENS]! }
+  set sens (x: number) { this.c.f64[this.b + SENS] = x }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
-  awayFrom: number
-  awayUntil: number
-  ep: Episode | null
-  /**
-   * Per hour of day a quiet run began in, the longest score such runs have reached on ordinary
-   * days (an outing, a nap, a lazy morning), fading slowly; -1 unknown. A run beyond it, by a
-   * margin, is what raises: quick when it begins at an hour the person is never quiet from,
-   * slower when it begins at an hour the person often goes out.
-   */
-  /** The first activity after 04:00 on ordinary days, weekdays then weekends: mean local hour, mean absolute deviation, mornings learned. */
+  get awayFrom () { return this.c.f64[this.b + AWAY_FROM]! }
+  set awayFrom (x: number) { this.c.f64[this.b + AWAY_FROM] = x }
+  get awayUntil () { return this.c.f64[this.b + AWAY_UNTIL]! }
+  set awayUntil (x: number) { this.c.f64[this.b + AWAY_UNTIL] = x }
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
-  doorAt: number
-  doorSeen: number
+  get doorAt () { return this.c.f64[this.b + DOOR_AT]! }
+  set doorAt (x: number) { this.c.f64[this.b + DOOR_AT] = x }
+  get doorSeen () { return this.c.f64[this.b + DOOR_SEEN]! }
+  set doorSeen (x: number) { this.c.f64[this.b + DOOR_SEEN] = x }
   /** The most hours at the standby floor (runFloor) of an ordinary run with the door shut throughout (the person at home), fading like lim. (Snapshots before 2026-12 hold quiet-run scores here: larger, so a restored detector waits longer until they fade.) */
-  limIn: number
+  get limIn () { return this.c.f64[this.b + LIM_IN]! }
+  set limIn (x: number) { this.c.f64[this.b + LIM_IN] = x }
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
-  wakeDay: number
-  /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
-  /** Per local start hour, the same (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own; and ordinary runs ended with a door sensor in place. */
-  doorH: Int32Array | null
-  doorRuns: number
-  /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
-  sensWake: number
-  lastRule: string
-  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep); the current run's evidence. */
-  hz: Uint16Array
-  /** Where this subject's hz begins in `hz` (the chunk `hist` is in, as 16-bit unsigned). */
-  hzAt: number
-  runLlr: number
+  get wakeDay () { return this.c.f64[this.b + WAKE_DAY]! }
+  set wakeDay (x: number) { this.c.f64[this.b + WAKE_DAY] = x }
+  /** Ordinary runs ended with a door sensor in place. */
+  get doorRuns () { return this.c.f64[this.b + DOOR_RUNS]! }
+  set doorRuns (x: number) { this.c.f64[this.b + DOOR_RUNS] = x }
+  /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
+  get sensWake () { return this.c.f64[this.b + SENS_WAKE]! }
+  set sensWake (x: number) { this.c.f64[this.b + SENS_WAKE] = x }
+  /** The current run's expected-activity evidence (inactivity-expect.ts). */
+  get runLlr () { return this.c.f64[this.b + RUN_LLR]! }
+  set runLlr (x: number) { this.c.f64[this.b + RUN_LLR] = x }
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
-  runFloor: number
-  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
-  group: PeerGroup | null
+  get runFloor () { return this.c.f64[this.b + RUN_FLOOR]! }
+  set runFloor (x: number) { this.c.f64[this.b + RUN_FLOOR] = x }
 }
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
@@ -160,22 +202,20 @@ export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.do
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
-/** A subject's small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
-const HIST = BASE + 24, PLACE = 4 * I32 + 2 * (HIST + 3 * BUCKETS)
+/** A subject's scalars (64 bits), small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
+const HIST = BASE + 24, PLACE = 8 * F64 + 4 * I32 + 2 * (HIST + 3 * BUCKETS)
 
 export function freshState (h: HourRecord): State {
-  const p = place(PLACE), at32 = p.byte / 4, at = (p.byte + 4 * I32) / 2
+  const p = place(PLACE), b = p.byte / 8
+  const s = new State(h, p.chunk, b)
+  const at32 = s.at32, at = s.histAt
+  p.chunk.f64.fill(0, b, b + F64)
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
   p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
   p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
-  return {
-    h, n: 0,
-    hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
-    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, i32: p.chunk.i32, at32, sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, doorH: null, doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
-  }
+  s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
+  return s
 }
 
 
@@ -288,26 +328,35 @@ const StateSchema = z.object({
 /** Faded counts as the snapshot says them: tenths back to decimals. */
 const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
 
-/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers, the keys in the order they have always had. */
 export function toSnapshot (s: State): unknown {
-  // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, i32: _i, at32: _a32, doorH: _dh, runLlr, group: _g, ...rest } = s
+  const h = s.h, histAt = s.histAt, hzAt = s.hzAt
   const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
-  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf), hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  return {
+    hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null,
+    n: s.n, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), floor: s.floor,
+    runStart: s.runStart, runScore: s.runScore, runHours: s.runHours, runUsual: s.runUsual, runActual: s.runActual,
+    litNight: s.litNight, litPeak: s.litPeak, litLearned: s.litLearned, sens: s.sens, awayFrom: s.awayFrom, awayUntil: s.awayUntil, ep: s.ep && { ...s.ep },
+    doorAt: s.doorAt, doorSeen: s.doorSeen, limIn: s.limIn, wakeDay: s.wakeDay, doorRuns: s.doorRuns, sensWake: s.sensWake, lastRule: s.lastRule, runFloor: s.runFloor,
+    runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf),
+    hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr: s.runLlr,
+  }
 }
 
 /** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s = freshState(h)
-  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, ...rest } = v
+  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, hist, ep, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
   for (let k = 0; k < 24; k++) { setLim(s, k, lim[k]!); if (limInH[k] !== EMPTY) setLimInH(s, k, limInH[k]!) }
   for (let k = 0; k < 6; k++) setWake(s, k, wake[k]!)
   setLastRun(s, lastRun[0]!, lastRun[1]!)
   pushRecent(s, runRecent[0]!); pushRecent(s, runRecent[1]!)
-  Object.assign(s, { ...rest, ep: v.ep && { ...v.ep }, hist: s.hist })
-  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = Math.min(v.hist[i]!, MAX_WH)
+  // The scalars through their accessors (Object.assign sets, it does not define).
+  Object.assign(s, rest)
+  s.ep = ep && { ...ep }
+  for (let i = 0; i < hist.length; i++) s.hist[s.histAt + i] = Math.min(hist[i]!, MAX_WH)
   const z = s.hzAt
   for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
   for (let d = 0; d < 24; d++) derive(s, d)
