@@ -13,6 +13,7 @@ import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '..
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
+import { SubjectIndex, SubjectMap } from './subject-index.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -264,7 +265,8 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
   let seen = 0
   const name = 'inactivity'
-  const states = new Map<string, State>()
+  const index = opts.index ?? new SubjectIndex()
+  const states = new SubjectMap<State>(index)
   hrs.hold((id) => states.get(id)?.h)
   const groups = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
@@ -329,6 +331,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
 
   return {
     name,
+    index,
     update (c: Consumption): Anomaly | null {
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
