@@ -65,9 +65,10 @@ export interface PeerGroup {
  * slot and a 16-byte box (V8 keeps no unboxed doubles in objects). Exact: a Float64Array holds any
  * number as it is. Each is a property of State (an accessor), so the judges read and write them as fields.
  */
-const N = 0, FLOOR = 1, DAILY = 2, USUAL_WH = 3, ACTIVE_WH = 4, RUN_START = 5, RUN_SCORE = 6, RUN_HOURS = 7, RUN_USUAL = 8, RUN_ACTUAL = 9,
-  LIT_NIGHT = 10, LIT_PEAK = 11, LIT_LEARNED = 12, SENS = 13, AWAY_FROM = 14, AWAY_UNTIL = 15, DOOR_AT = 16, DOOR_SEEN = 17, LIM_IN = 18,
-  WAKE_DAY = 19, DOOR_RUNS = 20, SENS_WAKE = 21, RUN_LLR = 22, RUN_FLOOR = 23, F64 = 24
+const DAILY = 0, USUAL_WH = 1, ACTIVE_WH = 2, RUN_START = 3, RUN_SCORE = 4, RUN_USUAL = 5, RUN_ACTUAL = 6, LIT_LEARNED = 7, SENS = 8,
+  AWAY_FROM = 9, AWAY_UNTIL = 10, DOOR_AT = 11, DOOR_SEEN = 12, LIM_IN = 13, SENS_WAKE = 14, RUN_LLR = 15, F64 = 16
+/** ... and the whole numbers (counts, hours, a day index: well inside 32 bits) in `i32`, after the small tables (I32S below). */
+const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7
 
 /**
  * A subject's state: a few references of its own (80 bytes), its numbers in one place of a chunk
@@ -107,11 +108,11 @@ export class State {
   get hzAt (): number { return 4 * (this.b + F64) + 2 * I32 + HIST }
 
   /** Hours learned from. */
-  get n () { return this.c.f64[this.b + N]! }
-  set n (x: number) { this.c.f64[this.b + N] = x }
+  get n () { return this.c.i32[this.at32 + I32S + N]! }
+  set n (x: number) { this.c.i32[this.at32 + I32S + N] = x }
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
-  get floor () { return this.c.f64[this.b + FLOOR]! }
-  set floor (x: number) { this.c.f64[this.b + FLOOR] = x }
+  get floor () { return this.c.i32[this.at32 + I32S + FLOOR]! }
+  set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
   get daily () { return this.c.f64[this.b + DAILY]! }
   set daily (x: number) { this.c.f64[this.b + DAILY] = x }
@@ -125,18 +126,18 @@ export class State {
   get runScore () { return this.c.f64[this.b + RUN_SCORE]! }
   set runScore (x: number) { this.c.f64[this.b + RUN_SCORE] = x }
   /** ... hours in it, usual and actual Wh above standby over them. */
-  get runHours () { return this.c.f64[this.b + RUN_HOURS]! }
-  set runHours (x: number) { this.c.f64[this.b + RUN_HOURS] = x }
+  get runHours () { return this.c.i32[this.at32 + I32S + RUN_HOURS]! }
+  set runHours (x: number) { this.c.i32[this.at32 + I32S + RUN_HOURS] = x }
   get runUsual () { return this.c.f64[this.b + RUN_USUAL]! }
   set runUsual (x: number) { this.c.f64[this.b + RUN_USUAL] = x }
   get runActual () { return this.c.f64[this.b + RUN_ACTUAL]! }
   set runActual (x: number) { this.c.f64[this.b + RUN_ACTUAL] = x }
   /** Hours in a row, in the run, usually slept through yet with a load held on from before (a lamp left on). */
-  get litNight () { return this.c.f64[this.b + LIT_NIGHT]! }
-  set litNight (x: number) { this.c.f64[this.b + LIT_NIGHT] = x }
+  get litNight () { return this.c.i32[this.at32 + I32S + LIT_NIGHT]! }
+  set litNight (x: number) { this.c.i32[this.at32 + I32S + LIT_NIGHT] = x }
   /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
-  get litPeak () { return this.c.f64[this.b + LIT_PEAK]! }
-  set litPeak (x: number) { this.c.f64[this.b + LIT_PEAK] = x }
+  get litPeak () { return this.c.i32[this.at32 + I32S + LIT_PEAK]! }
+  set litPeak (x: number) { this.c.i32[this.at32 + I32S + LIT_PEAK] = x }
   get litLearned () { return this.c.f64[this.b + LIT_LEARNED]! }
   set litLearned (x: number) { this.c.f64[this.b + LIT_LEARNED] = x }
   /** 1 = as configured; false alarms lower it. */
@@ -156,11 +157,11 @@ export class State {
   get limIn () { return this.c.f64[this.b + LIM_IN]! }
   set limIn (x: number) { this.c.f64[this.b + LIM_IN] = x }
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
-  get wakeDay () { return this.c.f64[this.b + WAKE_DAY]! }
-  set wakeDay (x: number) { this.c.f64[this.b + WAKE_DAY] = x }
+  get wakeDay () { return this.c.i32[this.at32 + I32S + WAKE_DAY]! }
+  set wakeDay (x: number) { this.c.i32[this.at32 + I32S + WAKE_DAY] = x }
   /** Ordinary runs ended with a door sensor in place. */
-  get doorRuns () { return this.c.f64[this.b + DOOR_RUNS]! }
-  set doorRuns (x: number) { this.c.f64[this.b + DOOR_RUNS] = x }
+  get doorRuns () { return this.c.i32[this.at32 + I32S + DOOR_RUNS]! }
+  set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
   get sensWake () { return this.c.f64[this.b + SENS_WAKE]! }
   set sensWake (x: number) { this.c.f64[this.b + SENS_WAKE] = x }
@@ -168,8 +169,8 @@ export class State {
   get runLlr () { return this.c.f64[this.b + RUN_LLR]! }
   set runLlr (x: number) { this.c.f64[this.b + RUN_LLR] = x }
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
-  get runFloor () { return this.c.f64[this.b + RUN_FLOOR]! }
-  set runFloor (x: number) { this.c.f64[this.b + RUN_FLOOR] = x }
+  get runFloor () { return this.c.i32[this.at32 + I32S + RUN_FLOOR]! }
+  set runFloor (x: number) { this.c.i32[this.at32 + I32S + RUN_FLOOR] = x }
 }
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
@@ -180,9 +181,9 @@ export const whAt = (s: State, i: number) => s.hist[s.histAt + i]!
  * run (lim: quiet-run scores, -1 unknown), the mornings (wake: mean local hour, mean absolute
  * deviation, mornings learned, weekdays then weekends), the last run that raised (lastRun: start
  * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
- * hours' Wh (runRecent: whole Wh, -1 none).
+ * hours' Wh (runRecent: whole Wh, -1 none); then, from I32S, the whole-number scalars (State: n, floor, ...).
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32 = 34
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32S = 34, I32 = I32S + 8
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
 
@@ -212,7 +213,7 @@ export function freshState (h: HourRecord): State {
   p.chunk.f64.fill(0, b, b + F64)
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
-  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
+  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
   p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
   return s
