@@ -12,7 +12,7 @@
  * fuse). What is derived from them (each hour of day's median, least and second least: baseOf(),
  * leastOf(), steadyOf()) is kept after them, refreshed as an hour is remembered, and not
  * snapshotted. The hazards' faded counts are kept in tenths (they are rounded to tenths anyway) as
- * 16-bit integers (`hz` from `hzAt`). lim, wake, lastRun and runRecent are 32-bit integers in the
+ * 12-bit integers, two in three bytes (`hz` from byte `hzAt`; inactivity-expect.ts countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the
  * same place (`i32` from `at32`; limOf() and the like): ten-thousandths, which every one of them is
  * rounded to already, so exact. limInH, the door's, likewise, but in an array of its own made
  * the first time it is learned: only a subject with a door sensor does. (8-bit log codes for the remembered hours were tried and measured
@@ -21,7 +21,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
-import { BUCKETS, TENTHS } from './inactivity-expect.ts'
+import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
 import { int32s, place, type Chunk } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
@@ -104,8 +104,8 @@ export class State {
   get hist (): Int16Array { return this.c.i16 }
   get histAt (): number { return 4 * (this.b + F64) + 2 * I32 }
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep). */
-  get hz (): Uint16Array { return this.c.u16 }
-  get hzAt (): number { return 4 * (this.b + F64) + 2 * I32 + HIST }
+  get hz (): Uint8Array { return this.c.u8 }
+  get hzAt (): number { return 8 * (this.b + F64) + 4 * I32 + 2 * HIST }
 
   /** Hours learned from. */
   get n () { return this.c.i32[this.at32 + I32S + N]! }
@@ -203,8 +203,8 @@ export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.do
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
-/** A subject's scalars (64 bits), small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
-const HIST = BASE + 24, PLACE = 8 * F64 + 4 * I32 + 2 * (HIST + 3 * BUCKETS)
+/** A subject's scalars (64 bits), small tables (32 bits), hist with what is derived (16 bits) and hz (12 bits), in one place of a shared chunk. */
+const HIST = BASE + 24, PLACE = 8 * F64 + 4 * I32 + 2 * HIST + 3 * BUCKETS * 3 / 2
 
 export function freshState (h: HourRecord): State {
   const p = place(PLACE), b = p.byte / 8
@@ -319,19 +319,19 @@ const StateSchema = z.object({
   sensWake: z.number().positive().max(1).default(1),
   lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
-  hzTry: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzEnd: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzDeep: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzTry: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzEnd: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzDeep: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   runLlr: z.number().finite().nonnegative().default(0),
   runFloor: int.nonnegative().default(0),
 })
 
 /** Faded counts as the snapshot says them: tenths back to decimals. */
-const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
+const decimals = (s: State, from: number) => Array.from({ length: BUCKETS }, (_, b) => countOf(s, from + b) / TENTHS)
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers, the keys in the order they have always had. */
 export function toSnapshot (s: State): unknown {
-  const h = s.h, histAt = s.histAt, hzAt = s.hzAt
+  const h = s.h, histAt = s.histAt
   const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
   return {
     hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null,
@@ -340,7 +340,7 @@ export function toSnapshot (s: State): unknown {
     litNight: s.litNight, litPeak: s.litPeak, litLearned: s.litLearned, sens: s.sens, awayFrom: s.awayFrom, awayUntil: s.awayUntil, ep: s.ep && { ...s.ep },
     doorAt: s.doorAt, doorSeen: s.doorSeen, limIn: s.limIn, wakeDay: s.wakeDay, doorRuns: s.doorRuns, sensWake: s.sensWake, lastRule: s.lastRule, runFloor: s.runFloor,
     runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf),
-    hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr: s.runLlr,
+    hzTry: decimals(s, 0), hzEnd: decimals(s, BUCKETS), hzDeep: decimals(s, 2 * BUCKETS), runLlr: s.runLlr,
   }
 }
 
@@ -358,8 +358,7 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   Object.assign(s, rest)
   s.ep = ep && { ...ep }
   for (let i = 0; i < hist.length; i++) s.hist[s.histAt + i] = Math.min(hist[i]!, MAX_WH)
-  const z = s.hzAt
-  for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
+  for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }

@@ -14,6 +14,7 @@ import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type D
 import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { SubjectIndex, SubjectMap } from './subject-index.ts'
+import { MAX_MEMORY } from './inactivity-expect.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -112,7 +113,7 @@ export interface InactivityOptions extends DetectorOptions {
   ownLimitCapHours?: number
   /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
   learnFalseAlarms?: boolean
-  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers. Default 60. */
+  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers, at most 390 (its faded counts are 12-bit tenths). Default 60. */
   expectMemory?: number
   /** ... the hazard assumed for an hour not yet seen, and how many observations that guess weighs. Defaults 0.1 and 2. */
   priorHazard?: number
@@ -252,8 +253,8 @@ function resolve (o: InactivityOptions): Config {
     insideLit: o.insideLit ?? true,
   }
   finiteOptions('inactivity', cfg)
-  // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
-  if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= 6000)) throw new RangeError('inactivity option expectMemory must be in [1, 6000]')
+  // Faded counts are kept in tenths as 12-bit integers (inactivity-expect.ts).
+  if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= MAX_MEMORY)) throw new RangeError(`inactivity option expectMemory must be in [1, ${MAX_MEMORY}]`)
   return Object.freeze(cfg)
 }
 
