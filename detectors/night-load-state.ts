@@ -1,6 +1,6 @@
 /**
- * Per-subject state of the night-load detector: plain numbers and three 24-entry tables of small
- * integers kept in a shared chunk (slab.ts place(): no typed array of their own, 216 bytes), so
+ * Per-subject state of the night-load detector: a dozen numbers and three 24-entry tables of small
+ * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 192 bytes), so
  * that the state is its own short JSON snapshot (about 600 bytes) and a restored detector is
  * bit-identical to the original.
  *
@@ -16,24 +16,26 @@ import { place, type Chunk } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
-/** Most days of habits a mask can hold. */
-export const MAX_WINDOW = 30
+/** Most days of habits a mask can hold (16 bits). */
+export const MAX_WINDOW = 16
 
 export type { Episode }
 
 /**
  * Where a subject's numbers lie in its place of a shared chunk (slab.ts place()): from byte 8 * b,
  * F64 scalars that may hold fractions or epoch times (a Float64Array holds any number exactly;
- * an object's field would cost its slot and a 16-byte box); then, in 32-bit integers from
- * `at` = 2 * (b + F64), per hour of day the usual energy (whole Wh; -1 unknown: usualOf()) and a
- * bit i set when that hour was at about standby on the i-th latest learned day (at most MAX_WINDOW
- * bits: quietOf()), then the integer scalars (hour and day indices, 24-bit masks); then from byte
- * 4 * (at + DAYS), how many days of those bits are learned (daysOf()).
+ * an object's field would cost its slot and a 16-byte box); then I32 integer scalars (hour and day
+ * indices, 24-bit masks) from `at` = 2 * (b + F64) in the 32-bit view; then per hour of day the
+ * usual energy (whole Wh, 16 bits: at most MAX_WH; -1 unknown: usualOf()), a bit i set when that
+ * hour was at about standby on the i-th latest learned day (16 bits: at most MAX_WINDOW days:
+ * quietOf()), and how many days of those bits are learned (8 bits: daysOf()).
  */
 const PREV_EXCESS = 0, PREV_RATIO = 1, PREV2_EXCESS = 2, SCALE = 3, AWAY_FROM = 4, AWAY_UNTIL = 5, F64 = 6
-const QUIET = 24, DAY = 48, DAY_SEEN = 49, DAY_QUIET = 50, DAY_LIVED = 51, PREV_HOUR = 52, NIGHT = 53, DAYS = 54
-/** Bytes of a subject's place: the scalars, 24 int32 usual, 24 int32 quiet, 6 int32 scalars, 24 uint8 days. */
-const BYTES = 8 * F64 + 4 * DAYS + 24
+const DAY = 0, DAY_SEEN = 1, DAY_QUIET = 2, DAY_LIVED = 3, PREV_HOUR = 4, NIGHT = 5, I32 = 6
+/** Byte offsets in the place of: the usual energy, the quiet bits, the days learned; and the place's size. */
+const USUAL = 8 * F64 + 4 * I32, QUIET = USUAL + 2 * 24, DAYS = QUIET + 2 * 24, BYTES = DAYS + 24
+/** The most Wh an hour's usual energy is (16 bits; 32.8 kW held for the hour, past any home's main fuse), as inactivity remembers hours. */
+export const MAX_WH = 0x7fff
 
 /** A subject's state: its record of hours, its episode, and its place (chunk `c`, from `c.f64[b]`). */
 export class State {
@@ -47,9 +49,7 @@ export class State {
     this.h = h; this.c = c; this.b = b
   }
 
-  /** The tables' 32-bit view, and where the subject's begin in it. */
-  get m (): Int32Array { return this.c.i32 }
-  get m8 (): Uint8Array { return this.c.u8 }
+  /** Where the integer scalars begin in the 32-bit view. */
   get at (): number { return 2 * (this.b + F64) }
 
   /** Local day index whose hours are being collected (-1 none), its hours seen and hours at standby (24-bit masks), and 1 once it showed someone home. */
@@ -83,25 +83,25 @@ export class State {
   set night (x: number) { this.c.i32[this.at + NIGHT] = x }
 }
 
-export const usualOf = (s: State, d: number) => s.m[s.at + d]!
-export const setUsual = (s: State, d: number, wh: number) => { s.m[s.at + d] = wh }
-export const quietOf = (s: State, d: number) => s.m[s.at + QUIET + d]!
-export const setQuiet = (s: State, d: number, bits: number) => { s.m[s.at + QUIET + d] = bits }
-export const daysOf = (s: State, d: number) => s.m8[4 * (s.at + DAYS) + d]!
-export const setDays = (s: State, d: number, n: number) => { s.m8[4 * (s.at + DAYS) + d] = n }
+/** Usual Wh of hour-of-day d (-1 unknown); set at most MAX_WH. */
+export const usualOf = (s: State, d: number) => s.c.i16[(8 * s.b + USUAL) / 2 + d]!
+export const setUsual = (s: State, d: number, wh: number) => { s.c.i16[(8 * s.b + USUAL) / 2 + d] = Math.min(wh, MAX_WH) }
+export const quietOf = (s: State, d: number) => s.c.u16[(8 * s.b + QUIET) / 2 + d]!
+export const setQuiet = (s: State, d: number, bits: number) => { s.c.u16[(8 * s.b + QUIET) / 2 + d] = bits }
+export const daysOf = (s: State, d: number) => s.c.u8[8 * s.b + DAYS + d]!
+export const setDays = (s: State, d: number, n: number) => { s.c.u8[8 * s.b + DAYS + d] = n }
 
 /** The tables as plain arrays (snapshots, tests). */
 export const tables = (s: State) => ({
-  usual: Array.from(s.m.subarray(s.at, s.at + 24)),
-  quiet: Array.from(s.m.subarray(s.at + QUIET, s.at + QUIET + 24)),
-  days: Array.from(s.m8.subarray(4 * (s.at + DAYS), 4 * (s.at + DAYS) + 24)),
+  usual: Array.from({ length: 24 }, (_, d) => usualOf(s, d)),
+  quiet: Array.from({ length: 24 }, (_, d) => quietOf(s, d)),
+  days: Array.from({ length: 24 }, (_, d) => daysOf(s, d)),
 })
 
 export function freshState (h: HourRecord): State {
-  const p = place(BYTES), s = new State(h, p.chunk, p.byte / 8), at = s.at
-  p.chunk.f64.fill(0, s.b, s.b + F64)
-  p.chunk.i32.fill(-1, at, at + 24).fill(0, at + QUIET, at + DAYS)
-  p.chunk.u8.fill(0, 4 * (at + DAYS), 4 * (at + DAYS) + 24)
+  const p = place(BYTES), s = new State(h, p.chunk, p.byte / 8), at = 8 * s.b
+  p.chunk.u8.fill(0, at, at + BYTES)
+  for (let d = 0; d < 24; d++) setUsual(s, d, -1)
   s.day = -1; s.prevHour = -1; s.scale = 1
   return s
 }
@@ -117,6 +117,7 @@ const StateSchema = z.object({
   acc: z.number().finite().nonnegative().optional(),
   cov: z.number().finite().nonnegative().max(HOUR),
   last: z.number().finite().nullable(),
+  // Kept at most MAX_WH (an older snapshot's larger usual is taken as that).
   usual: z.array(int.min(-1).max(0x7fffffff)).length(24),
   quiet: z.array(int.nonnegative().max(2 ** MAX_WINDOW - 1)).length(24),
   days: z.array(int.nonnegative().max(MAX_WINDOW)).length(24),
