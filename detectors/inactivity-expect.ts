@@ -13,6 +13,8 @@
  * weighs too: the share of the bucket's quiet hours at about standby is learned as well, and an hour
  * at standby is weighed against it (gradedEvidence). O(1) per closed hour, 144 numbers.
  */
+import { get12, set12 } from './slab.ts'
+
 /**
  * Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 12-bit integers, two in
  * three bytes (countOf()): at most MAX_COUNT. A count fades towards expectMemory (in tenths, within
@@ -65,17 +67,10 @@ const tries = (s: ExpectState, b: number) => countOf(s, b) / TENTHS
 const ends = (s: ExpectState, b: number) => countOf(s, BUCKETS + b) / TENTHS
 const deeps = (s: ExpectState, b: number) => countOf(s, 2 * BUCKETS + b) / TENTHS
 
-/** Count k (of 3 x BUCKETS: tries, ends, deeps), in tenths: 12 bits, count 2j in byte 3j and the low half of 3j + 1, count 2j + 1 in the high half and 3j + 2. */
-export function countOf (s: ExpectState, k: number): number {
-  const u = s.hz, i = s.hzAt + (k >> 1) * 3
-  return (k & 1) === 0 ? u[i]! | (u[i + 1]! & 0x0f) << 8 : u[i + 1]! >> 4 | u[i + 2]! << 4
-}
-
+/** Count k (of 3 x BUCKETS: tries, ends, deeps), in tenths (12 bits: slab.ts get12()). */
+export const countOf = (s: ExpectState, k: number) => get12(s.hz, s.hzAt, k)
 /** Sets count k, in tenths (an integer in [0, MAX_COUNT]). */
-export function setCount (s: ExpectState, k: number, tenths: number) {
-  const u = s.hz, i = s.hzAt + (k >> 1) * 3
-  if ((k & 1) === 0) { u[i] = tenths & 0xff; u[i + 1] = (u[i + 1]! & 0xf0) | tenths >> 8 } else { u[i + 1] = (u[i + 1]! & 0x0f) | (tenths & 0x0f) << 4; u[i + 2] = tenths >> 4 }
-}
+export const setCount = (s: ExpectState, k: number, tenths: number) => set12(s.hz, s.hzAt, k, tenths)
 
 /**
  * Bucket of local hour index h (hours on the local clock), in a quiet run `quietHours` long so

@@ -44,6 +44,18 @@ export function place (bytes: number): typeof placed {
   return placed
 }
 
+/** The 12-bit number i of those packed from byte `at` of `u`, two in three bytes: 2j in byte 3j and the low half of 3j + 1, 2j + 1 in its high half and 3j + 2. */
+export function get12 (u: Uint8Array, at: number, i: number): number {
+  const k = at + ((3 * i) >> 1)
+  return (i & 1) === 0 ? u[k]! | (u[k + 1]! & 0x0f) << 8 : u[k]! >> 4 | u[k + 1]! << 4
+}
+
+/** Sets the 12-bit number i (an integer in [0, 0xfff]) of those packed from byte `at` of `u`. */
+export function set12 (u: Uint8Array, at: number, i: number, x: number) {
+  const k = at + ((3 * i) >> 1)
+  if ((i & 1) === 0) { u[k] = x & 0xff; u[k + 1] = (u[k + 1]! & 0xf0) | x >> 8 } else { u[k] = (u[k]! & 0x0f) | (x & 0x0f) << 4; u[k + 1] = x >> 4 }
+}
+
 export function int16s (n: number): Int16Array {
   const at = cut(2 * n)
   return new Int16Array(buffer, at, n)
