@@ -4,25 +4,29 @@
  * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
  * rather than an estimate that needs weeks to settle.
  *
- * The subject's tables are not arrays of their own: they lie in one place of a 64 KiB chunk shared
- * with other subjects (slab.ts place()), and the state keeps the chunk's views and where its place
- * begins (a typed array of its own costs 96 bytes beside its data, a JS array 48 and 8 an element).
- * The 168 remembered hours are whole watt-hours as 16-bit integers (`hist` from `histAt`; whAt()).
- * An hour is remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main
- * fuse). What is derived from them (each hour of day's median, least and second least: baseOf(),
- * leastOf(), steadyOf()) is kept after them, refreshed as an hour is remembered, and not
- * snapshotted. The hazards' faded counts are kept in tenths (they are rounded to tenths anyway) as
- * 12-bit integers, two in three bytes (`hz` from byte `hzAt`; inactivity-expect.ts countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the
- * same place (`i32` from `at32`; limOf() and the like): ten-thousandths, which every one of them is
- * rounded to already, so exact. limInH, the door's, likewise, but in an array of its own made
- * the first time it is learned: only a subject with a door sensor does. (8-bit log codes for the remembered hours were tried and measured
- * worse on the real homes: 1.7 % of a high standing load is the signal above it.)
+ * The subject's numbers are not arrays or fields of their own: they lie in one place of a 64 KiB
+ * chunk shared with other subjects (slab.ts place()), and the state (a small object: State) keeps
+ * the chunk and where its place begins (a typed array of its own costs 96 bytes beside its data, a
+ * JS array 48 and 8 an element, an object's field holding a fraction 8 and a 16-byte box).
+ * The 168 remembered hours are whole watt-hours in 12-bit codes, two in three bytes (`hist` from
+ * byte `histAt`; whAt()): exact below 2,048 Wh (most hours of most homes), to 16 Wh above (0.4 %
+ * of the hour at most), at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse).
+ * The real homes' figures (evaluate --real) are the same to the last digit as with 16 bits; 8-bit
+ * log codes were tried and measured worse (1.7 % of a high standing load is the signal above it).
+ * What is derived from them (each hour of day's median, least and second least: baseOf(),
+ * leastOf(), steadyOf()) is kept beside them (`med` from `medAt`), refreshed as an hour is
+ * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
+ * to tenths anyway) as 12-bit integers too (`hz` from byte `hzAt`; inactivity-expect.ts
+ * countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the same place (`i32` from
+ * `at32`; limOf() and the like): ten-thousandths, which every one of them is rounded to already,
+ * so exact. limInH, the door's, likewise, but in an array of its own made the first time it is
+ * learned: only a subject with a door sensor does.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { int32s, place, type Chunk } from './slab.ts'
+import { get12, int32s, place, set12, type Chunk } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
@@ -101,11 +105,14 @@ export class State {
    * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`
    * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
    */
-  get hist (): Int16Array { return this.c.i16 }
-  get histAt (): number { return 4 * (this.b + F64) + 2 * I32 }
+  get hist (): Uint8Array { return this.c.u8 }
+  get histAt (): number { return 8 * this.b + HIST_BYTE }
+  /** Each hour of day's median, least and second least (see baseOf()), in `i16` from `medAt`. */
+  get med (): Int16Array { return this.c.i16 }
+  get medAt (): number { return (8 * this.b + MED_BYTE) / 2 }
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep). */
   get hz (): Uint8Array { return this.c.u8 }
-  get hzAt (): number { return 8 * (this.b + F64) + 4 * I32 + 2 * HIST }
+  get hzAt (): number { return 8 * this.b + HZ_BYTE }
 
   /** Hours learned from. */
   get n () { return this.c.i32[this.at32 + I32S + N]! }
@@ -174,7 +181,17 @@ export class State {
 }
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
-export const whAt = (s: State, i: number) => s.hist[s.histAt + i]!
+export const whAt = (s: State, i: number) => decode(get12(s.hist, s.histAt, i))
+
+/**
+ * The remembered hours' 12-bit codes: exact to EXACT - 1 Wh (most hours of most homes), in steps
+ * of STEP Wh above (within half a step: 0.4 % of an hour's use there), CODE_EMPTY none.
+ */
+const EXACT = 2048, STEP = 16, CODE_EMPTY = 0xfff
+const encode = (wh: number) => wh < 0 ? CODE_EMPTY : wh < EXACT ? wh : Math.min(CODE_EMPTY - 1, EXACT + Math.round((Math.min(wh, MAX_WH) - EXACT) / STEP))
+const decode = (c: number) => c === CODE_EMPTY ? EMPTY : c < EXACT ? c : Math.min(MAX_WH, EXACT + (c - EXACT) * STEP)
+/** What an hour of `wh` Wh is remembered as. */
+export const rememberedAs = (wh: number) => decode(encode(wh))
 
 /**
  * Small tables in 32-bit integers, in `i32` from `at32`: per local start hour the longest ordinary
@@ -203,58 +220,59 @@ export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.do
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
-/** A subject's scalars (64 bits), small tables (32 bits), hist with what is derived (16 bits) and hz (12 bits), in one place of a shared chunk. */
-const HIST = BASE + 24, PLACE = 8 * F64 + 4 * I32 + 2 * HIST + 3 * BUCKETS * 3 / 2
+/** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
+const MED_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = MED_BYTE + 2 * 24, HZ_BYTE = HIST_BYTE + BASE * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
 
 export function freshState (h: HourRecord): State {
   const p = place(PLACE), b = p.byte / 8
   const s = new State(h, p.chunk, b)
-  const at32 = s.at32, at = s.histAt
+  const at32 = s.at32
   p.chunk.f64.fill(0, b, b + F64)
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
   p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
-  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
+  p.chunk.i16.fill(NOTHING, s.medAt, s.medAt + 24)
+  p.chunk.u8.fill(0xff, s.histAt, s.histAt + BASE * 3 / 2).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
   return s
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => Array.from(s.hist.subarray(s.histAt + d * DAYS, s.histAt + d * DAYS + DAYS))
+export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
 
 /** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
-  const h = s.hist, at = s.histAt + d * DAYS
-  for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
-  h[at + DAYS - 1] = Math.min(wh, MAX_WH)
+  const h = s.hist, at = s.histAt, from = d * DAYS
+  for (let i = from; i < from + DAYS - 1; i++) set12(h, at, i, get12(h, at, i + 1))
+  set12(h, at, from + DAYS - 1, encode(wh))
   derive(s, d)
 }
 
 /** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
-const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : s.hist[s.histAt + d * DAYS + j]!
+const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : whAt(s, d * DAYS + j)
 
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
 export function baseOf (s: State, d: number): number {
-  const x = s.hist[s.histAt + BASE + d]!, lo = (x >> 6) & NONE, hi = x >> 9
+  const x = s.med[s.medAt + d]!, lo = (x >> 6) & NONE, hi = x >> 9
   if (lo === NONE) return 0
   const a = dayOf(s, d, lo)
   return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
 }
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => dayOf(s, d, s.hist[s.histAt + BASE + d]! & NONE)
+export const leastOf = (s: State, d: number) => dayOf(s, d, s.med[s.medAt + d]! & NONE)
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => dayOf(s, d, (s.hist[s.histAt + BASE + d]! >> 3) & NONE)
+export const steadyOf = (s: State, d: number) => dayOf(s, d, (s.med[s.medAt + d]! >> 3) & NONE)
 
 /** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
 const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
 
 /** Refreshes which of hour-of-day d's remembered hours are its median, least and second least. */
 function derive (s: State, d: number) {
-  const h = s.hist, from = s.histAt + d * DAYS
+  const from = d * DAYS
   let n = 0, lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
   for (let k = 0; k < DAYS; k++) {
-    const v = h[from + k]!
+    const v = whAt(s, from + k)
     if (v < 0) continue
     if (v < lo) { lo2 = lo; jlo2 = jlo; lo = v; jlo = k } else if (v < lo2) { lo2 = v; jlo2 = k }
     let j = n++
@@ -263,7 +281,7 @@ function derive (s: State, d: number) {
   }
   const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
   const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
-  h[s.histAt + BASE + d] = jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9
+  s.med[s.medAt + d] = jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9
 }
 
 /** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
@@ -272,7 +290,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (let i = s.histAt; i < s.histAt + BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
+  for (let i = 0; i < BASE; i++) { const x = whAt(s, i); if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -331,11 +349,11 @@ const decimals = (s: State, from: number) => Array.from({ length: BUCKETS }, (_,
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers, the keys in the order they have always had. */
 export function toSnapshot (s: State): unknown {
-  const h = s.h, histAt = s.histAt
+  const h = s.h
   const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
   return {
     hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null,
-    n: s.n, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), floor: s.floor,
+    n: s.n, hist: Array.from({ length: BASE }, (_, i) => whAt(s, i)), floor: s.floor,
     runStart: s.runStart, runScore: s.runScore, runHours: s.runHours, runUsual: s.runUsual, runActual: s.runActual,
     litNight: s.litNight, litPeak: s.litPeak, litLearned: s.litLearned, sens: s.sens, awayFrom: s.awayFrom, awayUntil: s.awayUntil, ep: s.ep && { ...s.ep },
     doorAt: s.doorAt, doorSeen: s.doorSeen, limIn: s.limIn, wakeDay: s.wakeDay, doorRuns: s.doorRuns, sensWake: s.sensWake, lastRule: s.lastRule, runFloor: s.runFloor,
@@ -357,7 +375,7 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   // The scalars through their accessors (Object.assign sets, it does not define).
   Object.assign(s, rest)
   s.ep = ep && { ...ep }
-  for (let i = 0; i < hist.length; i++) s.hist[s.histAt + i] = Math.min(hist[i]!, MAX_WH)
+  for (let i = 0; i < hist.length; i++) set12(s.hist, s.histAt, i, encode(hist[i]!))
   for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s

@@ -5,6 +5,7 @@ import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, learnHazard, setCount } from '../detectors/inactivity-expect.ts'
+import { rememberedAs } from '../detectors/inactivity-state.ts'
 
 // ---------------------------------------------------------------- a synthetic elder
 
@@ -580,6 +581,14 @@ test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bit
   assert.equal(JSON.stringify(b.snapshot('elder-1')), JSON.stringify(snap))
   assert.throws(() => createInactivityDetector({ expectMemory: 391 }), RangeError, 'faded counts are 12-bit tenths')
   assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 390 }))
+})
+
+test('inactivity: an hour is remembered in 12 bits, exact below 2,048 Wh and within 8 Wh above, at most 32,767', () => {
+  for (let wh = 0; wh < 2048; wh++) assert.equal(rememberedAs(wh), wh)
+  for (let wh = 2048; wh <= 40_000; wh += 7) assert.ok(Math.abs(rememberedAs(Math.min(wh, 32_767)) - Math.min(wh, 32_767)) <= 8, `${wh}`)
+  assert.equal(rememberedAs(-1), -1)
+  assert.equal(rememberedAs(40_000), 32_767)
+  assert.equal(rememberedAs(32_767), 32_767)
 })
 
 test('inactivity: 12-bit faded counts, two in three bytes, each set and read back without touching its neighbours', () => {
