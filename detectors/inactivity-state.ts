@@ -14,7 +14,7 @@
  * The real homes' figures (evaluate --real) are the same to the last digit as with 16 bits; 8-bit
  * log codes were tried and measured worse (1.7 % of a high standing load is the signal above it).
  * What is derived from them (each hour of day's median, least and second least: baseOf(),
- * leastOf(), steadyOf()) is kept beside them (`med` from `medAt`), refreshed as an hour is
+ * leastOf(), steadyOf()) is kept after them, 12 bits an hour of day, refreshed as an hour is
  * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
  * to tenths anyway) as 12-bit integers too (`hz` from byte `hzAt`; inactivity-expect.ts
  * countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the same place (`i32` from
@@ -38,10 +38,10 @@ export const MAX_WH = 0x7fff
 /**
  * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
  * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second
- * least, then the median's lower and upper one, the same when the days known are odd), one 16-bit
- * number per hour of day.
+ * least, then the median's lower and upper one, the same when the days known are odd), one 12-bit
+ * number per hour of day (all ones: nothing remembered).
  */
-const BASE = 24 * DAYS, NONE = 7, NOTHING = NONE | NONE << 3 | NONE << 6 | NONE << 9
+const BASE = 24 * DAYS, NONE = 7
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
@@ -107,9 +107,6 @@ export class State {
    */
   get hist (): Uint8Array { return this.c.u8 }
   get histAt (): number { return 8 * this.b + HIST_BYTE }
-  /** Each hour of day's median, least and second least (see baseOf()), in `i16` from `medAt`. */
-  get med (): Int16Array { return this.c.i16 }
-  get medAt (): number { return (8 * this.b + MED_BYTE) / 2 }
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep). */
   get hz (): Uint8Array { return this.c.u8 }
   get hzAt (): number { return 8 * this.b + HZ_BYTE }
@@ -221,7 +218,7 @@ export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= 
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
 /** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
-const MED_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = MED_BYTE + 2 * 24, HZ_BYTE = HIST_BYTE + BASE * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
+const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
 
 export function freshState (h: HourRecord): State {
   const p = place(PLACE), b = p.byte / 8
@@ -231,8 +228,8 @@ export function freshState (h: HourRecord): State {
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
   p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
-  p.chunk.i16.fill(NOTHING, s.medAt, s.medAt + 24)
-  p.chunk.u8.fill(0xff, s.histAt, s.histAt + BASE * 3 / 2).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
+  // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
+  p.chunk.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
   return s
 }
@@ -252,17 +249,20 @@ export function remember (s: State, d: number, wh: number) {
 /** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
 const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : whAt(s, d * DAYS + j)
 
+/** Hour-of-day d's derived 12 bits (least, second least, the median's lower and upper: 3 bits each), after the remembered hours' codes. */
+const derived = (s: State, d: number) => get12(s.hist, s.histAt, BASE + d)
+
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
 export function baseOf (s: State, d: number): number {
-  const x = s.med[s.medAt + d]!, lo = (x >> 6) & NONE, hi = x >> 9
+  const x = derived(s, d), lo = (x >> 6) & NONE, hi = x >> 9
   if (lo === NONE) return 0
   const a = dayOf(s, d, lo)
   return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
 }
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => dayOf(s, d, s.med[s.medAt + d]! & NONE)
+export const leastOf = (s: State, d: number) => dayOf(s, d, derived(s, d) & NONE)
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => dayOf(s, d, (s.med[s.medAt + d]! >> 3) & NONE)
+export const steadyOf = (s: State, d: number) => dayOf(s, d, (derived(s, d) >> 3) & NONE)
 
 /** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
 const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
@@ -281,7 +281,7 @@ function derive (s: State, d: number) {
   }
   const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
   const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
-  s.med[s.medAt + d] = jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9
+  set12(s.hist, s.histAt, BASE + d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
 }
 
 /** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
