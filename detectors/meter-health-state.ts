@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { parseSnapshot } from './types.ts'
-import { place } from './slab.ts'
+import { place, type Chunk } from './slab.ts'
 
 export const HOUR = 3_600_000
 
@@ -17,82 +17,87 @@ export const INFO = 1
 export const FAULT = 2
 
 /**
- * A device's numbers lie in a place of a chunk shared with other devices (slab.ts place()), as
- * Float64 from `f[b]` (exact for any number), each a property of Device (an accessor): an object's
- * field holding a fraction or an epoch time would cost its slot and a 16-byte box.
+ * A device's numbers lie in a place of a chunk shared with other devices (slab.ts place()), each a
+ * property of Device (an accessor): from `c.f64[b]` F64 times and durations (exact for any number:
+ * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box),
+ * then in 32-bit integers two counts and levels and the unit and `live` as 0 or 1.
  */
-const F64 = 17
+const F64 = 15, UNIT = 2, LIVE = 3, BYTES = 8 * F64 + 4 * 4
 
 export class Device {
   readonly id: string
   subject: string
-  unit: 'kwh' | 'm3'
-  /** Its data arrived close to the wall clock when it last advanced. */
-  live = false
-  readonly f: Float64Array
+  readonly c: Chunk
   readonly b: number
 
   constructor (id: string, subject: string, unit: 'kwh' | 'm3') {
-    this.id = id; this.subject = subject; this.unit = unit
-    const p = place(8 * F64)
-    this.f = p.chunk.f64; this.b = p.byte / 8
+    const p = place(BYTES)
+    this.id = id; this.subject = subject; this.c = p.chunk; this.b = p.byte / 8
+    this.unit = unit
   }
 
+  /** What it meters. */
+  get unit (): 'kwh' | 'm3' { return this.c.i32[2 * (this.b + F64) + UNIT] === 1 ? 'm3' : 'kwh' }
+  set unit (x: 'kwh' | 'm3') { this.c.i32[2 * (this.b + F64) + UNIT] = x === 'm3' ? 1 : 0 }
+  /** Its data arrived close to the wall clock when it last advanced. */
+  get live (): boolean { return this.c.i32[2 * (this.b + F64) + LIVE] === 1 }
+  set live (x: boolean) { this.c.i32[2 * (this.b + F64) + LIVE] = x ? 1 : 0 }
   /** Latest event time taken; later samples only. */
-  get last () { return this.f[this.b + 0]! }
-  set last (x: number) { this.f[this.b + 0] = x }
+  get last () { return this.c.f64[this.b + 0]! }
+  set last (x: number) { this.c.f64[this.b + 0] = x }
   /** Usual interval between samples, ms. */
-  get cadence () { return this.f[this.b + 1]! }
-  set cadence (x: number) { this.f[this.b + 1] = x }
+  get cadence () { return this.c.f64[this.b + 1]! }
+  set cadence (x: number) { this.c.f64[this.b + 1] = x }
   /** How far behind the data clock this device usually is when its data arrives, ms (peak, slowly decaying). */
-  get lag () { return this.f[this.b + 2]! }
-  set lag (x: number) { this.f[this.b + 2] = x }
+  get lag () { return this.c.f64[this.b + 2]! }
+  set lag (x: number) { this.c.f64[this.b + 2] = x }
   /** Healthy metered time learned from, ms ... */
-  get learned () { return this.f[this.b + 3]! }
-  set learned (x: number) { this.f[this.b + 3] = x }
+  get learned () { return this.c.f64[this.b + 3]! }
+  set learned (x: number) { this.c.f64[this.b + 3] = x }
   /** ... of which in runs of exactly zero, ms. */
-  get zeroMs () { return this.f[this.b + 4]! }
-  set zeroMs (x: number) { this.f[this.b + 4] = x }
+  get zeroMs () { return this.c.f64[this.b + 4]! }
+  set zeroMs (x: number) { this.c.f64[this.b + 4] = x }
   /** Longest healthy run of exactly zero, ms. */
-  get longestZero () { return this.f[this.b + 5]! }
-  set longestZero (x: number) { this.f[this.b + 5] = x }
+  get longestZero () { return this.c.f64[this.b + 5]! }
+  set longestZero (x: number) { this.c.f64[this.b + 5] = x }
   /** Start of the current run of exactly zero; -1 none. */
-  get zeroFrom () { return this.f[this.b + 6]! }
-  set zeroFrom (x: number) { this.f[this.b + 6] = x }
-  /** Readings in that run whose reported power should have moved the register. */
-  get powered () { return this.f[this.b + 7]! }
-  set powered (x: number) { this.f[this.b + 7] = x }
+  get zeroFrom () { return this.c.f64[this.b + 6]! }
+  set zeroFrom (x: number) { this.c.f64[this.b + 6] = x }
   /** Smallest positive amount seen: an upper bound on the register's resolution; 0 unknown. */
-  get minPos () { return this.f[this.b + 8]! }
-  set minPos (x: number) { this.f[this.b + 8] = x }
+  get minPos () { return this.c.f64[this.b + 7]! }
+  set minPos (x: number) { this.c.f64[this.b + 7] = x }
   /** Event time of the last register reset; -1 none. */
-  get lastReset () { return this.f[this.b + 9]! }
-  set lastReset (x: number) { this.f[this.b + 9] = x }
-  /** Open meter_fault episode: level (NO_FAULT none), when it began, and the event time it holds until. */
-  get faultLevel () { return this.f[this.b + 10]! }
-  set faultLevel (x: number) { this.f[this.b + 10] = x }
-  get faultFrom () { return this.f[this.b + 11]! }
-  set faultFrom (x: number) { this.f[this.b + 11] = x }
-  get faultUntil () { return this.f[this.b + 12]! }
-  set faultUntil (x: number) { this.f[this.b + 12] = x }
+  get lastReset () { return this.c.f64[this.b + 8]! }
+  set lastReset (x: number) { this.c.f64[this.b + 8] = x }
+  /** Open meter_fault episode: when it began, and the event time it holds until (its level: faultLevel). */
+  get faultFrom () { return this.c.f64[this.b + 9]! }
+  set faultFrom (x: number) { this.c.f64[this.b + 9] = x }
+  get faultUntil () { return this.c.f64[this.b + 10]! }
+  set faultUntil (x: number) { this.c.f64[this.b + 10] = x }
   /** Wall-clock judgement: `last` when the previous tick saw this device advance. */
-  get tickLast () { return this.f[this.b + 13]! }
-  set tickLast (x: number) { this.f[this.b + 13] = x }
+  get tickLast () { return this.c.f64[this.b + 11]! }
+  set tickLast (x: number) { this.c.f64[this.b + 11] = x }
   /** Usual advance of `last` between ticks, ms: the upload cadence (a day for a concentrator). */
-  get step () { return this.f[this.b + 14]! }
-  set step (x: number) { this.f[this.b + 14] = x }
+  get step () { return this.c.f64[this.b + 12]! }
+  set step (x: number) { this.c.f64[this.b + 12] = x }
   /** Open meter_offline episode: when data stopped; -1 none. */
-  get offline () { return this.f[this.b + 15]! }
-  set offline (x: number) { this.f[this.b + 15] = x }
+  get offline () { return this.c.f64[this.b + 13]! }
+  set offline (x: number) { this.c.f64[this.b + 13] = x }
   /** Open meter_stuck episode: when the register stopped; -1 none. */
-  get stuck () { return this.f[this.b + 16]! }
-  set stuck (x: number) { this.f[this.b + 16] = x }
+  get stuck () { return this.c.f64[this.b + 14]! }
+  set stuck (x: number) { this.c.f64[this.b + 14] = x }
+  /** Readings in the current run of exactly zero whose reported power should have moved the register. */
+  get powered () { return this.c.i32[2 * (this.b + F64) + 0]! }
+  set powered (x: number) { this.c.i32[2 * (this.b + F64) + 0] = x }
+  /** The open meter_fault episode's level (NO_FAULT none). */
+  get faultLevel () { return this.c.i32[2 * (this.b + F64) + 1]! }
+  set faultLevel (x: number) { this.c.i32[2 * (this.b + F64) + 1] = x }
 }
 
 export function freshDevice (id: string, subject: string, unit: 'kwh' | 'm3', ts: number, intervalMs: number): Device {
   const d = new Device(id, subject, unit)
   d.last = -1; d.cadence = intervalMs; d.lag = 0; d.learned = 0; d.zeroMs = 0; d.longestZero = 0; d.zeroFrom = -1; d.powered = 0; d.minPos = 0
-  d.lastReset = -1; d.faultLevel = NO_FAULT; d.faultFrom = -1; d.faultUntil = -1; d.tickLast = ts - intervalMs; d.step = 0; d.offline = -1; d.stuck = -1
+  d.lastReset = -1; d.faultLevel = NO_FAULT; d.faultFrom = -1; d.faultUntil = -1; d.tickLast = ts - intervalMs; d.step = 0; d.live = false; d.offline = -1; d.stuck = -1
   return d
 }
 
