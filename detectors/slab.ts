@@ -1,5 +1,7 @@
 /**
- * Per-subject detector state cut from shared 64 KiB buffers (chunks).
+ * Per-subject detector state cut from shared 1 MiB buffers (chunks). What a chunk costs beside its
+ * places (its ArrayBuffer, five views, the tail a place did not fit in) is then spread over about
+ * 900 subjects of the set: measured, 26 bytes a subject fewer than with 64 KiB chunks.
  *
  * A typed array of its own costs about 200 bytes beside its data (its ArrayBuffer object, and
  * off the V8 heap a backing store), a view on a shared buffer 96 (pointers are 8 bytes here). So a
@@ -10,7 +12,7 @@
  * A chunk lives while any state cut from it does: the places of states that were dropped (a subject
  * restored over a fresh one) are not reused, which is a few hundred bytes per subject at most.
  */
-const CHUNK = 1 << 16
+const CHUNK = 1 << 20
 
 /** One buffer's views, shared by every state cut from it. */
 export interface Chunk {
