@@ -17,22 +17,46 @@
  * snapshot says Wh), so the order snapshots are restored in does not matter.
  */
 import { HOUR, bucketOf, inside, spread, take, taken } from './hours.ts'
+import { place } from './slab.ts'
 
-/** The local hour being filled. */
-export interface HourRecord {
+const HOUR_ = 0, ACC = 1, COV = 2, FILL = 3, LAST = 4
+
+/**
+ * The local hour being filled. Its numbers lie in a place of a chunk shared with other subjects
+ * (slab.ts place()), Float64 from `f[b]` (exact for any number), each a property (an accessor):
+ * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box.
+ */
+export class HourRecord {
+  readonly f: Float64Array
+  readonly b: number
+
+  constructor () {
+    const p = place(40)
+    this.f = p.chunk.f64; this.b = p.byte / 8
+  }
+
   /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
-  hour: number
+  get hour () { return this.f[this.b + HOUR_]! }
+  set hour (x: number) { this.f[this.b + HOUR_] = x }
   /** kWh in that hour so far (exact: no rounding per add). */
-  acc: number
+  get acc () { return this.f[this.b + ACC]! }
+  set acc (x: number) { this.f[this.b + ACC] = x }
   /** ms of that hour covered by samples. */
-  cov: number
+  get cov () { return this.f[this.b + COV]! }
+  set cov (x: number) { this.f[this.b + COV] = x }
   /** ms of that covered by samples spanning more than an hour (a meter gap spread out). */
-  fill: number
+  get fill () { return this.f[this.b + FILL]! }
+  set fill (x: number) { this.f[this.b + FILL] = x }
   /** Event time up to which samples have been taken; anything older is late or repeated. */
-  last: number
+  get last () { return this.f[this.b + LAST]! }
+  set last (x: number) { this.f[this.b + LAST] = x }
 }
 
-export const freshHour = (): HourRecord => ({ hour: -1, acc: 0, cov: 0, fill: 0, last: -Infinity })
+export function freshHour (): HourRecord {
+  const r = new HourRecord()
+  r.hour = -1; r.acc = 0; r.cov = 0; r.fill = 0; r.last = -Infinity
+  return r
+}
 
 /** What one feed did. Read it before the next feed of the same ElectricityHours. */
 export interface Fed {

@@ -13,8 +13,17 @@
  * weighs too: the share of the bucket's quiet hours at about standby is learned as well, and an hour
  * at standby is weighed against it (gradedEvidence). O(1) per closed hour, 144 numbers.
  */
-/** Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 16-bit integers: the 48 pairs stay short in the state and in the snapshot. */
+import { get12, set12 } from './slab.ts'
+
+/**
+ * Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 12-bit integers, two in
+ * three bytes (countOf()): at most MAX_COUNT. A count fades towards expectMemory (in tenths, within
+ * half a tenth per observation of it, the rounding's dead band: 10.5 x expectMemory at most), so
+ * expectMemory is at most MAX_MEMORY and no count is ever cut.
+ */
 export const TENTHS = 10
+export const MAX_COUNT = 0xfff
+export const MAX_MEMORY = Math.floor(MAX_COUNT / (TENTHS + 0.5))
 
 /** Buckets: local hour of day, plus 24 once the run is long. */
 export const BUCKETS = 48
@@ -46,17 +55,22 @@ export interface ExpectState {
    * BUCKETS + b of those in which activity came back, at 2 * BUCKETS + b of those that stayed quiet the ones at
    * about standby.
    */
-  hz: Uint16Array
-  /** Where the subject's counts begin in `hz` (a chunk shared with other subjects: inactivity-state.ts). */
+  hz: Uint8Array
+  /** The byte where the subject's counts begin in `hz` (a chunk shared with other subjects: inactivity-state.ts), 3 bytes for each two. */
   hzAt: number
   /** Evidence gathered by the current quiet run. */
   runLlr: number
 }
 
 /** Bucket b's faded counts: hours that followed a quiet hour, those activity came back in, and of the rest those at about standby. */
-const tries = (s: ExpectState, b: number) => s.hz[s.hzAt + b]! / TENTHS
-const ends = (s: ExpectState, b: number) => s.hz[s.hzAt + BUCKETS + b]! / TENTHS
-const deeps = (s: ExpectState, b: number) => s.hz[s.hzAt + 2 * BUCKETS + b]! / TENTHS
+const tries = (s: ExpectState, b: number) => countOf(s, b) / TENTHS
+const ends = (s: ExpectState, b: number) => countOf(s, BUCKETS + b) / TENTHS
+const deeps = (s: ExpectState, b: number) => countOf(s, 2 * BUCKETS + b) / TENTHS
+
+/** Count k (of 3 x BUCKETS: tries, ends, deeps), in tenths (12 bits: slab.ts get12()). */
+export const countOf = (s: ExpectState, k: number) => get12(s.hz, s.hzAt, k)
+/** Sets count k, in tenths (an integer in [0, MAX_COUNT]). */
+export const setCount = (s: ExpectState, k: number, tenths: number) => set12(s.hz, s.hzAt, k, tenths)
 
 /**
  * Bucket of local hour index h (hours on the local clock), in a quiet run `quietHours` long so
@@ -86,9 +100,9 @@ export const hourEvidence = (cfg: ExpectConfig, s: ExpectState, b: number) => -M
 /** Learns one ordinary hour that followed a quiet hour: did activity come back in it, and if not, was it at about standby? */
 export function learnHazard (cfg: ExpectConfig, s: ExpectState, b: number, ended: boolean, deep = false) {
   const keep = 1 - 1 / cfg.expectMemory
-  s.hz[s.hzAt + b] = Math.round((tries(s, b) * keep + 1) * TENTHS)
-  s.hz[s.hzAt + BUCKETS + b] = Math.round((ends(s, b) * keep + (ended ? 1 : 0)) * TENTHS)
-  s.hz[s.hzAt + 2 * BUCKETS + b] = Math.round((deeps(s, b) * keep + (deep && !ended ? 1 : 0)) * TENTHS)
+  setCount(s, b, Math.round((tries(s, b) * keep + 1) * TENTHS))
+  setCount(s, BUCKETS + b, Math.round((ends(s, b) * keep + (ended ? 1 : 0)) * TENTHS))
+  setCount(s, 2 * BUCKETS + b, Math.round((deeps(s, b) * keep + (deep && !ended ? 1 : 0)) * TENTHS))
 }
 
 /** Of the ordinary hours in bucket b that stayed quiet after a quiet hour, the share at about standby (a long run's leans on the short). */

@@ -4,25 +4,29 @@
  * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
  * rather than an estimate that needs weeks to settle.
  *
- * The subject's tables are not arrays of their own: they lie in one place of a 64 KiB chunk shared
- * with other subjects (slab.ts place()), and the state keeps the chunk's views and where its place
- * begins (a typed array of its own costs 96 bytes beside its data, a JS array 48 and 8 an element).
- * The 168 remembered hours are whole watt-hours as 16-bit integers (`hist` from `histAt`; whAt()).
- * An hour is remembered as at most 32,767 Wh (32.8 kW held for the hour, past any home's main
- * fuse). What is derived from them (each hour of day's median, least and second least: baseOf(),
- * leastOf(), steadyOf()) is kept after them, refreshed as an hour is remembered, and not
- * snapshotted. The hazards' faded counts are kept in tenths (they are rounded to tenths anyway) as
- * 16-bit integers (`hz` from `hzAt`). lim, wake, lastRun and runRecent are 32-bit integers in the
- * same place (`i32` from `at32`; limOf() and the like): ten-thousandths, which every one of them is
- * rounded to already, so exact. limInH, the door's, likewise, but in an array of its own made
- * the first time it is learned: only a subject with a door sensor does. (8-bit log codes for the remembered hours were tried and measured
- * worse on the real homes: 1.7 % of a high standing load is the signal above it.)
+ * The subject's numbers are not arrays or fields of their own: they lie in one place of a 64 KiB
+ * chunk shared with other subjects (slab.ts place()), and the state (a small object: State) keeps
+ * the chunk and where its place begins (a typed array of its own costs 96 bytes beside its data, a
+ * JS array 48 and 8 an element, an object's field holding a fraction 8 and a 16-byte box).
+ * The 168 remembered hours are whole watt-hours in 12-bit codes, two in three bytes (`hist` from
+ * byte `histAt`; whAt()): exact below 2,048 Wh (most hours of most homes), to 16 Wh above (0.4 %
+ * of the hour at most), at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse).
+ * The real homes' figures (evaluate --real) are the same to the last digit as with 16 bits; 8-bit
+ * log codes were tried and measured worse (1.7 % of a high standing load is the signal above it).
+ * What is derived from them (each hour of day's median, least and second least: baseOf(),
+ * leastOf(), steadyOf()) is kept after them, 12 bits an hour of day, refreshed as an hour is
+ * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
+ * to tenths anyway) as 12-bit integers too (`hz` from byte `hzAt`; inactivity-expect.ts
+ * countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the same place (`i32` from
+ * `at32`; limOf() and the like): ten-thousandths, which every one of them is rounded to already,
+ * so exact. limInH, the door's, likewise, but in an array of its own made the first time it is
+ * learned: only a subject with a door sensor does.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
-import { BUCKETS, TENTHS } from './inactivity-expect.ts'
-import { int32s, place } from './slab.ts'
+import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
+import { get12, int32s, place, set12, type Chunk } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
@@ -34,10 +38,10 @@ export const MAX_WH = 0x7fff
 /**
  * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
  * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second
- * least, then the median's lower and upper one, the same when the days known are odd), one 16-bit
- * number per hour of day.
+ * least, then the median's lower and upper one, the same when the days known are odd), one 12-bit
+ * number per hour of day (all ones: nothing remembered).
  */
-const BASE = 24 * DAYS, NONE = 7, NOTHING = NONE | NONE << 3 | NONE << 6 | NONE << 9
+const BASE = 24 * DAYS, NONE = 7
 
 export interface Episode extends BaseEpisode {
   /** Which rule raised it: the Anomaly's detector name. */
@@ -59,88 +63,141 @@ export interface PeerGroup {
   lim: number[] | null
 }
 
-export interface State {
+/**
+ * The scalars, in the Float64 part of the subject's place (`c.f64` from `b`): numbers in a typed
+ * array cost their 8 bytes, where an object's field holding a fraction or an epoch time costs its
+ * slot and a 16-byte box (V8 keeps no unboxed doubles in objects). Exact: a Float64Array holds any
+ * number as it is. Each is a property of State (an accessor), so the judges read and write them as fields.
+ */
+const DAILY = 0, USUAL_WH = 1, ACTIVE_WH = 2, RUN_START = 3, RUN_SCORE = 4, RUN_USUAL = 5, RUN_ACTUAL = 6, LIT_LEARNED = 7, SENS = 8,
+  AWAY_FROM = 9, AWAY_UNTIL = 10, DOOR_AT = 11, DOOR_SEEN = 12, LIM_IN = 13, SENS_WAKE = 14, RUN_LLR = 15, F64 = 16
+/** ... and the whole numbers (counts, hours, a day index: well inside 32 bits) in `i32`, after the small tables (I32S below). */
+const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7
+
+/**
+ * A subject's state: a few references of its own (80 bytes), its numbers in one place of a chunk
+ * shared with other subjects (slab.ts place()): from byte 8 * b, the F64 scalars, then I32 32-bit
+ * integers (i32, at32), the remembered hours with what is derived from them (hist, histAt) and the
+ * hazards' counts (hz, hzAt).
+ */
+export class State {
   /** The subject's electricity by local hour (electricity-hours.ts): the hour being filled, its kWh, coverage, gap-filled share, the last sample taken; shared with night load in the set. Snapshotted as this state's hour, acc, cov, fill and last. */
   h: HourRecord
-  /** Hours learned from. */
-  n: number
+  /** The chunk the subject's place is in, and the place's start in its Float64 view. */
+  readonly c: Chunk
+  readonly b: number
+  ep: Episode | null = null
+  /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own. */
+  doorH: Int32Array | null = null
+  /** The rule of the last episode that ended ('' none). */
+  lastRule = ''
+  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
+  group: PeerGroup | null = null
+
+  constructor (h: HourRecord, c: Chunk, b: number) {
+    this.h = h; this.c = c; this.b = b
+  }
+
+  /** In `i32` from `at32` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
+  get i32 (): Int32Array { return this.c.i32 }
+  get at32 (): number { return 2 * (this.b + F64) }
   /**
    * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`
    * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
-   * `hist` is a chunk shared with other subjects (slab.ts place()): no typed array of its own.
    */
-  hist: Int16Array
-  histAt: number
-  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
-  daily: number
-  usualWh: number
-  activeWh: number
+  get hist (): Uint8Array { return this.c.u8 }
+  get histAt (): number { return 8 * this.b + HIST_BYTE }
+  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep). */
+  get hz (): Uint8Array { return this.c.u8 }
+  get hzAt (): number { return 8 * this.b + HZ_BYTE }
+
+  /** Hours learned from. */
+  get n () { return this.c.i32[this.at32 + I32S + N]! }
+  set n (x: number) { this.c.i32[this.at32 + I32S + N] = x }
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
-  floor: number
+  get floor () { return this.c.i32[this.at32 + I32S + FLOOR]! }
+  set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
+  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
+  get daily () { return this.c.f64[this.b + DAILY]! }
+  set daily (x: number) { this.c.f64[this.b + DAILY] = x }
+  get usualWh () { return this.c.f64[this.b + USUAL_WH]! }
+  set usualWh (x: number) { this.c.f64[this.b + USUAL_WH] = x }
+  get activeWh () { return this.c.f64[this.b + ACTIVE_WH]! }
+  set activeWh (x: number) { this.c.f64[this.b + ACTIVE_WH] = x }
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
-  runStart: number
-  runScore: number
-  /** ... hours in it, usual and actual Wh above standby over them; the last two closed hours' Wh (-1: none), run or not */
-  runHours: number
-  runUsual: number
-  runActual: number
+  get runStart () { return this.c.f64[this.b + RUN_START]! }
+  set runStart (x: number) { this.c.f64[this.b + RUN_START] = x }
+  get runScore () { return this.c.f64[this.b + RUN_SCORE]! }
+  set runScore (x: number) { this.c.f64[this.b + RUN_SCORE] = x }
+  /** ... hours in it, usual and actual Wh above standby over them. */
+  get runHours () { return this.c.i32[this.at32 + I32S + RUN_HOURS]! }
+  set runHours (x: number) { this.c.i32[this.at32 + I32S + RUN_HOURS] = x }
+  get runUsual () { return this.c.f64[this.b + RUN_USUAL]! }
+  set runUsual (x: number) { this.c.f64[this.b + RUN_USUAL] = x }
+  get runActual () { return this.c.f64[this.b + RUN_ACTUAL]! }
+  set runActual (x: number) { this.c.f64[this.b + RUN_ACTUAL] = x }
   /** Hours in a row, in the run, usually slept through yet with a load held on from before (a lamp left on). */
-  litNight: number
+  get litNight () { return this.c.i32[this.at32 + I32S + LIT_NIGHT]! }
+  set litNight (x: number) { this.c.i32[this.at32 + I32S + LIT_NIGHT] = x }
   /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
-  litPeak: number
-  litLearned: number
-  /** In `i32` from `at32` (slab.ts place(): no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
-  i32: Int32Array
-  at32: number
+  get litPeak () { return this.c.i32[this.at32 + I32S + LIT_PEAK]! }
+  set litPeak (x: number) { this.c.i32[this.at32 + I32S + LIT_PEAK] = x }
+  get litLearned () { return this.c.f64[this.b + LIT_LEARNED]! }
+  set litLearned (x: number) { this.c.f64[this.b + LIT_LEARNED] = x }
   /** 1 = as configured; false alarms lower it. */
-  sens: number
+  get sens () { return this.c.f64[this.b + SENS]! }
+  set sens (x: number) { this.c.f64[this.b + SENS] = x }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
-  awayFrom: number
-  awayUntil: number
-  ep: Episode | null
-  /**
-   * Per hour of day a quiet run began in, the longest score such runs have reached on ordinary
-   * days (an outing, a nap, a lazy morning), fading slowly; -1 unknown. A run beyond it, by a
-   * margin, is what raises: quick when it begins at an hour the person is never quiet from,
-   * slower when it begins at an hour the person often goes out.
-   */
-  /** The first activity after 04:00 on ordinary days, weekdays then weekends: mean local hour, mean absolute deviation, mornings learned. */
+  get awayFrom () { return this.c.f64[this.b + AWAY_FROM]! }
+  set awayFrom (x: number) { this.c.f64[this.b + AWAY_FROM] = x }
+  get awayUntil () { return this.c.f64[this.b + AWAY_UNTIL]! }
+  set awayUntil (x: number) { this.c.f64[this.b + AWAY_UNTIL] = x }
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
-  doorAt: number
-  doorSeen: number
+  get doorAt () { return this.c.f64[this.b + DOOR_AT]! }
+  set doorAt (x: number) { this.c.f64[this.b + DOOR_AT] = x }
+  get doorSeen () { return this.c.f64[this.b + DOOR_SEEN]! }
+  set doorSeen (x: number) { this.c.f64[this.b + DOOR_SEEN] = x }
   /** The most hours at the standby floor (runFloor) of an ordinary run with the door shut throughout (the person at home), fading like lim. (Snapshots before 2026-12 hold quiet-run scores here: larger, so a restored detector waits longer until they fade.) */
-  limIn: number
+  get limIn () { return this.c.f64[this.b + LIM_IN]! }
+  set limIn (x: number) { this.c.f64[this.b + LIM_IN] = x }
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
-  wakeDay: number
-  /** The last run that raised, as it ended: local start hour (-1: none) and score; a false alarm told later learns it. */
-  /** Per local start hour, the same (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own; and ordinary runs ended with a door sensor in place. */
-  doorH: Int32Array | null
-  doorRuns: number
-  /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity); the rule of the last episode that ended ('' none). */
-  sensWake: number
-  lastRule: string
-  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep); the current run's evidence. */
-  hz: Uint16Array
-  /** Where this subject's hz begins in `hz` (the chunk `hist` is in, as 16-bit unsigned). */
-  hzAt: number
-  runLlr: number
+  get wakeDay () { return this.c.i32[this.at32 + I32S + WAKE_DAY]! }
+  set wakeDay (x: number) { this.c.i32[this.at32 + I32S + WAKE_DAY] = x }
+  /** Ordinary runs ended with a door sensor in place. */
+  get doorRuns () { return this.c.i32[this.at32 + I32S + DOOR_RUNS]! }
+  set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
+  /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
+  get sensWake () { return this.c.f64[this.b + SENS_WAKE]! }
+  set sensWake (x: number) { this.c.f64[this.b + SENS_WAKE] = x }
+  /** The current run's expected-activity evidence (inactivity-expect.ts). */
+  get runLlr () { return this.c.f64[this.b + RUN_LLR]! }
+  set runLlr (x: number) { this.c.f64[this.b + RUN_LLR] = x }
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
-  runFloor: number
-  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
-  group: PeerGroup | null
+  get runFloor () { return this.c.i32[this.at32 + I32S + RUN_FLOOR]! }
+  set runFloor (x: number) { this.c.i32[this.at32 + I32S + RUN_FLOOR] = x }
 }
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
-export const whAt = (s: State, i: number) => s.hist[s.histAt + i]!
+export const whAt = (s: State, i: number) => decode(get12(s.hist, s.histAt, i))
+
+/**
+ * The remembered hours' 12-bit codes: exact to EXACT - 1 Wh (most hours of most homes), in steps
+ * of STEP Wh above (within half a step: 0.4 % of an hour's use there), CODE_EMPTY none.
+ */
+const EXACT = 2048, STEP = 16, CODE_EMPTY = 0xfff
+const encode = (wh: number) => wh < 0 ? CODE_EMPTY : wh < EXACT ? wh : Math.min(CODE_EMPTY - 1, EXACT + Math.round((Math.min(wh, MAX_WH) - EXACT) / STEP))
+const decode = (c: number) => c === CODE_EMPTY ? EMPTY : c < EXACT ? c : Math.min(MAX_WH, EXACT + (c - EXACT) * STEP)
+/** What an hour of `wh` Wh is remembered as. */
+export const rememberedAs = (wh: number) => decode(encode(wh))
 
 /**
  * Small tables in 32-bit integers, in `i32` from `at32`: per local start hour the longest ordinary
  * run (lim: quiet-run scores, -1 unknown), the mornings (wake: mean local hour, mean absolute
  * deviation, mornings learned, weekdays then weekends), the last run that raised (lastRun: start
  * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
- * hours' Wh (runRecent: whole Wh, -1 none).
+ * hours' Wh (runRecent: whole Wh, -1 none); then, from I32S, the whole-number scalars (State: n, floor, ...).
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32 = 34
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32S = 34, I32 = I32S + 8
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
 
@@ -160,60 +217,62 @@ export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.do
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
-/** A subject's small tables (32 bits), hist with what is derived and hz (16 bits), in one place of a shared chunk. */
-const HIST = BASE + 24, PLACE = 4 * I32 + 2 * (HIST + 3 * BUCKETS)
+/** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
+const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
 
 export function freshState (h: HourRecord): State {
-  const p = place(PLACE), at32 = p.byte / 4, at = (p.byte + 4 * I32) / 2
+  const p = place(PLACE), b = p.byte / 8
+  const s = new State(h, p.chunk, b)
+  const at32 = s.at32
+  p.chunk.f64.fill(0, b, b + F64)
   p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
-  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32)
-  p.chunk.i16.fill(EMPTY, at, at + BASE).fill(NOTHING, at + BASE, at + HIST)
-  return {
-    h, n: 0,
-    hist: p.chunk.i16, histAt: at, floor: 0, daily: 0, usualWh: 0, activeWh: 0,
-    runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, litNight: 0, litPeak: 0, litLearned: 0, i32: p.chunk.i32, at32, sens: 1, awayFrom: 0, awayUntil: 0, ep: null,
-    doorAt: 0, doorSeen: 0, limIn: 0, wakeDay: -1, doorH: null, doorRuns: 0, sensWake: 1, lastRule: '',
-    hz: p.chunk.u16, hzAt: at + HIST, runLlr: 0, runFloor: 0, group: null,
-  }
+  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
+  // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
+  p.chunk.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
+  s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
+  return s
 }
 
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
-export const history = (s: State, d: number) => Array.from(s.hist.subarray(s.histAt + d * DAYS, s.histAt + d * DAYS + DAYS))
+export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
 
 /** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
-  const h = s.hist, at = s.histAt + d * DAYS
-  for (let i = at; i < at + DAYS - 1; i++) h[i] = h[i + 1]!
-  h[at + DAYS - 1] = Math.min(wh, MAX_WH)
+  const h = s.hist, at = s.histAt, from = d * DAYS
+  for (let i = from; i < from + DAYS - 1; i++) set12(h, at, i, get12(h, at, i + 1))
+  set12(h, at, from + DAYS - 1, encode(wh))
   derive(s, d)
 }
 
 /** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
-const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : s.hist[s.histAt + d * DAYS + j]!
+const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : whAt(s, d * DAYS + j)
+
+/** Hour-of-day d's derived 12 bits (least, second least, the median's lower and upper: 3 bits each), after the remembered hours' codes. */
+const derived = (s: State, d: number) => get12(s.hist, s.histAt, BASE + d)
 
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
 export function baseOf (s: State, d: number): number {
-  const x = s.hist[s.histAt + BASE + d]!, lo = (x >> 6) & NONE, hi = x >> 9
+  const x = derived(s, d), lo = (x >> 6) & NONE, hi = x >> 9
   if (lo === NONE) return 0
   const a = dayOf(s, d, lo)
   return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
 }
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => dayOf(s, d, s.hist[s.histAt + BASE + d]! & NONE)
+export const leastOf = (s: State, d: number) => dayOf(s, d, derived(s, d) & NONE)
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => dayOf(s, d, (s.hist[s.histAt + BASE + d]! >> 3) & NONE)
+export const steadyOf = (s: State, d: number) => dayOf(s, d, (derived(s, d) >> 3) & NONE)
 
 /** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
 const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
 
 /** Refreshes which of hour-of-day d's remembered hours are its median, least and second least. */
 function derive (s: State, d: number) {
-  const h = s.hist, from = s.histAt + d * DAYS
+  const from = d * DAYS
   let n = 0, lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
   for (let k = 0; k < DAYS; k++) {
-    const v = h[from + k]!
+    const v = whAt(s, from + k)
     if (v < 0) continue
     if (v < lo) { lo2 = lo; jlo2 = jlo; lo = v; jlo = k } else if (v < lo2) { lo2 = v; jlo2 = k }
     let j = n++
@@ -222,7 +281,7 @@ function derive (s: State, d: number) {
   }
   const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
   const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
-  h[s.histAt + BASE + d] = jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9
+  set12(s.hist, s.histAt, BASE + d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
 }
 
 /** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
@@ -231,7 +290,7 @@ const all = new Float64Array(24 * DAYS)
 /** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
 export function remembered (s: State): Float64Array {
   let n = 0
-  for (let i = s.histAt; i < s.histAt + BASE; i++) { const x = s.hist[i]!; if (x !== EMPTY) all[n++] = x }
+  for (let i = 0; i < BASE; i++) { const x = whAt(s, i); if (x !== EMPTY) all[n++] = x }
   return all.subarray(0, n).sort()
 }
 
@@ -278,38 +337,46 @@ const StateSchema = z.object({
   sensWake: z.number().positive().max(1).default(1),
   lastRule: z.string().max(40).default(''),
   wakeDay: int.min(-1).default(-1),
-  hzTry: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzEnd: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  hzDeep: z.array(z.number().finite().nonnegative().max(0xffff / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzTry: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzEnd: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
+  hzDeep: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   runLlr: z.number().finite().nonnegative().default(0),
   runFloor: int.nonnegative().default(0),
 })
 
 /** Faded counts as the snapshot says them: tenths back to decimals. */
-const decimals = (a: Uint16Array) => Array.from(a, (x) => x / TENTHS)
+const decimals = (s: State, from: number) => Array.from({ length: BUCKETS }, (_, b) => countOf(s, from + b) / TENTHS)
 
-/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers. */
+/** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). Same shape as ever: arrays of numbers, the keys in the order they have always had. */
 export function toSnapshot (s: State): unknown {
-  // hzTry, hzEnd and hzDeep take hz's place, before runLlr: the snapshot's keys keep their order.
-  const { h, daily: _d, usualWh: _u, activeWh: _a, hz: _h, hzAt, histAt, i32: _i, at32: _a32, doorH: _dh, runLlr, group: _g, ...rest } = s
+  const h = s.h
   const table = (n: number, of: (s: State, k: number) => number) => Array.from({ length: n }, (_, k) => of(s, k))
-  return { hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null, ...rest, hist: Array.from(s.hist.subarray(histAt, histAt + BASE)), runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf), hzTry: decimals(s.hz.subarray(hzAt, hzAt + BUCKETS)), hzEnd: decimals(s.hz.subarray(hzAt + BUCKETS, hzAt + 2 * BUCKETS)), hzDeep: decimals(s.hz.subarray(hzAt + 2 * BUCKETS, hzAt + 3 * BUCKETS)), runLlr, ep: s.ep && { ...s.ep } }
+  return {
+    hour: h.hour, acc: h.acc, cov: h.cov, fill: h.fill, last: Number.isFinite(h.last) ? h.last : null,
+    n: s.n, hist: Array.from({ length: BASE }, (_, i) => whAt(s, i)), floor: s.floor,
+    runStart: s.runStart, runScore: s.runScore, runHours: s.runHours, runUsual: s.runUsual, runActual: s.runActual,
+    litNight: s.litNight, litPeak: s.litPeak, litLearned: s.litLearned, sens: s.sens, awayFrom: s.awayFrom, awayUntil: s.awayUntil, ep: s.ep && { ...s.ep },
+    doorAt: s.doorAt, doorSeen: s.doorSeen, limIn: s.limIn, wakeDay: s.wakeDay, doorRuns: s.doorRuns, sensWake: s.sensWake, lastRule: s.lastRule, runFloor: s.runFloor,
+    runRecent: table(2, recentOf), lim: table(24, limOf), wake: table(6, wakeOf), lastRun: table(2, lastRunOf), limInH: table(24, limInHOf),
+    hzTry: decimals(s, 0), hzEnd: decimals(s, BUCKETS), hzDeep: decimals(s, 2 * BUCKETS), runLlr: s.runLlr,
+  }
 }
 
 /** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
 export function fromSnapshot (raw: unknown, h: HourRecord): State {
   const v = parseSnapshot('inactivity', StateSchema, raw)
   const s = freshState(h)
-  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, ...rest } = v
+  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, hist, ep, ...rest } = v
   restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
   for (let k = 0; k < 24; k++) { setLim(s, k, lim[k]!); if (limInH[k] !== EMPTY) setLimInH(s, k, limInH[k]!) }
   for (let k = 0; k < 6; k++) setWake(s, k, wake[k]!)
   setLastRun(s, lastRun[0]!, lastRun[1]!)
   pushRecent(s, runRecent[0]!); pushRecent(s, runRecent[1]!)
-  Object.assign(s, { ...rest, ep: v.ep && { ...v.ep }, hist: s.hist })
-  for (let i = 0; i < v.hist.length; i++) s.hist[s.histAt + i] = Math.min(v.hist[i]!, MAX_WH)
-  const z = s.hzAt
-  for (let b = 0; b < BUCKETS; b++) { s.hz[z + b] = Math.round(hzTry[b]! * TENTHS); s.hz[z + BUCKETS + b] = Math.round(hzEnd[b]! * TENTHS); s.hz[z + 2 * BUCKETS + b] = Math.round(hzDeep[b]! * TENTHS) }
+  // The scalars through their accessors (Object.assign sets, it does not define).
+  Object.assign(s, rest)
+  s.ep = ep && { ...ep }
+  for (let i = 0; i < hist.length; i++) set12(s.hist, s.histAt, i, encode(hist[i]!))
+  for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return s
 }

@@ -13,6 +13,8 @@ import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '..
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
+import { SubjectIndex, SubjectMap } from './subject-index.ts'
+import { MAX_MEMORY } from './inactivity-expect.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
 export const INACTIVITY_KIND = 'inactivity'
@@ -111,7 +113,7 @@ export interface InactivityOptions extends DetectorOptions {
   ownLimitCapHours?: number
   /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
   learnFalseAlarms?: boolean
-  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers. Default 60. */
+  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers, at most 390 (its faded counts are 12-bit tenths). Default 60. */
   expectMemory?: number
   /** ... the hazard assumed for an hour not yet seen, and how many observations that guess weighs. Defaults 0.1 and 2. */
   priorHazard?: number
@@ -251,8 +253,8 @@ function resolve (o: InactivityOptions): Config {
     insideLit: o.insideLit ?? true,
   }
   finiteOptions('inactivity', cfg)
-  // Faded counts are kept in tenths as 16-bit integers (inactivity-state.ts).
-  if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= 6000)) throw new RangeError('inactivity option expectMemory must be in [1, 6000]')
+  // Faded counts are kept in tenths as 12-bit integers (inactivity-expect.ts).
+  if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= MAX_MEMORY)) throw new RangeError(`inactivity option expectMemory must be in [1, ${MAX_MEMORY}]`)
   return Object.freeze(cfg)
 }
 
@@ -264,7 +266,8 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
   let seen = 0
   const name = 'inactivity'
-  const states = new Map<string, State>()
+  const index = opts.index ?? new SubjectIndex()
+  const states = new SubjectMap<State>(index)
   hrs.hold((id) => states.get(id)?.h)
   const groups = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
@@ -329,6 +332,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
 
   return {
     name,
+    index,
     update (c: Consumption): Anomaly | null {
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null

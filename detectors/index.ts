@@ -11,6 +11,7 @@ import { createNightLoadDetector, type NightLoadOptions } from './night-load.ts'
 import { createCameraDetector, type CameraOptions } from './camera.ts'
 import { createElectricityHours } from './electricity-hours.ts'
 import { HOUR } from './hours.ts'
+import { SubjectIndex } from './subject-index.ts'
 
 export { createInactivityDetector, INACTIVITY_KIND, type InactivityOptions } from './inactivity.ts'
 export { createMeterHealthDetector, METER_HEALTH_KINDS, type MeterHealthOptions } from './meter-health.ts'
@@ -21,6 +22,7 @@ export { createCameraDetector, FALL_KIND, SMOKE_KIND, type CameraOptions } from 
 export { createDroneDetector, DRONE_SEVERITY, type DroneDetector, type DroneDetectorOptions } from './drone.ts'
 export type { Detector, DetectorOptions, Feedback } from './types.ts'
 export { createDetectorSet, type DetectorSet, type FusionOptions } from './set.ts'
+export { SubjectIndex } from './subject-index.ts'
 
 export interface DetectorsOptions extends DetectorOptions {
   /** Tunables of the inactivity detector; its `utcOffsetHours` defaults to the shared one. */
@@ -40,7 +42,9 @@ export interface DetectorsOptions extends DetectorOptions {
  * clock (their utcOffsetHours, maxSpanHours and suspect are not set apart); else each keeps its own.
  */
 export function createDetectors (opts: DetectorsOptions = {}): Detector[] {
-  const { inactivity, meterHealth, water, rental, nightLoad, camera, ...shared } = opts
+  const { inactivity, meterHealth, water, rental, nightLoad, camera, ...given } = opts
+  // One index of subject ids for every detector here (subject-index.ts): one Map entry a subject, not one a detector.
+  const shared = { ...given, index: given.index ?? new SubjectIndex() }
   const health = createMeterHealthDetector({ ...shared, ...meterHealth })
   const suspect = (deviceId: string) => health.isSuspect(deviceId)
   const inact = { suspect, ...shared, ...inactivity }, night = { suspect, ...shared, ...nightLoad }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { parseSnapshot } from './types.ts'
+import { place, type Chunk } from './slab.ts'
 
 export const HOUR = 3_600_000
 
@@ -15,51 +16,89 @@ export const INFO = 1
 /** Repeated resets or an implausible jump: a faulty register. */
 export const FAULT = 2
 
-export interface Device {
+/**
+ * A device's numbers lie in a place of a chunk shared with other devices (slab.ts place()), each a
+ * property of Device (an accessor): from `c.f64[b]` F64 times and durations (exact for any number:
+ * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box),
+ * then in 32-bit integers two counts and levels and the unit and `live` as 0 or 1.
+ */
+const F64 = 15, UNIT = 2, LIVE = 3, BYTES = 8 * F64 + 4 * 4
+
+export class Device {
   readonly id: string
   subject: string
-  unit: 'kwh' | 'm3'
-  /** Latest event time taken; later samples only. */
-  last: number
-  /** Usual interval between samples, ms. */
-  cadence: number
-  /** How far behind the data clock this device usually is when its data arrives, ms (peak, slowly decaying). */
-  lag: number
-  /** Healthy metered time learned from, ms ... */
-  learned: number
-  /** ... of which in runs of exactly zero, ms. */
-  zeroMs: number
-  /** Longest healthy run of exactly zero, ms. */
-  longestZero: number
-  /** Start of the current run of exactly zero; -1 none. */
-  zeroFrom: number
-  /** Readings in that run whose reported power should have moved the register. */
-  powered: number
-  /** Smallest positive amount seen: an upper bound on the register's resolution; 0 unknown. */
-  minPos: number
-  /** Event time of the last register reset; -1 none. */
-  lastReset: number
-  /** Open meter_fault episode: level (NO_FAULT none), when it began, and the event time it holds until. */
-  faultLevel: number
-  faultFrom: number
-  faultUntil: number
-  /** Wall-clock judgement: `last` when the previous tick saw this device advance. */
-  tickLast: number
-  /** Usual advance of `last` between ticks, ms: the upload cadence (a day for a concentrator). */
-  step: number
+  readonly c: Chunk
+  readonly b: number
+
+  constructor (id: string, subject: string, unit: 'kwh' | 'm3') {
+    const p = place(BYTES)
+    this.id = id; this.subject = subject; this.c = p.chunk; this.b = p.byte / 8
+    this.unit = unit
+  }
+
+  /** What it meters. */
+  get unit (): 'kwh' | 'm3' { return this.c.i32[2 * (this.b + F64) + UNIT] === 1 ? 'm3' : 'kwh' }
+  set unit (x: 'kwh' | 'm3') { this.c.i32[2 * (this.b + F64) + UNIT] = x === 'm3' ? 1 : 0 }
   /** Its data arrived close to the wall clock when it last advanced. */
-  live: boolean
+  get live (): boolean { return this.c.i32[2 * (this.b + F64) + LIVE] === 1 }
+  set live (x: boolean) { this.c.i32[2 * (this.b + F64) + LIVE] = x ? 1 : 0 }
+  /** Latest event time taken; later samples only. */
+  get last () { return this.c.f64[this.b + 0]! }
+  set last (x: number) { this.c.f64[this.b + 0] = x }
+  /** Usual interval between samples, ms. */
+  get cadence () { return this.c.f64[this.b + 1]! }
+  set cadence (x: number) { this.c.f64[this.b + 1] = x }
+  /** How far behind the data clock this device usually is when its data arrives, ms (peak, slowly decaying). */
+  get lag () { return this.c.f64[this.b + 2]! }
+  set lag (x: number) { this.c.f64[this.b + 2] = x }
+  /** Healthy metered time learned from, ms ... */
+  get learned () { return this.c.f64[this.b + 3]! }
+  set learned (x: number) { this.c.f64[this.b + 3] = x }
+  /** ... of which in runs of exactly zero, ms. */
+  get zeroMs () { return this.c.f64[this.b + 4]! }
+  set zeroMs (x: number) { this.c.f64[this.b + 4] = x }
+  /** Longest healthy run of exactly zero, ms. */
+  get longestZero () { return this.c.f64[this.b + 5]! }
+  set longestZero (x: number) { this.c.f64[this.b + 5] = x }
+  /** Start of the current run of exactly zero; -1 none. */
+  get zeroFrom () { return this.c.f64[this.b + 6]! }
+  set zeroFrom (x: number) { this.c.f64[this.b + 6] = x }
+  /** Smallest positive amount seen: an upper bound on the register's resolution; 0 unknown. */
+  get minPos () { return this.c.f64[this.b + 7]! }
+  set minPos (x: number) { this.c.f64[this.b + 7] = x }
+  /** Event time of the last register reset; -1 none. */
+  get lastReset () { return this.c.f64[this.b + 8]! }
+  set lastReset (x: number) { this.c.f64[this.b + 8] = x }
+  /** Open meter_fault episode: when it began, and the event time it holds until (its level: faultLevel). */
+  get faultFrom () { return this.c.f64[this.b + 9]! }
+  set faultFrom (x: number) { this.c.f64[this.b + 9] = x }
+  get faultUntil () { return this.c.f64[this.b + 10]! }
+  set faultUntil (x: number) { this.c.f64[this.b + 10] = x }
+  /** Wall-clock judgement: `last` when the previous tick saw this device advance. */
+  get tickLast () { return this.c.f64[this.b + 11]! }
+  set tickLast (x: number) { this.c.f64[this.b + 11] = x }
+  /** Usual advance of `last` between ticks, ms: the upload cadence (a day for a concentrator). */
+  get step () { return this.c.f64[this.b + 12]! }
+  set step (x: number) { this.c.f64[this.b + 12] = x }
   /** Open meter_offline episode: when data stopped; -1 none. */
-  offline: number
+  get offline () { return this.c.f64[this.b + 13]! }
+  set offline (x: number) { this.c.f64[this.b + 13] = x }
   /** Open meter_stuck episode: when the register stopped; -1 none. */
-  stuck: number
+  get stuck () { return this.c.f64[this.b + 14]! }
+  set stuck (x: number) { this.c.f64[this.b + 14] = x }
+  /** Readings in the current run of exactly zero whose reported power should have moved the register. */
+  get powered () { return this.c.i32[2 * (this.b + F64) + 0]! }
+  set powered (x: number) { this.c.i32[2 * (this.b + F64) + 0] = x }
+  /** The open meter_fault episode's level (NO_FAULT none). */
+  get faultLevel () { return this.c.i32[2 * (this.b + F64) + 1]! }
+  set faultLevel (x: number) { this.c.i32[2 * (this.b + F64) + 1] = x }
 }
 
 export function freshDevice (id: string, subject: string, unit: 'kwh' | 'm3', ts: number, intervalMs: number): Device {
-  return {
-    id, subject, unit, last: -1, cadence: intervalMs, lag: 0, learned: 0, zeroMs: 0, longestZero: 0, zeroFrom: -1, powered: 0, minPos: 0,
-    lastReset: -1, faultLevel: NO_FAULT, faultFrom: -1, faultUntil: -1, tickLast: ts - intervalMs, step: 0, live: false, offline: -1, stuck: -1,
-  }
+  const d = new Device(id, subject, unit)
+  d.last = -1; d.cadence = intervalMs; d.lag = 0; d.learned = 0; d.zeroMs = 0; d.longestZero = 0; d.zeroFrom = -1; d.powered = 0; d.minPos = 0
+  d.lastReset = -1; d.faultLevel = NO_FAULT; d.faultFrom = -1; d.faultUntil = -1; d.tickLast = ts - intervalMs; d.step = 0; d.live = false; d.offline = -1; d.stuck = -1
+  return d
 }
 
 /** An open episode of any kind: the device's data is not to be read as the household's behaviour. */
@@ -94,12 +133,19 @@ const SubjectSchema = z.object({ devices: z.array(DeviceSchema).min(1).max(16) }
 
 /** One subject's devices as JSON. */
 export function toSnapshot (devices: readonly Device[]): unknown {
-  return { devices: devices.map(({ subject: _implied, ...rest }) => rest) }
+  // The keys in the order they have always had; the subject is implied.
+  return {
+    devices: devices.map((d) => ({
+      id: d.id, unit: d.unit, last: d.last, cadence: d.cadence, lag: d.lag, learned: d.learned, zeroMs: d.zeroMs, longestZero: d.longestZero, zeroFrom: d.zeroFrom,
+      powered: d.powered, minPos: d.minPos, lastReset: d.lastReset, faultLevel: d.faultLevel, faultFrom: d.faultFrom, faultUntil: d.faultUntil, tickLast: d.tickLast,
+      step: d.step, live: d.live, offline: d.offline, stuck: d.stuck,
+    })),
+  }
 }
 
 /** Parses a subject's snapshot; throws a TypeError naming what is wrong. */
 export function fromSnapshot (subject: string, raw: unknown): Device[] {
   const data = parseSnapshot('meter-health', SubjectSchema, raw)
-  // Same shape as a fresh device, so restored and live records share one hidden class.
-  return data.devices.map((d) => Object.assign(freshDevice(d.id, subject, d.unit, 0, 1), d))
+  // The numbers through their accessors (Object.assign sets, it does not define); id and unit as made.
+  return data.devices.map(({ id, unit, ...d }) => Object.assign(freshDevice(id, subject, unit, 0, 1), d))
 }

@@ -20,6 +20,7 @@
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
+import { SubjectIndex, SubjectMap } from './subject-index.ts'
 import { FAULT, HOUR, freshDevice, fromSnapshot, toSnapshot, type Device } from './meter-health-state.ts'
 import {
   METER_FAULT_KIND, METER_OFFLINE_KIND, METER_STUCK_KIND, arrive, neverZero, offlineLimit, offlineRaise, registerFault, silenceLimit, stuck,
@@ -104,7 +105,8 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   const devices = new Map<string, Device>()
   let memoId: string | undefined, memoDev: Device | undefined
   // A subject's devices: the device itself when it has one (most have), a list when several.
-  const bySubject = new Map<string, Device | Device[]>()
+  const index = opts.index ?? new SubjectIndex()
+  const bySubject = new SubjectMap<Device | Device[]>(index)
   const devicesOf = (subject: string): readonly Device[] => {
     const v = bySubject.get(subject)
     return v === undefined ? [] : Array.isArray(v) ? v : [v]
@@ -183,6 +185,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
 
   return {
     name,
+    index,
     update (c: Consumption): Anomaly | null {
       if (c.unit !== 'kwh' && c.unit !== 'm3') return null
       if (!(c.ts > 0 && c.ts < Infinity) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null

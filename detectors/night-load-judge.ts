@@ -75,8 +75,7 @@ function commitDay (cfg: Config, s: State) {
 /** The person's standby: their quietest usual hour. */
 function standby (s: State): number {
   let m = Infinity
-  const usual = s.m, at = s.at
-  for (let d = at; d < at + 24; d++) { const u = usual[d]!; if (u >= 0 && u < m) m = u }
+  for (let d = 0; d < 24; d++) { const u = usualOf(s, d); if (u >= 0 && u < m) m = u }
   return m
 }
 

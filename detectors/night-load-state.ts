@@ -1,6 +1,6 @@
 /**
- * Per-subject state of the night-load detector: plain numbers and three 24-entry tables of small
- * integers kept in a shared chunk (slab.ts place(): no typed array of their own, 216 bytes), so
+ * Per-subject state of the night-load detector: a dozen numbers and three 24-entry tables of small
+ * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 192 bytes), so
  * that the state is its own short JSON snapshot (about 600 bytes) and a restored detector is
  * bit-identical to the original.
  *
@@ -12,74 +12,98 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
-import { place } from './slab.ts'
+import { place, type Chunk } from './slab.ts'
 import { restoreHour, type HourRecord } from './electricity-hours.ts'
 
 export const HOUR = 3_600_000
-/** Most days of habits a mask can hold. */
-export const MAX_WINDOW = 30
+/** Most days of habits a mask can hold (16 bits). */
+export const MAX_WINDOW = 16
 
 export type { Episode }
 
-export interface State {
+/**
+ * Where a subject's numbers lie in its place of a shared chunk (slab.ts place()): from byte 8 * b,
+ * F64 scalars that may hold fractions or epoch times (a Float64Array holds any number exactly;
+ * an object's field would cost its slot and a 16-byte box); then I32 integer scalars (hour and day
+ * indices, 24-bit masks) from `at` = 2 * (b + F64) in the 32-bit view; then per hour of day the
+ * usual energy (whole Wh, 16 bits: at most MAX_WH; -1 unknown: usualOf()), a bit i set when that
+ * hour was at about standby on the i-th latest learned day (16 bits: at most MAX_WINDOW days:
+ * quietOf()), and how many days of those bits are learned (8 bits: daysOf()).
+ */
+const PREV_EXCESS = 0, PREV_RATIO = 1, PREV2_EXCESS = 2, SCALE = 3, AWAY_FROM = 4, AWAY_UNTIL = 5, F64 = 6
+const DAY = 0, DAY_SEEN = 1, DAY_QUIET = 2, DAY_LIVED = 3, PREV_HOUR = 4, NIGHT = 5, I32 = 6
+/** Byte offsets in the place of: the usual energy, the quiet bits, the days learned; and the place's size. */
+const USUAL = 8 * F64 + 4 * I32, QUIET = USUAL + 2 * 24, DAYS = QUIET + 2 * 24, BYTES = DAYS + 24
+/** The most Wh an hour's usual energy is (16 bits; 32.8 kW held for the hour, past any home's main fuse), as inactivity remembers hours. */
+export const MAX_WH = 0x7fff
+
+/** A subject's state: its record of hours, its episode, and its place (chunk `c`, from `c.f64[b]`). */
+export class State {
   /** The subject's electricity by local hour (electricity-hours.ts; shared with inactivity in the set): the hour being filled, its exact kWh and ms covered, the last sample taken. Snapshotted as this state's hour, acc (Wh), cov and last. */
   h: HourRecord
-  /**
-   * The subject's tables, in a chunk shared with other subjects (slab.ts): from `m[at]`, per hour of
-   * day, the usual energy, a low level tracked from below (whole Wh; -1 unknown: usualOf()); from
-   * `m[at + 24]` a bit i set when that hour was at about standby on the i-th latest learned day (at
-   * most MAX_WINDOW bits: quietOf()); from byte `4 * (at + 48)` of the chunk (`m8`) how many days of
-   * those bits are learned (daysOf()).
-   */
-  m: Int32Array
-  m8: Uint8Array
-  at: number
+  readonly c: Chunk
+  readonly b: number
+  ep: Episode | null = null
+
+  constructor (h: HourRecord, c: Chunk, b: number) {
+    this.h = h; this.c = c; this.b = b
+  }
+
+  /** Where the integer scalars begin in the 32-bit view. */
+  get at (): number { return 2 * (this.b + F64) }
+
   /** Local day index whose hours are being collected (-1 none), its hours seen and hours at standby (24-bit masks), and 1 once it showed someone home. */
-  day: number
-  daySeen: number
-  dayQuiet: number
-  dayLived: number
+  get day () { return this.c.i32[this.at + DAY]! }
+  set day (x: number) { this.c.i32[this.at + DAY] = x }
+  get daySeen () { return this.c.i32[this.at + DAY_SEEN]! }
+  set daySeen (x: number) { this.c.i32[this.at + DAY_SEEN] = x }
+  get dayQuiet () { return this.c.i32[this.at + DAY_QUIET]! }
+  set dayQuiet (x: number) { this.c.i32[this.at + DAY_QUIET] = x }
+  get dayLived () { return this.c.i32[this.at + DAY_LIVED]! }
+  set dayLived (x: number) { this.c.i32[this.at + DAY_LIVED] = x }
   /** The last closed hour (-1: none, or the run of hours broken): its excess over usual, Wh, that over the threshold (0 unless usually night), and the hour before's excess. */
-  prevHour: number
-  prevExcess: number
-  prevRatio: number
-  prev2Excess: number
+  get prevHour () { return this.c.i32[this.at + PREV_HOUR]! }
+  set prevHour (x: number) { this.c.i32[this.at + PREV_HOUR] = x }
+  get prevExcess () { return this.c.f64[this.b + PREV_EXCESS]! }
+  set prevExcess (x: number) { this.c.f64[this.b + PREV_EXCESS] = x }
+  get prevRatio () { return this.c.f64[this.b + PREV_RATIO]! }
+  set prevRatio (x: number) { this.c.f64[this.b + PREV_RATIO] = x }
+  get prev2Excess () { return this.c.f64[this.b + PREV2_EXCESS]! }
+  set prev2Excess (x: number) { this.c.f64[this.b + PREV2_EXCESS] = x }
   /** Threshold multiplier: 1 as configured; false alarms raise it. */
-  scale: number
+  get scale () { return this.c.f64[this.b + SCALE]! }
+  set scale (x: number) { this.c.f64[this.b + SCALE] = x }
   /** Event-time window (awayFrom, awayUntil] the person said they were away: those days teach nothing about their night. */
-  awayFrom: number
-  awayUntil: number
-  ep: Episode | null
+  get awayFrom () { return this.c.f64[this.b + AWAY_FROM]! }
+  set awayFrom (x: number) { this.c.f64[this.b + AWAY_FROM] = x }
+  get awayUntil () { return this.c.f64[this.b + AWAY_UNTIL]! }
+  set awayUntil (x: number) { this.c.f64[this.b + AWAY_UNTIL] = x }
   /** Derived from quiet and days, not snapshotted: bit d set when hour-of-day d is usually night. */
-  night: number
+  get night () { return this.c.i32[this.at + NIGHT]! }
+  set night (x: number) { this.c.i32[this.at + NIGHT] = x }
 }
 
-const QUIET = 24, DAYS = 48
-/** Bytes of a subject's tables: 24 int32 usual, 24 int32 quiet, 24 uint8 days. */
-const BYTES = 4 * DAYS + 24
-
-export const usualOf = (s: State, d: number) => s.m[s.at + d]!
-export const setUsual = (s: State, d: number, wh: number) => { s.m[s.at + d] = wh }
-export const quietOf = (s: State, d: number) => s.m[s.at + QUIET + d]!
-export const setQuiet = (s: State, d: number, bits: number) => { s.m[s.at + QUIET + d] = bits }
-export const daysOf = (s: State, d: number) => s.m8[4 * (s.at + DAYS) + d]!
-export const setDays = (s: State, d: number, n: number) => { s.m8[4 * (s.at + DAYS) + d] = n }
+/** Usual Wh of hour-of-day d (-1 unknown); set at most MAX_WH. */
+export const usualOf = (s: State, d: number) => s.c.i16[(8 * s.b + USUAL) / 2 + d]!
+export const setUsual = (s: State, d: number, wh: number) => { s.c.i16[(8 * s.b + USUAL) / 2 + d] = Math.min(wh, MAX_WH) }
+export const quietOf = (s: State, d: number) => s.c.u16[(8 * s.b + QUIET) / 2 + d]!
+export const setQuiet = (s: State, d: number, bits: number) => { s.c.u16[(8 * s.b + QUIET) / 2 + d] = bits }
+export const daysOf = (s: State, d: number) => s.c.u8[8 * s.b + DAYS + d]!
+export const setDays = (s: State, d: number, n: number) => { s.c.u8[8 * s.b + DAYS + d] = n }
 
 /** The tables as plain arrays (snapshots, tests). */
 export const tables = (s: State) => ({
-  usual: Array.from(s.m.subarray(s.at, s.at + 24)),
-  quiet: Array.from(s.m.subarray(s.at + QUIET, s.at + QUIET + 24)),
-  days: Array.from(s.m8.subarray(4 * (s.at + DAYS), 4 * (s.at + DAYS) + 24)),
+  usual: Array.from({ length: 24 }, (_, d) => usualOf(s, d)),
+  quiet: Array.from({ length: 24 }, (_, d) => quietOf(s, d)),
+  days: Array.from({ length: 24 }, (_, d) => daysOf(s, d)),
 })
 
 export function freshState (h: HourRecord): State {
-  const p = place(BYTES), at = p.byte / 4
-  p.chunk.i32.fill(-1, at, at + 24)
-  return {
-    h,
-    m: p.chunk.i32, m8: p.chunk.u8, at,
-    day: -1, daySeen: 0, dayQuiet: 0, dayLived: 0, prevHour: -1, prevExcess: 0, prevRatio: 0, prev2Excess: 0, scale: 1, awayFrom: 0, awayUntil: 0, ep: null, night: 0,
-  }
+  const p = place(BYTES), s = new State(h, p.chunk, p.byte / 8), at = 8 * s.b
+  p.chunk.u8.fill(0, at, at + BYTES)
+  for (let d = 0; d < 24; d++) setUsual(s, d, -1)
+  s.day = -1; s.prevHour = -1; s.scale = 1
+  return s
 }
 
 /** Rounds Wh to 0.1 Wh. */
@@ -93,6 +117,7 @@ const StateSchema = z.object({
   acc: z.number().finite().nonnegative().optional(),
   cov: z.number().finite().nonnegative().max(HOUR),
   last: z.number().finite().nullable(),
+  // Kept at most MAX_WH (an older snapshot's larger usual is taken as that).
   usual: z.array(int.min(-1).max(0x7fffffff)).length(24),
   quiet: z.array(int.nonnegative().max(2 ** MAX_WINDOW - 1)).length(24),
   days: z.array(int.nonnegative().max(MAX_WINDOW)).length(24),
@@ -112,11 +137,14 @@ const StateSchema = z.object({
 
 /** JSON-able copy; `last` is null before the first sample (JSON has no -Infinity). */
 export function toSnapshot (s: State): unknown {
-  const { h, night: _derived, ...rest } = s
-  const { m: _m, m8: _m8, at: _at, ...fields } = rest
+  const h = s.h
   const { usual, quiet, days } = tables(s)
   // The keys in the order they have always had.
-  return { hour: h.hour, kwh: h.acc, cov: h.cov, last: Number.isFinite(h.last) ? h.last : null, usual, quiet, days, ...fields, ep: s.ep && { ...s.ep } }
+  return {
+    hour: h.hour, kwh: h.acc, cov: h.cov, last: Number.isFinite(h.last) ? h.last : null, usual, quiet, days,
+    day: s.day, daySeen: s.daySeen, dayQuiet: s.dayQuiet, dayLived: s.dayLived, prevHour: s.prevHour, prevExcess: s.prevExcess, prevRatio: s.prevRatio, prev2Excess: s.prev2Excess,
+    scale: s.scale, awayFrom: s.awayFrom, awayUntil: s.awayUntil, ep: s.ep && { ...s.ep },
+  }
 }
 
 /**
@@ -127,8 +155,10 @@ export function toSnapshot (s: State): unknown {
 export function fromSnapshot (raw: unknown, h: HourRecord, nightOf: (s: State) => number): State {
   const { hour, kwh, acc, cov, last, ...v } = parseSnapshot('night_load', StateSchema, raw)
   restoreHour(h, { hour, acc: kwh ?? (acc ?? 0) / 1000, cov, fill: 0, last: last ?? -Infinity }, false)
-  const { usual, quiet, days, ...fields } = v
-  const s: State = Object.assign(freshState(h), fields, { ep: v.ep && { ...v.ep } })
+  const { usual, quiet, days, ep, ...fields } = v
+  // The scalars through their accessors (Object.assign sets, it does not define).
+  const s: State = Object.assign(freshState(h), fields)
+  s.ep = ep && { ...ep }
   for (let d = 0; d < 24; d++) { setUsual(s, d, usual[d]!); setQuiet(s, d, quiet[d]!); setDays(s, d, days[d]!) }
   s.night = nightOf(s)
   return s

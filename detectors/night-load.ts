@@ -19,11 +19,12 @@ import { finiteOptions, mergeVerdicts, r4, takeAway, type Detector, type Detecto
 import { HOUR, MAX_WINDOW, freshState, fromSnapshot, toSnapshot, type State } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
+import { SubjectIndex, SubjectMap } from './subject-index.ts'
 
 export const NIGHT_LOAD_KIND = 'night_load'
 
 export interface NightLoadOptions extends DetectorOptions {
-  /** Days of habits kept per hour of day, to learn the usual night from. Default 14. */
+  /** Days of habits kept per hour of day, to learn the usual night from; at most 16 (16-bit masks). Default 14. */
   windowDays?: number
   /** An hour of day is judged only once learned on this many days. Default 7. */
   warmupDays?: number
@@ -96,7 +97,8 @@ function resolve (o: NightLoadOptions): Config {
 export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector {
   const cfg = resolve(opts)
   const suspect = opts.suspect ?? (() => false)
-  const states = new Map<string, State>()
+  const index = opts.index ?? new SubjectIndex()
+  const states = new SubjectMap<State>(index)
   const hrs = ownHours('night_load', opts.hours, cfg.offsetMs, cfg.maxSpanMs)
   hrs.hold((id) => states.get(id)?.h)
   /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
@@ -115,6 +117,7 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
 
   return {
     name: NIGHT_LOAD_KIND,
+    index,
     update (c: Consumption): Anomaly | null {
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null

@@ -1,5 +1,7 @@
 /**
- * Per-subject detector state cut from shared 64 KiB buffers (chunks).
+ * Per-subject detector state cut from shared 1 MiB buffers (chunks). What a chunk costs beside its
+ * places (its ArrayBuffer, five views, the tail a place did not fit in) is then spread over about
+ * 900 subjects of the set: measured, 26 bytes a subject fewer than with 64 KiB chunks.
  *
  * A typed array of its own costs about 200 bytes beside its data (its ArrayBuffer object, and
  * off the V8 heap a backing store), a view on a shared buffer 96 (pointers are 8 bytes here). So a
@@ -10,7 +12,7 @@
  * A chunk lives while any state cut from it does: the places of states that were dropped (a subject
  * restored over a fresh one) are not reused, which is a few hundred bytes per subject at most.
  */
-const CHUNK = 1 << 16
+const CHUNK = 1 << 20
 
 /** One buffer's views, shared by every state cut from it. */
 export interface Chunk {
@@ -42,6 +44,18 @@ export function place (bytes: number): typeof placed {
   chunk ??= { i16: new Int16Array(buffer), u16: new Uint16Array(buffer), i32: new Int32Array(buffer), u8: new Uint8Array(buffer), f64: new Float64Array(buffer) }
   placed.chunk = chunk
   return placed
+}
+
+/** The 12-bit number i of those packed from byte `at` of `u`, two in three bytes: 2j in byte 3j and the low half of 3j + 1, 2j + 1 in its high half and 3j + 2. */
+export function get12 (u: Uint8Array, at: number, i: number): number {
+  const k = at + ((3 * i) >> 1)
+  return (i & 1) === 0 ? u[k]! | (u[k + 1]! & 0x0f) << 8 : u[k]! >> 4 | u[k + 1]! << 4
+}
+
+/** Sets the 12-bit number i (an integer in [0, 0xfff]) of those packed from byte `at` of `u`. */
+export function set12 (u: Uint8Array, at: number, i: number, x: number) {
+  const k = at + ((3 * i) >> 1)
+  if ((i & 1) === 0) { u[k] = x & 0xff; u[k + 1] = (u[k + 1]! & 0xf0) | x >> 8 } else { u[k] = (u[k]! & 0x0f) | (x & 0x0f) << 4; u[k + 1] = x >> 4 }
 }
 
 export function int16s (n: number): Int16Array {

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { Anomaly, Confidence, Consumption, Severity, SubjectEvent } from '../vocab/index.ts'
+import type { SubjectIndex } from './subject-index.ts'
 
 /** What the alerts stage learned from a task's outcome, fed back to the detectors. */
 export interface Feedback {
@@ -43,6 +44,8 @@ export interface Detector {
    * 1 is the raise threshold, more is stronger. For per-row scores in backtests and the UI.
    */
   score? (subjectId: string): number
+  /** Optional: the subject index its states are kept by (subject-index.ts), for others in the set to share. */
+  readonly index?: SubjectIndex
 }
 
 export interface DetectorOptions {
@@ -50,6 +53,8 @@ export interface DetectorOptions {
   utcOffsetHours?: number
   /** Samples of a meter this says is misbehaving (stuck, offline, corrupt) are a gap, not a silence. Default: none is (createDetectors wires meter health's). */
   suspect?: (deviceId: string) => boolean
+  /** The subject ids the detector's states are kept by, shared by the detectors of a set (subject-index.ts; createDetectors makes one). Default: its own. */
+  index?: SubjectIndex
 }
 
 /** An episode a detector has raised and not yet cleared. */

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
+import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, learnHazard, setCount } from '../detectors/inactivity-expect.ts'
+import { rememberedAs } from '../detectors/inactivity-state.ts'
 
 // ---------------------------------------------------------------- a synthetic elder
 
@@ -577,7 +579,33 @@ test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bit
   const b = createInactivityDetector()
   b.restore('elder-1', JSON.parse(JSON.stringify(snap)))
   assert.equal(JSON.stringify(b.snapshot('elder-1')), JSON.stringify(snap))
-  assert.throws(() => createInactivityDetector({ expectMemory: 10_000 }), RangeError, 'faded counts are 16-bit tenths')
+  assert.throws(() => createInactivityDetector({ expectMemory: 391 }), RangeError, 'faded counts are 12-bit tenths')
+  assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 390 }))
+})
+
+test('inactivity: an hour is remembered in 12 bits, exact below 2,048 Wh and within 8 Wh above, at most 32,767', () => {
+  for (let wh = 0; wh < 2048; wh++) assert.equal(rememberedAs(wh), wh)
+  for (let wh = 2048; wh <= 40_000; wh += 7) assert.ok(Math.abs(rememberedAs(Math.min(wh, 32_767)) - Math.min(wh, 32_767)) <= 8, `${wh}`)
+  assert.equal(rememberedAs(-1), -1)
+  assert.equal(rememberedAs(40_000), 32_767)
+  assert.equal(rememberedAs(32_767), 32_767)
+})
+
+test('inactivity: 12-bit faded counts, two in three bytes, each set and read back without touching its neighbours', () => {
+  const s = { hz: new Uint8Array(3 * BUCKETS * 3 / 2 + 6).fill(0xa5), hzAt: 3, runLlr: 0 }
+  const n = 3 * BUCKETS, want: number[] = []
+  for (let k = 0; k < n; k++) { want[k] = (k * 2731 + 17) % (MAX_COUNT + 1); setCount(s, k, want[k]!) }
+  for (let k = 0; k < n; k++) assert.equal(countOf(s, k), want[k], `count ${k}`)
+  for (const k of [0, 1, n - 2, n - 1]) {
+    for (const x of [0, 1, 0xff, 0x100, MAX_COUNT]) { setCount(s, k, x); assert.equal(countOf(s, k), x); want[k] = x }
+  }
+  for (let k = 0; k < n; k++) assert.equal(countOf(s, k), want[k], `count ${k} after its neighbours changed`)
+  assert.deepEqual([s.hz[0], s.hz[1], s.hz[2], s.hz[s.hz.length - 3], s.hz[s.hz.length - 1]], [0xa5, 0xa5, 0xa5, 0xa5, 0xa5], 'bytes outside the place untouched')
+  // The most a count reaches: fading towards expectMemory within the rounding's dead band.
+  const t = { hz: new Uint8Array(6), hzAt: 0, runLlr: 0 }
+  const cfg = { expectMemory: MAX_MEMORY } as Parameters<typeof learnHazard>[0]
+  for (let i = 0; i < 20 * MAX_MEMORY; i++) learnHazard(cfg, t, 0, true)
+  assert.ok(countOf(t, 0) <= MAX_COUNT && countOf(t, 0) >= 10 * MAX_MEMORY - MAX_MEMORY / 2, `${countOf(t, 0)}`)
 })
 
 test('every welfare anomaly says what its evidence is worth: one meter low/medium, a shut door high, a camera\'s fall high', () => {

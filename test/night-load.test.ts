@@ -199,6 +199,12 @@ test('snapshot: small, JSON round trip restores an identical detector mid-episod
   assert.throws(() => d.restore('x', { ...good, ep: { startedAt: 1 } }), (e: Error) => e instanceof TypeError && /ep/.test(e.message))
   assert.throws(() => d.restore('x', 'nonsense'), TypeError)
   assert.deepEqual([...d.subjects()], ['elder-5'])
+  // The tables are 16-bit: a usual energy is kept at most 32,767 Wh (an older snapshot's larger one restores as that), a mask holds 16 days.
+  d.restore('y', { ...good, usual: (good.usual as number[]).map((u, i) => i === 3 ? 50_000 : u) })
+  assert.equal((d.snapshot('y') as { usual: number[] }).usual[3], 32_767)
+  assert.throws(() => d.restore('x', { ...good, quiet: new Array(24).fill(2 ** 16) }), (e: Error) => e instanceof TypeError && /quiet/.test(e.message))
+  assert.throws(() => createNightLoadDetector({ windowDays: 17 }), RangeError)
+  assert.doesNotThrow(() => createNightLoadDetector({ windowDays: 16, warmupDays: 7 }))
 })
 
 test('rental units, water meters and other subjects are none of its concern', () => {
