@@ -90,6 +90,9 @@ export interface ElectricityHours {
 }
 
 /** A closed hour's numbers in `closes`. */
+/** The most Wh an hour is remembered as by the detectors that keep hours (16 bits; 32.8 kW held for the hour, past any home's main fuse). */
+export const MAX_WH = 0x7fff
+
 export const CLOSE = 4
 
 /**

@@ -4,7 +4,7 @@
  * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
  * rather than an estimate that needs weeks to settle.
  *
- * The subject's numbers are not arrays or fields of their own: they lie in one place of a 64 KiB
+ * The subject's numbers are not arrays or fields of their own: they lie in one place of a 1 MiB
  * chunk shared with other subjects (slab.ts place()), and the state (a small object: State) keeps
  * the chunk and where its place begins (a typed array of its own costs 96 bytes beside its data, a
  * JS array 48 and 8 an element, an object's field holding a fraction 8 and a 16-byte box).
@@ -27,14 +27,14 @@ import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
 import { get12, int32s, place, set12, type Chunk } from './slab.ts'
-import { restoreHour, type HourRecord } from './electricity-hours.ts'
+import { MAX_WH, restoreHour, type HourRecord } from './electricity-hours.ts'
 
-export const HOUR = 3_600_000
+import { HOUR } from './hours.ts'
+
+export { HOUR }
 /** Days of history kept per hour of day. */
 export const DAYS = 7
 const EMPTY = -1
-/** The most Wh an hour is remembered as (16 bits). */
-export const MAX_WH = 0x7fff
 /**
  * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
  * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second

@@ -7,7 +7,9 @@ import { z } from 'zod'
 import { parseSnapshot } from './types.ts'
 import { place, type Chunk } from './slab.ts'
 
-export const HOUR = 3_600_000
+import { HOUR } from './hours.ts'
+
+export { HOUR }
 
 /** Fault levels of the open meter_fault episode. */
 export const NO_FAULT = 0

@@ -13,9 +13,11 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
 import { place, type Chunk } from './slab.ts'
-import { restoreHour, type HourRecord } from './electricity-hours.ts'
+import { MAX_WH, restoreHour, type HourRecord } from './electricity-hours.ts'
 
-export const HOUR = 3_600_000
+import { HOUR } from './hours.ts'
+
+export { HOUR }
 /** Most days of habits a mask can hold (16 bits). */
 export const MAX_WINDOW = 16
 
@@ -34,8 +36,6 @@ const PREV_EXCESS = 0, PREV_RATIO = 1, PREV2_EXCESS = 2, SCALE = 3, AWAY_FROM = 
 const DAY = 0, DAY_SEEN = 1, DAY_QUIET = 2, DAY_LIVED = 3, PREV_HOUR = 4, NIGHT = 5, I32 = 6
 /** Byte offsets in the place of: the usual energy, the quiet bits, the days learned; and the place's size. */
 const USUAL = 8 * F64 + 4 * I32, QUIET = USUAL + 2 * 24, DAYS = QUIET + 2 * 24, BYTES = DAYS + 24
-/** The most Wh an hour's usual energy is (16 bits; 32.8 kW held for the hour, past any home's main fuse), as inactivity remembers hours. */
-export const MAX_WH = 0x7fff
 
 /** A subject's state: its record of hours, its episode, and its place (chunk `c`, from `c.f64[b]`). */
 export class State {
