@@ -69,8 +69,8 @@ const deeps = (s: ExpectState, b: number) => countOf(s, 2 * BUCKETS + b) / TENTH
 
 /** Count k (of 3 x BUCKETS: tries, ends, deeps), in tenths (12 bits: slab.ts get12()). */
 export const countOf = (s: ExpectState, k: number) => get12(s.hz, s.hzAt, k)
-/** Sets count k, in tenths (an integer in [0, MAX_COUNT]). */
-export const setCount = (s: ExpectState, k: number, tenths: number) => set12(s.hz, s.hzAt, k, tenths)
+/** Sets count k, in tenths (an integer; held at MAX_COUNT, which expectMemory <= MAX_MEMORY never reaches). */
+export const setCount = (s: ExpectState, k: number, tenths: number) => set12(s.hz, s.hzAt, k, Math.min(MAX_COUNT, tenths))
 
 /**
  * Bucket of local hour index h (hours on the local clock), in a quiet run `quietHours` long so

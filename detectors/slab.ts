@@ -52,10 +52,10 @@ export function get12 (u: Uint8Array, at: number, i: number): number {
   return (i & 1) === 0 ? u[k]! | (u[k + 1]! & 0x0f) << 8 : u[k]! >> 4 | u[k + 1]! << 4
 }
 
-/** Sets the 12-bit number i (an integer in [0, 0xfff]) of those packed from byte `at` of `u`. */
+/** Sets the 12-bit number i (an integer in [0, 0xfff]; only its low 12 bits are kept, never its neighbour's) of those packed from byte `at` of `u`. */
 export function set12 (u: Uint8Array, at: number, i: number, x: number) {
   const k = at + ((3 * i) >> 1)
-  if ((i & 1) === 0) { u[k] = x & 0xff; u[k + 1] = (u[k + 1]! & 0xf0) | x >> 8 } else { u[k] = (u[k]! & 0x0f) | (x & 0x0f) << 4; u[k + 1] = x >> 4 }
+  if ((i & 1) === 0) { u[k] = x & 0xff; u[k + 1] = (u[k + 1]! & 0xf0) | (x >> 8 & 0x0f) } else { u[k] = (u[k]! & 0x0f) | (x & 0x0f) << 4; u[k + 1] = x >> 4 }
 }
 
 export function int16s (n: number): Int16Array {
