@@ -35,7 +35,7 @@ export interface InsertReadingsOptions {
  */
 export async function insertReadings (q: Transaction, rows: ReadingRow[], { copyMinRows = COPY_MIN_ROWS }: InsertReadingsOptions = {}): Promise<void> {
   const sorted = rows.slice().sort(byKey)
-  if (q.copyRows && rows.length >= copyMinRows) return copyReadings(q as Required<Transaction>, sorted)
+  if (q.copyRows && q.copyNewRows && rows.length >= copyMinRows) return copyReadings(q as Required<Transaction>, sorted)
   return unnestReadings(q, sorted)
 }
 
@@ -52,27 +52,18 @@ export async function unnestReadings (q: Queryable, rows: ReadingRow[]): Promise
 }
 
 /**
- * COPY straight into readings under a savepoint: new rows, the usual case,
- * go in at bare COPY speed. A duplicate key fails the COPY whole; then the
- * savepoint takes it back and the batch goes through staging, which skips
- * duplicates. Either way the result is that of ON CONFLICT DO NOTHING.
+ * COPY straight into readings as one step that writes all or nothing (copyNewRows: a
+ * savepoint around it): new rows, the usual case, go in at bare COPY speed. A duplicate key
+ * fails the COPY whole; then the batch goes through staging, which skips duplicates. Either
+ * way the result is that of ON CONFLICT DO NOTHING.
  */
 export async function copyReadings (q: Required<Transaction>, rows: ReadingRow[]): Promise<void> {
   if (rows.length === 0) return
   const copyRows = rows.map(readingCopyRow)
-  await q.query('SAVEPOINT readings_copy')
-  try {
-    await q.copyRows('readings', READING_COLUMNS, copyRows)
-  } catch (err) {
-    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
-    await q.query('ROLLBACK TO SAVEPOINT readings_copy')
-    await q.query('RELEASE SAVEPOINT readings_copy')
-    return stageReadings(q, copyRows)
-  }
-  await q.query('RELEASE SAVEPOINT readings_copy')
+  if (await q.copyNewRows('readings', READING_COLUMNS, copyRows)) return
+  return stageReadings(q, copyRows)
 }
 
-const UNIQUE_VIOLATION = '23505'
 const COLUMN_LIST = READING_COLUMNS.map((c) => c.name).join(', ')
 
 /**

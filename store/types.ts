@@ -30,6 +30,12 @@ export interface Transaction extends Queryable {
    * around the COPY share its one connection.
    */
   copyRows?(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void>
+  /**
+   * COPY that writes all the rows, or none when one of them would break a unique key:
+   * then it answers false and the transaction goes on, as if it had not run (a savepoint
+   * around it). Offered wherever copyRows is, as one step: on the embedded store one call.
+   */
+  copyNewRows?(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<boolean>
 }
 
 export interface Db extends Queryable {

@@ -89,12 +89,16 @@ for (const store of STORES) describe(`COPY write path: ${store}`, () => {
     return out
   }
 
-  /** Runs the write in a transaction whose copyRows is counted, to know which path ran. */
+  /** Runs the write in a transaction whose COPYs are counted, to know which path ran. */
   async function write (fn: (tx: Transaction) => Promise<void>): Promise<string[]> {
     const copies: string[] = []
     await db.transaction(async (tx) => {
       assert.equal(typeof tx.copyRows, 'function', 'the store offers COPY in a transaction')
-      await fn({ ...tx, copyRows: (table, columns, rows) => { copies.push(table); return tx.copyRows!(table, columns, rows) } })
+      await fn({
+        ...tx,
+        copyRows: (table, columns, rows) => { copies.push(table); return tx.copyRows!(table, columns, rows) },
+        copyNewRows: (table, columns, rows) => { copies.push(table); return tx.copyNewRows!(table, columns, rows) },
+      })
     })
     return copies
   }
