@@ -45,6 +45,18 @@ for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its 
     assert.deepEqual(rows, [{ k: 1, note: 'kept' }, { k: 2, note: 'copied' }])
   })
 
+  test('copyNewRows writes all its rows or none, the transaction going on after a duplicate; other errors are thrown', async () => {
+    const columns = [{ name: 'k', type: 'int4' }, { name: 'note', type: 'text' }] as const
+    await db.transaction(async (tx) => {
+      assert.equal(await tx.copyNewRows!('task_probe', columns, [[20, 'a'], [21, 'b']]), true)
+      assert.equal(await tx.copyNewRows!('task_probe', columns, [[22, 'c'], [20, 'again']]), false, 'k 20 is there: nothing of this COPY stays')
+      await tx.query('INSERT INTO task_probe (k, note) VALUES (23, $1)', ['after'])
+    })
+    await assert.rejects(db.transaction((tx) => tx.copyNewRows!('task_probe', columns, [[24, 'x'], [null, 'no key']])), (err: Error & { code?: string }) => err.code === '23502')
+    const { rows } = await db.query<{ k: number, note: string }>('SELECT k, note FROM task_probe WHERE k BETWEEN 20 AND 29 ORDER BY k')
+    assert.deepEqual(rows, [{ k: 20, note: 'a' }, { k: 21, note: 'b' }, { k: 23, note: 'after' }])
+  })
+
   test('values cross intact: dates, bytes, json, big and null', async () => {
     const at = new Date(Date.UTC(2026, 11, 1, 8, 30, 0, 123))
     const { rows } = await db.query<Record<string, unknown>>('SELECT $1::timestamptz AS at, $2::bytea AS b, $3::jsonb AS j, 9007199254740993::int8 AS big, NULL::text AS nothing',
