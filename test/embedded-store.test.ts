@@ -1,14 +1,22 @@
 import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ReadingRow } from '../ingest/meter.ts'
+import { writeReadings } from '../ingest/store.ts'
 import { createEmbeddedDb } from '../store/embedded.ts'
+import { migrate } from '../store/migrations.ts'
 import { storeTask } from '../store/task.ts'
 import type { Db } from '../store/types.ts'
+import { silent } from './helpers.ts'
 import { whereRun, writeTwice } from './store-tasks.ts'
 
 const TASKS = new URL('./store-tasks.ts', import.meta.url)
 const WHERE = storeTask(TASKS, whereRun)
 const TWICE = storeTask(TASKS, writeTwice)
+const WRITE = storeTask(new URL('../ingest/store.ts', import.meta.url), writeReadings)
 
 for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its own thread' : 'on the calling thread'}`, () => {
   let db: Db
@@ -78,3 +86,30 @@ test('a script that only queries the embedded store on its thread gets its answe
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stdout, /answer 42/)
 })
+
+for (const worker of [true, false]) {
+  test(`readings' chunk indexes get a free space map on a store on disk (${worker ? 'its own thread' : 'the calling thread'}), and stay whole as they grow`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridcare-fsm-'))
+    const db = await createEmbeddedDb(dir, { worker })
+    try {
+      await migrate(db, silent)
+      const at = Date.UTC(2026, 0, 5)
+      const batch = (from: number) => Array.from({ length: 3000 }, (_, i): ReadingRow => ({
+        deviceId: `fsm-${String(i % 300).padStart(3, '0')}`, ts: at + (from + Math.floor(i / 300)) * 900_000, register: from + i, amount: 0.25, intervalMs: 900_000, powerW: 1000, reset: false,
+      }))
+      await db.run(WRITE, batch(0))
+      const { rows } = await db.query<{ path: string }>(`SELECT pg_relation_filepath(i.indexrelid) AS path FROM pg_inherits h
+        JOIN pg_index i ON i.indrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+        WHERE h.inhparent = 'readings'::regclass AND a.amname = 'btree'`)
+      assert.ok(rows.length > 0, 'readings has a chunk with its primary key')
+      for (const { path } of rows) assert.ok(existsSync(join(dir, `${path}_fsm`)), `${path} has its free space map`)
+      for (let b = 1; b < 8; b++) await db.run(WRITE, batch(b * 10)) // thousands of page splits, each asking the map
+      await db.exec('SET enable_seqscan = off; SET enable_bitmapscan = off')
+      const { rows: [n] } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM readings WHERE device_id = 'fsm-007'")
+      assert.equal(n!.n, 8 * 10, 'the primary key finds every row of a device')
+    } finally {
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+}
