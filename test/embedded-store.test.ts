@@ -75,6 +75,12 @@ for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its 
     assert.equal(rows[0]!.nothing, null)
     assert.equal(String(rows[0]!.big), '9007199254740993')
   })
+
+  test('arrays of the types gridcare stores come back as arrays', async () => {
+    const { rows: [r] } = await db.query<Record<string, unknown>>(`SELECT ARRAY['a', 'b,c'] AS t, '{1.5,2}'::float8[] AS f, ARRAY[1, 2] AS i,
+      ARRAY['2026-12-01T08:30:00Z'::timestamptz] AS at, ARRAY['{"a":1}'::jsonb] AS j, '{}'::text[] AS none`)
+    assert.deepEqual(r, { t: ['a', 'b,c'], f: [1.5, 2], i: [1, 2], at: [new Date('2026-12-01T08:30:00Z')], j: [{ a: 1 }], none: [] })
+  })
 })
 
 test('a script that only queries the embedded store on its thread gets its answer, then exits without closing it', () => {
