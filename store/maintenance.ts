@@ -45,6 +45,11 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     let compressed = 0
     let dropped = 0
     if (db.kind === 'embedded') {
+      // PGlite is Postgres in single-user mode: no checkpointer, and XLogWrite asks for a
+      // checkpoint only under a postmaster. Without this the WAL grew for as long as gridcare
+      // ran (about 180 bytes a reading, none ever recycled) and a restart after a kill replayed
+      // all of it. A server checkpoints every 5 minutes by default; so does this tick.
+      await db.exec('CHECKPOINT')
       if (config.retainRawDays > 0) {
         const r = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM drop_chunks('readings', older_than => $1::timestamptz)", [new Date(now - config.retainRawDays * DAY_MS).toISOString()])
         dropped = r.rows[0]?.n ?? 0

@@ -111,7 +111,10 @@ for (const store of STORES) {
       await insert(s.db, 'm2', now - 20 * DAY, 96)
       await insert(s.db, 'm2', now - DAY, 96)
       const maintenance = createMaintenance({ db: s.db, config: s.config, logger: silent })
+      const redo = async () => (await s.db.query<{ lsn: string }>('SELECT pg_wal_lsn_diff(redo_lsn, \'0/0\')::text AS lsn FROM pg_control_checkpoint()')).rows[0]!.lsn
+      const before = await redo()
       const r = await maintenance.run(now)
+      assert.ok(BigInt(await redo()) > BigInt(before), 'a checkpoint: PGlite makes none of its own, so its WAL would grow without end')
       assert.ok(r.dropped >= 1, 'the 120-day-old chunk is past 60 days of retention')
       assert.ok(r.compressed >= 1, 'the 20-day-old chunk is compressed')
       const { rows } = await s.db.query<{ n: number }>("SELECT count(*)::int AS n FROM readings WHERE device_id = 'm2'")
