@@ -119,15 +119,10 @@ export const hourStart = (cfg: Config, h: number) => h * HOUR - cfg.offsetMs
 export function refreshProfile (cfg: Config, s: State) {
   let daily = 0
   for (let d = 0; d < 24; d++) daily += Math.max(0, baseOf(s, d) - s.floor)
-  thresholds(cfg, s, daily)
+  // usualWh and activeWh follow from it as they are read (inactivity-state.ts State).
+  s.daily = daily
 }
 
-function thresholds (cfg: Config, s: State, daily: number) {
-  const perHour = daily / cfg.wakingHours
-  s.daily = daily
-  s.usualWh = Math.max(cfg.usualWh, cfg.usualFraction * perHour)
-  s.activeWh = Math.max(cfg.minActiveWh, cfg.activeFraction * perHour)
-}
 
 const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
 
@@ -269,7 +264,7 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, spread:
     s.n++
     if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s) as unknown as number[], cfg.floorQuantile))
     if (s.floor !== floor) refreshProfile(cfg, s)
-    else thresholds(cfg, s, s.daily + Math.max(0, baseOf(s, d) - s.floor) - before) // whole Wh: exact
+    else s.daily += Math.max(0, baseOf(s, d) - s.floor) - before // whole Wh: exact
   }
   return verdict
 }
