@@ -16,7 +16,7 @@
  * already holds a later sample; on a tie inactivity's wins (its acc is the exact kWh; night load's
  * snapshot says Wh), so the order snapshots are restored in does not matter.
  */
-import { HOUR, bucketOf, inside, spread, take, taken } from './hours.ts'
+import { HOUR, bucketOf, spread } from './hours.ts'
 import { chunkOf, place, wordOf } from './slab.ts'
 
 const HOUR_ = 0, ACC = 1, COV = 2, FILL = 3, LAST = 4
@@ -155,9 +155,14 @@ export function createElectricityHours (offsetMs: number, maxSpanMs: number, sha
       if (c === sample && rec.loc === fedRec && seen !== fed.seq) return fed
       sample = c; fedRec = rec.loc
       fed.seq++; fed.n = 0; fed.gap = false
-      fed.fresh = take(rec, c.ts, c.intervalMs, c.amount)
-      if (!fed.fresh) return fed
-      const end = c.ts, { start, amount } = taken
+      // take() and inside() (hours.ts) written out: a number passed to a function that is not inlined is boxed (16 bytes a call).
+      const end = c.ts
+      if (end <= rec.last) { fed.fresh = false; return fed }
+      fed.fresh = true
+      let start = end - c.intervalMs, amount = c.amount
+      const was = rec.last
+      if (start < was) { amount *= (end - was) / (end - start); start = was }
+      rec.last = end
       fed.start = start; fed.end = end
       if (end - start > maxSpanMs) {
         push(rec)
@@ -166,8 +171,9 @@ export function createElectricityHours (offsetMs: number, maxSpanMs: number, sha
         return fed
       }
       hours.start = start; hours.end = end; hours.rate = amount / (end - start); hours.long = end - start > HOUR
-      if (inside(hours, rec.hour, start, end)) hours.add(rec, end - start)
-      else spread(hours, rec, rec.hour)
+      const filling = rec.hour, from = filling * HOUR - offsetMs
+      if (filling >= 0 && start >= from && end < from + HOUR) hours.add(rec, end - start)
+      else spread(hours, rec, filling)
       return fed
     },
   }

@@ -247,9 +247,9 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
   return { rule: ep.rule, phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
 }
 
-/** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away, or `spread` (more than half of it a meter gap spread out). */
-export function closeHour (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
-  const verdict = judge(cfg, s, h, wh, spread, at, peer)
+/** Closes hour `h` with `wh`, observed at the end of the sample just taken (s.h.last); learns from it unless it is part of an episode or away, or `spread` (more than half of it a meter gap spread out). */
+export function closeHour (cfg: Config, s: State, h: number, wh: number, spread: boolean, peer: readonly number[] | null): Verdict | null {
+  const verdict = judge(cfg, s, h, wh, spread, peer)
   pushRecent(s, wh)
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
@@ -351,14 +351,16 @@ export function strength (cfg: Config, s: State): number {
 }
 
 /** Which bars judge this subject's quiet runs now: [longest runs, expected activity]. 'learned': the runs until this home's hazards are learned (expectLearnDays after the warm-up), then the expected activity. */
-export function bars (cfg: Config, s: State): [boolean, boolean] {
+export function bars (cfg: Config, s: State): readonly [boolean, boolean] {
   switch (cfg.raiseBy) {
-    case 'runs': return [true, false]
-    case 'expected': return [false, true]
-    case 'both': return [true, true]
-    default: return s.n >= cfg.warmupHours + cfg.expectLearnDays * 24 ? [false, true] : [true, false]
+    case 'runs': return RUNS
+    case 'expected': return EXPECTED
+    case 'both': return BOTH
+    default: return s.n >= cfg.warmupHours + cfg.expectLearnDays * 24 ? EXPECTED : RUNS
   }
 }
+// The answers, made once: a new pair at each call was garbage at each closed hour.
+const RUNS = Object.freeze([true, false] as const), EXPECTED = Object.freeze([false, true] as const), BOTH = Object.freeze([true, true] as const)
 
 /** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
 export const inside = (cfg: Config, s: State) =>
@@ -402,14 +404,18 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
 }
 
 /**
- * Missed routine: by local hour `at` of local hour index h, the first activity of the morning
- * is overdue by a margin past this person's usual time (on weekdays, or at weekends once four
- * weekend mornings are learned), and the night's quiet run goes on.
+ * Missed routine: by the end of the sample just taken (event time t = s.h.last, local hour `at` of
+ * the local hour index h being filled), the first activity of the morning is overdue by a margin
+ * past this person's usual time (on weekdays, or at weekends once four weekend mornings are
+ * learned), and the night's quiet run goes on. Read from s.h, not passed: a number passed to a
+ * function that is not inlined is boxed, and this is asked at every sample.
  */
-export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
+export function missedRoutine (cfg: Config, s: State): Verdict | null {
+  const h = s.h.hour
   if (!cfg.missedRoutine || (!cfg.missedRoutineExpected && bars(cfg, s)[1]) || s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
   const k = weekendOf(h), mean = wakeOf(s, k), dev = wakeOf(s, k + 1)
   if (wakeOf(s, k + 2) < (k === 0 ? cfg.wakeLearnDays : 4)) return null
+  const t = s.h.last, at = h % 24 + (t - hourStart(cfg, h)) / HOUR
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
   const sens = cfg.perRuleSensitivity ? s.sensWake : s.sens
   const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
@@ -426,7 +432,8 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
 
 const hhmm = (x: number) => `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.floor((x % 1) * 60)).padStart(2, '0')}`
 
-function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
+function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, peer: readonly number[] | null): Verdict | null {
+  const at = s.h.last
   if (awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1))) {
     resetRun(s)
     return clearEpisode(s, 'away')

@@ -310,11 +310,16 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     }
   }
 
-  /** Closes local hour h (kWh, ms covered, ms of it a gap spread out); an hour less than half covered is missing: it neither extends nor ends a quiet run. */
-  function close (s: State, g: PeerGroup, h: number, kwh: number, cov: number, fill: number, at: number): Verdict | null {
+  /**
+   * Closes the local hour at x[i] (hour, kWh, ms covered, ms of it a gap spread out: electricity-hours.ts
+   * closes); an hour less than half covered is missing: it neither extends nor ends a quiet run. Read
+   * from `x` here, not passed: a number passed to a function that is not inlined is boxed.
+   */
+  function close (s: State, g: PeerGroup, x: Float64Array, i: number): Verdict | null {
+    const h = x[i]!, cov = x[i + 2]!
     if (h < 0) return null
     if (cov < HOUR / 2) return null
-    return closeHour(cfg, s, h, Math.round(kwh * 1000 * HOUR / cov), fill > cov / 2, at, g.lim)
+    return closeHour(cfg, s, h, Math.round(x[i + 1]! * 1000 * HOUR / cov), x[i + 3]! > cov / 2, g.lim)
   }
 
   function ingest (s: State, g: PeerGroup, c: Consumption): Verdict | null {
@@ -323,7 +328,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     if (!f.fresh) return null
     const r = s.h, { start, end } = f, x = f.closes
     let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
-    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, close(s, g, x[i]!, x[i + 1]!, x[i + 2]!, x[i + 3]!, end))
+    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, close(s, g, x, i))
     if (f.gap) { resetRun(s); return out }
     // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
     if (end !== hourStart(cfg, r.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(r.hour / 24) && r.hour % 24 >= 4))) {
@@ -334,10 +339,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
         out = mergeVerdicts(out, clearEpisode(s, 'activity'))
       }
     }
-    if (s.ep === null && r.hour >= 0) {
-      const local = r.hour % 24 + (end - hourStart(cfg, r.hour)) / HOUR
-      out = mergeVerdicts(out, missedRoutine(cfg, s, r.hour, local, end))
-    }
+    if (s.ep === null && r.hour >= 0) out = mergeVerdicts(out, missedRoutine(cfg, s))
     return out
   }
 

@@ -121,9 +121,9 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
     if (!f.fresh) return null
     const end = f.end, x = f.closes
     let out: Verdict | null = null
-    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, closeHour(cfg, s, x[i]!, x[i + 1]!, x[i + 2]!, end))
+    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, closeHour(cfg, s, x, i))
     if (f.gap) { s.prevHour = -1; return out }
-    return end === hourStart(cfg, s.h.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
+    return end === hourStart(cfg, s.h.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s))
   }
 
   return {

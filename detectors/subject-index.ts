@@ -82,7 +82,10 @@ export class SubjectColumn {
     return Number.isNaN(x) ? undefined : x
   }
 
-  has (id: string): boolean { return this.get(id) !== undefined }
+  has (id: string): boolean {
+    const i = this.index.find(id)
+    return i >= 0 && i < this.v.length && !Number.isNaN(this.v[i]!)
+  }
 
   /** Sets the subject's number (not NaN). */
   set (id: string, x: number): this {
