@@ -5,8 +5,7 @@
  * Wh per hour.
  */
 import type { Severity } from '../vocab/index.ts'
-import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limInHOf, limOf, pushRecent, recentOf, remember, remembered, setLastRun, setLim, setLimInH, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limInHOf, limOf, pushRecent, quantileOf, recentOf, remember, setLastRun, setLim, setLimInH, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
 import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
@@ -262,7 +261,7 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, spread:
     const before = Math.max(0, baseOf(s, d) - s.floor), floor = s.floor
     remember(s, d, wh)
     s.n++
-    if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s) as unknown as number[], cfg.floorQuantile))
+    if (d === 23 || s.n <= 24) s.floor = Math.round(quantileOf(s, cfg.floorQuantile))
     if (s.floor !== floor) refreshProfile(cfg, s)
     else s.daily += Math.max(0, baseOf(s, d) - s.floor) - before // whole Wh: exact
   }

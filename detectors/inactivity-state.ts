@@ -351,14 +351,45 @@ function derive (s: State, d: number) {
   set12(s.hist, s.histAt, BASE + d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
 }
 
-/** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
+/** Shared scratch for quantileOf(). */
 const all = new Float64Array(24 * DAYS)
 
-/** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
-export function remembered (s: State): Float64Array {
+/**
+ * The p-quantile of all remembered hours, as simple-statistics' quantileSorted() finds it in them
+ * sorted (numpy's linear method: the value at (n - 1) p, between its two neighbours when that is
+ * not whole), the same number, without sorting: the one or two order statistics it needs are
+ * selected (Wirth's algorithm: O(n), where a sort of the 168 hours was the costliest step of a
+ * subject's day). Throws, as quantileSorted does, when nothing is remembered or p is outside [0, 1].
+ */
+export function quantileOf (s: State, p: number): number {
   let n = 0
   for (let i = 0; i < BASE; i++) { const x = whAt(s, i); if (x !== EMPTY) all[n++] = x }
-  return all.subarray(0, n).sort()
+  if (n === 0) throw new Error('quantile requires at least one data point.')
+  if (p < 0 || p > 1) throw new Error('quantiles must be between 0 and 1')
+  const idx = (n - 1) * p, lower = Math.floor(idx)
+  const lo = select(all, n, lower)
+  if (idx % 1 === 0) return lo
+  // Right of `lower` every value is at least all[lower]: the next in order is the least of them.
+  let hi = Infinity
+  for (let i = lower + 1; i < n; i++) if (all[i]! < hi) hi = all[i]!
+  return lo + (idx - lower) * (hi - lo)
+}
+
+/** The k-th least of a[0, n) (from 0), moving a's values so that none left of k is more and none right of it less. */
+function select (a: Float64Array, n: number, k: number): number {
+  let l = 0, r = n - 1
+  while (l < r) {
+    const x = a[k]!
+    let i = l, j = r
+    do {
+      while (a[i]! < x) i++
+      while (x < a[j]!) j--
+      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i++; j-- }
+    } while (i <= j)
+    if (j < k) l = i
+    if (k < i) r = j
+  }
+  return a[k]!
 }
 
 const int = z.number().int()
