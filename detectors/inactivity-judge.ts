@@ -375,7 +375,7 @@ export const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg
 /** How far the current run has gone towards a raise (1 = raise). */
 export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {
   if (s.runHours === 0 || s.h.hour < 0) return 0
-  const [byRuns, byExpect] = bars(cfg, s)
+  const bb = bars(cfg, s), byRuns = bb[0], byExpect = bb[1]
   const runs = byRuns ? s.runScore / raiseAt(cfg, s, peer) : 0
   const expected = byExpect ? s.runLlr / expectAt(cfg, s) : 0
   return r4(Math.max(runs, expected, s.runFloor / insideAt(cfg, s, s.h.hour)))
@@ -487,7 +487,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, p
   const lit = litInside(cfg, s, h, wh)
   const litNight = (s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight) || lit
   if (!litNight) {
-    const [runs, expected] = bars(cfg, s)
+    const bb = bars(cfg, s), runs = bb[0], expected = bb[1] // indexed: destructuring walks an iterator
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
     const bar = raiseAt(cfg, s, peer)
     const byRuns = runs && s.runScore >= bar && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence
