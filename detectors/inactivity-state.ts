@@ -364,14 +364,19 @@ const all = new Float64Array(24 * DAYS)
 export function quantileOf (s: State, p: number): number {
   let n = 0
   for (let i = 0; i < BASE; i++) { const x = whAt(s, i); if (x !== EMPTY) all[n++] = x }
+  return quantile(all, n, p)
+}
+
+/** quantileSorted(a[0, n) sorted, p), found by selection (a's values are moved). */
+export function quantile (a: Float64Array, n: number, p: number): number {
   if (n === 0) throw new Error('quantile requires at least one data point.')
   if (p < 0 || p > 1) throw new Error('quantiles must be between 0 and 1')
   const idx = (n - 1) * p, lower = Math.floor(idx)
-  const lo = select(all, n, lower)
+  const lo = select(a, n, lower)
   if (idx % 1 === 0) return lo
-  // Right of `lower` every value is at least all[lower]: the next in order is the least of them.
+  // Right of `lower` every value is at least a[lower]: the next in order is the least of them.
   let hi = Infinity
-  for (let i = lower + 1; i < n; i++) if (all[i]! < hi) hi = all[i]!
+  for (let i = lower + 1; i < n; i++) if (a[i]! < hi) hi = a[i]!
   return lo + (idx - lower) * (hi - lo)
 }
 

@@ -5,7 +5,8 @@ import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, learnHazard, setCount } from '../detectors/inactivity-expect.ts'
-import { rememberedAs } from '../detectors/inactivity-state.ts'
+import { quantile, rememberedAs } from '../detectors/inactivity-state.ts'
+import { quantileSorted } from 'simple-statistics'
 
 // ---------------------------------------------------------------- a synthetic elder
 
@@ -642,4 +643,17 @@ test('camera motion is activity: it ends a quiet run and clears an open inactivi
   const clear = d.event!({ ...motion(27, 0), ts: plain.observedAt + 60_000 })
   assert.equal(clear?.phase, 'clear')
   assert.equal(clear?.evidence.reason, 'motion')
+})
+
+test('the standby floor\'s quantile by selection is the number quantileSorted gives on the hours sorted', () => {
+  // Seeded, so a failure repeats: hour sets of every size a subject can remember, few distinct values (many ties) or many.
+  let seed = 12345
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  for (let t = 0; t < 5000; t++) {
+    const n = 1 + Math.floor(rand() * 168), range = [2, 5, 60, 4000][t % 4]!
+    const v = Float64Array.from({ length: n }, () => Math.floor(rand() * range))
+    const p = [0.2, 0, 1, 0.5, rand()][t % 5]!
+    const want = quantileSorted(Array.from(v).sort((a, b) => a - b), p)
+    assert.ok(Object.is(quantile(Float64Array.from(v), n, p), want), `n ${n}, p ${p}`)
+  }
 })
