@@ -111,17 +111,16 @@ export const hourStart = (cfg: Config, h: number) => h * HOUR - cfg.offsetMs
 
 /**
  * The subject's usual day, recomputed after the history or the standby floor changed (once an
- * hour at most): daily activity above standby; the usual use above standby that makes an hour of
- * day one the person is usually active in; and the use beyond standby, a held load and a timed
- * appliance that is activity and ends a quiet run.
+ * hour at most): daily activity above standby. From it the state derives, as they are read, the
+ * usual use above standby that makes an hour of day one the person is usually active in
+ * (s.usualWh), and the use beyond standby, a held load and a timed appliance that is activity and
+ * ends a quiet run (s.activeWh): inactivity-state.ts State.
  */
-export function refreshProfile (cfg: Config, s: State) {
+export function refreshProfile (_cfg: Config, s: State) {
   let daily = 0
   for (let d = 0; d < 24; d++) daily += Math.max(0, baseOf(s, d) - s.floor)
-  // usualWh and activeWh follow from it as they are read (inactivity-state.ts State).
   s.daily = daily
 }
-
 
 const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
 
