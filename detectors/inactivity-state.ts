@@ -5,9 +5,10 @@
  * rather than an estimate that needs weeks to settle.
  *
  * The subject's numbers are not arrays or fields of their own: they lie in one place of a 1 MiB
- * chunk shared with other subjects (slab.ts place()), and the state (a small object: State) keeps
- * the chunk and where its place begins (a typed array of its own costs 96 bytes beside its data, a
- * JS array 48 and 8 an element, an object's field holding a fraction 8 and a 16-byte box).
+ * chunk shared with other subjects (slab.ts place()), known by its loc; the detector reads it
+ * through one State it reuses for every subject (a cursor: no object per subject; a typed array of
+ * its own costs 96 bytes beside its data, a JS array 48 and 8 an element, an object 24 and 8 a
+ * field, a field holding a fraction a 16-byte box as well).
  * The 168 remembered hours are whole watt-hours in 12-bit codes, two in three bytes (`hist` from
  * byte `histAt`; whAt()): exact below 2,048 Wh (most hours of most homes), to 16 Wh above (0.4 %
  * of the hour at most), at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse).

@@ -1,6 +1,7 @@
 /**
  * Per-subject state of the night-load detector: a dozen numbers and three 24-entry tables of small
- * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 192 bytes), so
+ * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 200 bytes with
+ * the hour record's loc and the episode flag; read through a cursor, no object per subject), so
  * that the state is its own short JSON snapshot (about 600 bytes) and a restored detector is
  * bit-identical to the original.
  *
