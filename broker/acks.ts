@@ -6,7 +6,10 @@ type Acked = Client & { gcAckIds?: number[], gcAckDone?: Done[] }
 /** aedes' Client.waitForDrain (not in its types): calls back once the socket drains, or fails the connection after its drainTimeout. */
 type Draining = { waitForDrain (cb: () => void): void }
 
-/** MQTT PUBACK with a packet id and nothing more: 0x40, remaining length 2 (v3.1, v3.1.1, and v5 for reason 0x00 with no properties). */
+/**
+ * An MQTT PUBACK, the bytes aedes (mqtt-packet) wrote: 0x40, remaining length 2, the packet id;
+ * MQTT 5 adds reason code 0x00 (success) and an empty property length.
+ */
 const PUBACK = 0x40
 
 export type AckWriter = ReturnType<typeof createAckWriter>
@@ -18,8 +21,8 @@ export type AckWriter = ReturnType<typeof createAckWriter>
  *
  * aedes wrote each PUBACK on its own: a packet object, two writes into the socket corked until
  * the next tick, and a setImmediate per message before it read the client's next packet. Here a
- * message costs a packet id and its callback in two arrays; the ack is one 4-byte record of one
- * buffer per connection, and aedes' callbacks for the turn (which let it read on) are called in
+ * message costs a packet id and its callback in two arrays; the ack is one record of one buffer
+ * per connection, and aedes' callbacks for the turn (which let it read on) are called in
  * one setImmediate, after the writes, as aedes did. A socket that cannot take more holds them
  * until it drains (aedes' own waitForDrain), so a device that does not read its acks is not
  * read either.
@@ -62,13 +65,15 @@ export function createAckWriter () {
       closed ??= new Error('connection closed')
       for (const d of dones) released.push(failed.bind(null, d))
     } else {
-      const buf = Buffer.allocUnsafe(4 * ids.length)
+      const size = c.version === 5 ? 6 : 4
+      const buf = Buffer.allocUnsafe(size * ids.length)
       for (let i = 0; i < ids.length; i++) {
-        const at = 4 * i
+        const at = size * i
         buf[at] = PUBACK
-        buf[at + 1] = 2
+        buf[at + 1] = size - 2
         buf[at + 2] = ids[i]! >> 8
         buf[at + 3] = ids[i]! & 0xff
+        if (size === 6) { buf[at + 4] = 0; buf[at + 5] = 0 }
       }
       if (conn.write(buf)) {
         for (const d of dones) released.push(d)
