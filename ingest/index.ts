@@ -51,6 +51,13 @@ export interface IngestDeps {
   onStoreError?: (err: unknown) => void
   /** Told of each batch written: rows and how long the write took, ms. */
   onBatch?: (rows: number, ms: number) => void
+  /**
+   * When stored samples go to `sink`: false (the default), before handle() resolves, so a caller
+   * that waits on it (the scale-out worker acks its queue once their alerts are applied) has them
+   * fed; true, once the PUBACKs of the turn they were stored in have been written (the embedded
+   * broker), so no ack waits for the detectors. Either way before the turn ends.
+   */
+  feedAfterAcks?: boolean
 }
 
 type Reading = z.infer<typeof MeterReadingPayload>
@@ -60,7 +67,7 @@ type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch, feedAfterAcks = false }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
@@ -291,7 +298,9 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     const added = late > LATE_SLICE ? addInSlices(rows) : batcher.add(rows)
     return added.then(() => {
       stats.readings += rows.length
-      if (dev.subject && dev.subjectKind) feedLater(dev, rows, msg.receivedAt)
+      if (!dev.subject || !dev.subjectKind) return
+      if (feedAfterAcks) feedLater(dev, rows, msg.receivedAt)
+      else feed(dev, rows, msg.receivedAt)
     }, (err) => {
       // Not stored: forget the cached register so a retry is judged against the store.
       registers.delete(dev.id)
@@ -299,13 +308,13 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     })
   }
 
-  // Stored rows wait here for the detectors until the PUBACKs of the turn they were stored in
-  // have been written. A batch's acks are given in microtasks once it commits, and the broker
-  // writes them in a nextTick queued meanwhile (broker/acks.ts; MQTT.js and aedes' own acks
-  // alike); feedDetectors is queued from a nextTick queued then too, so it runs after those
-  // writes, and still before this turn ends: a device that has its PUBACK can rely on the
-  // detectors having its readings (tests read their state right after a publish). Feeding the
-  // detectors first held every ack of the batch for them.
+  // With feedAfterAcks, stored rows wait here for the detectors until the PUBACKs of the turn
+  // they were stored in have been written. A batch's acks are given in microtasks once it
+  // commits, and the broker writes them in a nextTick queued meanwhile (broker/acks.ts; MQTT.js
+  // and aedes' own acks alike); feedDetectors is queued from a nextTick queued then too, so it
+  // runs after those writes, and still before this turn ends: a device that has its PUBACK can
+  // rely on the detectors having its readings (tests read their state right after a publish).
+  // Feeding the detectors first held every ack of the batch for them.
   let fedDevs: DeviceInfo[] = []
   let fedRows: ReadingRow[][] = []
   let fedAt: number[] = []
@@ -318,31 +327,33 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
   }
   function afterAcks () { process.nextTick(feedDetectors) }
 
-  /** Stored rows -> interval consumption for the detectors, in event-time order per device (in_order rows only). */
+  /** What waited for the acks, to the detectors. */
   function feedDetectors () {
     feeding = false
     const devs = fedDevs, rowsOf = fedRows, at = fedAt
     fedDevs = []
     fedRows = []
     fedAt = []
-    for (let i = 0; i < devs.length; i++) {
-      const dev = devs[i]!
-      const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
-      const samples: Consumption[] = []
-      for (const row of rowsOf[i]!) {
-        // A first reading has no interval, a late one is recomputed in the store: neither is a sample.
-        if (row.intervalMs === null || row.late) continue
-        const sample: Consumption = {
-          subjectId: dev.subject!, subjectKind: dev.subjectKind!, deviceId: dev.id, street: dev.street, unit, ts: row.ts,
-          intervalMs: row.intervalMs, amount: row.amount ?? 0,
-        }
-        if (row.powerW !== null) sample.powerW = row.powerW
-        if (row.implausible) sample.registerFault = 'implausible'
-        else if (row.reset) sample.registerFault = 'reset'
-        samples.push(sample)
+    for (let i = 0; i < devs.length; i++) feed(devs[i]!, rowsOf[i]!, at[i]!)
+  }
+
+  /** A device's stored rows -> interval consumption for the detectors, in event-time order (in_order rows only). */
+  function feed (dev: DeviceInfo, rows: ReadingRow[], receivedAt: number) {
+    const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
+    const samples: Consumption[] = []
+    for (const row of rows) {
+      // A first reading has no interval, a late one is recomputed in the store: neither is a sample.
+      if (row.intervalMs === null || row.late) continue
+      const sample: Consumption = {
+        subjectId: dev.subject!, subjectKind: dev.subjectKind!, deviceId: dev.id, street: dev.street, unit, ts: row.ts,
+        intervalMs: row.intervalMs, amount: row.amount ?? 0,
       }
-      if (samples.length > 0) { stats.lastLagMs = Date.now() - at[i]!; sink(samples) }
+      if (row.powerW !== null) sample.powerW = row.powerW
+      if (row.implausible) sample.registerFault = 'implausible'
+      else if (row.reset) sample.registerFault = 'reset'
+      samples.push(sample)
     }
+    if (samples.length > 0) { stats.lastLagMs = Date.now() - receivedAt; sink(samples) }
   }
 
   async function addInSlices (rows: ReadingRow[]): Promise<void> {
