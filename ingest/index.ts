@@ -280,7 +280,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
       if (s.kind === 'late') { stats.late++; late++ }
     }
     // The cached state is updated in place: a new one per message lived until the device's next
-    // message, long enough to be copied by a scavenge and often promoted (GC was a fifth of the CPU).
+    // message, long enough to be copied by a scavenge and often promoted (GC was 12-19 % of the main thread).
     if (known !== undefined && state !== undefined) { known.lastTs = state.lastTs; known.lastReg = state.lastReg } else registers.set(dev.id, state)
     if (wrongUnit === undefined) return writeRows(msg, dev, rows, late)
     return deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
@@ -288,7 +288,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
   }
 
   /**
-   * Rows to the batcher; once stored, to the detectors (feedLater). A function of the
+   * Rows to the batcher; once stored, to the detectors (feed). A function of the
    * ingest, not a closure made per message: tsx (esbuild keepNames) renames every named
    * closure with Object.defineProperty, which showed in CPU profiles of the bench.
    */
