@@ -78,6 +78,8 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     const storeWatch = createStoreWatch({ db, logger })
     const ingest = createIngest({
       db, logger, lookupDevices: registry.getDevices, onStoreError: (err) => storeWatch.failed(err), onBatch: (n, ms) => metrics?.batchWritten(n, ms),
+      // The scale-out worker acks its queue once a message's alerts are applied: it needs them fed when handle() resolves.
+      feedAfterAcks: !scale,
       sink: (samples) => samples.forEach(detect),
       events: (e) => { for (const a of detectors.event(e)) alerts.handleAnomaly(a).catch(() => null) },
       drones: { telemetry: (t) => { fleet.telemetry(t).catch(() => null) }, detection: (d) => { const a = droneDetector.detect(d); if (a) place(a) } },

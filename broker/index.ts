@@ -12,6 +12,7 @@ import { parseDeviceTopic, TOPIC_ROOT } from '../vocab/index.ts'
 import { listenProblem } from '../config/problems.ts'
 import { createGuard, DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
 import { filterOversized, type Oversized } from './oversize.ts'
+import { createAckWriter, type AckWriter } from './acks.ts'
 
 export { DEFAULT_LIMITS, type BrokerLimits } from './guard.ts'
 
@@ -70,7 +71,8 @@ export interface Broker {
 /** Where a refused publish goes once acknowledged: a topic nobody may subscribe to. */
 const REFUSED_TOPIC = '$gridcare/refused'
 /** Closes a client's connection after what was written to it (earlier PUBACKs) has gone out; nothing written later is sent. */
-const hangUp = (client: Client) => {
+const hangUp = (acks: AckWriter, client: GcClient) => {
+  acks.flushClient(client)
   client.conn.end()
   setTimeout(() => client.conn.destroy(), 2000).unref()
 }
@@ -78,17 +80,21 @@ const payloadOf = (packet: PublishPacket) => Buffer.isBuffer(packet.payload) ? p
 
 /**
  * Marks a device's publish to its own topic, which authorizePublish hands to the store before
- * aedes acknowledges it. Nobody may subscribe to a device topic (authorizeSubscribe), so aedes'
- * delivery of it after the PUBACK (retained store, offline queues, subscriber match) would find
- * no one: the broker's publish skips it for packets so marked (about a tenth of the main
- * thread's CPU under load, in profiles of the bench).
+ * it is acknowledged (acks.ts), and a refused one acknowledged and dropped. Nobody may subscribe
+ * to a device topic (authorizeSubscribe), so aedes' delivery of it after the PUBACK (retained
+ * store, offline queues, subscriber match) would find no one: the broker's publish skips it for
+ * packets so marked (about a tenth of the main thread's CPU under load, in profiles of the bench).
  */
 const STORED = Symbol('gridcare: stored, not delivered')
 type Stored = PublishPacket & { [STORED]?: true }
 
-/** A publish whose ack waits for the store: aedes' callback for it. */
-interface Awaiting { done: (err?: Error | null) => void }
-type GcClient = Client & { gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<Awaiting> }
+/** A publish whose ack waits for the store: the packet, and aedes' callback for it. */
+interface Awaiting { done: (err?: Error | null) => void, packet: PublishPacket }
+type GcClient = Client & {
+  gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<Awaiting>
+  /** PUBACKs gathered for this client and not yet written: packet ids, and aedes' callbacks for them (acks.ts). */
+  gcAckIds?: number[], gcAckDone?: Array<(err?: Error | null) => void>
+}
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 /** The device's own topic: its id and street; anything else a client publishes is refused. */
 const ownTopic = (id: MqttIdentity | undefined, topic: string) => {
@@ -123,6 +129,13 @@ function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
   if (waiting.delete(a)) a.done(err)
 }
 
+/** Answers a stored publish: its PUBACK goes out with the others of this turn (QoS 1), or aedes goes on (QoS 0 and 2). */
+function answerStored (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
+  if (!waiting.delete(a)) return
+  if (a.packet.qos === 1) acks.ack(client, a.packet, a.done)
+  else a.done(null)
+}
+
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
 export function createBroker (deps: BrokerDeps): Broker {
   return deps.config.mqttUrl ? createExternal(deps, deps.config.mqttUrl) : createEmbedded(deps)
@@ -141,6 +154,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   const marker = Buffer.from(`gridcare-oversized:${randomBytes(16).toString('hex')}`)
   /** Accepted connections by username, from the CONNACK decision on: what closeSessions closes. */
   const live = new Map<string, Set<GcClient>>()
+  const acks = createAckWriter()
 
   type Done = (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void
   const refuse = (client: GcClient, username: string | undefined, done: Done, returnCode = 4, why = 'bad username or password') => {
@@ -210,19 +224,26 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     void turn.then(() => {
       if (tooMany) {
         log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
-        hangUp(client)
+        hangUp(acks, client)
         return done(new Error('too many refused publishes'))
       }
-      if (client.version === 5) return done(new Error('not authorized to publish to ' + packet.topic))
-      ackAndDrop(packet, done)
+      if (client.version === 5) return refuseV5(client, done, new Error('not authorized to publish to ' + packet.topic))
+      ackAndDrop(client, packet, done)
     })
   }
-  // v3.1.1: aedes sends PUBACK for an accepted publish, then delivers it: send it nowhere.
-  const ackAndDrop = (packet: PublishPacket, done: (err?: Error | null) => void) => {
+  // v3.1.1: a positive PUBACK, in turn with the client's others; aedes would then deliver it: send it nowhere.
+  const ackAndDrop = (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void) => {
     packet.topic = REFUSED_TOPIC
     packet.payload = Buffer.alloc(0)
     packet.retain = false
-    done(null)
+    ;(packet as Stored)[STORED] = true
+    if (packet.qos === 1) acks.ack(client, packet, done)
+    else done(null)
+  }
+  // MQTT 5: aedes writes the PUBACK with its reason at once, so the client's acks gathered before it go first.
+  const refuseV5 = (client: GcClient, done: (err?: Error | null) => void, err: Error) => {
+    acks.flushClient(client)
+    done(err)
   }
 
   /**
@@ -238,18 +259,18 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const reason = `a ${found.bytes}-byte message; at most ${limits.maxPacketBytes} bytes a packet`
     log.warn({ deviceId: own.deviceId, topic: packet.topic, bytes: found.bytes }, 'publish over the packet limit: kept as a dead letter and acknowledged')
     Promise.resolve(onTooLarge?.({ ...found, deviceId: own.deviceId, reason })).then(() => {
-      if (client.version === 5) return done(new Error(`packet too large: ${reason}`))
-      ackAndDrop(packet, done)
+      if (client.version === 5) return refuseV5(client, done, new Error(`packet too large: ${reason}`))
+      ackAndDrop(client, packet, done)
     }, (err) => {
       log.warn({ err: (err as Error).message, deviceId: own.deviceId }, 'dead letter not stored; connection dropped so the device retries')
-      hangUp(client)
+      hangUp(acks, client)
       done(err as Error)
     })
   }
 
-  // The reading is stored before the callback returns, so aedes sends PUBACK
-  // only for stored readings; while the store is away the ack waits, and so does
-  // the device's next packet (aedes reads a client's packets one at a time).
+  // The reading is stored before the PUBACK is written (acks.ts) and the callback
+  // returns; while the store is away the ack waits, and so does the device's next
+  // packet (aedes reads a client's packets one read at a time).
   const authorizePublish = (client: GcClient | null, packet: PublishPacket, done: (err?: Error | null) => void) => {
     if (!client) return done(null) // messages published by gridcare itself
     if (client.oversize && payloadOf(packet).equals(marker)) return tooLarge(client, packet, done)
@@ -262,14 +283,14 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     // connection at once, so it can come back: it resends what was not acknowledged,
     // and the store keeps the first copy of whatever was written meanwhile.
     const waiting = awaitingStore(client)
-    const awaiting: Awaiting = { done }
+    const awaiting: Awaiting = { done, packet }
     waiting.add(awaiting)
     sink({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() })
-      .then(() => answerOnce(waiting, awaiting, null), (err) => {
+      .then(() => answerStored(acks, client, waiting, awaiting), (err) => {
         log.warn({ err: (err as Error).message, deviceId }, 'message not stored; connection dropped so the device retries')
         // Drop the connection before aedes answers: MQTT 5 would otherwise get a
         // "not authorized" PUBACK and never resend the reading.
-        hangUp(client)
+        hangUp(acks, client)
         answerOnce(waiting, awaiting, err as Error)
       })
   }
@@ -302,7 +323,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     },
     async start () {
       aedes = await Aedes.createBroker({ authenticate, authorizePublish, authorizeSubscribe, maximumPacketSize: limits.maxPacketBytes })
-      // aedes publishes a QoS 1 packet (client.broker.publish) once its PUBACK is written: a device
+      // aedes publishes a packet (client.broker.publish) once it is acknowledged: a device
       // reading, stored already and for no subscriber, is done there (see STORED).
       const deliver = aedes.publish
       aedes.publish = function (this: Aedes, packet: Stored, client?: Client | null | ((err?: Error) => void), done?: (err?: Error) => void) {

@@ -16,8 +16,8 @@
  * already holds a later sample; on a tie inactivity's wins (its acc is the exact kWh; night load's
  * snapshot says Wh), so the order snapshots are restored in does not matter.
  */
-import { HOUR, bucketOf, inside, spread, take, taken } from './hours.ts'
-import { place } from './slab.ts'
+import { HOUR, bucketOf, spread } from './hours.ts'
+import { chunkOf, place, wordOf } from './slab.ts'
 
 const HOUR_ = 0, ACC = 1, COV = 2, FILL = 3, LAST = 4
 
@@ -25,14 +25,19 @@ const HOUR_ = 0, ACC = 1, COV = 2, FILL = 3, LAST = 4
  * The local hour being filled. Its numbers lie in a place of a chunk shared with other subjects
  * (slab.ts place()), Float64 from `f[b]` (exact for any number), each a property (an accessor):
  * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box.
+ * An HourRecord is a cursor: one object a detector reuses for every subject, pointed at a
+ * subject's record by at() (the record is its place's loc: no object per subject).
  */
 export class HourRecord {
-  readonly f: Float64Array
-  readonly b: number
+  f: Float64Array = NOWHERE
+  b = 0
+  /** The record it points at (slab.ts loc; -1 none yet). */
+  loc = -1
 
-  constructor () {
-    const p = place(40)
-    this.f = p.chunk.f64; this.b = p.byte / 8
+  /** Points this cursor at record `loc`. */
+  at (loc: number): this {
+    this.loc = loc; this.f = chunkOf(loc).f64; this.b = wordOf(loc)
+    return this
   }
 
   /** Local hour index (hours since epoch on the local clock) being filled; -1 before the first sample. */
@@ -52,10 +57,13 @@ export class HourRecord {
   set last (x: number) { this.f[this.b + LAST] = x }
 }
 
-export function freshHour (): HourRecord {
-  const r = new HourRecord()
-  r.hour = -1; r.acc = 0; r.cov = 0; r.fill = 0; r.last = -Infinity
-  return r
+const NOWHERE = new Float64Array(5)
+
+/** A new record, empty: its loc. */
+export function freshHour (): number {
+  const p = place(40), f = p.chunk.f64, b = p.byte / 8
+  f[b + HOUR_] = -1; f[b + ACC] = 0; f[b + COV] = 0; f[b + FILL] = 0; f[b + LAST] = -Infinity
+  return p.loc
 }
 
 /** What one feed did. Read it before the next feed of the same ElectricityHours. */
@@ -77,10 +85,10 @@ export interface Fed {
 export interface ElectricityHours {
   readonly offsetMs: number
   readonly maxSpanMs: number
-  /** The subject's record: shared, the one a detector given this already holds for the subject (hold()); else a new one. */
-  of (subjectId: string): HourRecord
-  /** A detector given this says how to find the record its state holds for a subject. */
-  hold (lookup: (subjectId: string) => HourRecord | undefined): void
+  /** The subject's record (its loc): shared, the one a detector given this already holds for the subject (hold()); else a new one. */
+  of (subjectId: string): number
+  /** A detector given this says how to find the record its state holds for a subject (its loc; -1 none). */
+  hold (lookup: (subjectId: string) => number): void
   /**
    * Spreads sample (end, intervalMs, kWh) into `rec`. A detector passes the `seq` of the last feed
    * it consumed: when the same sample object was just fed for the same record by another
@@ -100,10 +108,10 @@ export const CLOSE = 4
  * (found through what the detectors hold); else each of() is a detector's own.
  */
 export function createElectricityHours (offsetMs: number, maxSpanMs: number, shared: boolean): ElectricityHours {
-  const holders: ((subjectId: string) => HourRecord | undefined)[] = []
+  const holders: ((subjectId: string) => number)[] = []
   const fed: Fed = { seq: 0, fresh: false, start: 0, end: 0, gap: false, n: 0, closes: new Float64Array(64 * CLOSE) }
   let sample: object | null = null
-  let fedRec: HourRecord | null = null
+  let fedRec = -1
 
   function push (rec: HourRecord) {
     if (fed.n * CLOSE === fed.closes.length) {
@@ -139,17 +147,22 @@ export function createElectricityHours (offsetMs: number, maxSpanMs: number, sha
     offsetMs,
     maxSpanMs,
     of (subjectId) {
-      if (shared) for (const held of holders) { const r = held(subjectId); if (r !== undefined) return r }
+      if (shared) for (const held of holders) { const r = held(subjectId); if (r >= 0) return r }
       return freshHour()
     },
     hold (lookup) { holders.push(lookup) },
     feed (rec, c, seen) {
-      if (c === sample && rec === fedRec && seen !== fed.seq) return fed
-      sample = c; fedRec = rec
+      if (c === sample && rec.loc === fedRec && seen !== fed.seq) return fed
+      sample = c; fedRec = rec.loc
       fed.seq++; fed.n = 0; fed.gap = false
-      fed.fresh = take(rec, c.ts, c.intervalMs, c.amount)
-      if (!fed.fresh) return fed
-      const end = c.ts, { start, amount } = taken
+      // take() and inside() (hours.ts) written out: a number passed to a function that is not inlined is boxed (16 bytes a call).
+      const end = c.ts
+      if (end <= rec.last) { fed.fresh = false; return fed }
+      fed.fresh = true
+      let start = end - c.intervalMs, amount = c.amount
+      const was = rec.last
+      if (start < was) { amount *= (end - was) / (end - start); start = was }
+      rec.last = end
       fed.start = start; fed.end = end
       if (end - start > maxSpanMs) {
         push(rec)
@@ -158,8 +171,9 @@ export function createElectricityHours (offsetMs: number, maxSpanMs: number, sha
         return fed
       }
       hours.start = start; hours.end = end; hours.rate = amount / (end - start); hours.long = end - start > HOUR
-      if (inside(hours, rec.hour, start, end)) hours.add(rec, end - start)
-      else spread(hours, rec, rec.hour)
+      const filling = rec.hour, from = filling * HOUR - offsetMs
+      if (filling >= 0 && start >= from && end < from + HOUR) hours.add(rec, end - start)
+      else spread(hours, rec, filling)
       return fed
     },
   }

@@ -116,8 +116,17 @@ export function deepShare (cfg: ExpectConfig, s: ExpectState, b: number): number
  * about standby in this home's deepest hour of day (short quiets), within [stopDeepMin, stopDeepMax].
  */
 export function stopDeep (cfg: ExpectConfig, s: ExpectState): number {
+  // Asked at every quiet hour: the short buckets' counts decoded two at a time from their three
+  // bytes (slab.ts get12()'s layout), each once, not through 96 calls of get12. deepShare's own
+  // arithmetic for a short bucket (prior 0.5), so the same number.
+  const u = s.hz, pw = cfg.priorWeight
   let m = 0
-  for (let b = 0; b < 24; b++) if (tries(s, b) >= cfg.priorWeight) m = Math.max(m, deepShare(cfg, s, b))
+  for (let b = 0; b < 24; b += 2) {
+    const t = s.hzAt + 3 * (b >> 1), e = t + 3 * (BUCKETS >> 1), d = e + 3 * (BUCKETS >> 1)
+    const t0 = (u[t]! | (u[t + 1]! & 0x0f) << 8) / TENTHS, t1 = (u[t + 1]! >> 4 | u[t + 2]! << 4) / TENTHS
+    if (t0 >= pw) m = Math.max(m, ((u[d]! | (u[d + 1]! & 0x0f) << 8) / TENTHS + 0.5 * pw) / (Math.max(0, t0 - (u[e]! | (u[e + 1]! & 0x0f) << 8) / TENTHS) + pw))
+    if (t1 >= pw) m = Math.max(m, ((u[d + 1]! >> 4 | u[d + 2]! << 4) / TENTHS + 0.5 * pw) / (Math.max(0, t1 - (u[e + 1]! >> 4 | u[e + 2]! << 4) / TENTHS) + pw))
+  }
   return Math.min(cfg.stopDeepMax, Math.max(cfg.stopDeepMin, m))
 }
 /**

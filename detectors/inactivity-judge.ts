@@ -5,8 +5,7 @@
  * Wh per hour.
  */
 import type { Severity } from '../vocab/index.ts'
-import { quantileSorted } from 'simple-statistics'
-import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limInHOf, limOf, pushRecent, recentOf, remember, remembered, setLastRun, setLim, setLimInH, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
+import { DAYS, HOUR, awayDuring, baseOf, lastRunOf, leastOf, limInHOf, limOf, pushRecent, quantileOf, recentOf, remember, setLastRun, setLim, setLimInH, setWake, steadyOf, wakeOf, whAt, type State } from './inactivity-state.ts'
 import { r4 } from './types.ts'
 import { bucketOf, gradedEvidence, hourEvidence, learnHazard, stopDeep } from './inactivity-expect.ts'
 
@@ -112,21 +111,15 @@ export const hourStart = (cfg: Config, h: number) => h * HOUR - cfg.offsetMs
 
 /**
  * The subject's usual day, recomputed after the history or the standby floor changed (once an
- * hour at most): daily activity above standby; the usual use above standby that makes an hour of
- * day one the person is usually active in; and the use beyond standby, a held load and a timed
- * appliance that is activity and ends a quiet run.
+ * hour at most): daily activity above standby. From it the state derives, as they are read, the
+ * usual use above standby that makes an hour of day one the person is usually active in
+ * (s.usualWh), and the use beyond standby, a held load and a timed appliance that is activity and
+ * ends a quiet run (s.activeWh): inactivity-state.ts State.
  */
-export function refreshProfile (cfg: Config, s: State) {
+export function refreshProfile (_cfg: Config, s: State) {
   let daily = 0
   for (let d = 0; d < 24; d++) daily += Math.max(0, baseOf(s, d) - s.floor)
-  thresholds(cfg, s, daily)
-}
-
-function thresholds (cfg: Config, s: State, daily: number) {
-  const perHour = daily / cfg.wakingHours
   s.daily = daily
-  s.usualWh = Math.max(cfg.usualWh, cfg.usualFraction * perHour)
-  s.activeWh = Math.max(cfg.minActiveWh, cfg.activeFraction * perHour)
 }
 
 const aboveFloor = (s: State, v: number) => v < 0 ? 0 : Math.max(0, v - s.floor)
@@ -252,9 +245,9 @@ export function clearEpisode (s: State, reason: string): Verdict | null {
   return { rule: ep.rule, phase: 'clear', severity: ep.severity, startedAt: ep.startedAt, evidence: { reason } }
 }
 
-/** Closes hour `h` with `wh`, observed at event time `at`; learns from it unless it is part of an episode or away, or `spread` (more than half of it a meter gap spread out). */
-export function closeHour (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
-  const verdict = judge(cfg, s, h, wh, spread, at, peer)
+/** Closes hour `h` with `wh`, observed at the end of the sample just taken (s.h.last); learns from it unless it is part of an episode or away, or `spread` (more than half of it a meter gap spread out). */
+export function closeHour (cfg: Config, s: State, h: number, wh: number, spread: boolean, peer: readonly number[] | null): Verdict | null {
+  const verdict = judge(cfg, s, h, wh, spread, peer)
   pushRecent(s, wh)
   if (s.ep === null && !awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1)) && !spread) {
     const d = h % 24
@@ -267,9 +260,9 @@ export function closeHour (cfg: Config, s: State, h: number, wh: number, spread:
     const before = Math.max(0, baseOf(s, d) - s.floor), floor = s.floor
     remember(s, d, wh)
     s.n++
-    if (d === 23 || s.n <= 24) s.floor = Math.round(quantileSorted(remembered(s) as unknown as number[], cfg.floorQuantile))
+    if (d === 23 || s.n <= 24) s.floor = Math.round(quantileOf(s, cfg.floorQuantile))
     if (s.floor !== floor) refreshProfile(cfg, s)
-    else thresholds(cfg, s, s.daily + Math.max(0, baseOf(s, d) - s.floor) - before) // whole Wh: exact
+    else s.daily += Math.max(0, baseOf(s, d) - s.floor) - before // whole Wh: exact
   }
   return verdict
 }
@@ -356,14 +349,16 @@ export function strength (cfg: Config, s: State): number {
 }
 
 /** Which bars judge this subject's quiet runs now: [longest runs, expected activity]. 'learned': the runs until this home's hazards are learned (expectLearnDays after the warm-up), then the expected activity. */
-export function bars (cfg: Config, s: State): [boolean, boolean] {
+export function bars (cfg: Config, s: State): readonly [boolean, boolean] {
   switch (cfg.raiseBy) {
-    case 'runs': return [true, false]
-    case 'expected': return [false, true]
-    case 'both': return [true, true]
-    default: return s.n >= cfg.warmupHours + cfg.expectLearnDays * 24 ? [false, true] : [true, false]
+    case 'runs': return RUNS
+    case 'expected': return EXPECTED
+    case 'both': return BOTH
+    default: return s.n >= cfg.warmupHours + cfg.expectLearnDays * 24 ? EXPECTED : RUNS
   }
 }
+// The answers, made once: a new pair at each call was garbage at each closed hour.
+const RUNS = Object.freeze([true, false] as const), EXPECTED = Object.freeze([false, true] as const), BOTH = Object.freeze([true, true] as const)
 
 /** The subject has a door sensor that works, and it has not seen the door open since the quiet run began. */
 export const inside = (cfg: Config, s: State) =>
@@ -379,7 +374,7 @@ export const startHour = (cfg: Config, s: State) => Math.floor((s.runStart + cfg
 /** How far the current run has gone towards a raise (1 = raise). */
 export function runScoreRatio (cfg: Config, s: State, peer: readonly number[] | null): number {
   if (s.runHours === 0 || s.h.hour < 0) return 0
-  const [byRuns, byExpect] = bars(cfg, s)
+  const bb = bars(cfg, s), byRuns = bb[0], byExpect = bb[1]
   const runs = byRuns ? s.runScore / raiseAt(cfg, s, peer) : 0
   const expected = byExpect ? s.runLlr / expectAt(cfg, s) : 0
   return r4(Math.max(runs, expected, s.runFloor / insideAt(cfg, s, s.h.hour)))
@@ -407,14 +402,18 @@ export function woke (cfg: Config, s: State, h: number, at: number, learn: boole
 }
 
 /**
- * Missed routine: by local hour `at` of local hour index h, the first activity of the morning
- * is overdue by a margin past this person's usual time (on weekdays, or at weekends once four
- * weekend mornings are learned), and the night's quiet run goes on.
+ * Missed routine: by the end of the sample just taken (event time t = s.h.last, local hour `at` of
+ * the local hour index h being filled), the first activity of the morning is overdue by a margin
+ * past this person's usual time (on weekdays, or at weekends once four weekend mornings are
+ * learned), and the night's quiet run goes on. Read from s.h, not passed: a number passed to a
+ * function that is not inlined is boxed, and this is asked at every sample.
  */
-export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: number): Verdict | null {
+export function missedRoutine (cfg: Config, s: State): Verdict | null {
+  const h = s.h.hour
   if (!cfg.missedRoutine || (!cfg.missedRoutineExpected && bars(cfg, s)[1]) || s.ep !== null || s.wakeDay === dayOf(h) || s.runHours === 0) return null
   const k = weekendOf(h), mean = wakeOf(s, k), dev = wakeOf(s, k + 1)
   if (wakeOf(s, k + 2) < (k === 0 ? cfg.wakeLearnDays : 4)) return null
+  const t = s.h.last, at = h % 24 + (t - hourStart(cfg, h)) / HOUR
   if (awayDuring(s, t - HOUR, t) || s.n < cfg.warmupHours) return null
   const sens = cfg.perRuleSensitivity ? s.sensWake : s.sens
   const due = mean + Math.max(cfg.wakeMarginHours, cfg.wakeDevFactor * dev) / sens
@@ -431,7 +430,8 @@ export function missedRoutine (cfg: Config, s: State, h: number, at: number, t: 
 
 const hhmm = (x: number) => `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.floor((x % 1) * 60)).padStart(2, '0')}`
 
-function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, at: number, peer: readonly number[] | null): Verdict | null {
+function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, peer: readonly number[] | null): Verdict | null {
+  const at = s.h.last
   if (awayDuring(s, hourStart(cfg, h), hourStart(cfg, h + 1))) {
     resetRun(s)
     return clearEpisode(s, 'away')
@@ -486,7 +486,7 @@ function judge (cfg: Config, s: State, h: number, wh: number, spread: boolean, a
   const lit = litInside(cfg, s, h, wh)
   const litNight = (s.litNight >= Math.max(cfg.litNightHours, s.litLearned + 1) / s.sens && s.runHours > s.litNight) || lit
   if (!litNight) {
-    const [runs, expected] = bars(cfg, s)
+    const bb = bars(cfg, s), runs = bb[0], expected = bb[1] // indexed: destructuring walks an iterator
     // While the runs judge, the hazards learned so far must find the silence somewhat unlikely too.
     const bar = raiseAt(cfg, s, peer)
     const byRuns = runs && s.runScore >= bar && s.runLlr >= cfg.runsMinEvidence * expectAt(cfg, s) / cfg.expectEvidence

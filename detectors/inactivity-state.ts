@@ -5,9 +5,10 @@
  * rather than an estimate that needs weeks to settle.
  *
  * The subject's numbers are not arrays or fields of their own: they lie in one place of a 1 MiB
- * chunk shared with other subjects (slab.ts place()), and the state (a small object: State) keeps
- * the chunk and where its place begins (a typed array of its own costs 96 bytes beside its data, a
- * JS array 48 and 8 an element, an object's field holding a fraction 8 and a 16-byte box).
+ * chunk shared with other subjects (slab.ts place()), known by its loc; the detector reads it
+ * through one State it reuses for every subject (a cursor: no object per subject; a typed array of
+ * its own costs 96 bytes beside its data, a JS array 48 and 8 an element, an object 24 and 8 a
+ * field, a field holding a fraction a 16-byte box as well).
  * The 168 remembered hours are whole watt-hours in 12-bit codes, two in three bytes (`hist` from
  * byte `histAt`; whAt()): exact below 2,048 Wh (most hours of most homes), to 16 Wh above (0.4 %
  * of the hour at most), at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse).
@@ -26,8 +27,8 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { get12, int32s, place, set12, type Chunk } from './slab.ts'
-import { MAX_WH, restoreHour, type HourRecord } from './electricity-hours.ts'
+import { chunkOf, get12, int32s, place, set12, wordOf, type Chunk } from './slab.ts'
+import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
 
@@ -57,59 +58,122 @@ export interface Episode extends BaseEpisode {
 
 /** Elders of one street: a high quantile of their longest quiet runs by start hour, recomputed once a local day (inactivity.ts). */
 export interface PeerGroup {
+  /** Its number in its detector's Held.groups (a member's state keeps it). */
+  no: number
   street: string
-  members: State[]
+  /** The members' subject numbers (SubjectIndex). */
+  members: number[]
   day: number
   lim: number[] | null
 }
 
-/**
- * The scalars, in the Float64 part of the subject's place (`c.f64` from `b`): numbers in a typed
- * array cost their 8 bytes, where an object's field holding a fraction or an epoch time costs its
- * slot and a 16-byte box (V8 keeps no unboxed doubles in objects). Exact: a Float64Array holds any
- * number as it is. Each is a property of State (an accessor), so the judges read and write them as fields.
- */
-const DAILY = 0, USUAL_WH = 1, ACTIVE_WH = 2, RUN_START = 3, RUN_SCORE = 4, RUN_USUAL = 5, RUN_ACTUAL = 6, LIT_LEARNED = 7, SENS = 8,
-  AWAY_FROM = 9, AWAY_UNTIL = 10, DOOR_AT = 11, DOOR_SEEN = 12, LIM_IN = 13, SENS_WAKE = 14, RUN_LLR = 15, F64 = 16
-/** ... and the whole numbers (counts, hours, a day index: well inside 32 bits) in `i32`, after the small tables (I32S below). */
-const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7
+/** What a detector's subjects hold that is not a number, kept beside their places, by subject number: few subjects have any. */
+export interface Held {
+  /** Open or last episodes. */
+  eps: Map<number, Episode>
+  /** limInH tables (a subject with a door sensor). */
+  doors: Map<number, Int32Array>
+  /** Peer groups, by their number. */
+  groups: PeerGroup[]
+  /** The options the derived thresholds come from (State.usualWh, State.activeWh). */
+  cfg: { usualWh: number, usualFraction: number, minActiveWh: number, activeFraction: number, wakingHours: number }
+}
 
 /**
- * A subject's state: a few references of its own (80 bytes), its numbers in one place of a chunk
- * shared with other subjects (slab.ts place()): from byte 8 * b, the F64 scalars, then I32 32-bit
- * integers (i32, at32), the remembered hours with what is derived from them (hist, histAt) and the
- * hazards' counts (hz, hzAt).
+ * The scalars that may hold any number (epoch times, sums of whole Wh), in the Float64 part of the
+ * subject's place (`c.f64` from `b`): a typed array holds any number exactly, where an object's field
+ * holding a fraction or an epoch time costs its slot and a 16-byte box (V8 keeps no unboxed doubles
+ * in objects). Each is a property of State (an accessor), so the judges read and write them as fields.
+ */
+const RUN_START = 0, RUN_USUAL = 1, RUN_ACTUAL = 2, AWAY_FROM = 3, AWAY_UNTIL = 4, DOOR_AT = 5, DOOR_SEEN = 6, F64 = 7
+/**
+ * ... and in `i32`, after the small tables (I32S below): the whole numbers (counts, hours, a day
+ * index, the usual day's Wh above standby: well inside 32 bits); the learned fractions that are
+ * always rounded to ten-thousandths (r4()) as ten-thousandths (so exact, as the tables: fix());
+ * the subject's hour record (its loc), the last episode's rule (RULES), its peer group's number
+ * (-1 none) and flags (what it holds in Held).
+ */
+const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7, DAILY = 8,
+  RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, SENS_WAKE = 13, RUN_LLR = 14, HOUR_AT = 15, RULE = 16, GROUP = 17, FLAGS = 18
+const HAS_EP = 1, HAS_DOOR = 2
+
+/** Rules an episode ended with (lastRule), by number: a handful, kept for the process's life. */
+const RULES: string[] = ['']
+const ruleNo = (rule: string) => { let k = RULES.indexOf(rule); if (k < 0) k = RULES.push(rule) - 1; return k }
+
+const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: new Int32Array(0), u8: new Uint8Array(0), f64: new Float64Array(0) }
+
+/**
+ * A subject's state, read through a cursor: one State object a detector reuses for every subject,
+ * pointed at one by at() (no object per subject: it cost 80 bytes, its hour record 40 more). The
+ * subject's numbers lie in one place of a chunk shared with other subjects (slab.ts place()): from
+ * byte 8 * b, the F64 scalars, then I32 32-bit integers (i32, at32), the remembered hours with
+ * what is derived from them (hist, histAt) and the hazards' counts (hz, hzAt). What is not a
+ * number (the episode, the door's table, the peer group) is in the detector's Held, by subject.
  */
 export class State {
   /** The subject's electricity by local hour (electricity-hours.ts): the hour being filled, its kWh, coverage, gap-filled share, the last sample taken; shared with night load in the set. Snapshotted as this state's hour, acc, cov, fill and last. */
-  h: HourRecord
-  /** The chunk the subject's place is in, and the place's start in its Float64 view. */
-  readonly c: Chunk
-  readonly b: number
-  ep: Episode | null = null
-  /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own. */
-  doorH: Int32Array | null = null
-  /** The rule of the last episode that ended ('' none). */
-  lastRule = ''
-  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
-  group: PeerGroup | null = null
-
-  constructor (h: HourRecord, c: Chunk, b: number) {
-    this.h = h; this.c = c; this.b = b
-  }
-
+  readonly h = new HourRecord()
+  /** The chunk the subject's place is in, and the place's start in its Float64 view; where its 32-bit integers, remembered hours and hazard counts begin. */
+  c: Chunk = NO_CHUNK
+  b = 0
   /** In `i32` from `at32` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
-  get i32 (): Int32Array { return this.c.i32 }
-  get at32 (): number { return 2 * (this.b + F64) }
+  at32 = 0
   /**
-   * Wh per hour of day over the last DAYS learned days, oldest first, at `histAt + hourOfDay * DAYS`
+   * Wh per hour of day over the last DAYS learned days, oldest first, in `hist` from `histAt + hourOfDay * DAYS`
    * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
    */
+  histAt = 0
+  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep), in `hz` from `hzAt`. */
+  hzAt = 0
+  /** The subject's number (SubjectIndex) and its place (slab.ts loc). */
+  i = -1
+  loc = -1
+  private e: Episode | null = null
+
+  constructor (readonly held: Held) {}
+
+  /** Points this cursor at subject number i, whose place is `loc`. */
+  at (i: number, loc: number): this {
+    const c = chunkOf(loc), b = wordOf(loc), at32 = 2 * (b + F64)
+    this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32
+    this.histAt = 8 * b + HIST_BYTE; this.hzAt = 8 * b + HZ_BYTE
+    this.h.at(c.i32[at32 + I32S + HOUR_AT]!)
+    this.e = (c.i32[at32 + I32S + FLAGS]! & HAS_EP) === 0 ? null : this.held.eps.get(i)!
+    return this
+  }
+
+  get i32 (): Int32Array { return this.c.i32 }
   get hist (): Uint8Array { return this.c.u8 }
-  get histAt (): number { return 8 * this.b + HIST_BYTE }
-  /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep). */
   get hz (): Uint8Array { return this.c.u8 }
-  get hzAt (): number { return 8 * this.b + HZ_BYTE }
+
+  private flag (bit: number, on: boolean) {
+    const k = this.at32 + I32S + FLAGS, i32 = this.c.i32
+    i32[k] = on ? i32[k]! | bit : i32[k]! & ~bit
+  }
+
+  /** The open episode, or the one told false that goes on (null none). */
+  get ep (): Episode | null { return this.e }
+  set ep (x: Episode | null) {
+    this.e = x
+    this.flag(HAS_EP, x !== null)
+    if (x === null) this.held.eps.delete(this.i); else this.held.eps.set(this.i, x)
+  }
+
+  /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (limInHOf(); -1 unknown), fading like lim: null until first learned (only a subject with a door sensor learns it: judge inside()), then a typed array of its own. */
+  get doorH (): Int32Array | null { return (this.c.i32[this.at32 + I32S + FLAGS]! & HAS_DOOR) === 0 ? null : this.held.doors.get(this.i)! }
+  set doorH (x: Int32Array | null) {
+    this.flag(HAS_DOOR, x !== null)
+    if (x === null) this.held.doors.delete(this.i); else this.held.doors.set(this.i, x)
+  }
+
+  /** The rule of the last episode that ended ('' none). */
+  get lastRule (): string { return RULES[this.c.i32[this.at32 + I32S + RULE]!]! }
+  set lastRule (x: string) { this.c.i32[this.at32 + I32S + RULE] = ruleNo(x) }
+
+  /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
+  get group (): PeerGroup | null { const g = this.c.i32[this.at32 + I32S + GROUP]!; return g < 0 ? null : this.held.groups[g]! }
+  set group (g: PeerGroup | null) { this.c.i32[this.at32 + I32S + GROUP] = g === null ? -1 : g.no }
 
   /** Hours learned from. */
   get n () { return this.c.i32[this.at32 + I32S + N]! }
@@ -117,18 +181,17 @@ export class State {
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
   get floor () { return this.c.i32[this.at32 + I32S + FLOOR]! }
   set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
-  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day (inactivity-judge.ts refreshProfile()), refreshed when hist or floor change. */
-  get daily () { return this.c.f64[this.b + DAILY]! }
-  set daily (x: number) { this.c.f64[this.b + DAILY] = x }
-  get usualWh () { return this.c.f64[this.b + USUAL_WH]! }
-  set usualWh (x: number) { this.c.f64[this.b + USUAL_WH] = x }
-  get activeWh () { return this.c.f64[this.b + ACTIVE_WH]! }
-  set activeWh (x: number) { this.c.f64[this.b + ACTIVE_WH] = x }
+  /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day's Wh above standby (whole Wh; inactivity-judge.ts refreshProfile()), refreshed when hist or floor change; ... */
+  get daily () { return this.c.i32[this.at32 + I32S + DAILY]! }
+  set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x }
+  /** ... and from it the usual use above standby that makes an hour of day one the person is usually active in, and the use that is activity (computed as read: the same numbers, no room taken). */
+  get usualWh () { const cfg = this.held.cfg; return Math.max(cfg.usualWh, cfg.usualFraction * (this.daily / cfg.wakingHours)) }
+  get activeWh () { const cfg = this.held.cfg; return Math.max(cfg.minActiveWh, cfg.activeFraction * (this.daily / cfg.wakingHours)) }
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
   get runStart () { return this.c.f64[this.b + RUN_START]! }
   set runStart (x: number) { this.c.f64[this.b + RUN_START] = x }
-  get runScore () { return this.c.f64[this.b + RUN_SCORE]! }
-  set runScore (x: number) { this.c.f64[this.b + RUN_SCORE] = x }
+  get runScore () { return this.c.i32[this.at32 + I32S + RUN_SCORE]! / TEN_K }
+  set runScore (x: number) { this.c.i32[this.at32 + I32S + RUN_SCORE] = fix(x) }
   /** ... hours in it, usual and actual Wh above standby over them. */
   get runHours () { return this.c.i32[this.at32 + I32S + RUN_HOURS]! }
   set runHours (x: number) { this.c.i32[this.at32 + I32S + RUN_HOURS] = x }
@@ -142,11 +205,11 @@ export class State {
   /** The most such hours in a row in this run, and in this person's ordinary runs (fading like lim). */
   get litPeak () { return this.c.i32[this.at32 + I32S + LIT_PEAK]! }
   set litPeak (x: number) { this.c.i32[this.at32 + I32S + LIT_PEAK] = x }
-  get litLearned () { return this.c.f64[this.b + LIT_LEARNED]! }
-  set litLearned (x: number) { this.c.f64[this.b + LIT_LEARNED] = x }
+  get litLearned () { return this.c.i32[this.at32 + I32S + LIT_LEARNED]! / TEN_K }
+  set litLearned (x: number) { this.c.i32[this.at32 + I32S + LIT_LEARNED] = fix(x) }
   /** 1 = as configured; false alarms lower it. */
-  get sens () { return this.c.f64[this.b + SENS]! }
-  set sens (x: number) { this.c.f64[this.b + SENS] = x }
+  get sens () { return this.c.i32[this.at32 + I32S + SENS]! / TEN_K }
+  set sens (x: number) { this.c.i32[this.at32 + I32S + SENS] = fix(x) }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
   get awayFrom () { return this.c.f64[this.b + AWAY_FROM]! }
   set awayFrom (x: number) { this.c.f64[this.b + AWAY_FROM] = x }
@@ -158,8 +221,8 @@ export class State {
   get doorSeen () { return this.c.f64[this.b + DOOR_SEEN]! }
   set doorSeen (x: number) { this.c.f64[this.b + DOOR_SEEN] = x }
   /** The most hours at the standby floor (runFloor) of an ordinary run with the door shut throughout (the person at home), fading like lim. (Snapshots before 2026-12 hold quiet-run scores here: larger, so a restored detector waits longer until they fade.) */
-  get limIn () { return this.c.f64[this.b + LIM_IN]! }
-  set limIn (x: number) { this.c.f64[this.b + LIM_IN] = x }
+  get limIn () { return this.c.i32[this.at32 + I32S + LIM_IN]! / TEN_K }
+  set limIn (x: number) { this.c.i32[this.at32 + I32S + LIM_IN] = fix(x) }
   /** Local day index of the last day activity was seen after 04:00 (-1 none). */
   get wakeDay () { return this.c.i32[this.at32 + I32S + WAKE_DAY]! }
   set wakeDay (x: number) { this.c.i32[this.at32 + I32S + WAKE_DAY] = x }
@@ -167,15 +230,18 @@ export class State {
   get doorRuns () { return this.c.i32[this.at32 + I32S + DOOR_RUNS]! }
   set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
-  get sensWake () { return this.c.f64[this.b + SENS_WAKE]! }
-  set sensWake (x: number) { this.c.f64[this.b + SENS_WAKE] = x }
+  get sensWake () { return this.c.i32[this.at32 + I32S + SENS_WAKE]! / TEN_K }
+  set sensWake (x: number) { this.c.i32[this.at32 + I32S + SENS_WAKE] = fix(x) }
   /** The current run's expected-activity evidence (inactivity-expect.ts). */
-  get runLlr () { return this.c.f64[this.b + RUN_LLR]! }
-  set runLlr (x: number) { this.c.f64[this.b + RUN_LLR] = x }
+  get runLlr () { return this.c.i32[this.at32 + I32S + RUN_LLR]! / TEN_K }
+  set runLlr (x: number) { this.c.i32[this.at32 + I32S + RUN_LLR] = fix(x) }
   /** Hours of the current run at the standby floor itself (a lamp held on is not), in hours the person is usually up in: with the door shut, what a fall looks like. */
   get runFloor () { return this.c.i32[this.at32 + I32S + RUN_FLOOR]! }
   set runFloor (x: number) { this.c.i32[this.at32 + I32S + RUN_FLOOR] = x }
 }
+
+/** The hour record (its loc) of the state in place `loc`, read without a cursor. */
+export const hourOf = (loc: number) => chunkOf(loc).i32[2 * (wordOf(loc) + F64) + I32S + HOUR_AT]!
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
 export const whAt = (s: State, i: number) => decode(get12(s.hist, s.histAt, i))
@@ -197,7 +263,7 @@ export const rememberedAs = (wh: number) => decode(encode(wh))
  * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
  * hours' Wh (runRecent: whole Wh, -1 none); then, from I32S, the whole-number scalars (State: n, floor, ...).
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32S = 34, I32 = I32S + 8
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32S = 34, I32 = I32S + FLAGS + 1
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
 
@@ -220,20 +286,22 @@ export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT
 /** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
 const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
 
-export function freshState (h: HourRecord): State {
-  const p = place(PLACE), b = p.byte / 8
-  const s = new State(h, p.chunk, b)
-  const at32 = s.at32
-  p.chunk.f64.fill(0, b, b + F64)
-  p.chunk.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
-  p.chunk.i32[at32 + LAST_RUN] = -TEN_K; p.chunk.i32[at32 + LAST_RUN + 1] = 0
-  p.chunk.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
+/** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
+export function freshState (s: State, i: number, hour: number): number {
+  const p = place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64)
+  c.f64.fill(0, b, b + F64)
+  c.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
+  c.i32[at32 + LAST_RUN] = -TEN_K; c.i32[at32 + LAST_RUN + 1] = 0
+  c.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
+  c.i32[at32 + I32S + HOUR_AT] = hour; c.i32[at32 + I32S + GROUP] = -1
+  // What an earlier state of the subject held beside its place is not this one's.
+  s.held.eps.delete(i); s.held.doors.delete(i)
+  s.at(i, p.loc)
   // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
-  p.chunk.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
+  c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
-  return s
+  return p.loc
 }
-
 
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
@@ -284,14 +352,50 @@ function derive (s: State, d: number) {
   set12(s.hist, s.histAt, BASE + d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
 }
 
-/** Shared scratch for remembered(): a typed array sorts numerically with no comparator and no garbage. */
+/** Shared scratch for quantileOf(). */
 const all = new Float64Array(24 * DAYS)
 
-/** All remembered hours, sorted, as a view of shared scratch: read it before the next call. */
-export function remembered (s: State): Float64Array {
+/**
+ * The p-quantile of all remembered hours, as simple-statistics' quantileSorted() finds it in them
+ * sorted (numpy's linear method: the value at (n - 1) p, between its two neighbours when that is
+ * not whole), the same number, without sorting: the one or two order statistics it needs are
+ * selected (Wirth's algorithm: O(n), where a sort of the 168 hours was the costliest step of a
+ * subject's day). Throws, as quantileSorted does, when nothing is remembered or p is outside [0, 1].
+ */
+export function quantileOf (s: State, p: number): number {
   let n = 0
   for (let i = 0; i < BASE; i++) { const x = whAt(s, i); if (x !== EMPTY) all[n++] = x }
-  return all.subarray(0, n).sort()
+  return quantile(all, n, p)
+}
+
+/** quantileSorted(a[0, n) sorted, p), found by selection (a's values are moved). */
+export function quantile (a: Float64Array, n: number, p: number): number {
+  if (n === 0) throw new Error('quantile requires at least one data point.')
+  if (p < 0 || p > 1) throw new Error('quantiles must be between 0 and 1')
+  const idx = (n - 1) * p, lower = Math.floor(idx)
+  const lo = select(a, n, lower)
+  if (idx % 1 === 0) return lo
+  // Right of `lower` every value is at least a[lower]: the next in order is the least of them.
+  let hi = Infinity
+  for (let i = lower + 1; i < n; i++) if (a[i]! < hi) hi = a[i]!
+  return lo + (idx - lower) * (hi - lo)
+}
+
+/** The k-th least of a[0, n) (from 0), moving a's values so that none left of k is more and none right of it less. */
+function select (a: Float64Array, n: number, k: number): number {
+  let l = 0, r = n - 1
+  while (l < r) {
+    const x = a[k]!
+    let i = l, j = r
+    do {
+      while (a[i]! < x) i++
+      while (x < a[j]!) j--
+      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i++; j-- }
+    } while (i <= j)
+    if (j < k) l = i
+    if (k < i) r = j
+  }
+  return a[k]!
 }
 
 const int = z.number().int()
@@ -362,12 +466,16 @@ export function toSnapshot (s: State): unknown {
   }
 }
 
-/** Parses a snapshot into a state on record `h`, whose bucket it restores unless `h` holds a later sample (restoreHour); throws a TypeError naming what is wrong. */
-export function fromSnapshot (raw: unknown, h: HourRecord): State {
+/**
+ * Parses a snapshot into a new state for subject number i on hour record `hour` (a loc), whose
+ * bucket it restores unless the record holds a later sample (restoreHour); points cursor `s` at it
+ * and returns its place's loc. Throws a TypeError naming what is wrong (before anything changes).
+ */
+export function fromSnapshot (raw: unknown, s: State, i: number, hour: number): number {
   const v = parseSnapshot('inactivity', StateSchema, raw)
-  const s = freshState(h)
-  const { hzTry, hzEnd, hzDeep, hour, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, hist, ep, ...rest } = v
-  restoreHour(h, { hour, acc, cov, fill, last: last ?? -Infinity }, true)
+  const loc = freshState(s, i, hour)
+  const { hzTry, hzEnd, hzDeep, hour: at, acc, cov, fill, last, runRecent, lim, wake, lastRun, limInH, hist, ep, ...rest } = v
+  restoreHour(s.h, { hour: at, acc, cov, fill, last: last ?? -Infinity }, true)
   for (let k = 0; k < 24; k++) { setLim(s, k, lim[k]!); if (limInH[k] !== EMPTY) setLimInH(s, k, limInH[k]!) }
   for (let k = 0; k < 6; k++) setWake(s, k, wake[k]!)
   setLastRun(s, lastRun[0]!, lastRun[1]!)
@@ -375,10 +483,10 @@ export function fromSnapshot (raw: unknown, h: HourRecord): State {
   // The scalars through their accessors (Object.assign sets, it does not define).
   Object.assign(s, rest)
   s.ep = ep && { ...ep }
-  for (let i = 0; i < hist.length; i++) set12(s.hist, s.histAt, i, encode(hist[i]!))
+  for (let j = 0; j < hist.length; j++) set12(s.hist, s.histAt, j, encode(hist[j]!))
   for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   for (let d = 0; d < 24; d++) derive(s, d)
-  return s
+  return loc
 }
 
 /** The subject is away at some time in (from, to]. */

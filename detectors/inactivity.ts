@@ -11,9 +11,9 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, awayDuring, fromSnapshot, freshState, limOf, toSnapshot, type PeerGroup, type State } from './inactivity-state.ts'
+import { HOUR, State, awayDuring, fromSnapshot, freshState, hourOf, limOf, toSnapshot, type Held, type PeerGroup } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
-import { SubjectIndex, SubjectMap } from './subject-index.ts'
+import { SubjectIndex, SubjectPlaces } from './subject-index.ts'
 import { MAX_MEMORY } from './inactivity-expect.ts'
 import { activity, clearEpisode, learnFalseAlarm, ordinary, closeHour, endRun, hourStart, learned, refreshProfile, missedRoutine, resetRun, runScoreRatio, woke, type Config, type Verdict } from './inactivity-judge.ts'
 
@@ -267,18 +267,29 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   let seen = 0
   const name = 'inactivity'
   const index = opts.index ?? new SubjectIndex()
-  const states = new SubjectMap<State>(index)
-  hrs.hold((id) => states.get(id)?.h)
+  // Each subject's state is a place (slab.ts), read through the cursor `s` (inactivity-state.ts State); `peer` reads a peer's.
+  const states = new SubjectPlaces(index)
+  const held: Held = { eps: new Map(), doors: new Map(), groups: [], cfg }
+  const cur = new State(held), peer = new State(held)
+  hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(loc) })
   const groups = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)
 
+  /** The cursor on subject `id`'s state; a fresh state when it has none. */
+  function stateOf (id: string): State {
+    const i = index.add(id), loc = states.at(i)
+    if (loc >= 0) return cur.at(i, loc)
+    states.put(i, freshState(cur, i, hrs.of(id)))
+    return cur
+  }
+
   function join (s: State, street: string): PeerGroup {
     let g = groups.get(street)
-    if (g === undefined) { g = { street, members: [], day: -1, lim: null }; groups.set(street, g) }
+    if (g === undefined) { g = { no: held.groups.length, street, members: [], day: -1, lim: null }; groups.set(street, g); held.groups.push(g) }
     const was = s.group
-    if (was !== null) was.members.splice(was.members.indexOf(s), 1)
-    g.members.push(s)
+    if (was !== null) was.members.splice(was.members.indexOf(s.i), 1)
+    g.members.push(s.i)
     s.group = g
     return g
   }
@@ -287,23 +298,28 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   function refresh (g: PeerGroup, day: number) {
     g.day = day
     let ready = 0
-    for (const m of g.members) if (learned(cfg, m)) ready++
+    for (const i of g.members) if (learned(cfg, peer.at(i, states.at(i)))) ready++
     if (ready < cfg.minPeers) { g.lim = null; return }
     if (scratch.length < ready) scratch = new Float64Array(ready * 2)
     g.lim ??= new Array<number>(24)
     for (let k = 0; k < 24; k++) {
       let n = 0
-      for (const m of g.members) if (learned(cfg, m) && limOf(m, k) >= 0) scratch[n++] = limOf(m, k)
+      for (const i of g.members) { const m = peer.at(i, states.at(i)); if (learned(cfg, m) && limOf(m, k) >= 0) scratch[n++] = limOf(m, k) }
       const v = scratch.subarray(0, n).sort()
       g.lim[k] = n < cfg.minPeers ? -1 : v[Math.min(n - 1, Math.floor(cfg.peerQuantile * n))]!
     }
   }
 
-  /** Closes local hour h (kWh, ms covered, ms of it a gap spread out); an hour less than half covered is missing: it neither extends nor ends a quiet run. */
-  function close (s: State, g: PeerGroup, h: number, kwh: number, cov: number, fill: number, at: number): Verdict | null {
+  /**
+   * Closes the local hour at x[i] (hour, kWh, ms covered, ms of it a gap spread out: electricity-hours.ts
+   * closes); an hour less than half covered is missing: it neither extends nor ends a quiet run. Read
+   * from `x` here, not passed: a number passed to a function that is not inlined is boxed.
+   */
+  function close (s: State, g: PeerGroup, x: Float64Array, i: number): Verdict | null {
+    const h = x[i]!, cov = x[i + 2]!
     if (h < 0) return null
     if (cov < HOUR / 2) return null
-    return closeHour(cfg, s, h, Math.round(kwh * 1000 * HOUR / cov), fill > cov / 2, at, g.lim)
+    return closeHour(cfg, s, h, Math.round(x[i + 1]! * 1000 * HOUR / cov), x[i + 3]! > cov / 2, g.lim)
   }
 
   function ingest (s: State, g: PeerGroup, c: Consumption): Verdict | null {
@@ -312,7 +328,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     if (!f.fresh) return null
     const r = s.h, { start, end } = f, x = f.closes
     let out = s.ep && awayDuring(s, start, end) ? clearEpisode(s, 'away') : null
-    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, close(s, g, x[i]!, x[i + 1]!, x[i + 2]!, x[i + 3]!, end))
+    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, close(s, g, x, i))
     if (f.gap) { resetRun(s); return out }
     // Unless the sample closed its hour: activity returning mid-hour clears (once half the hour is in: a quarter alone is too noisy); a sign of life marks the morning's first activity.
     if (end !== hourStart(cfg, r.hour) && (s.ep !== null || (s.wakeDay !== Math.floor(r.hour / 24) && r.hour % 24 >= 4))) {
@@ -323,10 +339,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
         out = mergeVerdicts(out, clearEpisode(s, 'activity'))
       }
     }
-    if (s.ep === null && r.hour >= 0) {
-      const local = r.hour % 24 + (end - hourStart(cfg, r.hour)) / HOUR
-      out = mergeVerdicts(out, missedRoutine(cfg, s, r.hour, local, end))
-    }
+    if (s.ep === null && r.hour >= 0) out = mergeVerdicts(out, missedRoutine(cfg, s))
     return out
   }
 
@@ -336,8 +349,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     update (c: Consumption): Anomaly | null {
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
-      let s = states.get(c.subjectId)
-      if (s === undefined) { s = freshState(hrs.of(c.subjectId)); states.set(c.subjectId, s) }
+      const s = stateOf(c.subjectId)
       let g = s.group
       // No street, no neighbours: a subject without one is its own group, never anyone's peer.
       const street = c.street === undefined || c.street === NO_STREET ? `:${c.subjectId}` : c.street
@@ -350,8 +362,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     },
     event (e: SubjectEvent) {
       if (e.subjectKind !== 'lone_elder' || !(e.ts > 0 && e.ts < Infinity)) return null
-      let s = states.get(e.subjectId)
-      if (s === undefined) { s = freshState(hrs.of(e.subjectId)); states.set(e.subjectId, s) }
+      const s = stateOf(e.subjectId)
       // Any event says the camera works; only an opening says someone went out or came in.
       if (e.ts > s.doorSeen) s.doorSeen = e.ts
       if (e.event === 'door_open' && e.ts > s.doorAt) s.doorAt = e.ts
@@ -363,8 +374,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
     },
     feedback (fb: Feedback) {
       if (fb.kind !== undefined && fb.kind !== INACTIVITY_KIND) return
-      let s = states.get(fb.subjectId)
-      if (s === undefined) { s = freshState(hrs.of(fb.subjectId)); states.set(fb.subjectId, s) }
+      const s = stateOf(fb.subjectId)
       takeAway(s, fb)
       // A silence raised again after it was told false (judge: rearmRuns), told false again, was learned from the first time.
       if (fb.falseAlarm && s.ep?.again === true) { s.ep.muted = true; return }
@@ -378,20 +388,23 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
       }
     },
     snapshot (subjectId: string) {
-      const s = states.get(subjectId)
-      return s && toSnapshot(s)
+      const i = index.find(subjectId), loc = states.at(i)
+      return loc < 0 ? undefined : toSnapshot(cur.at(i, loc))
     },
     restore (subjectId: string, state: unknown) {
-      const s = fromSnapshot(state, hrs.of(subjectId))
-      refreshProfile(cfg, s)
-      const old = states.get(subjectId)
-      if (old?.group) old.group.members.splice(old.group.members.indexOf(old), 1)
-      states.set(subjectId, s)
+      const i = index.add(subjectId), old = states.at(i)
+      // The old state's group, read before the new one takes the subject's episode and door table.
+      const group = old < 0 ? null : peer.at(i, old).group
+      const loc = fromSnapshot(state, cur, i, hrs.of(subjectId))
+      refreshProfile(cfg, cur)
+      if (group !== null) group.members.splice(group.members.indexOf(i), 1)
+      states.put(i, loc)
     },
     subjects () { return states.keys() },
     score (subjectId: string) {
-      const s = states.get(subjectId)
-      if (s === undefined) return 0
+      const i = index.find(subjectId), loc = states.at(i)
+      if (loc < 0) return 0
+      const s = cur.at(i, loc)
       const ratio = runScoreRatio(cfg, s, s.group?.lim ?? null)
       return s.ep !== null ? Math.max(1, ratio) : ratio
     },

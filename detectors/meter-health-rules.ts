@@ -60,10 +60,11 @@ export function offlineRaise (d: Device, observedAt: number, judgedBy: 'data clo
 
 /**
  * Data arriving: ends an offline episode (however long the gap, a raise now would be stale),
- * else learns the device's cadence and how far behind the data clock (`dataNow`) it usually is.
+ * else learns the device's cadence and how far behind the data clock (`clock.top2`, passed as the
+ * object: a number passed is boxed) it usually is.
  */
-export function arrive (cfg: Config, d: Device, c: Consumption, dataNow: number): Verdict | null {
-  const first = d.last < 0
+export function arrive (cfg: Config, d: Device, c: Consumption, clock: { top2: number }): Verdict | null {
+  const first = d.last < 0, dataNow = clock.top2
   if (d.offline >= 0) {
     const gap = c.ts - c.intervalMs > d.offline ? c.ts - d.offline : c.intervalMs
     const v = say(METER_OFFLINE_KIND, 'clear', d.offline, d, `${meter(d)} is sending again after ${hours(gap)} h without data.`, { gapHours: hours(gap) })

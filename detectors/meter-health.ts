@@ -111,8 +111,10 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     const v = bySubject.get(subject)
     return v === undefined ? [] : Array.isArray(v) ? v : [v]
   }
-  // The data clock: the two latest event times reached by distinct devices; `top2` is "now".
-  let top1 = -Infinity, top1Id = '', top2 = -Infinity, checkedHour = -Infinity
+  // The data clock: the two latest event times reached by distinct devices; `top2` is "now". Fields of
+  // one object, not variables of the closure: a number written to those is boxed anew (16 bytes) each time.
+  const clock = { top1: -Infinity, top2: -Infinity, checkedHour: -Infinity }
+  let top1Id = ''
   // Wall-clock watch: silence counts only from when ticks began (again), so a restart after
   // downtime does not find every live meter silent before its next reading had a chance to come.
   let watchFrom = -Infinity, lastNow = -Infinity
@@ -120,10 +122,10 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   let head = 0
 
   function observe (id: string, ts: number) {
-    if (ts > top1) {
-      if (id !== top1Id) { top2 = top1; top1Id = id }
-      top1 = ts
-    } else if (id !== top1Id && ts > top2) top2 = ts
+    if (ts > clock.top1) {
+      if (id !== top1Id) { clock.top2 = clock.top1; top1Id = id }
+      clock.top1 = ts
+    } else if (id !== top1Id && ts > clock.top2) clock.top2 = ts
   }
 
   /** Queues a device's verdict as its subject's anomaly, unless another meter of the subject holds that episode open. */
@@ -169,17 +171,17 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
 
   /** The hourly check by the data clock: every device far behind it is offline, or superseded. */
   function checkAll () {
-    checkedHour = Math.floor(top2 / HOUR)
+    clock.checkedHour = Math.floor(clock.top2 / HOUR)
     let found: Device[] | null = null
     for (const d of devices.values()) {
-      if (d.offline >= 0 || top2 - d.last <= offlineLimit(cfg, d)) continue
+      if (d.offline >= 0 || clock.top2 - d.last <= offlineLimit(cfg, d)) continue
       ;(found ??= []).push(d)
     }
     if (found === null) return
     for (const d of found.sort(byId)) {
       const newer = devicesOf(d.subject).some((o) => o !== d && o.unit === d.unit && o.last > d.last && o.offline < 0)
-      if (newer) retire(d, top2, `${d.id} was replaced by another meter`)
-      else emit(d, offlineRaise(d, top2, 'data clock'), top2)
+      if (newer) retire(d, clock.top2, `${d.id} was replaced by another meter`)
+      else emit(d, offlineRaise(d, clock.top2, 'data clock'), clock.top2)
     }
   }
 
@@ -194,11 +196,15 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       if (d === undefined) { d = freshDevice(c.deviceId, c.subjectId, c.unit, c.ts, c.intervalMs); add(d) }
       if (c.ts <= d.last) return next()
       observe(d.id, c.ts)
-      emit(d, arrive(cfg, d, c, top2), c.ts)
-      emit(d, registerFault(cfg, d, c), c.ts)
-      emit(d, stuck(cfg, d, c), c.ts)
+      // Emitted only when there is a verdict: c.ts passed to emit() is boxed at each call.
+      let v = arrive(cfg, d, c, clock)
+      if (v !== null) emit(d, v, c.ts)
+      v = registerFault(cfg, d, c)
+      if (v !== null) emit(d, v, c.ts)
+      v = stuck(cfg, d, c)
+      if (v !== null) emit(d, v, c.ts)
       d.last = c.ts
-      if (top2 >= (checkedHour + 1) * HOUR && top2 > -Infinity) checkAll()
+      if (clock.top2 >= (clock.checkedHour + 1) * HOUR && clock.top2 > -Infinity) checkAll()
       return next()
     },
     tick (now: number): Anomaly[] {
@@ -231,7 +237,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
           // Zero really was this home's use (mains off while away): a run must now outlast this one.
           d.longestZero = Math.max(d.longestZero, d.last - d.zeroFrom)
         } else if (fb.kind === METER_OFFLINE_KIND && d.offline >= 0) {
-          if (top2 > d.last) d.lag = Math.max(d.lag, top2 - d.last)
+          if (clock.top2 > d.last) d.lag = Math.max(d.lag, clock.top2 - d.last)
           d.live = false
         }
       }
@@ -249,7 +255,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
         if (old !== undefined) { unlist(old); devices.delete(d.id); memoId = undefined }
         add(d)
       }
-      if (top2 > -Infinity) checkedHour = Math.floor(top2 / HOUR)
+      if (clock.top2 > -Infinity) clock.checkedHour = Math.floor(clock.top2 / HOUR)
     },
     subjects () { return bySubject.keys() },
     isSuspect (deviceId: string): boolean {

@@ -106,10 +106,16 @@ function escalate (cfg: Config, s: State, at: number): Verdict | null {
   return { phase: 'update', severity: 'high', startedAt: ep.startedAt, evidence: { hours: r1((at - ep.startedAt) / HOUR) } }
 }
 
-/** Judges and learns closed local hour H (kWh, ms covered: electricity-hours.ts); one less than half covered is missing and breaks a run. */
-export function closeHour (cfg: Config, s: State, H: number, kwh: number, cov: number, at: number): Verdict | null {
+/**
+ * Judges and learns the closed local hour at x[i] (hour H, kWh, ms covered: electricity-hours.ts
+ * closes), at the end of the sample just taken (s.h.last); one less than half covered is missing
+ * and breaks a run. Read from `x` and s.h, not passed: a number passed to a function that is not
+ * inlined is boxed.
+ */
+export function closeHour (cfg: Config, s: State, x: Float64Array, i: number): Verdict | null {
+  const H = x[i]!, cov = x[i + 2]!, at = s.h.last
   if (H < 0 || cov < HOUR / 2) { s.prevHour = -1; return null }
-  const d = H % 24, wh = kwh * 1000 * HOUR / cov, u = usualOf(s, d)
+  const d = H % 24, wh = x[i + 1]! * 1000 * HOUR / cov, u = usualOf(s, d)
   if (Math.floor(H / 24) !== s.day) { commitDay(cfg, s); s.day = Math.floor(H / 24) }
   const sb = standby(s)
   s.daySeen |= 1 << d
@@ -130,9 +136,9 @@ export function closeHour (cfg: Config, s: State, H: number, kwh: number, cov: n
   return out
 }
 
-/** Mid-hour, on the hour being filled (s.h): the second loaded hour raises as soon as it crosses the line; an open episode clears or escalates. */
-export function judgeSoFar (cfg: Config, s: State, at: number): Verdict | null {
-  const { hour, cov } = s.h, d = hour % 24, u = usualOf(s, d)
+/** Mid-hour, on the hour being filled (s.h), at the end of the sample just taken (s.h.last): the second loaded hour raises as soon as it crosses the line; an open episode clears or escalates. */
+export function judgeSoFar (cfg: Config, s: State): Verdict | null {
+  const { hour, cov } = s.h, at = s.h.last, d = hour % 24, u = usualOf(s, d)
   if (u < 0) return null
   const thr = threshold(cfg, s, u), excess = s.h.acc * 1000 - u * cov / HOUR
   if (s.ep !== null) return cov >= cfg.clearAfterMs && excess < thr * cov / HOUR ? clear(s, at, 'load_gone') : escalate(cfg, s, at)

@@ -1,6 +1,7 @@
 /**
  * Per-subject state of the night-load detector: a dozen numbers and three 24-entry tables of small
- * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 192 bytes), so
+ * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 200 bytes with
+ * the hour record's loc and the episode flag; read through a cursor, no object per subject), so
  * that the state is its own short JSON snapshot (about 600 bytes) and a restored detector is
  * bit-identical to the original.
  *
@@ -12,8 +13,8 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
-import { place, type Chunk } from './slab.ts'
-import { MAX_WH, restoreHour, type HourRecord } from './electricity-hours.ts'
+import { chunkOf, place, wordOf, type Chunk } from './slab.ts'
+import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
 
@@ -33,24 +34,46 @@ export type { Episode }
  * quietOf()), and how many days of those bits are learned (8 bits: daysOf()).
  */
 const PREV_EXCESS = 0, PREV_RATIO = 1, PREV2_EXCESS = 2, SCALE = 3, AWAY_FROM = 4, AWAY_UNTIL = 5, F64 = 6
-const DAY = 0, DAY_SEEN = 1, DAY_QUIET = 2, DAY_LIVED = 3, PREV_HOUR = 4, NIGHT = 5, I32 = 6
+const DAY = 0, DAY_SEEN = 1, DAY_QUIET = 2, DAY_LIVED = 3, PREV_HOUR = 4, NIGHT = 5, HOUR_AT = 6, HAS_EP = 7, I32 = 8
 /** Byte offsets in the place of: the usual energy, the quiet bits, the days learned; and the place's size. */
 const USUAL = 8 * F64 + 4 * I32, QUIET = USUAL + 2 * 24, DAYS = QUIET + 2 * 24, BYTES = DAYS + 24
 
-/** A subject's state: its record of hours, its episode, and its place (chunk `c`, from `c.f64[b]`). */
+const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: new Int32Array(0), u8: new Uint8Array(0), f64: new Float64Array(0) }
+
+/**
+ * A subject's state, read through a cursor (one State a detector reuses, pointed at a subject by
+ * at(): no object per subject): its record of hours, its place (chunk `c`, from `c.f64[b]`; its hour
+ * record's loc and whether it has an episode are in it), and its episode, kept by subject number in
+ * `eps` (few subjects have one).
+ */
 export class State {
   /** The subject's electricity by local hour (electricity-hours.ts; shared with inactivity in the set): the hour being filled, its exact kWh and ms covered, the last sample taken. Snapshotted as this state's hour, acc (Wh), cov and last. */
-  h: HourRecord
-  readonly c: Chunk
-  readonly b: number
-  ep: Episode | null = null
+  readonly h = new HourRecord()
+  c: Chunk = NO_CHUNK
+  b = 0
+  /** Where the integer scalars begin in the 32-bit view. */
+  at = 0
+  /** The subject's number (SubjectIndex). */
+  i = -1
+  private e: Episode | null = null
 
-  constructor (h: HourRecord, c: Chunk, b: number) {
-    this.h = h; this.c = c; this.b = b
+  constructor (readonly eps: Map<number, Episode>) {}
+
+  /** Points this cursor at subject number i, whose place is `loc`. */
+  on (i: number, loc: number): this {
+    const c = chunkOf(loc), b = wordOf(loc), at = 2 * (b + F64)
+    this.i = i; this.c = c; this.b = b; this.at = at
+    this.h.at(c.i32[at + HOUR_AT]!)
+    this.e = c.i32[at + HAS_EP] === 0 ? null : this.eps.get(i)!
+    return this
   }
 
-  /** Where the integer scalars begin in the 32-bit view. */
-  get at (): number { return 2 * (this.b + F64) }
+  get ep (): Episode | null { return this.e }
+  set ep (x: Episode | null) {
+    this.e = x
+    this.c.i32[this.at + HAS_EP] = x === null ? 0 : 1
+    if (x === null) this.eps.delete(this.i); else this.eps.set(this.i, x)
+  }
 
   /** Local day index whose hours are being collected (-1 none), its hours seen and hours at standby (24-bit masks), and 1 once it showed someone home. */
   get day () { return this.c.i32[this.at + DAY]! }
@@ -98,13 +121,20 @@ export const tables = (s: State) => ({
   days: Array.from({ length: 24 }, (_, d) => daysOf(s, d)),
 })
 
-export function freshState (h: HourRecord): State {
-  const p = place(BYTES), s = new State(h, p.chunk, p.byte / 8), at = 8 * s.b
-  p.chunk.u8.fill(0, at, at + BYTES)
+/** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
+export function freshState (s: State, i: number, hour: number): number {
+  const p = place(BYTES), at = 2 * (p.byte / 8 + F64)
+  p.chunk.u8.fill(0, p.byte, p.byte + BYTES)
+  p.chunk.i32[at + HOUR_AT] = hour
+  s.eps.delete(i)
+  s.on(i, p.loc)
   for (let d = 0; d < 24; d++) setUsual(s, d, -1)
   s.day = -1; s.prevHour = -1; s.scale = 1
-  return s
+  return p.loc
 }
+
+/** The hour record (its loc) of the state in place `loc`, read without a cursor. */
+export const hourOf = (loc: number) => chunkOf(loc).i32[2 * (wordOf(loc) + F64) + HOUR_AT]!
 
 /** Rounds Wh to 0.1 Wh. */
 export const r1 = (x: number) => Math.round(x * 10) / 10
@@ -148,18 +178,20 @@ export function toSnapshot (s: State): unknown {
 }
 
 /**
- * Parses a snapshot into a state on record `h`, whose bucket it restores only when later than what
- * `h` holds (restoreHour: inactivity's exact kWh wins a tie); throws a TypeError naming what is
- * wrong. `nightOf` derives the usual night.
+ * Parses a snapshot into a new state for subject number i on hour record `hour` (a loc), whose
+ * bucket it restores only when later than what the record holds (restoreHour: inactivity's exact
+ * kWh wins a tie); points cursor `s` at it and returns its place's loc. Throws a TypeError naming
+ * what is wrong (before anything changes). `nightOf` derives the usual night.
  */
-export function fromSnapshot (raw: unknown, h: HourRecord, nightOf: (s: State) => number): State {
-  const { hour, kwh, acc, cov, last, ...v } = parseSnapshot('night_load', StateSchema, raw)
-  restoreHour(h, { hour, acc: kwh ?? (acc ?? 0) / 1000, cov, fill: 0, last: last ?? -Infinity }, false)
+export function fromSnapshot (raw: unknown, s: State, i: number, hour: number, nightOf: (s: State) => number): number {
+  const { hour: at, kwh, acc, cov, last, ...v } = parseSnapshot('night_load', StateSchema, raw)
+  const loc = freshState(s, i, hour)
+  restoreHour(s.h, { hour: at, acc: kwh ?? (acc ?? 0) / 1000, cov, fill: 0, last: last ?? -Infinity }, false)
   const { usual, quiet, days, ep, ...fields } = v
   // The scalars through their accessors (Object.assign sets, it does not define).
-  const s: State = Object.assign(freshState(h), fields)
+  Object.assign(s, fields)
   s.ep = ep && { ...ep }
   for (let d = 0; d < 24; d++) { setUsual(s, d, usual[d]!); setQuiet(s, d, quiet[d]!); setDays(s, d, days[d]!) }
   s.night = nightOf(s)
-  return s
+  return loc
 }

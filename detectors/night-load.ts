@@ -16,10 +16,10 @@
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import { finiteOptions, mergeVerdicts, r4, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, MAX_WINDOW, freshState, fromSnapshot, toSnapshot, type State } from './night-load-state.ts'
+import { HOUR, MAX_WINDOW, State, freshState, fromSnapshot, hourOf, toSnapshot } from './night-load-state.ts'
 import { closeHour, hourStart, judgeSoFar, nightOf, scoreOf, type Config, type Verdict } from './night-load-judge.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
-import { SubjectIndex, SubjectMap } from './subject-index.ts'
+import { SubjectIndex, SubjectPlaces } from './subject-index.ts'
 
 export const NIGHT_LOAD_KIND = 'night_load'
 
@@ -98,9 +98,20 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
   const cfg = resolve(opts)
   const suspect = opts.suspect ?? (() => false)
   const index = opts.index ?? new SubjectIndex()
-  const states = new SubjectMap<State>(index)
+  // Each subject's state is a place (slab.ts), read through the cursor `cur` (night-load-state.ts State).
+  const states = new SubjectPlaces(index)
+  const cur = new State(new Map())
   const hrs = ownHours('night_load', opts.hours, cfg.offsetMs, cfg.maxSpanMs)
-  hrs.hold((id) => states.get(id)?.h)
+  hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(loc) })
+
+  /** The cursor on subject `id`'s state (a fresh state when it has none and `make`); null when it has none. */
+  function stateOf (id: string, make: boolean): State | null {
+    const i = make ? index.add(id) : index.find(id), loc = states.at(i)
+    if (loc >= 0) return cur.on(i, loc)
+    if (!make) return null
+    states.put(i, freshState(cur, i, hrs.of(id)))
+    return cur
+  }
   /** The last feed of `hrs` this detector has taken (ElectricityHours.feed). */
   let seen = 0
 
@@ -110,9 +121,9 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
     if (!f.fresh) return null
     const end = f.end, x = f.closes
     let out: Verdict | null = null
-    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, closeHour(cfg, s, x[i]!, x[i + 1]!, x[i + 2]!, end))
+    for (let i = 0; i < f.n * CLOSE; i += CLOSE) out = mergeVerdicts(out, closeHour(cfg, s, x, i))
     if (f.gap) { s.prevHour = -1; return out }
-    return end === hourStart(cfg, s.h.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s, end))
+    return end === hourStart(cfg, s.h.hour) ? out : mergeVerdicts(out, judgeSoFar(cfg, s))
   }
 
   return {
@@ -121,32 +132,31 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
     update (c: Consumption): Anomaly | null {
       if (c.subjectKind !== 'lone_elder' || c.unit !== 'kwh' || c.registerFault === 'implausible' || suspect(c.deviceId)) return null
       if (!Number.isFinite(c.ts) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
-      let s = states.get(c.subjectId)
-      if (s === undefined) { s = freshState(hrs.of(c.subjectId)); states.set(c.subjectId, s) }
-      const v = ingest(s, c)
+      const v = ingest(stateOf(c.subjectId, true)!, c)
       if (v === null) return null
       return { subjectId: c.subjectId, detector: NIGHT_LOAD_KIND, kind: NIGHT_LOAD_KIND, phase: v.phase, severity: v.severity, startedAt: v.startedAt, observedAt: c.ts, evidence: v.evidence }
     },
     feedback (fb: Feedback) {
-      let s = states.get(fb.subjectId)
       // Away is about the person, whatever alert it came with; awayUntil 0 cancels.
-      if (s !== undefined) takeAway(s, fb)
+      const known = stateOf(fb.subjectId, false)
+      if (known !== null) takeAway(known, fb)
       if (!fb.falseAlarm || fb.kind !== NIGHT_LOAD_KIND) return
-      if (s === undefined) { s = freshState(hrs.of(fb.subjectId)); states.set(fb.subjectId, s) }
+      const s = stateOf(fb.subjectId, true)!
       s.scale = r4(Math.min(cfg.maxScale, s.scale * cfg.falseAlarmFactor))
       if (s.ep) s.ep.muted = true
     },
     snapshot (subjectId: string) {
-      const s = states.get(subjectId)
-      return s && toSnapshot(s)
+      const s = stateOf(subjectId, false)
+      return s === null ? undefined : toSnapshot(s)
     },
     restore (subjectId: string, state: unknown) {
-      states.set(subjectId, fromSnapshot(state, hrs.of(subjectId), (r) => nightOf(cfg, r)))
+      const i = index.add(subjectId)
+      states.put(i, fromSnapshot(state, cur, i, hrs.of(subjectId), (r) => nightOf(cfg, r)))
     },
     subjects () { return states.keys() },
     score (subjectId: string) {
-      const s = states.get(subjectId)
-      return s === undefined ? 0 : scoreOf(cfg, s)
+      const s = stateOf(subjectId, false)
+      return s === null ? 0 : scoreOf(cfg, s)
     },
   }
 }

@@ -9,8 +9,12 @@
  * chunk's own views (one of each type, shared by every subject cut from it) and the index there,
  * and the state keeps both (two fields, 16 bytes, instead of a view). int16s() and the like still
  * cut a view of its own, for what is read as an array of its own.
- * A chunk lives while any state cut from it does: the places of states that were dropped (a subject
- * restored over a fresh one) are not reused, which is a few hundred bytes per subject at most.
+ * A place is also known by one number (its loc: the chunk's number in `chunks` times 2^17, plus the
+ * place's start in 8-byte words), so that a detector can keep a subject's place in a typed column
+ * (4 bytes) and read it through one reused object (a cursor: inactivity-state.ts State), not an
+ * object per subject (40-80 bytes each). So chunks are kept in `chunks` for the process's life:
+ * the places of states that were dropped (a subject restored over a fresh one) are not reused,
+ * which is a few hundred bytes per subject at most.
  */
 const CHUNK = 1 << 20
 
@@ -27,6 +31,14 @@ let buffer = new ArrayBuffer(CHUNK)
 let chunk: Chunk | null = null
 let used = 0
 
+/** Every chunk places were cut from, by number (a loc's high bits). */
+export const chunks: Chunk[] = []
+/** A loc's low bits: the place's start in the chunk, in 8-byte words (a chunk holds 2^17 of them). */
+export const WORDS = 0x1ffff
+/** The chunk of place `loc`, and where the place begins in its Float64 view. */
+export const chunkOf = (loc: number): Chunk => chunks[loc >>> 17]!
+export const wordOf = (loc: number) => loc & WORDS
+
 /** The byte offset of a new slice of `bytes` bytes, aligned to 8, in `buffer` (a fresh one when the current is full). */
 function cut (bytes: number): number {
   if (bytes > CHUNK) throw new RangeError(`slab: ${bytes} bytes is more than a slab holds`)
@@ -36,13 +48,18 @@ function cut (bytes: number): number {
   return at
 }
 
-/** A place of `bytes` bytes in a shared chunk: the chunk's views, and the byte offset (a multiple of 8). Read it before the next call. */
-export const placed = { chunk: null as unknown as Chunk, byte: 0 }
+/** A place of `bytes` bytes in a shared chunk: the chunk's views, the byte offset (a multiple of 8), and its loc. Read it before the next call. */
+export const placed = { chunk: null as unknown as Chunk, byte: 0, loc: 0 }
 
 export function place (bytes: number): typeof placed {
   placed.byte = cut(bytes)
-  chunk ??= { i16: new Int16Array(buffer), u16: new Uint16Array(buffer), i32: new Int32Array(buffer), u8: new Uint8Array(buffer), f64: new Float64Array(buffer) }
+  if (chunk === null) {
+    chunk = { i16: new Int16Array(buffer), u16: new Uint16Array(buffer), i32: new Int32Array(buffer), u8: new Uint8Array(buffer), f64: new Float64Array(buffer) }
+    chunks.push(chunk)
+    if (chunks.length > 0x4000) throw new RangeError('slab: more than 16 GiB of places')
+  }
   placed.chunk = chunk
+  placed.loc = (chunks.length - 1) * (WORDS + 1) + placed.byte / 8
   return placed
 }
 

@@ -51,6 +51,13 @@ export interface IngestDeps {
   onStoreError?: (err: unknown) => void
   /** Told of each batch written: rows and how long the write took, ms. */
   onBatch?: (rows: number, ms: number) => void
+  /**
+   * When stored samples go to `sink`: false (the default), before handle() resolves, so a caller
+   * that waits on it (the scale-out worker acks its queue once their alerts are applied) has them
+   * fed; true, once the PUBACKs of the turn they were stored in have been written (the embedded
+   * broker), so no ack waits for the detectors. Either way before the turn ends.
+   */
+  feedAfterAcks?: boolean
 }
 
 type Reading = z.infer<typeof MeterReadingPayload>
@@ -60,7 +67,7 @@ type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
  * letter with its reason; handle() resolves once the message is stored either way.
  */
-export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch }: IngestDeps) {
+export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch, feedAfterAcks = false }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
   const devices = new Map<string, DeviceInfo>()
   const registers = new Map<string, Promise<void> | RegisterState | undefined>()
@@ -258,7 +265,6 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     if (known instanceof Promise || (known === undefined && !registers.has(dev.id))) return loadRegister(dev.id).then(() => store(msg, dev, unit, readings))
     // From here to registers.set() nothing awaits, so concurrent messages of one device cannot interleave.
     const rows: ReadingRow[] = []
-    const samples: Consumption[] = []
     let wrongUnit: Reading[] | undefined
     let state = known as RegisterState | undefined
     let late = 0
@@ -272,40 +278,82 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
       if (s.kind === 'duplicate') { stats.duplicates++; continue }
       rows.push(s.row)
       if (s.kind === 'late') { stats.late++; late++ }
-      if (s.kind === 'in_order' && dev.subject && dev.subjectKind) {
-        const sample: Consumption = {
-          subjectId: dev.subject, subjectKind: dev.subjectKind, deviceId: dev.id, street: dev.street, unit, ts: s.row.ts,
-          intervalMs: s.row.intervalMs!, amount: s.row.amount ?? 0,
-        }
-        if (s.row.powerW !== null) sample.powerW = s.row.powerW
-        if (s.row.implausible) sample.registerFault = 'implausible'
-        else if (s.row.reset) sample.registerFault = 'reset'
-        samples.push(sample)
-      }
     }
-    registers.set(dev.id, state)
-    if (wrongUnit === undefined) return writeRows(msg, dev, rows, samples, late)
+    // The cached state is updated in place: a new one per message lived until the device's next
+    // message, long enough to be copied by a scavenge and often promoted (GC was 12-19 % of the main thread).
+    if (known !== undefined && state !== undefined) { known.lastTs = state.lastTs; known.lastReg = state.lastReg } else registers.set(dev.id, state)
+    if (wrongUnit === undefined) return writeRows(msg, dev, rows, late)
     return deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
-      .then(() => writeRows(msg, dev, rows, samples, late), (err) => { registers.delete(dev.id); throw err })
+      .then(() => writeRows(msg, dev, rows, late), (err) => { registers.delete(dev.id); throw err })
   }
 
   /**
-   * Rows to the batcher; once stored, their samples to the detectors. A function of the
+   * Rows to the batcher; once stored, to the detectors (feed). A function of the
    * ingest, not a closure made per message: tsx (esbuild keepNames) renames every named
    * closure with Object.defineProperty, which showed in CPU profiles of the bench.
    */
-  function writeRows (msg: DeviceMessage, dev: DeviceInfo, rows: ReadingRow[], samples: Consumption[], late: number): Promise<void> {
+  function writeRows (msg: DeviceMessage, dev: DeviceInfo, rows: ReadingRow[], late: number): Promise<void> {
     if (rows.length === 0) return Promise.resolve()
     // Late readings cost a recompute each: in slices, so other devices' batches go between them.
     const added = late > LATE_SLICE ? addInSlices(rows) : batcher.add(rows)
     return added.then(() => {
       stats.readings += rows.length
-      if (samples.length > 0) { stats.lastLagMs = Date.now() - msg.receivedAt; sink(samples) }
+      if (!dev.subject || !dev.subjectKind) return
+      if (feedAfterAcks) feedLater(dev, rows, msg.receivedAt)
+      else feed(dev, rows, msg.receivedAt)
     }, (err) => {
       // Not stored: forget the cached register so a retry is judged against the store.
       registers.delete(dev.id)
       throw err
     })
+  }
+
+  // With feedAfterAcks, stored rows wait here for the detectors until the PUBACKs of the turn
+  // they were stored in have been written. A batch's acks are given in microtasks once it
+  // commits, and the broker writes them in a nextTick queued meanwhile (broker/acks.ts; MQTT.js
+  // and aedes' own acks alike); feedDetectors is queued from a nextTick queued then too, so it
+  // runs after those writes, and still before this turn ends: a device that has its PUBACK can
+  // rely on the detectors having its readings (tests read their state right after a publish).
+  // Feeding the detectors first held every ack of the batch for them.
+  let fedDevs: DeviceInfo[] = []
+  let fedRows: ReadingRow[][] = []
+  let fedAt: number[] = []
+  let feeding = false
+  function feedLater (dev: DeviceInfo, rows: ReadingRow[], receivedAt: number) {
+    fedDevs.push(dev)
+    fedRows.push(rows)
+    fedAt.push(receivedAt)
+    if (!feeding) { feeding = true; process.nextTick(afterAcks) }
+  }
+  function afterAcks () { process.nextTick(feedDetectors) }
+
+  /** What waited for the acks, to the detectors. */
+  function feedDetectors () {
+    feeding = false
+    const devs = fedDevs, rowsOf = fedRows, at = fedAt
+    fedDevs = []
+    fedRows = []
+    fedAt = []
+    for (let i = 0; i < devs.length; i++) feed(devs[i]!, rowsOf[i]!, at[i]!)
+  }
+
+  /** A device's stored rows -> interval consumption for the detectors, in event-time order (in_order rows only). */
+  function feed (dev: DeviceInfo, rows: ReadingRow[], receivedAt: number) {
+    const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
+    const samples: Consumption[] = []
+    for (const row of rows) {
+      // A first reading has no interval, a late one is recomputed in the store: neither is a sample.
+      if (row.intervalMs === null || row.late) continue
+      const sample: Consumption = {
+        subjectId: dev.subject!, subjectKind: dev.subjectKind!, deviceId: dev.id, street: dev.street, unit, ts: row.ts,
+        intervalMs: row.intervalMs, amount: row.amount ?? 0,
+      }
+      if (row.powerW !== null) sample.powerW = row.powerW
+      if (row.implausible) sample.registerFault = 'implausible'
+      else if (row.reset) sample.registerFault = 'reset'
+      samples.push(sample)
+    }
+    if (samples.length > 0) { stats.lastLagMs = Date.now() - receivedAt; sink(samples) }
   }
 
   async function addInSlices (rows: ReadingRow[]): Promise<void> {
@@ -325,7 +373,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     /** Readings queued or being written. */
     get pending () { return batcher.pending },
     /** Drains what is queued; a store that is away is not waited for. */
-    async stop () { stopped = true; batcher.close(); await batcher.drain() },
+    async stop () { stopped = true; batcher.close(); await batcher.drain(); feedDetectors() },
   }
 }
 

@@ -4,8 +4,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
-import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, learnHazard, setCount } from '../detectors/inactivity-expect.ts'
-import { rememberedAs } from '../detectors/inactivity-state.ts'
+import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
+import { quantile, rememberedAs } from '../detectors/inactivity-state.ts'
+import { quantileSorted } from 'simple-statistics'
 
 // ---------------------------------------------------------------- a synthetic elder
 
@@ -642,4 +643,32 @@ test('camera motion is activity: it ends a quiet run and clears an open inactivi
   const clear = d.event!({ ...motion(27, 0), ts: plain.observedAt + 60_000 })
   assert.equal(clear?.phase, 'clear')
   assert.equal(clear?.evidence.reason, 'motion')
+})
+
+test('the standby floor\'s quantile by selection is the number quantileSorted gives on the hours sorted', () => {
+  // Seeded, so a failure repeats: hour sets of every size a subject can remember, few distinct values (many ties) or many.
+  let seed = 12345
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  for (let t = 0; t < 5000; t++) {
+    const n = 1 + Math.floor(rand() * 168), range = [2, 5, 60, 4000][t % 4]!
+    const v = Float64Array.from({ length: n }, () => Math.floor(rand() * range))
+    const p = [0.2, 0, 1, 0.5, rand()][t % 5]!
+    const want = quantileSorted(Array.from(v).sort((a, b) => a - b), p)
+    assert.ok(Object.is(quantile(Float64Array.from(v), n, p), want), `n ${n}, p ${p}`)
+  }
+})
+
+test('stopDeep, decoding the short buckets\' counts two at a time, is the largest deepShare of those seen enough', () => {
+  let seed = 777
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  // No clamp (stopDeepMax past any share), so every bucket's share can show.
+  const cfg = { priorWeight: 2, stopDeepMin: 0, stopDeepMax: 1e9 } as Parameters<typeof stopDeep>[0]
+  for (let t = 0; t < 500; t++) {
+    // At a byte that is not the start of the buffer, counts of every size (some under priorWeight).
+    const s = { hz: new Uint8Array(16 + 3 * BUCKETS * 3 / 2), hzAt: 16 - (t % 3), runLlr: 0 }
+    for (let k = 0; k < 3 * BUCKETS; k++) setCount(s, k, Math.floor(rand() * (t % 2 === 0 ? 40 : MAX_COUNT)))
+    let want = 0
+    for (let b = 0; b < 24; b++) if (countOf(s, b) / 10 >= cfg.priorWeight) want = Math.max(want, deepShare(cfg, s, b))
+    assert.ok(Object.is(stopDeep(cfg, s), want), `case ${t}`)
+  }
 })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, test } from 'vitest'
 import assert from 'node:assert/strict'
+import { connect as tcp } from 'node:net'
 import { STORES, connectDevice, HOUR, seedStreet, startGridcare, type Harness } from './helpers.ts'
 
 for (const store of STORES) describe(store, () => {
@@ -52,6 +53,40 @@ for (const store of STORES) describe(store, () => {
     assert.equal(rows.length, 6)
     assert.equal(rows[0]!.amount, null, 'the first reading has no interval')
     for (const r of rows.slice(1)) assert.ok(Math.abs(r.amount! - 0.1) < 1e-9, `interval energy 0.1 kWh, got ${r.amount}`)
+  })
+
+  test('PUBACKs of publishes sent in one write: one each, in order, as aedes wrote them (MQTT 3.1.1 and 5)', async () => {
+    const dev = (await h.api('POST', '/api/devices', { id: 'm-raw', kind: 'meter', address: 'U201' })).body
+    const str = (x: string) => { const b = Buffer.from(x); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]) }
+    const packet = (type: number, body: Buffer) => Buffer.concat([Buffer.from([type, body.length]), body]) // bodies here are under 128 bytes
+    const ids = [7, 300, 2, 65535]
+    for (const version of [4, 5]) {
+      const props = version === 5 ? Buffer.from([0]) : Buffer.alloc(0)
+      const connect = packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([version, 0xc2, 0, 60]), props, str(`raw-${version}`), str(dev.username), str(dev.password)]))
+      const publishes = ids.map((id, i) => packet(0x32, Buffer.concat([str(dev.topics.telemetry), Buffer.from([id >> 8, id & 0xff]), props,
+        Buffer.from(JSON.stringify({ ts: T0 + (version * 10 + i) * 15 * 60_000, kwh: 10 + i }))])))
+      const expected = Buffer.concat(ids.map((id) => version === 5 ? Buffer.from([0x40, 4, id >> 8, id & 0xff, 0, 0]) : Buffer.from([0x40, 2, id >> 8, id & 0xff])))
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        const s = tcp({ host: '127.0.0.1', port: h.gc.mqttPort! })
+        let buf = Buffer.alloc(0)
+        let connected = false
+        s.on('error', reject)
+        s.on('connect', () => s.write(connect))
+        s.on('data', (d) => {
+          buf = Buffer.concat([buf, d])
+          if (!connected && buf.length >= (version === 5 ? 5 : 4)) {
+            assert.equal(buf[0], 0x20, 'CONNACK')
+            assert.equal(buf[3], 0, 'connection accepted')
+            buf = buf.subarray(2 + buf[1]!)
+            connected = true
+            s.write(Buffer.concat(publishes)) // all four in one write: they are read, stored and acknowledged together
+          }
+          if (connected && buf.length >= expected.length) { s.end(); resolve(buf) }
+        })
+      })
+      assert.deepEqual(got, expected, `MQTT ${version === 5 ? '5' : '3.1.1'}`)
+    }
+    assert.equal((await readings('m-raw')).length, 8, 'every acknowledged reading stored')
   })
 
   test('duplicates, out-of-order and late readings, and a register reset', async () => {
