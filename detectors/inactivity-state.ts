@@ -91,11 +91,11 @@ const RUN_START = 0, RUN_USUAL = 1, RUN_ACTUAL = 2, AWAY_FROM = 3, AWAY_UNTIL = 
  * index, the usual day's Wh above standby: well inside 32 bits); the learned fractions that are
  * always rounded to ten-thousandths (r4()) as ten-thousandths (so exact, as the tables: fix());
  * the subject's hour record (its loc), the last episode's rule (RULES), its peer group's number
- * (-1 none) and flags (what it holds in Held).
+ * (-1 none) and flags (what it holds in Held; whether the usual day was set: usualWh).
  */
 const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7, DAILY = 8,
   RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, SENS_WAKE = 13, RUN_LLR = 14, HOUR_AT = 15, RULE = 16, GROUP = 17, FLAGS = 18
-const HAS_EP = 1, HAS_DOOR = 2
+const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4
 
 /** Rules an episode ended with (lastRule), by number: a handful, kept for the process's life. */
 const RULES: string[] = ['']
@@ -184,10 +184,16 @@ export class State {
   set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day's Wh above standby (whole Wh; inactivity-judge.ts refreshProfile()), refreshed when hist or floor change; ... */
   get daily () { return this.c.i32[this.at32 + I32S + DAILY]! }
-  set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x }
-  /** ... and from it the usual use above standby that makes an hour of day one the person is usually active in, and the use that is activity (computed as read: the same numbers, no room taken). */
-  get usualWh () { const cfg = this.held.cfg; return Math.max(cfg.usualWh, cfg.usualFraction * (this.daily / cfg.wakingHours)) }
-  get activeWh () { const cfg = this.held.cfg; return Math.max(cfg.minActiveWh, cfg.activeFraction * (this.daily / cfg.wakingHours)) }
+  set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x; this.flag(PROFILED, true) }
+  /**
+   * ... and from it the usual use above standby that makes an hour of day one the person is usually
+   * active in, and the use that is activity (computed as read: the same numbers, no room taken). 0
+   * until the usual day is first set (the first hour learned from, or a restore): what they were
+   * when they were fields, set with it.
+   */
+  get usualWh () { if (!this.profiled) return 0; const cfg = this.held.cfg; return Math.max(cfg.usualWh, cfg.usualFraction * (this.daily / cfg.wakingHours)) }
+  get activeWh () { if (!this.profiled) return 0; const cfg = this.held.cfg; return Math.max(cfg.minActiveWh, cfg.activeFraction * (this.daily / cfg.wakingHours)) }
+  private get profiled () { return (this.c.i32[this.at32 + I32S + FLAGS]! & PROFILED) !== 0 }
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
   get runStart () { return this.c.f64[this.b + RUN_START]! }
   set runStart (x: number) { this.c.f64[this.b + RUN_START] = x }
