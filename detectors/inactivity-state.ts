@@ -406,6 +406,8 @@ function select (a: Float64Array, n: number, k: number): number {
 }
 
 const int = z.number().int()
+/** The most a fraction kept in 32-bit ten-thousandths (fix()) holds: a snapshot with more is refused, not clamped. */
+const MAX_FIX = Math.floor(0x7fffffff / TEN_K)
 const wh = int.min(EMPTY)
 const StateSchema = z.object({
   hour: int.min(-1),
@@ -417,14 +419,14 @@ const StateSchema = z.object({
   hist: z.array(wh).length(24 * DAYS),
   floor: int.nonnegative(),
   runStart: z.number().finite(),
-  runScore: z.number().finite().nonnegative(),
+  runScore: z.number().finite().nonnegative().max(MAX_FIX),
   runHours: int.nonnegative(),
   runUsual: z.number().finite().nonnegative(),
   runActual: z.number().finite().nonnegative(),
   // Fields added after the first release default, so an older snapshot still restores (and relearns them).
   litNight: int.nonnegative().default(0),
   litPeak: int.nonnegative().default(0),
-  litLearned: z.number().finite().nonnegative().default(0),
+  litLearned: z.number().finite().nonnegative().max(MAX_FIX).default(0),
   runRecent: z.array(wh).length(2),
   sens: z.number().positive().max(1),
   awayFrom: z.number().finite().default(0),
@@ -441,7 +443,7 @@ const StateSchema = z.object({
   wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),
   doorAt: z.number().finite().nonnegative().default(0),
   doorSeen: z.number().finite().nonnegative().default(0),
-  limIn: z.number().finite().nonnegative().default(0),
+  limIn: z.number().finite().nonnegative().max(MAX_FIX).default(0),
   lastRun: z.array(z.number().finite()).length(2).default(() => [-1, 0]),
   limInH: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   doorRuns: int.nonnegative().default(0),
@@ -451,7 +453,7 @@ const StateSchema = z.object({
   hzTry: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   hzEnd: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   hzDeep: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  runLlr: z.number().finite().nonnegative().default(0),
+  runLlr: z.number().finite().nonnegative().max(MAX_FIX).default(0),
   runFloor: int.nonnegative().default(0),
 })
 

@@ -579,6 +579,17 @@ test('inactivity: a snapshot from the first release (before learned runs, mornin
   assert.deepEqual(now.wake, [0, 0, 0, 0, 0, 0])
 })
 
+test('inactivity: a snapshot whose ten-thousandths fields are past 32 bits is refused, not clamped', () => {
+  const first = { hour: 100, acc: 0, cov: 0, fill: 0, last: 360_000_000, n: 200, hist: new Array(168).fill(50), floor: 40, runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [-1, -1], sens: 0.75, awayUntil: 0, ep: null }
+  const d = createInactivityDetector()
+  d.restore('elder-1', { ...first, runScore: 214_748, runLlr: 214_748, limIn: 214_748, litLearned: 214_748 })
+  assert.equal((d.snapshot('elder-1') as { runScore: number }).runScore, 214_748, 'the most 32-bit ten-thousandths hold, kept')
+  for (const field of ['runScore', 'runLlr', 'limIn', 'litLearned']) {
+    assert.throws(() => d.restore('elder-2', { ...first, [field]: 214_749 }), TypeError, field)
+  }
+  assert.equal(d.snapshot('elder-2'), undefined, 'nothing restored')
+})
+
 test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bits), never wrapped; a restored state snapshots byte for byte as the original', () => {
   // 10 kWh a quarter for an hour (a 40 kW hour): past what an hour is kept as.
   const month = elder({ seed: 4, days: 10 }).map((c) => c.ts > at(8, 10) && c.ts <= at(8, 11) ? { ...c, amount: 10 } : c)
