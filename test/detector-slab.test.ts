@@ -42,5 +42,7 @@ test('a detector set that is dropped frees its states: array buffers do not grow
   const first = buffers()
   for (let r = 0; r < 6; r++) { set = build(); set = null }
   const grown = buffers() - first
-  assert.ok(grown < one / 2, `six more sets built and dropped: array buffers grew ${grown} bytes (a set holds ${one})`)
+  // At a measurement the set just dropped is now and then still counted (seen with and without
+  // optimized code, never more than one set: the engine's, not a chunk kept); kept chunks would be six sets.
+  assert.ok(grown < 1.5 * one, `six more sets built and dropped: array buffers grew ${grown} bytes (a set holds ${one})`)
 })
