@@ -17,16 +17,17 @@
  * snapshot says Wh), so the order snapshots are restored in does not matter.
  */
 import { HOUR, bucketOf, spread } from './hours.ts'
-import { chunkOf, place, wordOf } from './slab.ts'
+import { Slab, wordOf } from './slab.ts'
 
 const HOUR_ = 0, ACC = 1, COV = 2, FILL = 3, LAST = 4
 
 /**
  * The local hour being filled. Its numbers lie in a place of a chunk shared with other subjects
- * (slab.ts place()), Float64 from `f[b]` (exact for any number), each a property (an accessor):
+ * (slab.ts Slab.place()), Float64 from `f[b]` (exact for any number), each a property (an accessor):
  * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box.
  * An HourRecord is a cursor: one object a detector reuses for every subject, pointed at a
- * subject's record by at() (the record is its place's loc: no object per subject).
+ * subject's record by at() (the record is its place's loc in `slab`, its ElectricityHours' one: no
+ * object per subject).
  */
 export class HourRecord {
   f: Float64Array = NOWHERE
@@ -34,9 +35,11 @@ export class HourRecord {
   /** The record it points at (slab.ts loc; -1 none yet). */
   loc = -1
 
+  constructor (readonly slab: Slab) {}
+
   /** Points this cursor at record `loc`. */
   at (loc: number): this {
-    this.loc = loc; this.f = chunkOf(loc).f64; this.b = wordOf(loc)
+    this.loc = loc; this.f = this.slab.chunks[loc >>> 17]!.f64; this.b = wordOf(loc)
     return this
   }
 
@@ -59,9 +62,9 @@ export class HourRecord {
 
 const NOWHERE = new Float64Array(5)
 
-/** A new record, empty: its loc. */
-export function freshHour (): number {
-  const p = place(40), f = p.chunk.f64, b = p.byte / 8
+/** A new record in `slab`, empty: its loc. */
+function freshHour (slab: Slab): number {
+  const p = slab.place(40), f = p.chunk.f64, b = p.byte / 8
   f[b + HOUR_] = -1; f[b + ACC] = 0; f[b + COV] = 0; f[b + FILL] = 0; f[b + LAST] = -Infinity
   return p.loc
 }
@@ -83,6 +86,8 @@ export interface Fed {
 }
 
 export interface ElectricityHours {
+  /** Where its records lie; the detectors given this cut their states from it too (one slab a set, freed with it). */
+  readonly slab: Slab
   readonly offsetMs: number
   readonly maxSpanMs: number
   /** The subject's record (its loc): shared, the one a detector given this already holds for the subject (hold()); else a new one. */
@@ -108,6 +113,7 @@ export const CLOSE = 4
  * (found through what the detectors hold); else each of() is a detector's own.
  */
 export function createElectricityHours (offsetMs: number, maxSpanMs: number, shared: boolean): ElectricityHours {
+  const slab = new Slab()
   const holders: ((subjectId: string) => number)[] = []
   const fed: Fed = { seq: 0, fresh: false, start: 0, end: 0, gap: false, n: 0, closes: new Float64Array(64 * CLOSE) }
   let sample: object | null = null
@@ -144,11 +150,12 @@ export function createElectricityHours (offsetMs: number, maxSpanMs: number, sha
   }
 
   return {
+    slab,
     offsetMs,
     maxSpanMs,
     of (subjectId) {
       if (shared) for (const held of holders) { const r = held(subjectId); if (r >= 0) return r }
-      return freshHour()
+      return freshHour(slab)
     },
     hold (lookup) { holders.push(lookup) },
     feed (rec, c, seen) {

@@ -4,8 +4,8 @@
  * the median of that hour over the last 7 learned days: robust to the odd bath or wash, and exact
  * rather than an estimate that needs weeks to settle.
  *
- * The subject's numbers are not arrays or fields of their own: they lie in one place of a 1 MiB
- * chunk shared with other subjects (slab.ts place()), known by its loc; the detector reads it
+ * The subject's numbers are not arrays or fields of their own: they lie in one place of a
+ * chunk (of its slab, up to 1 MiB) shared with other subjects (slab.ts Slab.place()), known by its loc; the detector reads it
  * through one State it reuses for every subject (a cursor: no object per subject; a typed array of
  * its own costs 96 bytes beside its data, a JS array 48 and 8 an element, an object 24 and 8 a
  * field, a field holding a fraction a 16-byte box as well).
@@ -27,7 +27,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { chunkOf, get12, int32s, place, set12, wordOf, type Chunk } from './slab.ts'
+import { get12, set12, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -91,11 +91,11 @@ const RUN_START = 0, RUN_USUAL = 1, RUN_ACTUAL = 2, AWAY_FROM = 3, AWAY_UNTIL = 
  * index, the usual day's Wh above standby: well inside 32 bits); the learned fractions that are
  * always rounded to ten-thousandths (r4()) as ten-thousandths (so exact, as the tables: fix());
  * the subject's hour record (its loc), the last episode's rule (RULES), its peer group's number
- * (-1 none) and flags (what it holds in Held).
+ * (-1 none) and flags (what it holds in Held; whether the usual day was set: usualWh).
  */
 const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7, DAILY = 8,
   RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, SENS_WAKE = 13, RUN_LLR = 14, HOUR_AT = 15, RULE = 16, GROUP = 17, FLAGS = 18
-const HAS_EP = 1, HAS_DOOR = 2
+const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4
 
 /** Rules an episode ended with (lastRule), by number: a handful, kept for the process's life. */
 const RULES: string[] = ['']
@@ -106,14 +106,14 @@ const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: 
 /**
  * A subject's state, read through a cursor: one State object a detector reuses for every subject,
  * pointed at one by at() (no object per subject: it cost 80 bytes, its hour record 40 more). The
- * subject's numbers lie in one place of a chunk shared with other subjects (slab.ts place()): from
+ * subject's numbers lie in one place of a chunk shared with other subjects (slab.ts Slab.place()): from
  * byte 8 * b, the F64 scalars, then I32 32-bit integers (i32, at32), the remembered hours with
  * what is derived from them (hist, histAt) and the hazards' counts (hz, hzAt). What is not a
  * number (the episode, the door's table, the peer group) is in the detector's Held, by subject.
  */
 export class State {
   /** The subject's electricity by local hour (electricity-hours.ts): the hour being filled, its kWh, coverage, gap-filled share, the last sample taken; shared with night load in the set. Snapshotted as this state's hour, acc, cov, fill and last. */
-  readonly h = new HourRecord()
+  readonly h: HourRecord
   /** The chunk the subject's place is in, and the place's start in its Float64 view; where its 32-bit integers, remembered hours and hazard counts begin. */
   c: Chunk = NO_CHUNK
   b = 0
@@ -131,11 +131,12 @@ export class State {
   loc = -1
   private e: Episode | null = null
 
-  constructor (readonly held: Held) {}
+  /** `slab`: where the detector's states and hour records lie (its ElectricityHours' slab). */
+  constructor (readonly held: Held, readonly slab: Slab) { this.h = new HourRecord(slab) }
 
   /** Points this cursor at subject number i, whose place is `loc`. */
   at (i: number, loc: number): this {
-    const c = chunkOf(loc), b = wordOf(loc), at32 = 2 * (b + F64)
+    const c = this.slab.chunks[loc >>> 17]!, b = wordOf(loc), at32 = 2 * (b + F64)
     this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32
     this.histAt = 8 * b + HIST_BYTE; this.hzAt = 8 * b + HZ_BYTE
     this.h.at(c.i32[at32 + I32S + HOUR_AT]!)
@@ -183,10 +184,16 @@ export class State {
   set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day's Wh above standby (whole Wh; inactivity-judge.ts refreshProfile()), refreshed when hist or floor change; ... */
   get daily () { return this.c.i32[this.at32 + I32S + DAILY]! }
-  set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x }
-  /** ... and from it the usual use above standby that makes an hour of day one the person is usually active in, and the use that is activity (computed as read: the same numbers, no room taken). */
-  get usualWh () { const cfg = this.held.cfg; return Math.max(cfg.usualWh, cfg.usualFraction * (this.daily / cfg.wakingHours)) }
-  get activeWh () { const cfg = this.held.cfg; return Math.max(cfg.minActiveWh, cfg.activeFraction * (this.daily / cfg.wakingHours)) }
+  set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x; this.flag(PROFILED, true) }
+  /**
+   * ... and from it the usual use above standby that makes an hour of day one the person is usually
+   * active in, and the use that is activity (computed as read: the same numbers, no room taken). 0
+   * until the usual day is first set (the first hour learned from, or a restore): what they were
+   * when they were fields, set with it.
+   */
+  get usualWh () { if (!this.profiled) return 0; const cfg = this.held.cfg; return Math.max(cfg.usualWh, cfg.usualFraction * (this.daily / cfg.wakingHours)) }
+  get activeWh () { if (!this.profiled) return 0; const cfg = this.held.cfg; return Math.max(cfg.minActiveWh, cfg.activeFraction * (this.daily / cfg.wakingHours)) }
+  private get profiled () { return (this.c.i32[this.at32 + I32S + FLAGS]! & PROFILED) !== 0 }
   /** The current quiet run: event time it began (-1: none), score (usually-active hours that were quiet), ... */
   get runStart () { return this.c.f64[this.b + RUN_START]! }
   set runStart (x: number) { this.c.f64[this.b + RUN_START] = x }
@@ -240,8 +247,8 @@ export class State {
   set runFloor (x: number) { this.c.i32[this.at32 + I32S + RUN_FLOOR] = x }
 }
 
-/** The hour record (its loc) of the state in place `loc`, read without a cursor. */
-export const hourOf = (loc: number) => chunkOf(loc).i32[2 * (wordOf(loc) + F64) + I32S + HOUR_AT]!
+/** The hour record (its loc) of the state in place `loc` of `slab`, read without a cursor. */
+export const hourOf = (slab: Slab, loc: number) => slab.chunkOf(loc).i32[2 * (wordOf(loc) + F64) + I32S + HOUR_AT]!
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
 export const whAt = (s: State, i: number) => decode(get12(s.hist, s.histAt, i))
@@ -280,7 +287,7 @@ export const setLastRun = (s: State, hour: number, score: number) => { s.i32[s.a
 export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
 /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (-1 unknown). */
 export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.doorH[k]! / TEN_K
-export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= int32s(24).fill(-TEN_K))[k] = fix(hours) }
+export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= s.slab.int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
 /** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
@@ -288,7 +295,7 @@ const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, 
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
-  const p = place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64)
+  const p = s.slab.place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64)
   c.f64.fill(0, b, b + F64)
   c.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
   c.i32[at32 + LAST_RUN] = -TEN_K; c.i32[at32 + LAST_RUN + 1] = 0
@@ -399,6 +406,8 @@ function select (a: Float64Array, n: number, k: number): number {
 }
 
 const int = z.number().int()
+/** The most a fraction kept in 32-bit ten-thousandths (fix()) holds: a snapshot with more is refused, not clamped. */
+const MAX_FIX = Math.floor(0x7fffffff / TEN_K)
 const wh = int.min(EMPTY)
 const StateSchema = z.object({
   hour: int.min(-1),
@@ -410,14 +419,14 @@ const StateSchema = z.object({
   hist: z.array(wh).length(24 * DAYS),
   floor: int.nonnegative(),
   runStart: z.number().finite(),
-  runScore: z.number().finite().nonnegative(),
+  runScore: z.number().finite().nonnegative().max(MAX_FIX),
   runHours: int.nonnegative(),
   runUsual: z.number().finite().nonnegative(),
   runActual: z.number().finite().nonnegative(),
   // Fields added after the first release default, so an older snapshot still restores (and relearns them).
   litNight: int.nonnegative().default(0),
   litPeak: int.nonnegative().default(0),
-  litLearned: z.number().finite().nonnegative().default(0),
+  litLearned: z.number().finite().nonnegative().max(MAX_FIX).default(0),
   runRecent: z.array(wh).length(2),
   sens: z.number().positive().max(1),
   awayFrom: z.number().finite().default(0),
@@ -434,7 +443,7 @@ const StateSchema = z.object({
   wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),
   doorAt: z.number().finite().nonnegative().default(0),
   doorSeen: z.number().finite().nonnegative().default(0),
-  limIn: z.number().finite().nonnegative().default(0),
+  limIn: z.number().finite().nonnegative().max(MAX_FIX).default(0),
   lastRun: z.array(z.number().finite()).length(2).default(() => [-1, 0]),
   limInH: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   doorRuns: int.nonnegative().default(0),
@@ -444,7 +453,7 @@ const StateSchema = z.object({
   hzTry: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   hzEnd: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
   hzDeep: z.array(z.number().finite().nonnegative().max(MAX_COUNT / TENTHS)).length(BUCKETS).default(() => new Array<number>(BUCKETS).fill(0)),
-  runLlr: z.number().finite().nonnegative().default(0),
+  runLlr: z.number().finite().nonnegative().max(MAX_FIX).default(0),
   runFloor: int.nonnegative().default(0),
 })
 

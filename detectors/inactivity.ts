@@ -270,8 +270,9 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   // Each subject's state is a place (slab.ts), read through the cursor `s` (inactivity-state.ts State); `peer` reads a peer's.
   const states = new SubjectPlaces(index)
   const held: Held = { eps: new Map(), doors: new Map(), groups: [], cfg }
-  const cur = new State(held), peer = new State(held)
-  hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(loc) })
+  // States are cut from the hour records' slab: the set's one, freed with the set.
+  const cur = new State(held, hrs.slab), peer = new State(held, hrs.slab)
+  hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(hrs.slab, loc) })
   const groups = new Map<string, PeerGroup>()
   let scratch = new Float64Array(64)
   const idx = (t: number) => Math.floor((t + cfg.offsetMs) / HOUR)

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { parseSnapshot } from './types.ts'
-import { place, type Chunk } from './slab.ts'
+import type { Chunk, Slab } from './slab.ts'
 
 import { HOUR } from './hours.ts'
 
@@ -19,7 +19,7 @@ export const INFO = 1
 export const FAULT = 2
 
 /**
- * A device's numbers lie in a place of a chunk shared with other devices (slab.ts place()), each a
+ * A device's numbers lie in a place of a chunk shared with other devices (slab.ts Slab.place(); the detector's own slab), each a
  * property of Device (an accessor): from `c.f64[b]` F64 times and durations (exact for any number:
  * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box),
  * then in 32-bit integers two counts and levels and the unit and `live` as 0 or 1.
@@ -32,8 +32,8 @@ export class Device {
   readonly c: Chunk
   readonly b: number
 
-  constructor (id: string, subject: string, unit: 'kwh' | 'm3') {
-    const p = place(BYTES)
+  constructor (slab: Slab, id: string, subject: string, unit: 'kwh' | 'm3') {
+    const p = slab.place(BYTES)
     this.id = id; this.subject = subject; this.c = p.chunk; this.b = p.byte / 8
     this.unit = unit
   }
@@ -96,8 +96,9 @@ export class Device {
   set faultLevel (x: number) { this.c.i32[2 * (this.b + F64) + 1] = x }
 }
 
-export function freshDevice (id: string, subject: string, unit: 'kwh' | 'm3', ts: number, intervalMs: number): Device {
-  const d = new Device(id, subject, unit)
+/** A new device, its numbers in a place of `slab`. */
+export function freshDevice (slab: Slab, id: string, subject: string, unit: 'kwh' | 'm3', ts: number, intervalMs: number): Device {
+  const d = new Device(slab, id, subject, unit)
   d.last = -1; d.cadence = intervalMs; d.lag = 0; d.learned = 0; d.zeroMs = 0; d.longestZero = 0; d.zeroFrom = -1; d.powered = 0; d.minPos = 0
   d.lastReset = -1; d.faultLevel = NO_FAULT; d.faultFrom = -1; d.faultUntil = -1; d.tickLast = ts - intervalMs; d.step = 0; d.live = false; d.offline = -1; d.stuck = -1
   return d
@@ -145,9 +146,9 @@ export function toSnapshot (devices: readonly Device[]): unknown {
   }
 }
 
-/** Parses a subject's snapshot; throws a TypeError naming what is wrong. */
-export function fromSnapshot (subject: string, raw: unknown): Device[] {
+/** Parses a subject's snapshot into devices in `slab`; throws a TypeError naming what is wrong. */
+export function fromSnapshot (slab: Slab, subject: string, raw: unknown): Device[] {
   const data = parseSnapshot('meter-health', SubjectSchema, raw)
   // The numbers through their accessors (Object.assign sets, it does not define); id and unit as made.
-  return data.devices.map(({ id, unit, ...d }) => Object.assign(freshDevice(id, subject, unit, 0, 1), d))
+  return data.devices.map(({ id, unit, ...d }) => Object.assign(freshDevice(slab, id, subject, unit, 0, 1), d))
 }

@@ -21,6 +21,7 @@
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
 import { SubjectIndex, SubjectMap } from './subject-index.ts'
+import { Slab } from './slab.ts'
 import { FAULT, HOUR, freshDevice, fromSnapshot, toSnapshot, type Device } from './meter-health-state.ts'
 import {
   METER_FAULT_KIND, METER_OFFLINE_KIND, METER_STUCK_KIND, arrive, neverZero, offlineLimit, offlineRaise, registerFault, silenceLimit, stuck,
@@ -103,6 +104,8 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   const cfg = resolve(opts)
   const name = 'meter_health'
   const devices = new Map<string, Device>()
+  // Devices' numbers are cut from this detector's own slab, freed with it.
+  const slab = new Slab()
   let memoId: string | undefined, memoDev: Device | undefined
   // A subject's devices: the device itself when it has one (most have), a list when several.
   const index = opts.index ?? new SubjectIndex()
@@ -193,7 +196,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       if (!(c.ts > 0 && c.ts < Infinity) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
       let d = devices.get(c.deviceId)
       if (d !== undefined && (d.subject !== c.subjectId || d.unit !== c.unit)) { retire(d, c.ts, `${d.id} now meters ${c.subjectId}`); d = undefined }
-      if (d === undefined) { d = freshDevice(c.deviceId, c.subjectId, c.unit, c.ts, c.intervalMs); add(d) }
+      if (d === undefined) { d = freshDevice(slab, c.deviceId, c.subjectId, c.unit, c.ts, c.intervalMs); add(d) }
       if (c.ts <= d.last) return next()
       observe(d.id, c.ts)
       // Emitted only when there is a verdict: c.ts passed to emit() is boxed at each call.
@@ -246,7 +249,7 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       return bySubject.has(subjectId) ? toSnapshot(devicesOf(subjectId)) : undefined
     },
     restore (subjectId: string, state: unknown) {
-      const list = fromSnapshot(subjectId, state)
+      const list = fromSnapshot(slab, subjectId, state)
       for (const d of devicesOf(subjectId)) devices.delete(d.id)
       memoId = undefined
       bySubject.delete(subjectId)

@@ -1,6 +1,6 @@
 /**
  * Per-subject state of the night-load detector: a dozen numbers and three 24-entry tables of small
- * integers, all kept in a shared chunk (slab.ts place(): no typed array of their own, 200 bytes with
+ * integers, all kept in a shared chunk (slab.ts Slab.place(): no typed array of their own, 200 bytes with
  * the hour record's loc and the episode flag; read through a cursor, no object per subject), so
  * that the state is its own short JSON snapshot (about 600 bytes) and a restored detector is
  * bit-identical to the original.
@@ -13,7 +13,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
-import { chunkOf, place, wordOf, type Chunk } from './slab.ts'
+import { wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -25,7 +25,7 @@ export const MAX_WINDOW = 16
 export type { Episode }
 
 /**
- * Where a subject's numbers lie in its place of a shared chunk (slab.ts place()): from byte 8 * b,
+ * Where a subject's numbers lie in its place of a shared chunk (slab.ts Slab.place()): from byte 8 * b,
  * F64 scalars that may hold fractions or epoch times (a Float64Array holds any number exactly;
  * an object's field would cost its slot and a 16-byte box); then I32 integer scalars (hour and day
  * indices, 24-bit masks) from `at` = 2 * (b + F64) in the 32-bit view; then per hour of day the
@@ -48,7 +48,7 @@ const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: 
  */
 export class State {
   /** The subject's electricity by local hour (electricity-hours.ts; shared with inactivity in the set): the hour being filled, its exact kWh and ms covered, the last sample taken. Snapshotted as this state's hour, acc (Wh), cov and last. */
-  readonly h = new HourRecord()
+  readonly h: HourRecord
   c: Chunk = NO_CHUNK
   b = 0
   /** Where the integer scalars begin in the 32-bit view. */
@@ -57,11 +57,12 @@ export class State {
   i = -1
   private e: Episode | null = null
 
-  constructor (readonly eps: Map<number, Episode>) {}
+  /** `slab`: where the detector's states and hour records lie (its ElectricityHours' slab). */
+  constructor (readonly eps: Map<number, Episode>, readonly slab: Slab) { this.h = new HourRecord(slab) }
 
   /** Points this cursor at subject number i, whose place is `loc`. */
   on (i: number, loc: number): this {
-    const c = chunkOf(loc), b = wordOf(loc), at = 2 * (b + F64)
+    const c = this.slab.chunks[loc >>> 17]!, b = wordOf(loc), at = 2 * (b + F64)
     this.i = i; this.c = c; this.b = b; this.at = at
     this.h.at(c.i32[at + HOUR_AT]!)
     this.e = c.i32[at + HAS_EP] === 0 ? null : this.eps.get(i)!
@@ -123,7 +124,7 @@ export const tables = (s: State) => ({
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
-  const p = place(BYTES), at = 2 * (p.byte / 8 + F64)
+  const p = s.slab.place(BYTES), at = 2 * (p.byte / 8 + F64)
   p.chunk.u8.fill(0, p.byte, p.byte + BYTES)
   p.chunk.i32[at + HOUR_AT] = hour
   s.eps.delete(i)
@@ -133,8 +134,8 @@ export function freshState (s: State, i: number, hour: number): number {
   return p.loc
 }
 
-/** The hour record (its loc) of the state in place `loc`, read without a cursor. */
-export const hourOf = (loc: number) => chunkOf(loc).i32[2 * (wordOf(loc) + F64) + HOUR_AT]!
+/** The hour record (its loc) of the state in place `loc` of `slab`, read without a cursor. */
+export const hourOf = (slab: Slab, loc: number) => slab.chunkOf(loc).i32[2 * (wordOf(loc) + F64) + HOUR_AT]!
 
 /** Rounds Wh to 0.1 Wh. */
 export const r1 = (x: number) => Math.round(x * 10) / 10

@@ -100,9 +100,10 @@ export function createNightLoadDetector (opts: NightLoadOptions = {}): Detector 
   const index = opts.index ?? new SubjectIndex()
   // Each subject's state is a place (slab.ts), read through the cursor `cur` (night-load-state.ts State).
   const states = new SubjectPlaces(index)
-  const cur = new State(new Map())
+  // States are cut from the hour records' slab: the set's one, freed with the set.
   const hrs = ownHours('night_load', opts.hours, cfg.offsetMs, cfg.maxSpanMs)
-  hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(loc) })
+  const cur = new State(new Map(), hrs.slab)
+  hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(hrs.slab, loc) })
 
   /** The cursor on subject `id`'s state (a fresh state when it has none and `make`); null when it has none. */
   function stateOf (id: string, make: boolean): State | null {

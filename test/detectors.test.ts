@@ -557,6 +557,17 @@ test('camera: a fall after the last one was resolved pages again; before that it
   assert.equal(cam.event!(fall(14))?.phase, 'raise', 'resolved, then a new fall')
 })
 
+test('inactivity: before its first learned hour a subject has no usual or active Wh (0), so any use in the morning is its waking', () => {
+  // Two 15-minute samples of 10 Wh from 05:00 local, on a fresh subject: the old tree (usualWh and
+  // activeWh fields, 0 until the first learned hour) took them as the morning's first activity.
+  const d = createInactivityDetector()
+  const day = T0 + 40 * DAY
+  for (const k of [1, 2]) d.update({ subjectId: 'e1', subjectKind: 'lone_elder', deviceId: 'm1', street: 'S1', unit: 'kwh', ts: day + 5 * H + k * Q, intervalMs: Q, amount: 0.01 })
+  const s = d.snapshot('e1') as { wakeDay: number, n: number }
+  assert.equal(s.n, 0)
+  assert.equal(s.wakeDay, Math.floor((day + 8 * H) / DAY))
+})
+
 test('inactivity: a snapshot from the first release (before learned runs, mornings and doors) still restores', () => {
   const first = { hour: 100, acc: 0, cov: 0, fill: 0, last: 360_000_000, n: 200, hist: new Array(168).fill(50), floor: 40, runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [-1, -1], sens: 0.75, awayUntil: 0, ep: null }
   const d = createInactivityDetector()
@@ -566,6 +577,17 @@ test('inactivity: a snapshot from the first release (before learned runs, mornin
   assert.equal(now.n, 200)
   assert.deepEqual(now.lim, new Array(24).fill(-1), 'what is new starts unknown')
   assert.deepEqual(now.wake, [0, 0, 0, 0, 0, 0])
+})
+
+test('inactivity: a snapshot whose ten-thousandths fields are past 32 bits is refused, not clamped', () => {
+  const first = { hour: 100, acc: 0, cov: 0, fill: 0, last: 360_000_000, n: 200, hist: new Array(168).fill(50), floor: 40, runStart: -1, runScore: 0, runHours: 0, runUsual: 0, runActual: 0, runRecent: [-1, -1], sens: 0.75, awayUntil: 0, ep: null }
+  const d = createInactivityDetector()
+  d.restore('elder-1', { ...first, runScore: 214_748, runLlr: 214_748, limIn: 214_748, litLearned: 214_748 })
+  assert.equal((d.snapshot('elder-1') as { runScore: number }).runScore, 214_748, 'the most 32-bit ten-thousandths hold, kept')
+  for (const field of ['runScore', 'runLlr', 'limIn', 'litLearned']) {
+    assert.throws(() => d.restore('elder-2', { ...first, [field]: 214_749 }), TypeError, field)
+  }
+  assert.equal(d.snapshot('elder-2'), undefined, 'nothing restored')
 })
 
 test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bits), never wrapped; a restored state snapshots byte for byte as the original', () => {
