@@ -70,7 +70,7 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
       notifyWorker: (workerId, task, why) => broker.publish(workerTopic(workerId), JSON.stringify({ event: 'task', why, task })),
     })
     // detectors -> alerts, for live samples and warm-up alike; alerts logs its own failures.
-    const detect = (s: Consumption) => { for (const a of detectors.update(s)) alerts.handleAnomaly(a).catch(() => null) }
+    const detect = (s: Consumption) => { const found = detectors.update(s); for (let i = 0; i < found.length; i++) alerts.handleAnomaly(found[i]!).catch(() => null) }
     // Drones: detections of a place and the fleet's own trouble, both subject-less.
     const place = (a: PlaceAnomaly) => { alerts.handlePlace(a).catch(() => null) }
     const droneDetector = createDroneDetector()
