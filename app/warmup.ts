@@ -1,5 +1,5 @@
 import type { Db } from '../store/index.ts'
-import type { Consumption, SubjectKind } from '../vocab/index.ts'
+import { unitOf, type Consumption, type SubjectKind } from '../vocab/index.ts'
 
 const HOUR = 3_600_000
 
@@ -21,7 +21,7 @@ export async function warmUp (db: Db, feed: (s: Consumption) => void, days = 14)
     ORDER BY e.device_id, e.bucket`, [days])
   for (const r of rows) {
     feed({
-      subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: r.kind === 'water_meter' ? 'm3' : 'kwh',
+      subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: unitOf(r.kind),
       ts: r.bucket.getTime() + HOUR, intervalMs: HOUR, amount: Number(r.amount),
     })
   }

@@ -5,7 +5,7 @@ import type { DeviceInfo } from '../registry/index.ts'
 import { isTransient, storeTask, type Db } from '../store/index.ts'
 import {
   CameraEventPayload, DroneDetectionPayload, EventTime, DroneTelemetryPayload, fastMeterReading, fastMeterReadings, MeterBatchPayload, MeterReadingPayload,
-  parseDeviceTopic, type Consumption, type DroneDetection, type DroneTelemetry, type SubjectEvent,
+  parseDeviceTopic, unitOf, type Consumption, type DroneDetection, type DroneTelemetry, type SubjectEvent,
 } from '../vocab/index.ts'
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
@@ -233,7 +233,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
   }
 
   function meter (msg: DeviceMessage, dev: DeviceInfo, body: unknown): Promise<void> {
-    const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
+    const unit = unitOf(dev.kind)
     const isBatch = typeof body === 'object' && body !== null && 'readings' in body
     const items = isBatch ? (body as { readings: unknown }).readings : undefined
     if (Array.isArray(items) && items.length > MAX_BATCH_READINGS) {
@@ -339,7 +339,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
 
   /** A device's stored rows -> interval consumption for the detectors, in event-time order (in_order rows only). */
   function feed (dev: DeviceInfo, rows: ReadingRow[], receivedAt: number) {
-    const unit = dev.kind === 'water_meter' ? 'm3' : 'kwh'
+    const unit = unitOf(dev.kind)
     const samples: Consumption[] = []
     for (const row of rows) {
       // A first reading has no interval, a late one is recomputed in the store: neither is a sample.

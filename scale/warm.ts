@@ -5,7 +5,7 @@
  * of each device's last hour, so a partition that moved mid-hour misses nothing).
  */
 import type { Db } from '../store/index.ts'
-import type { Consumption, SubjectKind } from '../vocab/index.ts'
+import { unitOf, type Consumption, type SubjectKind } from '../vocab/index.ts'
 
 const HOUR = 3_600_000
 
@@ -18,7 +18,7 @@ interface RawRow {
 function rawSample (r: RawRow): Consumption {
   const fault = r.amount === null ? 'implausible' as const : r.reset ? 'reset' as const : null
   return {
-    subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: r.kind === 'water_meter' ? 'm3' : 'kwh',
+    subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: unitOf(r.kind),
     ts: r.ts.getTime(), intervalMs: Number(r.interval_ms), amount: r.amount ?? 0, ...(r.power_w !== null ? { powerW: r.power_w } : {}), ...(fault ? { registerFault: fault } : {}),
   }
 }
@@ -62,7 +62,7 @@ export async function readHistory (db: Db, devices: string[]): Promise<Consumpti
   const byDevice = new Map<string, Consumption[]>()
   const push = (x: Consumption) => { const l = byDevice.get(x.deviceId) ?? []; l.push(x); byDevice.set(x.deviceId, l) }
   for (const r of hourly) {
-    push({ subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: r.kind === 'water_meter' ? 'm3' : 'kwh', ts: r.bucket.getTime() + HOUR, intervalMs: HOUR, amount: Number(r.amount) })
+    push({ subjectId: r.subject, subjectKind: r.subject_kind, deviceId: r.device_id, street: r.street, unit: unitOf(r.kind), ts: r.bucket.getTime() + HOUR, intervalMs: HOUR, amount: Number(r.amount) })
   }
   for (const r of raw) push(rawSample(r))
   return [...byDevice.values()].flat()

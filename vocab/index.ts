@@ -134,6 +134,9 @@ export const DroneDetectionPayload = z.object({
 
 // ---------------------------------------------------------------- between stages
 
+/** What a meter of this kind reports: cubic metres for a water meter, kWh for the rest. */
+export const unitOf = (kind: string): 'kwh' | 'm3' => kind === 'water_meter' ? 'm3' : 'kwh'
+
 /** A stored meter reading turned into interval consumption: ingest -> detectors. */
 export interface Consumption {
   subjectId: string
