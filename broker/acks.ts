@@ -36,8 +36,12 @@ export function createAckWriter () {
   let releasing = false
   let closed: Error | undefined
 
-  /** Acknowledges `packet` with the others of this turn; `done` (aedes' callback) is called after the write. */
+  /**
+   * Acknowledges a QoS 1 `packet` with the others of this turn; `done` (aedes' callback) is called
+   * after the write. A QoS 0 or 2 packet is aedes' to answer: `done` at once.
+   */
   function ack (client: Acked, packet: PublishPacket, done: Done) {
+    if (packet.qos !== 1) return done(null)
     packet.qos = 0
     let ids = client.gcAckIds
     if (ids === undefined) { ids = client.gcAckIds = []; client.gcAckDone = [] }

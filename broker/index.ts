@@ -131,9 +131,7 @@ function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
 
 /** Answers a stored publish: its PUBACK goes out with the others of this turn (QoS 1), or aedes goes on (QoS 0 and 2). */
 function answerStored (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
-  if (!waiting.delete(a)) return
-  if (a.packet.qos === 1) acks.ack(client, a.packet, a.done)
-  else a.done(null)
+  if (waiting.delete(a)) acks.ack(client, a.packet, a.done)
 }
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
@@ -237,8 +235,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     packet.payload = Buffer.alloc(0)
     packet.retain = false
     ;(packet as Stored)[STORED] = true
-    if (packet.qos === 1) acks.ack(client, packet, done)
-    else done(null)
+    acks.ack(client, packet, done)
   }
   // MQTT 5: aedes writes the PUBACK with its reason at once, so the client's acks gathered before it go first.
   const refuseV5 = (client: GcClient, done: (err?: Error | null) => void, err: Error) => {
