@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { GridcareError } from '../errors/index.ts'
-import type { Queryable } from '../store/index.ts'
+import { UNIQUE_VIOLATION, type Queryable } from '../store/index.ts'
 import type { Anomaly, Confidence, Severity } from '../vocab/index.ts'
 import { absentAt, explainsQuiet } from './absences.ts'
 import type { Checkins } from './checkins.ts'
@@ -53,7 +53,7 @@ export function createEpisodes (ctx: AlertsContext, parts: { lifecycle: Lifecycl
     const tell = await db.transaction((tx) => judge(tx, a)).catch((err) => {
       // Another worker raised or reopened this episode first (a street's partition handed over mid-flight):
       // the unique indexes on open episodes and on (subject, kind, started_at) keep it one alert.
-      if ((err as { code?: string }).code !== '23505') throw err
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
       log.info({ subject: a.subjectId, kind: a.kind }, 'episode already raised elsewhere: no second alert')
       return null
     })

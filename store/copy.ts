@@ -15,6 +15,19 @@ const TRAILER = Buffer.from([0xff, 0xff])
 /** Rows per piece, so a large load never sits in memory as one buffer. */
 const PIECE_ROWS = 5000
 
+/** Postgres' SQLSTATE for a unique key broken: a duplicate row. */
+export const UNIQUE_VIOLATION = '23505'
+/** The savepoint a COPY of rows that may already be stored runs under (Transaction.copyNewRows), on both stores. */
+export const COPY_SAVEPOINT = 'gridcare_copy_new'
+
+/** Byte arrays one after another in one. */
+export function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.length }
+  return out
+}
+
 /** Rows in COPY's binary format, in pieces: the header, the rows, the trailer. */
 export function * encodeBinary (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Generator<Buffer> {
   yield HEADER

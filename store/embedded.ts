@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import { copySql, encodeBinary } from './copy.ts'
+import { concat, copySql, encodeBinary } from './copy.ts'
 import type { ErrorData, StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './embedded-worker.ts'
 import { fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
 import type { CopyColumn, CopyRow, Db, QueryResult } from './types.ts'
@@ -51,13 +51,7 @@ const workerFile = new URL('./embedded-worker.mjs', import.meta.url)
 type Body = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, 'id'> : never : never
 
 /** COPY data in one piece, whose memory is handed over to the store's thread. */
-function copyBytes (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Uint8Array {
-  const pieces = [...encodeBinary(columns, rows)]
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of pieces) { out.set(p, at); at += p.length }
-  return out
-}
+const copyBytes = (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Uint8Array => concat([...encodeBinary(columns, rows)])
 
 async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()

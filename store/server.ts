@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from 'pino'
-import { copySql, encodeBinary } from './copy.ts'
+import { COPY_SAVEPOINT, copySql, encodeBinary, UNIQUE_VIOLATION } from './copy.ts'
 import type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
 
 /** Postgres error codes worth another try: connection loss, shutdown, serialization. */
@@ -34,21 +34,19 @@ const wrapTransaction = (c: pg.PoolClient): Transaction => ({
   copyRows: (table, columns, rows) => copyInto(c, table, columns, rows),
   async copyNewRows (table, columns, rows) {
     if (rows.length === 0) return true
-    await c.query(`SAVEPOINT ${SAVEPOINT}`)
+    await c.query(`SAVEPOINT ${COPY_SAVEPOINT}`)
     try {
       await copyInto(c, table, columns, rows)
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
-      await c.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`)
+      await c.query(`ROLLBACK TO SAVEPOINT ${COPY_SAVEPOINT}; RELEASE SAVEPOINT ${COPY_SAVEPOINT}`)
       return false
     }
-    await c.query(`RELEASE SAVEPOINT ${SAVEPOINT}`)
+    await c.query(`RELEASE SAVEPOINT ${COPY_SAVEPOINT}`)
     return true
   },
 })
 
-const UNIQUE_VIOLATION = '23505'
-const SAVEPOINT = 'gridcare_copy_new'
 
 export interface ServerDbOptions {
   url: string
