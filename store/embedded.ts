@@ -126,6 +126,11 @@ async function openInWorker (dataDir: string): Promise<Db> {
       if (got) Atomics.store(flag, 0, 0) // an answer to an earlier call: wait on
     }
   }
+  /** A COPY in transaction `tx`, its data handed over to the store's thread; whether it wrote (onlyNew: Transaction.copyNewRows). */
+  const copy = (tx: number, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[], onlyNew: boolean): boolean => {
+    const bytes = copyBytes(columns, rows)
+    return callSync<boolean>({ op: 'copy', tx, table, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew }, [bytes.buffer as ArrayBuffer])
+  }
   const query = <T>(sql: string, params?: unknown[]) => call<QueryResult<T>>({ op: 'query', sql, ...(params ? { params } : {}) })
   let closing: Promise<void> | undefined
   return {
@@ -142,14 +147,10 @@ async function openInWorker (dataDir: string): Promise<Db> {
         result = await fn({
           query: async (sql, params) => callSync({ op: 'query', sql, ...(params ? { params } : {}), tx }),
           async copyRows (table, columns, rows) {
-            if (rows.length === 0) return
-            const bytes = copyBytes(columns, rows)
-            callSync({ op: 'copy', tx, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew: false }, [bytes.buffer as ArrayBuffer])
+            if (rows.length > 0) copy(tx, table, columns, rows, false)
           },
           async copyNewRows (table, columns, rows) {
-            if (rows.length === 0) return true
-            const bytes = copyBytes(columns, rows)
-            return callSync<boolean>({ op: 'copy', tx, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew: true }, [bytes.buffer as ArrayBuffer])
+            return rows.length === 0 || copy(tx, table, columns, rows, true)
           },
         })
       } catch (err) {

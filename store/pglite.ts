@@ -65,16 +65,20 @@ export function pgliteTransaction (pg: PGlite, tx: PgliteTransaction, fsm?: FsmK
     ...q,
     async copyRows (table, columns, rows) {
       if (rows.length === 0) return
-      await copyInto(pg, copySql(table, columns, 'STDIN'), [...encodeBinary(columns, rows)], false)
-      await fsm?.(q, table)
+      await copyTo(pg, q, fsm, table, copySql(table, columns, 'STDIN'), [...encodeBinary(columns, rows)], false)
     },
     async copyNewRows (table, columns, rows) {
       if (rows.length === 0) return true
-      const wrote = await copyInto(pg, copySql(table, columns, 'STDIN'), [...encodeBinary(columns, rows)], true)
-      if (wrote) await fsm?.(q, table)
-      return wrote
+      return copyTo(pg, q, fsm, table, copySql(table, columns, 'STDIN'), [...encodeBinary(columns, rows)], true)
     },
   }
+}
+
+/** copyInto `table`, then, when it wrote, its chunks' free space maps seen to: the one way a COPY is made on the embedded store, on either thread. */
+export async function copyTo (pg: PGlite, q: Queryable, fsm: FsmKeeper | undefined, table: string, sql: string, data: readonly Uint8Array[], onlyNew: boolean): Promise<boolean> {
+  const wrote = await copyInto(pg, sql, data, onlyNew)
+  if (wrote) await fsm?.(q, table)
+  return wrote
 }
 
 /** After a COPY into `table`: see that its chunks' btree indexes have a free space map (fsmKeeper). */
