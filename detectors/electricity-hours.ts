@@ -39,7 +39,7 @@ export class HourRecord {
 
   /** Points this cursor at record `loc`. */
   at (loc: number): this {
-    this.loc = loc; this.f = this.slab.chunks[loc >>> 17]!.f64; this.b = wordOf(loc)
+    this.loc = loc; this.f = this.slab.chunkOf(loc).f64; this.b = wordOf(loc)
     return this
   }
 
@@ -102,10 +102,10 @@ export interface ElectricityHours {
   feed (rec: HourRecord, c: { ts: number, intervalMs: number, amount: number }, seen: number): Fed
 }
 
-/** A closed hour's numbers in `closes`. */
 /** The most Wh an hour is remembered as by the detectors that keep hours (16 bits; 32.8 kW held for the hour, past any home's main fuse). */
 export const MAX_WH = 0x7fff
 
+/** A closed hour's numbers in `closes`. */
 export const CLOSE = 4
 
 /**

@@ -27,7 +27,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { get12, set12, wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, get12, set12, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -101,7 +101,6 @@ const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4
 const RULES: string[] = ['']
 const ruleNo = (rule: string) => { let k = RULES.indexOf(rule); if (k < 0) k = RULES.push(rule) - 1; return k }
 
-const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: new Int32Array(0), u8: new Uint8Array(0), f64: new Float64Array(0) }
 
 /**
  * A subject's state, read through a cursor: one State object a detector reuses for every subject,
@@ -115,7 +114,7 @@ export class State {
   /** The subject's electricity by local hour (electricity-hours.ts): the hour being filled, its kWh, coverage, gap-filled share, the last sample taken; shared with night load in the set. Snapshotted as this state's hour, acc, cov, fill and last. */
   readonly h: HourRecord
   /** The chunk the subject's place is in, and the place's start in its Float64 view; where its 32-bit integers, remembered hours and hazard counts begin. */
-  c: Chunk = NO_CHUNK
+  c: Chunk = EMPTY_CHUNK
   b = 0
   /** In `i32` from `at32` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
   at32 = 0
@@ -136,7 +135,7 @@ export class State {
 
   /** Points this cursor at subject number i, whose place is `loc`. */
   at (i: number, loc: number): this {
-    const c = this.slab.chunks[loc >>> 17]!, b = wordOf(loc), at32 = 2 * (b + F64)
+    const c = this.slab.chunkOf(loc), b = wordOf(loc), at32 = 2 * (b + F64)
     this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32
     this.histAt = 8 * b + HIST_BYTE; this.hzAt = 8 * b + HZ_BYTE
     this.h.at(c.i32[at32 + I32S + HOUR_AT]!)

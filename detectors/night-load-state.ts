@@ -13,7 +13,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
-import { wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -38,7 +38,6 @@ const DAY = 0, DAY_SEEN = 1, DAY_QUIET = 2, DAY_LIVED = 3, PREV_HOUR = 4, NIGHT 
 /** Byte offsets in the place of: the usual energy, the quiet bits, the days learned; and the place's size. */
 const USUAL = 8 * F64 + 4 * I32, QUIET = USUAL + 2 * 24, DAYS = QUIET + 2 * 24, BYTES = DAYS + 24
 
-const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: new Int32Array(0), u8: new Uint8Array(0), f64: new Float64Array(0) }
 
 /**
  * A subject's state, read through a cursor (one State a detector reuses, pointed at a subject by
@@ -49,7 +48,7 @@ const NO_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: 
 export class State {
   /** The subject's electricity by local hour (electricity-hours.ts; shared with inactivity in the set): the hour being filled, its exact kWh and ms covered, the last sample taken. Snapshotted as this state's hour, acc (Wh), cov and last. */
   readonly h: HourRecord
-  c: Chunk = NO_CHUNK
+  c: Chunk = EMPTY_CHUNK
   b = 0
   /** Where the integer scalars begin in the 32-bit view. */
   at = 0
@@ -62,7 +61,7 @@ export class State {
 
   /** Points this cursor at subject number i, whose place is `loc`. */
   on (i: number, loc: number): this {
-    const c = this.slab.chunks[loc >>> 17]!, b = wordOf(loc), at = 2 * (b + F64)
+    const c = this.slab.chunkOf(loc), b = wordOf(loc), at = 2 * (b + F64)
     this.i = i; this.c = c; this.b = b; this.at = at
     this.h.at(c.i32[at + HOUR_AT]!)
     this.e = c.i32[at + HAS_EP] === 0 ? null : this.eps.get(i)!

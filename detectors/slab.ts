@@ -36,6 +36,9 @@ export interface Chunk {
   readonly f64: Float64Array
 }
 
+/** What a cursor points at before it is first moved to a place: no chunk. */
+export const EMPTY_CHUNK: Chunk = { i16: new Int16Array(0), u16: new Uint16Array(0), i32: new Int32Array(0), u8: new Uint8Array(0), f64: new Float64Array(0) }
+
 /** A loc's low bits: the place's start in the chunk, in 8-byte words (a chunk holds at most 2^17 of them). */
 export const WORDS = 0x1ffff
 export const wordOf = (loc: number) => loc & WORDS
