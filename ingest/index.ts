@@ -283,7 +283,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     // message, long enough to be copied by a scavenge and often promoted (GC was 12-19 % of the main thread).
     if (known !== undefined && state !== undefined) { known.lastTs = state.lastTs; known.lastReg = state.lastReg } else registers.set(dev.id, state)
     if (wrongUnit === undefined) return writeRows(msg, dev, rows, late)
-    return deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
+    return deadLetters(msg, wrongUnit.map((r) => ({ r: { code: 'INGEST_INVALID_PAYLOAD', reason: `the reading is in "${unit === 'kwh' ? 'm3' : 'kwh'}", but a ${dev.kind} reports "${unit}"` }, payload: JSON.stringify(r) })))
       .then(() => writeRows(msg, dev, rows, late), (err) => { registers.delete(dev.id); throw err })
   }
 
