@@ -33,18 +33,19 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
   /**
    * Brings the continuous aggregates up to date with rows written below their watermark, up to
    * the closed buckets at wall time `now`: the hourly up to the start of the current hour, the
-   * daily up to the start of today. The open hour and day stay with the views' real-time part
-   * (`materialized_only = false`), so a reading a minute old is in both. Refreshing up to the
-   * newest data instead aggregated the whole open hour again at every tick (0.1-0.5 s of the
-   * embedded store's thread at 20k-240k readings in that hour, each tick), and each refresh's
-   * end is where live writes start to pay the invalidation log. The hourly goes first, so the
-   * daily then finds the closed hours of a closed day materialized. The daily is refreshed once
-   * an hour, at the first refresh in it (the first tick of the hour, when the open hour holds the
-   * fewest readings): its refresh reads the hourly view, whose real-time part it evaluates with
-   * the hourly's watermark looked up again for every raw reading of the open hour (about 15 µs a
-   * reading on the embedded store: 3.5-4 s when a late reading of yesterday came in during a
-   * burst of 140k-220k readings an hour). So a late reading of a closed day reaches the hourly at
-   * the next tick and the daily within the hour, as the server's daily policy (hourly) does.
+   * daily up to the start of the day an hour ago. What is newer stays with the views' real-time
+   * part (`materialized_only = false`), so a reading a minute old is in both, and live writes
+   * (past the invalidation threshold, where a refresh ends) log no invalidation. Refreshing up to
+   * the newest data instead aggregated the whole open hour again at every tick: 0.1-0.5 s of the
+   * embedded store's thread at 20k-240k readings in that hour (bench/tick.ts).
+   * The hourly goes first, so the daily finds the hours of a closed day materialized. The daily is
+   * refreshed once an hour, at the first refresh in it (the tick at the hour, when the open hour
+   * holds the fewest readings): its refresh reads the hourly view, and that view's real-time part
+   * there tests the hourly's watermark, looked up again, on every raw reading of the open hour
+   * (about 15 µs a reading on the embedded store: 3.5-4 s for a late reading of yesterday during
+   * a burst of 140k-220k readings an hour). A closed day is materialized an hour after midnight,
+   * when the readings in flight at midnight are in. So a late reading reaches the hourly at the
+   * next tick and the daily within the hour (the server's daily policy runs hourly too).
    */
   async function refresh (now = Date.now()) {
     if (!db.timescale) return
@@ -54,10 +55,9 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
       WHERE c.relam = (SELECT oid FROM pg_am WHERE amname = 'brin') AND i.indrelid IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass
         FROM timescaledb_information.chunks WHERE hypertable_name = 'readings' AND NOT is_compressed)`)
     const hour = Math.floor(now / HOUR_MS) * HOUR_MS
-    // CALL refuses to run in a transaction block, as the extended protocol's parameters would make it: the time is written in.
-    await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', NULL, '${new Date(hour).toISOString()}')`)
+    await db.query("CALL refresh_continuous_aggregate('energy_hourly', NULL, $1::timestamptz)", [new Date(hour).toISOString()])
     if (dailyHour === hour) return
-    await db.exec(`CALL refresh_continuous_aggregate('energy_daily', NULL, '${new Date(Math.floor(now / DAY_MS) * DAY_MS).toISOString()}')`)
+    await db.query("CALL refresh_continuous_aggregate('energy_daily', NULL, $1::timestamptz)", [new Date(Math.floor((now - HOUR_MS) / DAY_MS) * DAY_MS).toISOString()])
     dailyHour = hour
   }
 
