@@ -36,10 +36,11 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
    * daily up to the start of the day an hour ago. What is newer stays with the views' real-time
    * part (`materialized_only = false`), so a reading a minute old is in both, and live writes
    * (past the invalidation threshold, where a refresh ends) log no invalidation. Refreshing up to
-   * the newest data instead aggregated the whole open hour again at every tick: 0.1-0.5 s of the
-   * embedded store's thread at 20k-240k readings in that hour (bench/tick.ts).
+   * the newest data instead aggregated the whole open hour again at every tick (0.1-0.6 s of the
+   * embedded store's thread at 20k-220k readings in that hour, 2.2 s at 660k: bench/tick.ts), and
+   * the open hour then stayed as that tick left it until the next.
    * The hourly goes first, so the daily finds the hours of a closed day materialized. The daily is
-   * refreshed once an hour, at the first refresh in it (the tick at the hour, when the open hour
+   * refreshed once an hour, at the first refresh in it (the tick on the hour, when the open hour
    * holds the fewest readings): its refresh reads the hourly view, and that view's real-time part
    * there tests the hourly's watermark, looked up again, on every raw reading of the open hour
    * (about 15 µs a reading on the embedded store: 3.5-4 s for a late reading of yesterday during
