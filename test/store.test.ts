@@ -12,6 +12,8 @@ import { warmUp } from '../app/warmup.ts'
 import type { Consumption } from '../vocab/index.ts'
 
 const DAY = 86_400_000
+const HOUR = 3_600_000
+const MINUTE = 60_000
 
 async function open (store: StoreKind): Promise<{ db: Db, config: ReturnType<typeof loadConfig>, reopen: () => Promise<Db>, close: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-store-'))
@@ -76,9 +78,11 @@ for (const store of STORES) {
       const from = Math.floor(Date.now() / DAY) * DAY - 10 * DAY // recent: the 60-day retention must not take it
       await insert(s.db, 'm1', from, 96 * 3) // three days of 0.25 kWh every 15 minutes
       const maintenance = createMaintenance({ db: s.db, config: s.config, logger: silent })
-      await maintenance.run()
+      const now = Date.now()
+      await maintenance.run(now)
       await s.db.query("UPDATE readings SET amount = 1.25 WHERE device_id = 'm1' AND ts = $1", [new Date(from + DAY + 3_600_000).toISOString()])
-      await maintenance.run()
+      await maintenance.run(now + 5 * MINUTE) // the next tick: the hourly
+      await maintenance.run(now + HOUR) // the first tick of the next hour: the daily too
       const hourly = await s.db.query<{ amount: number, readings: number }>("SELECT amount, readings FROM energy_hourly WHERE device_id = 'm1' AND bucket = $1", [new Date(from + DAY + 3_600_000).toISOString()])
       assert.equal(Number(hourly.rows[0]!.amount), 2.0)
       assert.equal(Number(hourly.rows[0]!.readings), 4)
@@ -86,6 +90,32 @@ for (const store of STORES) {
       assert.deepEqual(daily.rows.map((r) => Number(r.amount)), [24, 25, 24])
       const total = await s.db.query<{ n: number }>("SELECT sum(amount) AS n FROM energy_hourly WHERE device_id = 'm1'")
       assert.equal(Number(total.rows[0]!.n), 73)
+    })
+
+    test('the views hold the open hour and day: a reading a minute old is in them; a late one below the watermark is aggregated again by the ticks', async () => {
+      const maintenance = createMaintenance({ db: s.db, config: s.config, logger: silent })
+      const now = Date.now()
+      const yesterday = Math.floor(now / DAY) * DAY - DAY
+      const amount = async (view: string, bucket: number) => Number((await s.db.query<{ amount: number }>(`SELECT amount FROM ${view} WHERE device_id = 'm4' AND bucket = $1`, [new Date(bucket).toISOString()])).rows[0]?.amount)
+      const raw = async (from: number, to: number) => Number((await s.db.query<{ amount: number }>("SELECT sum(amount) AS amount FROM readings WHERE device_id = 'm4' AND ts >= $1 AND ts < $2", [new Date(from).toISOString(), new Date(to).toISOString()])).rows[0]!.amount)
+      const reading = (ts: number, kwh: number) => s.db.query('INSERT INTO readings (device_id, ts, register, amount) VALUES ($1, $2, 0, $3)', ['m4', new Date(ts).toISOString(), kwh])
+      await insert(s.db, 'm4', yesterday, Math.floor((now - yesterday) / 900_000) + 1) // every 15 minutes since yesterday began, up to now
+      await maintenance.run(now) // a tick
+      const fresh = now - MINUTE - 1 // written after the tick, a minute old
+      await reading(fresh, 2)
+      const hour = Math.floor(fresh / HOUR) * HOUR
+      const day = Math.floor(fresh / DAY) * DAY
+      assert.equal(await amount('energy_hourly', hour), await raw(hour, hour + HOUR), 'the open hour, the fresh reading included')
+      assert.equal(await amount('energy_daily', day), await raw(day, day + DAY), 'today, the fresh reading included')
+      assert.ok(await raw(day, day + DAY) >= 2)
+      assert.equal(await amount('energy_daily', yesterday), 24, 'yesterday, whole')
+      // a late reading into yesterday's 10 o'clock hour, below both watermarks
+      await reading(yesterday + 10 * HOUR + 7 * MINUTE, 1.5)
+      await maintenance.run(now + 5 * MINUTE) // the next tick
+      assert.equal(await amount('energy_hourly', yesterday + 10 * HOUR), 2.5, 'the hourly aggregated again at the next tick')
+      await maintenance.run(now + HOUR) // the first tick of the next hour
+      assert.equal(await amount('energy_daily', yesterday), 25.5, 'the daily within the hour')
+      assert.equal(await amount('energy_daily', day), await raw(day, day + DAY))
     })
 
     test('detector warm-up reads hourly energy from the aggregates, in order, leaving the last hour to live data', async () => {
