@@ -17,7 +17,7 @@
  * What is derived from them (each hour of day's median, least and second least: baseOf(),
  * leastOf(), steadyOf()) is kept after them, 12 bits an hour of day, refreshed as an hour is
  * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
- * to tenths anyway) as 12-bit integers too (`hz` from byte `hzAt`; inactivity-expect.ts
+ * to tenths anyway) as 10-bit integers (`hz` from byte `hzAt`; inactivity-expect.ts
  * countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the same place (`i32` from
  * `at32`; limOf() and the like): ten-thousandths, which every one of them is rounded to already,
  * so exact. limInH, the door's, likewise, but in an array of its own made the first time it is
@@ -26,7 +26,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
-import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
+import { BUCKETS, COUNT_BYTES, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
 import { EMPTY_CHUNK, get12, set12, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
@@ -289,8 +289,8 @@ export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.do
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= s.slab.int32s(24).fill(-TEN_K))[k] = fix(hours) }
 export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
 
-/** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
-const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
+/** A subject's scalars (64 bits), small tables (32 bits), hist and what is derived from it (12 bits), hz (10 bits), in one place of a shared chunk: their bytes. */
+const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + COUNT_BYTES
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
@@ -304,7 +304,7 @@ export function freshState (s: State, i: number, hour: number): number {
   s.held.eps.delete(i); s.held.doors.delete(i)
   s.at(i, p.loc)
   // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
-  c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
+  c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + COUNT_BYTES)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
   return p.loc
 }

@@ -98,3 +98,16 @@ export function set12 (u: Uint8Array, at: number, i: number, x: number) {
   const k = at + ((3 * i) >> 1)
   if ((i & 1) === 0) { u[k] = x & 0xff; u[k + 1] = (u[k + 1]! & 0xf0) | (x >> 8 & 0x0f) } else { u[k] = (u[k]! & 0x0f) | (x & 0x0f) << 4; u[k + 1] = x >> 4 }
 }
+
+/** The 10-bit number i of those packed from byte `at` of `u`, four in five bytes: number i at bit 10i (little-endian bits), within bytes at + (10i >> 3) and the next. */
+export function get10 (u: Uint8Array, at: number, i: number): number {
+  const bit = 10 * i, k = at + (bit >> 3)
+  return (u[k]! | u[k + 1]! << 8) >> (bit & 7) & 0x3ff
+}
+
+/** Sets the 10-bit number i (an integer in [0, 0x3ff]; only its low 10 bits are kept, never its neighbours' bits) of those packed from byte `at` of `u`. */
+export function set10 (u: Uint8Array, at: number, i: number, x: number) {
+  const bit = 10 * i, k = at + (bit >> 3), sh = bit & 7
+  const w = (u[k]! | u[k + 1]! << 8) & ~(0x3ff << sh) | (x & 0x3ff) << sh
+  u[k] = w & 0xff; u[k + 1] = w >> 8 & 0xff
+}

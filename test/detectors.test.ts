@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
-import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
+import { BUCKETS, COUNT_BYTES, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
 import { quantile, rememberedAs } from '../detectors/inactivity-state.ts'
 import { quantileSorted } from 'simple-statistics'
 
@@ -602,8 +602,8 @@ test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bit
   const b = createInactivityDetector()
   b.restore('elder-1', JSON.parse(JSON.stringify(snap)))
   assert.equal(JSON.stringify(b.snapshot('elder-1')), JSON.stringify(snap))
-  assert.throws(() => createInactivityDetector({ expectMemory: 391 }), RangeError, 'faded counts are 12-bit tenths')
-  assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 390 }))
+  assert.throws(() => createInactivityDetector({ expectMemory: 98 }), RangeError, 'faded counts are 10-bit tenths')
+  assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 97 }))
 })
 
 test('inactivity: an hour is remembered in 12 bits, exact below 2,048 Wh and within 8 Wh above, at most 32,767', () => {
@@ -614,13 +614,13 @@ test('inactivity: an hour is remembered in 12 bits, exact below 2,048 Wh and wit
   assert.equal(rememberedAs(32_767), 32_767)
 })
 
-test('inactivity: 12-bit faded counts, two in three bytes, each set and read back without touching its neighbours', () => {
-  const s = { hz: new Uint8Array(3 * BUCKETS * 3 / 2 + 6).fill(0xa5), hzAt: 3, runLlr: 0 }
+test('inactivity: 10-bit faded counts, four in five bytes, each set and read back without touching its neighbours', () => {
+  const s = { hz: new Uint8Array(COUNT_BYTES + 6).fill(0xa5), hzAt: 3, runLlr: 0 }
   const n = 3 * BUCKETS, want: number[] = []
   for (let k = 0; k < n; k++) { want[k] = (k * 2731 + 17) % (MAX_COUNT + 1); setCount(s, k, want[k]!) }
   for (let k = 0; k < n; k++) assert.equal(countOf(s, k), want[k], `count ${k}`)
   for (const k of [0, 1, n - 2, n - 1]) {
-    for (const x of [0, 1, 0xff, 0x100, MAX_COUNT]) { setCount(s, k, x); assert.equal(countOf(s, k), x); want[k] = x }
+    for (const x of [0, 1, 0xff, 0x100, 0x2aa, 0x155, MAX_COUNT]) { setCount(s, k, x); assert.equal(countOf(s, k), x); want[k] = x }
   }
   for (let k = 0; k < n; k++) assert.equal(countOf(s, k), want[k], `count ${k} after its neighbours changed`)
   assert.deepEqual([s.hz[0], s.hz[1], s.hz[2], s.hz[s.hz.length - 3], s.hz[s.hz.length - 1]], [0xa5, 0xa5, 0xa5, 0xa5, 0xa5], 'bytes outside the place untouched')
@@ -680,14 +680,14 @@ test('the standby floor\'s quantile by selection is the number quantileSorted gi
   }
 })
 
-test('stopDeep, decoding the short buckets\' counts two at a time, is the largest deepShare of those seen enough', () => {
+test('stopDeep, decoding the short buckets\' counts four at a time, is the largest deepShare of those seen enough', () => {
   let seed = 777
   const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
   // No clamp (stopDeepMax past any share), so every bucket's share can show.
   const cfg = { priorWeight: 2, stopDeepMin: 0, stopDeepMax: 1e9 } as Parameters<typeof stopDeep>[0]
   for (let t = 0; t < 500; t++) {
     // At a byte that is not the start of the buffer, counts of every size (some under priorWeight).
-    const s = { hz: new Uint8Array(16 + 3 * BUCKETS * 3 / 2), hzAt: 16 - (t % 3), runLlr: 0 }
+    const s = { hz: new Uint8Array(16 + COUNT_BYTES), hzAt: 16 - (t % 5), runLlr: 0 }
     for (let k = 0; k < 3 * BUCKETS; k++) setCount(s, k, Math.floor(rand() * (t % 2 === 0 ? 40 : MAX_COUNT)))
     let want = 0
     for (let b = 0; b < 24; b++) if (countOf(s, b) / 10 >= cfg.priorWeight) want = Math.max(want, deepShare(cfg, s, b))
