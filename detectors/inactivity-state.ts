@@ -73,6 +73,8 @@ export interface Held {
   eps: Map<number, Episode>
   /** limInH tables (a subject with a door sensor). */
   doors: Map<number, Int32Array>
+  /** awayFrom, awayUntil, doorAt and doorSeen (RARE), for a subject once one of them is not 0 (told away, or a door sensor): most subjects never are. */
+  rare: Map<number, Float64Array>
   /** Peer groups, by their number. */
   groups: PeerGroup[]
   /** The options the derived thresholds come from (State.usualWh, State.activeWh). */
@@ -80,22 +82,29 @@ export interface Held {
 }
 
 /**
- * The scalars that may hold any number (epoch times, sums of whole Wh), in the Float64 part of the
+ * The scalar that may hold any number (the run's start, an epoch time), in the Float64 part of the
  * subject's place (`c.f64` from `b`): a typed array holds any number exactly, where an object's field
  * holding a fraction or an epoch time costs its slot and a 16-byte box (V8 keeps no unboxed doubles
  * in objects). Each is a property of State (an accessor), so the judges read and write them as fields.
+ * The epoch times most subjects leave at 0 (awayFrom, awayUntil, doorAt, doorSeen) are in Held.rare,
+ * once one of them is not (a flag in the place says so).
  */
-const RUN_START = 0, RUN_USUAL = 1, RUN_ACTUAL = 2, AWAY_FROM = 3, AWAY_UNTIL = 4, DOOR_AT = 5, DOOR_SEEN = 6, F64 = 7
+const RUN_START = 0, F64 = 1
+/** In Held.rare's record: */
+const AWAY_FROM = 0, AWAY_UNTIL = 1, DOOR_AT = 2, DOOR_SEEN = 3, RARE = 4
 /**
  * ... and in `i32`, after the small tables (I32S below): the whole numbers (counts, hours, a day
- * index, the usual day's Wh above standby: well inside 32 bits); the learned fractions that are
- * always rounded to ten-thousandths (r4()) as ten-thousandths (so exact, as the tables: fix());
- * the subject's hour record (its loc), the last episode's rule (RULES), its peer group's number
- * (-1 none) and flags (what it holds in Held; whether the usual day was set: usualWh).
+ * index, the usual day's Wh above standby and the run's usual and actual Wh: sums of whole Wh, well
+ * inside 32 bits); the learned fractions that are always rounded to ten-thousandths (r4()) as
+ * ten-thousandths (so exact, as the tables: fix()), sens and sensWake (at most 1: 10,000) two in one;
+ * the subject's hour record (its loc), its peer group's number (-1 none), and the last episode's
+ * rule (RULES) above flags (what it holds in Held; whether the usual day was set: usualWh).
  */
 const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7, DAILY = 8,
-  RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, SENS_WAKE = 13, RUN_LLR = 14, HOUR_AT = 15, RULE = 16, GROUP = 17, FLAGS = 18
-const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4
+  RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, RUN_USUAL = 13, RUN_LLR = 14, HOUR_AT = 15, RUN_ACTUAL = 16, GROUP = 17, FLAGS = 18
+const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4, HAS_RARE = 8
+/** The rule's number sits above the flags' bits in FLAGS; sensWake above sens's 16 in SENS. */
+const RULE_SHIFT = 8, FLAG_BITS = (1 << RULE_SHIFT) - 1
 
 /** Rules an episode ended with (lastRule), by number: a handful, kept for the process's life. */
 const RULES: string[] = ['']
@@ -168,8 +177,19 @@ export class State {
   }
 
   /** The rule of the last episode that ended ('' none). */
-  get lastRule (): string { return RULES[this.c.i32[this.at32 + I32S + RULE]!]! }
-  set lastRule (x: string) { this.c.i32[this.at32 + I32S + RULE] = ruleNo(x) }
+  get lastRule (): string { return RULES[this.c.i32[this.at32 + I32S + FLAGS]! >>> RULE_SHIFT]! }
+  set lastRule (x: string) { const k = this.at32 + I32S + FLAGS, i32 = this.c.i32; i32[k] = (i32[k]! & FLAG_BITS) | ruleNo(x) << RULE_SHIFT }
+
+  /** One of the rare numbers (0 unless set). */
+  private rareOf (k: number): number { return (this.c.i32[this.at32 + I32S + FLAGS]! & HAS_RARE) === 0 ? 0 : this.held.rare.get(this.i)![k]! }
+  private setRare (k: number, x: number) {
+    let r = (this.c.i32[this.at32 + I32S + FLAGS]! & HAS_RARE) === 0 ? undefined : this.held.rare.get(this.i)
+    if (r === undefined) {
+      if (x === 0) return
+      r = new Float64Array(RARE); this.held.rare.set(this.i, r); this.flag(HAS_RARE, true)
+    }
+    r[k] = x
+  }
 
   /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
   get group (): PeerGroup | null { const g = this.c.i32[this.at32 + I32S + GROUP]!; return g < 0 ? null : this.held.groups[g]! }
@@ -201,10 +221,10 @@ export class State {
   /** ... hours in it, usual and actual Wh above standby over them. */
   get runHours () { return this.c.i32[this.at32 + I32S + RUN_HOURS]! }
   set runHours (x: number) { this.c.i32[this.at32 + I32S + RUN_HOURS] = x }
-  get runUsual () { return this.c.f64[this.b + RUN_USUAL]! }
-  set runUsual (x: number) { this.c.f64[this.b + RUN_USUAL] = x }
-  get runActual () { return this.c.f64[this.b + RUN_ACTUAL]! }
-  set runActual (x: number) { this.c.f64[this.b + RUN_ACTUAL] = x }
+  get runUsual () { return this.c.i32[this.at32 + I32S + RUN_USUAL]! }
+  set runUsual (x: number) { this.c.i32[this.at32 + I32S + RUN_USUAL] = x }
+  get runActual () { return this.c.i32[this.at32 + I32S + RUN_ACTUAL]! }
+  set runActual (x: number) { this.c.i32[this.at32 + I32S + RUN_ACTUAL] = x }
   /** Hours in a row, in the run, usually slept through yet with a load held on from before (a lamp left on). */
   get litNight () { return this.c.i32[this.at32 + I32S + LIT_NIGHT]! }
   set litNight (x: number) { this.c.i32[this.at32 + I32S + LIT_NIGHT] = x }
@@ -214,18 +234,18 @@ export class State {
   get litLearned () { return this.c.i32[this.at32 + I32S + LIT_LEARNED]! / TEN_K }
   set litLearned (x: number) { this.c.i32[this.at32 + I32S + LIT_LEARNED] = fix(x) }
   /** 1 = as configured; false alarms lower it. */
-  get sens () { return this.c.i32[this.at32 + I32S + SENS]! / TEN_K }
-  set sens (x: number) { this.c.i32[this.at32 + I32S + SENS] = fix(x) }
+  get sens () { return (this.c.i32[this.at32 + I32S + SENS]! & 0xffff) / TEN_K }
+  set sens (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & ~0xffff) | fix(x) }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
-  get awayFrom () { return this.c.f64[this.b + AWAY_FROM]! }
-  set awayFrom (x: number) { this.c.f64[this.b + AWAY_FROM] = x }
-  get awayUntil () { return this.c.f64[this.b + AWAY_UNTIL]! }
-  set awayUntil (x: number) { this.c.f64[this.b + AWAY_UNTIL] = x }
+  get awayFrom () { return this.rareOf(AWAY_FROM) }
+  set awayFrom (x: number) { this.setRare(AWAY_FROM, x) }
+  get awayUntil () { return this.rareOf(AWAY_UNTIL) }
+  set awayUntil (x: number) { this.setRare(AWAY_UNTIL, x) }
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
-  get doorAt () { return this.c.f64[this.b + DOOR_AT]! }
-  set doorAt (x: number) { this.c.f64[this.b + DOOR_AT] = x }
-  get doorSeen () { return this.c.f64[this.b + DOOR_SEEN]! }
-  set doorSeen (x: number) { this.c.f64[this.b + DOOR_SEEN] = x }
+  get doorAt () { return this.rareOf(DOOR_AT) }
+  set doorAt (x: number) { this.setRare(DOOR_AT, x) }
+  get doorSeen () { return this.rareOf(DOOR_SEEN) }
+  set doorSeen (x: number) { this.setRare(DOOR_SEEN, x) }
   /** The most hours at the standby floor (runFloor) of an ordinary run with the door shut throughout (the person at home), fading like lim. (Snapshots before 2026-12 hold quiet-run scores here: larger, so a restored detector waits longer until they fade.) */
   get limIn () { return this.c.i32[this.at32 + I32S + LIM_IN]! / TEN_K }
   set limIn (x: number) { this.c.i32[this.at32 + I32S + LIM_IN] = fix(x) }
@@ -236,8 +256,8 @@ export class State {
   get doorRuns () { return this.c.i32[this.at32 + I32S + DOOR_RUNS]! }
   set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
-  get sensWake () { return this.c.i32[this.at32 + I32S + SENS_WAKE]! / TEN_K }
-  set sensWake (x: number) { this.c.i32[this.at32 + I32S + SENS_WAKE] = fix(x) }
+  get sensWake () { return (this.c.i32[this.at32 + I32S + SENS]! >>> 16) / TEN_K }
+  set sensWake (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & 0xffff) | fix(x) << 16 }
   /** The current run's expected-activity evidence (inactivity-expect.ts). */
   get runLlr () { return this.c.i32[this.at32 + I32S + RUN_LLR]! / TEN_K }
   set runLlr (x: number) { this.c.i32[this.at32 + I32S + RUN_LLR] = fix(x) }
@@ -301,7 +321,7 @@ export function freshState (s: State, i: number, hour: number): number {
   c.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
   c.i32[at32 + I32S + HOUR_AT] = hour; c.i32[at32 + I32S + GROUP] = -1
   // What an earlier state of the subject held beside its place is not this one's.
-  s.held.eps.delete(i); s.held.doors.delete(i)
+  s.held.eps.delete(i); s.held.doors.delete(i); s.held.rare.delete(i)
   s.at(i, p.loc)
   // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
   c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + COUNT_BYTES)
@@ -420,8 +440,9 @@ const StateSchema = z.object({
   runStart: z.number().finite(),
   runScore: z.number().finite().nonnegative().max(MAX_FIX),
   runHours: int.nonnegative(),
-  runUsual: z.number().finite().nonnegative(),
-  runActual: z.number().finite().nonnegative(),
+  // Sums of whole Wh (kept as 32-bit integers).
+  runUsual: z.number().finite().nonnegative().max(0x7fffffff).transform(Math.round),
+  runActual: z.number().finite().nonnegative().max(0x7fffffff).transform(Math.round),
   // Fields added after the first release default, so an older snapshot still restores (and relearns them).
   litNight: int.nonnegative().default(0),
   litPeak: int.nonnegative().default(0),

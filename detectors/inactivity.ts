@@ -269,7 +269,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const index = opts.index ?? new SubjectIndex()
   // Each subject's state is a place (slab.ts), read through the cursor `s` (inactivity-state.ts State); `peer` reads a peer's.
   const states = new SubjectPlaces(index)
-  const held: Held = { eps: new Map(), doors: new Map(), groups: [], cfg }
+  const held: Held = { eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg }
   // States are cut from the hour records' slab: the set's one, freed with the set.
   const cur = new State(held, hrs.slab), peer = new State(held, hrs.slab)
   hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(hrs.slab, loc) })
