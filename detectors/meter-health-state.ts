@@ -22,9 +22,19 @@ export const FAULT = 2
  * A device's numbers lie in a place of a chunk shared with other devices (slab.ts Slab.place(); the detector's own slab), each a
  * property of Device (an accessor): from `c.f64[b]` F64 times and durations (exact for any number:
  * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box),
- * then in 32-bit integers two counts and levels and the unit and `live` as 0 or 1.
+ * then in 32-bit integers the count of powered zero readings and BITS: the fault level, the unit, `live`
+ * and whether the device has a rare record. The six epoch times that are -1 ("none") on most devices
+ * most of the time (the start of a zero run, the last register reset, the open episodes') are in a
+ * record of their own (RARE Float64s, in `rare` by device) made the first time one of them is set.
  */
-const F64 = 15, UNIT = 2, LIVE = 3, BYTES = 8 * F64 + 4 * 4
+const LAST = 0, CADENCE = 1, LAG = 2, LEARNED = 3, ZERO_MS = 4, LONGEST_ZERO = 5, MIN_POS = 6, TICK_LAST = 7, STEP = 8, F64 = 9
+const POWERED = 0, BITS = 1, BYTES = 8 * F64 + 4 * 2
+/** In BITS: the fault level (2 bits), then flags. */
+const LEVEL = 3, M3 = 4, LIVE = 8, HAS_RARE = 16
+/** In the rare record: */
+const ZERO_FROM = 0, LAST_RESET = 1, FAULT_FROM = 2, FAULT_UNTIL = 3, OFFLINE = 4, STUCK = 5, RARE = 6
+/** Rare records by device: few devices have one. */
+const rare = new WeakMap<Device, Float64Array>()
 
 export class Device {
   readonly id: string
@@ -38,62 +48,75 @@ export class Device {
     this.unit = unit
   }
 
+  private get bits () { return this.c.i32[2 * (this.b + F64) + BITS]! }
+  private set bits (x: number) { this.c.i32[2 * (this.b + F64) + BITS] = x }
+  /** Rare number k: -1 unless set. */
+  private rareOf (k: number): number { return (this.bits & HAS_RARE) === 0 ? -1 : rare.get(this)![k]! }
+  private setRare (k: number, x: number) {
+    let r = (this.bits & HAS_RARE) === 0 ? undefined : rare.get(this)
+    if (r === undefined) {
+      if (x === -1) return
+      r = new Float64Array(RARE).fill(-1); rare.set(this, r); this.bits |= HAS_RARE
+    }
+    r[k] = x
+  }
+
   /** What it meters. */
-  get unit (): 'kwh' | 'm3' { return this.c.i32[2 * (this.b + F64) + UNIT] === 1 ? 'm3' : 'kwh' }
-  set unit (x: 'kwh' | 'm3') { this.c.i32[2 * (this.b + F64) + UNIT] = x === 'm3' ? 1 : 0 }
+  get unit (): 'kwh' | 'm3' { return (this.bits & M3) !== 0 ? 'm3' : 'kwh' }
+  set unit (x: 'kwh' | 'm3') { this.bits = x === 'm3' ? this.bits | M3 : this.bits & ~M3 }
   /** Its data arrived close to the wall clock when it last advanced. */
-  get live (): boolean { return this.c.i32[2 * (this.b + F64) + LIVE] === 1 }
-  set live (x: boolean) { this.c.i32[2 * (this.b + F64) + LIVE] = x ? 1 : 0 }
+  get live (): boolean { return (this.bits & LIVE) !== 0 }
+  set live (x: boolean) { this.bits = x ? this.bits | LIVE : this.bits & ~LIVE }
   /** Latest event time taken; later samples only. */
-  get last () { return this.c.f64[this.b + 0]! }
-  set last (x: number) { this.c.f64[this.b + 0] = x }
+  get last () { return this.c.f64[this.b + LAST]! }
+  set last (x: number) { this.c.f64[this.b + LAST] = x }
   /** Usual interval between samples, ms. */
-  get cadence () { return this.c.f64[this.b + 1]! }
-  set cadence (x: number) { this.c.f64[this.b + 1] = x }
+  get cadence () { return this.c.f64[this.b + CADENCE]! }
+  set cadence (x: number) { this.c.f64[this.b + CADENCE] = x }
   /** How far behind the data clock this device usually is when its data arrives, ms (peak, slowly decaying). */
-  get lag () { return this.c.f64[this.b + 2]! }
-  set lag (x: number) { this.c.f64[this.b + 2] = x }
+  get lag () { return this.c.f64[this.b + LAG]! }
+  set lag (x: number) { this.c.f64[this.b + LAG] = x }
   /** Healthy metered time learned from, ms ... */
-  get learned () { return this.c.f64[this.b + 3]! }
-  set learned (x: number) { this.c.f64[this.b + 3] = x }
+  get learned () { return this.c.f64[this.b + LEARNED]! }
+  set learned (x: number) { this.c.f64[this.b + LEARNED] = x }
   /** ... of which in runs of exactly zero, ms. */
-  get zeroMs () { return this.c.f64[this.b + 4]! }
-  set zeroMs (x: number) { this.c.f64[this.b + 4] = x }
+  get zeroMs () { return this.c.f64[this.b + ZERO_MS]! }
+  set zeroMs (x: number) { this.c.f64[this.b + ZERO_MS] = x }
   /** Longest healthy run of exactly zero, ms. */
-  get longestZero () { return this.c.f64[this.b + 5]! }
-  set longestZero (x: number) { this.c.f64[this.b + 5] = x }
+  get longestZero () { return this.c.f64[this.b + LONGEST_ZERO]! }
+  set longestZero (x: number) { this.c.f64[this.b + LONGEST_ZERO] = x }
   /** Start of the current run of exactly zero; -1 none. */
-  get zeroFrom () { return this.c.f64[this.b + 6]! }
-  set zeroFrom (x: number) { this.c.f64[this.b + 6] = x }
+  get zeroFrom () { return this.rareOf(ZERO_FROM) }
+  set zeroFrom (x: number) { this.setRare(ZERO_FROM, x) }
   /** Smallest positive amount seen: an upper bound on the register's resolution; 0 unknown. */
-  get minPos () { return this.c.f64[this.b + 7]! }
-  set minPos (x: number) { this.c.f64[this.b + 7] = x }
+  get minPos () { return this.c.f64[this.b + MIN_POS]! }
+  set minPos (x: number) { this.c.f64[this.b + MIN_POS] = x }
   /** Event time of the last register reset; -1 none. */
-  get lastReset () { return this.c.f64[this.b + 8]! }
-  set lastReset (x: number) { this.c.f64[this.b + 8] = x }
+  get lastReset () { return this.rareOf(LAST_RESET) }
+  set lastReset (x: number) { this.setRare(LAST_RESET, x) }
   /** Open meter_fault episode: when it began, and the event time it holds until (its level: faultLevel). */
-  get faultFrom () { return this.c.f64[this.b + 9]! }
-  set faultFrom (x: number) { this.c.f64[this.b + 9] = x }
-  get faultUntil () { return this.c.f64[this.b + 10]! }
-  set faultUntil (x: number) { this.c.f64[this.b + 10] = x }
+  get faultFrom () { return this.rareOf(FAULT_FROM) }
+  set faultFrom (x: number) { this.setRare(FAULT_FROM, x) }
+  get faultUntil () { return this.rareOf(FAULT_UNTIL) }
+  set faultUntil (x: number) { this.setRare(FAULT_UNTIL, x) }
   /** Wall-clock judgement: `last` when the previous tick saw this device advance. */
-  get tickLast () { return this.c.f64[this.b + 11]! }
-  set tickLast (x: number) { this.c.f64[this.b + 11] = x }
+  get tickLast () { return this.c.f64[this.b + TICK_LAST]! }
+  set tickLast (x: number) { this.c.f64[this.b + TICK_LAST] = x }
   /** Usual advance of `last` between ticks, ms: the upload cadence (a day for a concentrator). */
-  get step () { return this.c.f64[this.b + 12]! }
-  set step (x: number) { this.c.f64[this.b + 12] = x }
+  get step () { return this.c.f64[this.b + STEP]! }
+  set step (x: number) { this.c.f64[this.b + STEP] = x }
   /** Open meter_offline episode: when data stopped; -1 none. */
-  get offline () { return this.c.f64[this.b + 13]! }
-  set offline (x: number) { this.c.f64[this.b + 13] = x }
+  get offline () { return this.rareOf(OFFLINE) }
+  set offline (x: number) { this.setRare(OFFLINE, x) }
   /** Open meter_stuck episode: when the register stopped; -1 none. */
-  get stuck () { return this.c.f64[this.b + 14]! }
-  set stuck (x: number) { this.c.f64[this.b + 14] = x }
+  get stuck () { return this.rareOf(STUCK) }
+  set stuck (x: number) { this.setRare(STUCK, x) }
   /** Readings in the current run of exactly zero whose reported power should have moved the register. */
-  get powered () { return this.c.i32[2 * (this.b + F64) + 0]! }
-  set powered (x: number) { this.c.i32[2 * (this.b + F64) + 0] = x }
+  get powered () { return this.c.i32[2 * (this.b + F64) + POWERED]! }
+  set powered (x: number) { this.c.i32[2 * (this.b + F64) + POWERED] = x }
   /** The open meter_fault episode's level (NO_FAULT none). */
-  get faultLevel () { return this.c.i32[2 * (this.b + F64) + 1]! }
-  set faultLevel (x: number) { this.c.i32[2 * (this.b + F64) + 1] = x }
+  get faultLevel () { return this.bits & LEVEL }
+  set faultLevel (x: number) { this.bits = (this.bits & ~LEVEL) | (x & LEVEL) }
 }
 
 /** A new device, its numbers in a place of `slab`. */
