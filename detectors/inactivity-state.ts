@@ -125,8 +125,9 @@ export class State {
   /** The chunk the subject's place is in, and the place's start in its Float64 view; where its 32-bit integers, remembered hours and hazard counts begin. */
   c: Chunk = EMPTY_CHUNK
   b = 0
-  /** In `i32` from `at32` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
+  /** The scalars in `i32` from `at32`; the small tables in `c.u16` and `c.i16` from `at16` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
   at32 = 0
+  at16 = 0
   /**
    * Wh per hour of day over the last DAYS learned days, oldest first, in `hist` from `histAt + hourOfDay * DAYS`
    * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
@@ -145,7 +146,7 @@ export class State {
   /** Points this cursor at subject number i, whose place is `loc`. */
   at (i: number, loc: number): this {
     const c = this.slab.chunkOf(loc), b = wordOf(loc), at32 = 2 * (b + F64)
-    this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32
+    this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32; this.at16 = 4 * b + T16_BYTE / 2
     this.histAt = 8 * b + HIST_BYTE; this.hzAt = 8 * b + HZ_BYTE
     this.h.at(c.i32[at32 + I32S + HOUR_AT]!)
     this.e = (c.i32[at32 + I32S + FLAGS]! & HAS_EP) === 0 ? null : this.held.eps.get(i)!
@@ -283,43 +284,53 @@ const decode = (c: number) => c === CODE_EMPTY ? EMPTY : c < EXACT ? c : Math.mi
 export const rememberedAs = (wh: number) => decode(encode(wh))
 
 /**
- * Small tables in 32-bit integers, in `i32` from `at32`: per local start hour the longest ordinary
- * run (lim: quiet-run scores, -1 unknown), the mornings (wake: mean local hour, mean absolute
- * deviation, mornings learned, weekdays then weekends), the last run that raised (lastRun: start
- * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
- * hours' Wh (runRecent: whole Wh, -1 none); then, from I32S, the whole-number scalars (State: n, floor, ...).
+ * Small tables in 16 bits, in `c.u16` (and `c.i16`) from `at16`: per local start hour the longest
+ * ordinary run (lim: quiet-run scores in thousandths, NO_LIM unknown), the mornings (wake: mean local
+ * hour and mean absolute deviation in thousandths, mornings learned, weekdays then weekends), the
+ * last run that raised (lastRun: start hour, -1 none; score in thousandths), and the last two
+ * closed hours' Wh (runRecent: whole Wh, -1 none, at most MAX_WH). The learned fractions are rounded to
+ * ten-thousandths where they are computed (r4()), and kept to thousandths (thousandths()), at most
+ * 65.534 (a run's score in usually-active hours: a bar past 5 is the cap's, ownLimitCapHours); a count at most 65,535.
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32S = 34, I32 = I32S + FLAGS + 1
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, T16 = 34
+const NO_LIM = 0xffff, MAX_THOUSANDTHS = 0xfffe
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
+/** A learned fraction as its 16-bit code: thousandths, at most MAX_THOUSANDTHS (negative: 0). */
+const milli = (x: number) => Math.max(0, Math.min(MAX_THOUSANDTHS, Math.round(x * 1000)))
+/** What a learned fraction (>= 0) is kept as in the small tables. */
+export const thousandths = (x: number) => milli(x) / 1000
 
 /** Per local start hour, the longest score ordinary quiet runs begun then reached (-1 unknown). */
-export const limOf = (s: State, k: number) => s.i32[s.at32 + LIM + k]! / TEN_K
-export const setLim = (s: State, k: number, score: number) => { s.i32[s.at32 + LIM + k] = fix(score) }
+export const limOf = (s: State, k: number) => { const x = s.c.u16[s.at16 + LIM + k]!; return x === NO_LIM ? EMPTY : x / 1000 }
+export const setLim = (s: State, k: number, score: number) => { s.c.u16[s.at16 + LIM + k] = score < 0 ? NO_LIM : milli(score) }
 /** wake[k]: k, k + 1, k + 2 the mean local hour of the first activity after 04:00, its mean absolute deviation, mornings learned; k 0 weekdays, 3 weekends. */
-export const wakeOf = (s: State, k: number) => s.i32[s.at32 + WAKE + k]! / TEN_K
-export const setWake = (s: State, k: number, x: number) => { s.i32[s.at32 + WAKE + k] = fix(x) }
+export const wakeOf = (s: State, k: number) => { const x = s.c.u16[s.at16 + WAKE + k]!; return k % 3 === 2 ? x : x / 1000 }
+export const setWake = (s: State, k: number, x: number) => { s.c.u16[s.at16 + WAKE + k] = k % 3 === 2 ? Math.max(0, Math.min(0xffff, Math.round(x))) : milli(x) }
 /** The last run that raised, as it ended: local start hour (0; -1 none) and score (1). */
-export const lastRunOf = (s: State, i: number) => s.i32[s.at32 + LAST_RUN + i]! / TEN_K
-export const setLastRun = (s: State, hour: number, score: number) => { s.i32[s.at32 + LAST_RUN] = fix(hour); s.i32[s.at32 + LAST_RUN + 1] = fix(score) }
+export const lastRunOf = (s: State, i: number) => i === 0 ? s.c.i16[s.at16 + LAST_RUN]! : s.c.u16[s.at16 + LAST_RUN + 1]! / 1000
+export const setLastRun = (s: State, hour: number, score: number) => { s.c.i16[s.at16 + LAST_RUN] = Math.max(-1, Math.min(23, Math.round(hour))); s.c.u16[s.at16 + LAST_RUN + 1] = milli(score) }
 /** The last two closed hours' Wh, run or not (i 1 the latest; -1 none). */
-export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
+export const recentOf = (s: State, i: number) => s.c.i16[s.at16 + RECENT + i]!
 /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (-1 unknown). */
 export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.doorH[k]! / TEN_K
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= s.slab.int32s(24).fill(-TEN_K))[k] = fix(hours) }
-export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
+export const pushRecent = (s: State, wh: number) => { const at = s.at16 + RECENT, t = s.c.i16; t[at] = t[at + 1]!; t[at + 1] = Math.min(wh, MAX_WH) }
 
-/** A subject's scalars (64 bits), small tables (32 bits), hist and what is derived from it (12 bits), hz (10 bits), in one place of a shared chunk: their bytes. */
-const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + COUNT_BYTES
+/** The scalars in `i32` from I32S (0: they come first, after the Float64s). */
+const I32S = 0, I32 = FLAGS + 1
+/** A subject's scalars (64 and 32 bits), small tables (16), hist and what is derived from it (12 bits), hz (10 bits), in one place of a shared chunk: their bytes. */
+const T16_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = T16_BYTE + 2 * T16, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + COUNT_BYTES
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
-  const p = s.slab.place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64)
+  const p = s.slab.place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64), at16 = 4 * b + T16_BYTE / 2
   c.f64.fill(0, b, b + F64)
-  c.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
-  c.i32[at32 + LAST_RUN] = -TEN_K; c.i32[at32 + LAST_RUN + 1] = 0
-  c.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
+  c.i32.fill(0, at32 + I32S, at32 + I32)
   c.i32[at32 + I32S + HOUR_AT] = hour; c.i32[at32 + I32S + GROUP] = -1
+  c.u16.fill(NO_LIM, at16 + LIM, at16 + WAKE).fill(0, at16 + WAKE, at16 + LAST_RUN)
+  c.i16[at16 + LAST_RUN] = -1; c.u16[at16 + LAST_RUN + 1] = 0
+  c.i16.fill(EMPTY, at16 + RECENT, at16 + T16)
   // What an earlier state of the subject held beside its place is not this one's.
   s.held.eps.delete(i); s.held.doors.delete(i); s.held.rare.delete(i)
   s.at(i, p.loc)

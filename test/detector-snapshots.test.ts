@@ -3,14 +3,15 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import type { Anomaly } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, type DetectorSet } from '../detectors/index.ts'
-import { rememberedAs } from '../detectors/inactivity-state.ts'
+import { rememberedAs, thousandths } from '../detectors/inactivity-state.ts'
 import { CUT, workload } from './detector-snapshots.workload.ts'
 
 /**
  * Snapshots written by an earlier build (the fixture: main's detectors, before the state was laid
  * out anew) still restore: each detector says back exactly the snapshot it was given (same keys,
  * same order, same numbers; inactivity's remembered hours as its 12-bit codes keep them: exact
- * below 2,048 Wh, to 16 Wh above), and goes on to say what the earlier build said after the cut.
+ * below 2,048 Wh, to 16 Wh above; its runs' bars, mornings and last raised run's score to thousandths),
+ * and goes on to say what the earlier build said after the cut.
  */
 const fixture = JSON.parse(readFileSync(new URL('./detector-snapshots.fixture.json', import.meta.url), 'utf8')) as {
   cut: number
@@ -20,6 +21,16 @@ const fixture = JSON.parse(readFileSync(new URL('./detector-snapshots.fixture.js
   afterRestored: Anomaly[]
 }
 const all = workload()
+
+interface InactivitySnap { hist: number[], lim: number[], wake: number[], lastRun: number[] }
+/** An inactivity snapshot as the state keeps it: the remembered hours as their 12-bit codes, the learned fractions of the small tables to thousandths (16 bits). */
+const inactivityKept = (snap: InactivitySnap) => ({
+  ...snap,
+  hist: snap.hist.map(rememberedAs),
+  lim: snap.lim.map((x) => x < 0 ? -1 : thousandths(x)),
+  wake: snap.wake.map((x, k) => k % 3 === 2 ? x : thousandths(x)),
+  lastRun: [snap.lastRun[0], thousandths(snap.lastRun[1]!)],
+})
 
 function run (set: DetectorSet, from: number): Anomaly[] {
   const out: Anomaly[] = []
@@ -43,7 +54,7 @@ test('snapshots from the earlier build restore and say themselves back unchanged
     const want = fixture.snapshots[d.name] ?? {}
     assert.deepEqual([...d.subjects()].sort(), Object.keys(want).sort(), d.name)
     for (const [id, snap] of Object.entries(want)) {
-      const kept = d.name === 'inactivity' ? { ...(snap as object), hist: (snap as { hist: number[] }).hist.map(rememberedAs) } : snap
+      const kept = d.name === 'inactivity' ? inactivityKept(snap as InactivitySnap) : snap
       assert.equal(JSON.stringify(d.snapshot(id)), JSON.stringify(kept), `${d.name} ${id}`)
     }
   }

@@ -694,3 +694,31 @@ test('stopDeep, decoding the short buckets\' counts four at a time, is the large
     assert.ok(Object.is(stopDeep(cfg, s), want), `case ${t}`)
   }
 })
+
+test('inactivity state packing: the small tables in 16 bits (to thousandths, at most 65.534; counts at most 65,535; an hour at most 32,767 Wh), the scalars packed, the rare epoch times beside the place, each said back', () => {
+  const d = createInactivityDetector()
+  feed(d, elder({ seed: 3, days: 10 }))
+  const snap = d.snapshot('elder-1') as Record<string, unknown> & { lim: number[], wake: number[] }
+  const lim = snap.lim.map((x, k) => [-1, 0, 1.2345, 65.534, 70, 3.0005][k % 6]!)
+  const wake = [6.94441, 0.52885, 70_000, 23.9999, 0.0004, 8]
+  const given = {
+    ...snap, lim, wake, lastRun: [7, 44.71349], runRecent: [40_000, -1], sens: 0.4219, sensWake: 1, lastRule: 'flat_residue',
+    runUsual: 1741, runActual: 42, awayFrom: 0, awayUntil: 0, doorAt: 1_770_000_000_123, doorSeen: 1_770_000_000_456,
+  }
+  d.restore('elder-2', given)
+  const back = d.snapshot('elder-2') as Record<string, unknown>
+  assert.deepEqual(back.lim, lim.map((x) => x < 0 ? -1 : Math.min(65.534, Math.round(x * 1000) / 1000)))
+  assert.deepEqual(back.wake, [6.944, 0.529, 65_535, 24, 0, 8])
+  assert.deepEqual(back.lastRun, [7, 44.713])
+  assert.deepEqual(back.runRecent, [32_767, -1])
+  assert.deepEqual([back.sens, back.sensWake, back.lastRule, back.runUsual, back.runActual], [0.4219, 1, 'flat_residue', 1741, 42])
+  assert.deepEqual([back.awayFrom, back.awayUntil, back.doorAt, back.doorSeen], [0, 0, 1_770_000_000_123, 1_770_000_000_456])
+  // Restored again over it, without the door: nothing of the earlier record is left.
+  d.restore('elder-2', { ...given, doorAt: 0, doorSeen: 0, awayFrom: 5, awayUntil: 6 })
+  const again = d.snapshot('elder-2') as Record<string, unknown>
+  assert.deepEqual([again.awayFrom, again.awayUntil, again.doorAt, again.doorSeen], [5, 6, 0, 0])
+  // What the 16-bit tables keep is what goes on: said back again, the same.
+  const b = createInactivityDetector()
+  b.restore('elder-2', JSON.parse(JSON.stringify(again)))
+  assert.equal(JSON.stringify(b.snapshot('elder-2')), JSON.stringify(again))
+})
