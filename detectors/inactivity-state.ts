@@ -9,25 +9,26 @@
  * through one State it reuses for every subject (a cursor: no object per subject; a typed array of
  * its own costs 96 bytes beside its data, a JS array 48 and 8 an element, an object 24 and 8 a
  * field, a field holding a fraction a 16-byte box as well).
- * The 168 remembered hours are whole watt-hours in 12-bit codes, two in three bytes (`hist` from
- * byte `histAt`; whAt()): exact below 2,048 Wh (most hours of most homes), to 16 Wh above (0.4 %
- * of the hour at most), at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse).
- * The real homes' figures (evaluate --real) are the same to the last digit as with 16 bits; 8-bit
- * log codes were tried and measured worse (1.7 % of a high standing load is the signal above it).
+ * The 168 remembered hours are whole watt-hours in 10-bit codes, four in five bytes (`hist` from
+ * byte `histAt`; whAt()): exact below 256 Wh (standby and most quiet hours), within 0.4 % above
+ * (0.8 % past 8,192 Wh), at most MAX_CODED (32,256 Wh: 32 kW held for the hour, past most homes' main
+ * fuse). Against 12-bit codes (exact below 2,048 Wh) the real homes gave one false alert fewer
+ * (evaluate --real: held-out half 173 -> 172), the simulator the same; 8-bit log codes were tried
+ * and measured worse (1.7 % of a high standing load is the signal above it).
  * What is derived from them (each hour of day's median, least and second least: baseOf(),
  * leastOf(), steadyOf()) is kept after them, 12 bits an hour of day, refreshed as an hour is
  * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
  * to tenths anyway) as 10-bit integers (`hz` from byte `hzAt`; inactivity-expect.ts
- * countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the same place (`i32` from
- * `at32`; limOf() and the like): ten-thousandths, which every one of them is rounded to already,
- * so exact. limInH, the door's, likewise, but in an array of its own made the first time it is
- * learned: only a subject with a door sensor does.
+ * countOf()). lim, wake, lastRun and runRecent are 16-bit numbers in the same place (from `at16`;
+ * limOf() and the like): the fractions to thousandths (they are rounded to ten-thousandths where
+ * computed). limInH, the door's, in 32-bit ten-thousandths, in an array of its own made the first
+ * time it is learned: only a subject with a door sensor does.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, COUNT_BYTES, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { EMPTY_CHUNK, get12, set12, wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, get10, get12, set10, set12, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -130,7 +131,7 @@ export class State {
   at16 = 0
   /**
    * Wh per hour of day over the last DAYS learned days, oldest first, in `hist` from `histAt + hourOfDay * DAYS`
-   * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
+   * (whAt()); -1 empty; at most MAX_CODED. After them, derived and not snapshotted: see baseOf().
    */
   histAt = 0
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep), in `hz` from `hzAt`. */
@@ -271,15 +272,29 @@ export class State {
 export const hourOf = (slab: Slab, loc: number) => slab.chunkOf(loc).i32[2 * (wordOf(loc) + F64) + I32S + HOUR_AT]!
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
-export const whAt = (s: State, i: number) => decode(get12(s.hist, s.histAt, i))
+export const whAt = (s: State, i: number) => DECODE[get10(s.hist, s.histAt, i)]!
 
 /**
- * The remembered hours' 12-bit codes: exact to EXACT - 1 Wh (most hours of most homes), in steps
- * of STEP Wh above (within half a step: 0.4 % of an hour's use there), CODE_EMPTY none.
+ * The remembered hours' 10-bit codes, a float of 7 significant bits: exact below 256 Wh (codes 0-255:
+ * most homes' standby and quiet hours), then in steps of 2, 4, ... 32 Wh up to 8,192 (0.4 % of the
+ * hour at most: 128 codes each power of two), then of 128 and 256 Wh up to MAX_CODED (64 codes each:
+ * 0.8 %); CODE_EMPTY none. DECODE[code] is the Wh; encode() takes the nearest code (a tie: the lower).
  */
-const EXACT = 2048, STEP = 16, CODE_EMPTY = 0xfff
-const encode = (wh: number) => wh < 0 ? CODE_EMPTY : wh < EXACT ? wh : Math.min(CODE_EMPTY - 1, EXACT + Math.round((Math.min(wh, MAX_WH) - EXACT) / STEP))
-const decode = (c: number) => c === CODE_EMPTY ? EMPTY : c < EXACT ? c : Math.min(MAX_WH, EXACT + (c - EXACT) * STEP)
+const CODE_EMPTY = 0x3ff
+/** The most Wh an hour is remembered as. */
+export const MAX_CODED = 126 * 256
+const DECODE = new Int32Array(CODE_EMPTY + 1)
+for (let c = 0; c < CODE_EMPTY; c++) DECODE[c] = c < 256 ? c : c < 896 ? (128 + ((c - 256) & 127)) * 2 ** (1 + ((c - 256) >> 7)) : (64 + ((c - 896) & 63)) * 2 ** (7 + ((c - 896) >> 6))
+DECODE[CODE_EMPTY] = EMPTY
+function encode (wh: number): number {
+  if (wh < 0) return CODE_EMPTY
+  if (wh < 256) return Math.round(wh)
+  // The last code whose Wh is at most wh, then it or the next, whichever is nearer.
+  let lo = 255, hi = CODE_EMPTY - 1
+  while (lo < hi) { const m = (lo + hi + 1) >> 1; if (DECODE[m]! <= wh) lo = m; else hi = m - 1 }
+  return lo < CODE_EMPTY - 1 && DECODE[lo + 1]! - wh < wh - DECODE[lo]! ? lo + 1 : lo
+}
+const decode = (c: number) => DECODE[c]!
 /** What an hour of `wh` Wh is remembered as. */
 export const rememberedAs = (wh: number) => decode(encode(wh))
 
@@ -320,7 +335,7 @@ export const pushRecent = (s: State, wh: number) => { const at = s.at16 + RECENT
 /** The scalars in `i32` from I32S (0: they come first, after the Float64s). */
 const I32S = 0, I32 = FLAGS + 1
 /** A subject's scalars (64 and 32 bits), small tables (16), hist and what is derived from it (12 bits), hz (10 bits), in one place of a shared chunk: their bytes. */
-const T16_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = T16_BYTE + 2 * T16, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + COUNT_BYTES
+const T16_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = T16_BYTE + 2 * T16, DERIVED_BYTE = HIST_BYTE + BASE * 10 / 8, HZ_BYTE = DERIVED_BYTE + 24 * 3 / 2, PLACE = HZ_BYTE + COUNT_BYTES
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
@@ -343,11 +358,11 @@ export function freshState (s: State, i: number, hour: number): number {
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
 
-/** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
+/** Appends `wh` to hour-of-day d's history (at most MAX_CODED) and refreshes what is derived from it. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = s.histAt, from = d * DAYS
-  for (let i = from; i < from + DAYS - 1; i++) set12(h, at, i, get12(h, at, i + 1))
-  set12(h, at, from + DAYS - 1, encode(wh))
+  for (let i = from; i < from + DAYS - 1; i++) set10(h, at, i, get10(h, at, i + 1))
+  set10(h, at, from + DAYS - 1, encode(wh))
   derive(s, d)
 }
 
@@ -355,7 +370,7 @@ export function remember (s: State, d: number, wh: number) {
 const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : whAt(s, d * DAYS + j)
 
 /** Hour-of-day d's derived 12 bits (least, second least, the median's lower and upper: 3 bits each), after the remembered hours' codes. */
-const derived = (s: State, d: number) => get12(s.hist, s.histAt, BASE + d)
+const derived = (s: State, d: number) => get12(s.hist, s.histAt + DERIVED_BYTE - HIST_BYTE, d)
 
 /** Median Wh of hour-of-day d over the remembered days (0: none). */
 export function baseOf (s: State, d: number): number {
@@ -386,7 +401,7 @@ function derive (s: State, d: number) {
   }
   const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
   const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
-  set12(s.hist, s.histAt, BASE + d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
+  set12(s.hist, s.histAt + DERIVED_BYTE - HIST_BYTE, d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
 }
 
 /** Shared scratch for quantileOf(). */
@@ -523,7 +538,7 @@ export function fromSnapshot (raw: unknown, s: State, i: number, hour: number): 
   // The scalars through their accessors (Object.assign sets, it does not define).
   Object.assign(s, rest)
   s.ep = ep && { ...ep }
-  for (let j = 0; j < hist.length; j++) set12(s.hist, s.histAt, j, encode(hist[j]!))
+  for (let j = 0; j < hist.length; j++) set10(s.hist, s.histAt, j, encode(hist[j]!))
   for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   for (let d = 0; d < 24; d++) derive(s, d)
   return loc

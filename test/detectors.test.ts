@@ -590,13 +590,13 @@ test('inactivity: a snapshot whose ten-thousandths fields are past 32 bits is re
   assert.equal(d.snapshot('elder-2'), undefined, 'nothing restored')
 })
 
-test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bits), never wrapped; a restored state snapshots byte for byte as the original', () => {
+test('inactivity state: an hour over 32.3 kWh is remembered as 32,256 Wh, never wrapped; a restored state snapshots byte for byte as the original', () => {
   // 10 kWh a quarter for an hour (a 40 kW hour): past what an hour is kept as.
   const month = elder({ seed: 4, days: 10 }).map((c) => c.ts > at(8, 10) && c.ts <= at(8, 11) ? { ...c, amount: 10 } : c)
   const d = createInactivityDetector()
   feed(d, month)
   const snap = d.snapshot('elder-1') as { hist: number[], hzTry: number[], hzEnd: number[], hzDeep: number[] }
-  assert.equal(Math.max(...snap.hist), 32_767)
+  assert.equal(Math.max(...snap.hist), 32_256)
   assert.ok(snap.hist.every((wh) => wh >= -1 && Number.isInteger(wh)), 'whole Wh, -1 empty')
   assert.ok([...snap.hzTry, ...snap.hzEnd, ...snap.hzDeep].every((x) => Math.round(x * 10) === x * 10), 'faded counts in tenths, said as decimals')
   const b = createInactivityDetector()
@@ -606,12 +606,20 @@ test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bit
   assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 97 }))
 })
 
-test('inactivity: an hour is remembered in 12 bits, exact below 2,048 Wh and within 8 Wh above, at most 32,767', () => {
-  for (let wh = 0; wh < 2048; wh++) assert.equal(rememberedAs(wh), wh)
-  for (let wh = 2048; wh <= 40_000; wh += 7) assert.ok(Math.abs(rememberedAs(Math.min(wh, 32_767)) - Math.min(wh, 32_767)) <= 8, `${wh}`)
+test('inactivity: an hour is remembered in 10 bits, exact below 256 Wh, within 0.4 % up to 8,192 and 0.8 % above, at most 32,256', () => {
+  for (let wh = 0; wh < 256; wh++) assert.equal(rememberedAs(wh), wh)
+  let before = 255
+  for (let wh = 256; wh <= 40_000; wh++) {
+    const kept = rememberedAs(wh), cap = Math.min(wh, 32_256)
+    assert.ok(Math.abs(kept - cap) <= (wh < 8192 ? 0.004 : 0.008) * cap, `${wh}: ${kept}`)
+    assert.ok(kept >= before, `never less for more: ${wh}`)
+    assert.equal(rememberedAs(kept), kept, `a kept value is kept as itself: ${wh}`)
+    before = kept
+  }
   assert.equal(rememberedAs(-1), -1)
-  assert.equal(rememberedAs(40_000), 32_767)
-  assert.equal(rememberedAs(32_767), 32_767)
+  assert.equal(rememberedAs(40_000), 32_256)
+  assert.equal(rememberedAs(32_767), 32_256)
+  assert.equal(new Set(Array.from({ length: 40_001 }, (_, wh) => rememberedAs(wh))).size, 1023, 'every code but the empty one used')
 })
 
 test('inactivity: 10-bit faded counts, four in five bytes, each set and read back without touching its neighbours', () => {
