@@ -101,8 +101,8 @@ const AWAY_FROM = 0, AWAY_UNTIL = 1, DOOR_AT = 2, DOOR_SEEN = 3, RARE = 4
  * the subject's hour record (its loc), its peer group's number (-1 none), and the last episode's
  * rule (RULES) above flags (what it holds in Held; whether the usual day was set: usualWh).
  */
-const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7, DAILY = 8,
-  RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, RUN_USUAL = 13, RUN_LLR = 14, HOUR_AT = 15, RUN_ACTUAL = 16, GROUP = 17, FLAGS = 18
+const N = 0, RUN_HOURS = 1, LIT_NIGHT = 2, LIT_PEAK = 3, WAKE_DAY = 4, DOOR_RUNS = 5, RUN_FLOOR = 6, DAILY = 7,
+  RUN_SCORE = 8, LIT_LEARNED = 9, SENS = 10, LIM_IN = 11, RUN_USUAL = 12, RUN_LLR = 13, HOUR_AT = 14, RUN_ACTUAL = 15, GROUP = 16, FLAGS = 17
 const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4, HAS_RARE = 8
 /** The rule's number sits above the flags' bits in FLAGS; sensWake above sens's 16 in SENS. */
 const RULE_SHIFT = 8, FLAG_BITS = (1 << RULE_SHIFT) - 1
@@ -201,8 +201,8 @@ export class State {
   get n () { return this.c.i32[this.at32 + I32S + N]! }
   set n (x: number) { this.c.i32[this.at32 + I32S + N] = x }
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
-  get floor () { return this.c.i32[this.at32 + I32S + FLOOR]! }
-  set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
+  get floor () { return this.c.u16[this.at16 + FLOOR]! }
+  set floor (x: number) { this.c.u16[this.at16 + FLOOR] = x }
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day's Wh above standby (whole Wh; inactivity-judge.ts refreshProfile()), refreshed when hist or floor change; ... */
   get daily () { return this.c.i32[this.at32 + I32S + DAILY]! }
   set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x; this.flag(PROFILED, true) }
@@ -303,11 +303,12 @@ export const rememberedAs = (wh: number) => decode(encode(wh))
  * ordinary run (lim: quiet-run scores in thousandths, NO_LIM unknown), the mornings (wake: mean local
  * hour and mean absolute deviation in thousandths, mornings learned, weekdays then weekends), the
  * last run that raised (lastRun: start hour, -1 none; score in thousandths), and the last two
- * closed hours' Wh (runRecent: whole Wh, -1 none, at most MAX_WH). The learned fractions are rounded to
+ * closed hours' Wh (runRecent: whole Wh, -1 none, at most MAX_WH), and the standby floor (State.floor: a
+ * quantile of the remembered hours, whole Wh at most MAX_CODED). The learned fractions are rounded to
  * ten-thousandths where they are computed (r4()), and kept to thousandths (thousandths()), at most
  * 65.534 (a run's score in usually-active hours: a bar past 5 is the cap's, ownLimitCapHours); a count at most 65,535.
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, T16 = 34
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, FLOOR = 34, T16 = 35
 const NO_LIM = 0xffff, MAX_THOUSANDTHS = 0xfffe
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
@@ -345,7 +346,7 @@ export function freshState (s: State, i: number, hour: number): number {
   c.i32[at32 + I32S + HOUR_AT] = hour; c.i32[at32 + I32S + GROUP] = -1
   c.u16.fill(NO_LIM, at16 + LIM, at16 + WAKE).fill(0, at16 + WAKE, at16 + LAST_RUN)
   c.i16[at16 + LAST_RUN] = -1; c.u16[at16 + LAST_RUN + 1] = 0
-  c.i16.fill(EMPTY, at16 + RECENT, at16 + T16)
+  c.i16.fill(EMPTY, at16 + RECENT, at16 + FLOOR); c.u16[at16 + FLOOR] = 0
   // What an earlier state of the subject held beside its place is not this one's.
   s.held.eps.delete(i); s.held.doors.delete(i); s.held.rare.delete(i)
   s.at(i, p.loc)
@@ -462,7 +463,7 @@ const StateSchema = z.object({
   last: z.number().finite().nullable(),
   n: int.nonnegative(),
   hist: z.array(wh).length(24 * DAYS),
-  floor: int.nonnegative(),
+  floor: int.nonnegative().max(0xffff),
   runStart: z.number().finite(),
   runScore: z.number().finite().nonnegative().max(MAX_FIX),
   runHours: int.nonnegative(),
