@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { parseSnapshot } from './types.ts'
-import type { Chunk, Slab } from './slab.ts'
+import { EMPTY_CHUNK, wordOf, type Chunk, type Slab } from './slab.ts'
 
 import { HOUR } from './hours.ts'
 
@@ -19,44 +19,62 @@ export const INFO = 1
 export const FAULT = 2
 
 /**
- * A device's numbers lie in a place of a chunk shared with other devices (slab.ts Slab.place(); the detector's own slab), each a
+ * A device's numbers lie in a place of a chunk shared with other devices (slab.ts Slab.place(); the
+ * detector's own slab), known by its loc, read through a cursor (Device: one object a detector
+ * reuses, pointed at a device by at(); no object per device: it cost 56 bytes). Each number is a
  * property of Device (an accessor): from `c.f64[b]` F64 times and durations (exact for any number:
  * an object's field holding a fraction or an epoch time would cost its slot and a 16-byte box),
- * then in 32-bit integers the count of powered zero readings and BITS: the fault level, the unit, `live`
- * and whether the device has a rare record. The six epoch times that are -1 ("none") on most devices
- * most of the time (the start of a zero run, the last register reset, the open episodes') are in a
- * record of their own (RARE Float64s, in `rare` by device) made the first time one of them is set.
+ * then in 32-bit integers the device's number (its id and subject in Devices' lists) and, in one,
+ * BITS (the fault level, the unit, `live`, whether the device has a rare record) below the count of
+ * powered zero readings (16 bits: at most 65,535). The six epoch times that are -1 ("none") on most
+ * devices most of the time (the start of a zero run, the last register reset, the open episodes')
+ * are in a record of their own (RARE Float64s, in Devices' `rare` by device number) made the first
+ * time one of them is set.
  */
 const LAST = 0, CADENCE = 1, LAG = 2, LEARNED = 3, ZERO_MS = 4, LONGEST_ZERO = 5, MIN_POS = 6, TICK_LAST = 7, STEP = 8, F64 = 9
-const POWERED = 0, BITS = 1, BYTES = 8 * F64 + 4 * 2
-/** In BITS: the fault level (2 bits), then flags. */
-const LEVEL = 3, M3 = 4, LIVE = 8, HAS_RARE = 16
+const NO = 0, BITS = 1, BYTES = 8 * F64 + 4 * 2
+/** In BITS: the fault level (2 bits), then flags; the powered count above POWERED_SHIFT. */
+const LEVEL = 3, M3 = 4, LIVE = 8, HAS_RARE = 16, POWERED_SHIFT = 16, MAX_POWERED = 0xffff
 /** In the rare record: */
 const ZERO_FROM = 0, LAST_RESET = 1, FAULT_FROM = 2, FAULT_UNTIL = 3, OFFLINE = 4, STUCK = 5, RARE = 6
-/** Rare records by device: few devices have one. */
-const rare = new WeakMap<Device, Float64Array>()
+
+/** A detector's devices: where their numbers lie, and by device number their ids, subjects and rare records. */
+export class Devices {
+  readonly id: string[] = []
+  readonly subject: string[] = []
+  readonly rare = new Map<number, Float64Array>()
+  constructor (readonly slab: Slab) {}
+}
 
 export class Device {
-  readonly id: string
-  subject: string
-  readonly c: Chunk
-  readonly b: number
+  c: Chunk = EMPTY_CHUNK
+  b = 0
+  /** The device's number (Devices' lists) and place (slab.ts loc). */
+  no = -1
+  loc = -1
 
-  constructor (slab: Slab, id: string, subject: string, unit: 'kwh' | 'm3') {
-    const p = slab.place(BYTES)
-    this.id = id; this.subject = subject; this.c = p.chunk; this.b = p.byte / 8
-    this.unit = unit
+  constructor (readonly all: Devices) {}
+
+  /** Points this cursor at the device in place `loc`. */
+  at (loc: number): this {
+    const c = this.all.slab.chunkOf(loc), b = wordOf(loc)
+    this.c = c; this.b = b; this.loc = loc; this.no = c.i32[2 * (b + F64) + NO]!
+    return this
   }
+
+  /** Its id, and the subject it meters. */
+  get id (): string { return this.all.id[this.no]! }
+  get subject (): string { return this.all.subject[this.no]! }
 
   private get bits () { return this.c.i32[2 * (this.b + F64) + BITS]! }
   private set bits (x: number) { this.c.i32[2 * (this.b + F64) + BITS] = x }
   /** Rare number k: -1 unless set. */
-  private rareOf (k: number): number { return (this.bits & HAS_RARE) === 0 ? -1 : rare.get(this)![k]! }
+  private rareOf (k: number): number { return (this.bits & HAS_RARE) === 0 ? -1 : this.all.rare.get(this.no)![k]! }
   private setRare (k: number, x: number) {
-    let r = (this.bits & HAS_RARE) === 0 ? undefined : rare.get(this)
+    let r = (this.bits & HAS_RARE) === 0 ? undefined : this.all.rare.get(this.no)
     if (r === undefined) {
       if (x === -1) return
-      r = new Float64Array(RARE).fill(-1); rare.set(this, r); this.bits |= HAS_RARE
+      r = new Float64Array(RARE).fill(-1); this.all.rare.set(this.no, r); this.bits |= HAS_RARE
     }
     r[k] = x
   }
@@ -112,19 +130,29 @@ export class Device {
   get stuck () { return this.rareOf(STUCK) }
   set stuck (x: number) { this.setRare(STUCK, x) }
   /** Readings in the current run of exactly zero whose reported power should have moved the register. */
-  get powered () { return this.c.i32[2 * (this.b + F64) + POWERED]! }
-  set powered (x: number) { this.c.i32[2 * (this.b + F64) + POWERED] = x }
+  get powered () { return this.bits >>> POWERED_SHIFT }
+  set powered (x: number) { this.bits = (this.bits & ((1 << POWERED_SHIFT) - 1)) | Math.min(x, MAX_POWERED) << POWERED_SHIFT }
   /** The open meter_fault episode's level (NO_FAULT none). */
   get faultLevel () { return this.bits & LEVEL }
   set faultLevel (x: number) { this.bits = (this.bits & ~LEVEL) | (x & LEVEL) }
 }
 
-/** A new device, its numbers in a place of `slab`. */
-export function freshDevice (slab: Slab, id: string, subject: string, unit: 'kwh' | 'm3', ts: number, intervalMs: number): Device {
-  const d = new Device(slab, id, subject, unit)
+/** A new device, its numbers in a place of the devices' slab: points cursor `d` at it (returned; its loc is d.loc). */
+export function freshDevice (d: Device, id: string, subject: string, unit: 'kwh' | 'm3', ts: number, intervalMs: number): Device {
+  const all = d.all, p = all.slab.place(BYTES), no = all.id.length
+  all.id.push(id); all.subject.push(subject)
+  p.chunk.i32[2 * (p.byte / 8 + F64) + NO] = no; p.chunk.i32[2 * (p.byte / 8 + F64) + BITS] = 0
+  d.at(p.loc)
+  d.unit = unit
   d.last = -1; d.cadence = intervalMs; d.lag = 0; d.learned = 0; d.zeroMs = 0; d.longestZero = 0; d.zeroFrom = -1; d.powered = 0; d.minPos = 0
   d.lastReset = -1; d.faultLevel = NO_FAULT; d.faultFrom = -1; d.faultUntil = -1; d.tickLast = ts - intervalMs; d.step = 0; d.live = false; d.offline = -1; d.stuck = -1
   return d
+}
+
+/** Drops what a device forgotten by its detector held beside its place (its id, subject and rare record); its place goes with the slab. */
+export function dropDevice (d: Device) {
+  const all = d.all
+  all.rare.delete(d.no); all.id[d.no] = ''; all.subject[d.no] = ''
 }
 
 /** An open episode of any kind: the device's data is not to be read as the household's behaviour. */
@@ -142,7 +170,7 @@ const DeviceSchema = z.object({
   zeroMs: ms,
   longestZero: ms,
   zeroFrom: time,
-  powered: z.number().int().nonnegative(),
+  powered: z.number().int().nonnegative().max(MAX_POWERED),
   minPos: ms,
   lastReset: time,
   faultLevel: z.union([z.literal(NO_FAULT), z.literal(INFO), z.literal(FAULT)]),
@@ -157,11 +185,11 @@ const DeviceSchema = z.object({
 const SubjectSchema = z.object({ devices: z.array(DeviceSchema).min(1).max(16) })
   .refine((s) => new Set(s.devices.map((d) => d.id)).size === s.devices.length, 'device ids repeat')
 
-/** One subject's devices as JSON. */
-export function toSnapshot (devices: readonly Device[]): unknown {
+/** One subject's devices (their locs, read through cursor `d`) as JSON. */
+export function toSnapshot (d: Device, devices: readonly number[]): unknown {
   // The keys in the order they have always had; the subject is implied.
   return {
-    devices: devices.map((d) => ({
+    devices: devices.map((loc) => (d.at(loc), {
       id: d.id, unit: d.unit, last: d.last, cadence: d.cadence, lag: d.lag, learned: d.learned, zeroMs: d.zeroMs, longestZero: d.longestZero, zeroFrom: d.zeroFrom,
       powered: d.powered, minPos: d.minPos, lastReset: d.lastReset, faultLevel: d.faultLevel, faultFrom: d.faultFrom, faultUntil: d.faultUntil, tickLast: d.tickLast,
       step: d.step, live: d.live, offline: d.offline, stuck: d.stuck,
@@ -169,9 +197,9 @@ export function toSnapshot (devices: readonly Device[]): unknown {
   }
 }
 
-/** Parses a subject's snapshot into devices in `slab`; throws a TypeError naming what is wrong. */
-export function fromSnapshot (slab: Slab, subject: string, raw: unknown): Device[] {
+/** Parses a subject's snapshot into new devices (read through cursor `d`): their locs. Throws a TypeError naming what is wrong (before anything changes). */
+export function fromSnapshot (d: Device, subject: string, raw: unknown): number[] {
   const data = parseSnapshot('meter-health', SubjectSchema, raw)
   // The numbers through their accessors (Object.assign sets, it does not define); id and unit as made.
-  return data.devices.map(({ id, unit, ...d }) => Object.assign(freshDevice(slab, id, subject, unit, 0, 1), d))
+  return data.devices.map(({ id, unit, ...v }) => Object.assign(freshDevice(d, id, subject, unit, 0, 1), v).loc)
 }
