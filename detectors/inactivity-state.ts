@@ -15,9 +15,11 @@
  * fuse). Against 12-bit codes (exact below 2,048 Wh) the real homes gave one false alert fewer
  * (evaluate --real: held-out half 173 -> 172), the simulator the same; 8-bit log codes were tried
  * and measured worse (1.7 % of a high standing load is the signal above it).
- * What is derived from them (each hour of day's median, least and second least: baseOf(),
- * leastOf(), steadyOf()) is kept after them, 12 bits an hour of day, refreshed as an hour is
- * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
+ * What is derived from them: each hour of day's least and second least (leastOf(), steadyOf(), asked
+ * of at every hour judged and at many samples) are kept after them as which of its DAYS they are
+ * (3 bits each, NONE none: 6 bits an hour of day), refreshed as an hour is remembered and not
+ * snapshotted; its median (baseOf(), asked less often) is computed as read (until 2026-12 it was kept
+ * too: 12 bits an hour of day). The hazards' faded counts are kept in tenths (they are rounded
  * to tenths anyway) as 10-bit integers (`hz` from byte `hzAt`; inactivity-expect.ts
  * countOf()). lim, wake, lastRun and runRecent are 16-bit numbers in the same place (from `at16`;
  * limOf() and the like): the fractions to thousandths (they are rounded to ten-thousandths where
@@ -28,7 +30,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, COUNT_BYTES, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { EMPTY_CHUNK, get10, get12, set10, set12, wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, get10, get6, set10, set6, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -37,12 +39,7 @@ export { HOUR }
 /** Days of history kept per hour of day. */
 export const DAYS = 7
 const EMPTY = -1
-/**
- * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
- * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second
- * least, then the median's lower and upper one, the same when the days known are odd), one 12-bit
- * number per hour of day (all ones: nothing remembered).
- */
+/** The remembered hours; which of an hour of day's days is none. */
 const BASE = 24 * DAYS, NONE = 7
 
 export interface Episode extends BaseEpisode {
@@ -131,7 +128,7 @@ export class State {
   at16 = 0
   /**
    * Wh per hour of day over the last DAYS learned days, oldest first, in `hist` from `histAt + hourOfDay * DAYS`
-   * (whAt()); -1 empty; at most MAX_CODED. After them, derived and not snapshotted: see baseOf().
+   * (whAt()); -1 empty; at most MAX_CODED.
    */
   histAt = 0
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep), in `hz` from `hzAt`. */
@@ -335,8 +332,8 @@ export const pushRecent = (s: State, wh: number) => { const at = s.at16 + RECENT
 
 /** The scalars in `i32` from I32S (0: they come first, after the Float64s). */
 const I32S = 0, I32 = FLAGS + 1
-/** A subject's scalars (64 and 32 bits), small tables (16), hist and what is derived from it (12 bits), hz (10 bits), in one place of a shared chunk: their bytes. */
-const T16_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = T16_BYTE + 2 * T16, DERIVED_BYTE = HIST_BYTE + BASE * 10 / 8, HZ_BYTE = DERIVED_BYTE + 24 * 3 / 2, PLACE = HZ_BYTE + COUNT_BYTES
+/** A subject's scalars (64 and 32 bits), small tables (16), hist (10 bits) and its lows (6), hz (10 bits), in one place of a shared chunk: their bytes. */
+const T16_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = T16_BYTE + 2 * T16, LOWS_BYTE = HIST_BYTE + BASE * 10 / 8, HZ_BYTE = LOWS_BYTE + 24 * 6 / 8, PLACE = HZ_BYTE + COUNT_BYTES
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
@@ -350,7 +347,7 @@ export function freshState (s: State, i: number, hour: number): number {
   // What an earlier state of the subject held beside its place is not this one's.
   s.held.eps.delete(i); s.held.doors.delete(i); s.held.rare.delete(i)
   s.at(i, p.loc)
-  // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
+  // All ones: every hour CODE_EMPTY, every hour of day's lows NONE.
   c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + COUNT_BYTES)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
   return p.loc
@@ -359,7 +356,7 @@ export function freshState (s: State, i: number, hour: number): number {
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
 
-/** Appends `wh` to hour-of-day d's history (at most MAX_CODED) and refreshes what is derived from it. */
+/** Appends `wh` to hour-of-day d's history (at most MAX_CODED) and refreshes its lows. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = s.histAt, from = d * DAYS
   for (let i = from; i < from + DAYS - 1; i++) set10(h, at, i, get10(h, at, i + 1))
@@ -367,42 +364,46 @@ export function remember (s: State, d: number, wh: number) {
   derive(s, d)
 }
 
+/** Shared scratch for sortedOf(): at most DAYS values, no allocation per call. */
+const sorted = new Int32Array(DAYS)
+
+/** Hour-of-day d's known remembered hours, least first, into `sorted`: how many. */
+function sortedOf (s: State, d: number): number {
+  let n = 0
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const v = whAt(s, i)
+    if (v < 0) continue
+    let j = n++
+    while (j > 0 && sorted[j - 1]! > v) { sorted[j] = sorted[j - 1]!; j-- }
+    sorted[j] = v
+  }
+  return n
+}
+
+/** Median Wh of hour-of-day d over the remembered days (0: none; the two middle ones' mean, rounded, when even). */
+export function baseOf (s: State, d: number): number {
+  const n = sortedOf(s, d)
+  return n === 0 ? 0 : n % 2 === 1 ? sorted[n >> 1]! : Math.round((sorted[n / 2 - 1]! + sorted[n / 2]!) / 2)
+}
 /** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
 const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : whAt(s, d * DAYS + j)
+/** Hour-of-day d's lows: which of its days are the least (3 bits) and the second least (3 bits above). */
+const lowsAt = (s: State, d: number) => get6(s.hist, s.histAt + LOWS_BYTE - HIST_BYTE, d)
 
-/** Hour-of-day d's derived 12 bits (least, second least, the median's lower and upper: 3 bits each), after the remembered hours' codes. */
-const derived = (s: State, d: number) => get12(s.hist, s.histAt + DERIVED_BYTE - HIST_BYTE, d)
-
-/** Median Wh of hour-of-day d over the remembered days (0: none). */
-export function baseOf (s: State, d: number): number {
-  const x = derived(s, d), lo = (x >> 6) & NONE, hi = x >> 9
-  if (lo === NONE) return 0
-  const a = dayOf(s, d, lo)
-  return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
-}
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => dayOf(s, d, derived(s, d) & NONE)
+export const leastOf = (s: State, d: number) => dayOf(s, d, lowsAt(s, d) & NONE)
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => dayOf(s, d, (derived(s, d) >> 3) & NONE)
+export const steadyOf = (s: State, d: number) => dayOf(s, d, lowsAt(s, d) >> 3)
 
-/** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
-const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
-
-/** Refreshes which of hour-of-day d's remembered hours are its median, least and second least. */
+/** Refreshes which of hour-of-day d's remembered hours are its least and second least. */
 function derive (s: State, d: number) {
-  const from = d * DAYS
-  let n = 0, lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
+  let lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
   for (let k = 0; k < DAYS; k++) {
-    const v = whAt(s, from + k)
+    const v = whAt(s, d * DAYS + k)
     if (v < 0) continue
     if (v < lo) { lo2 = lo; jlo2 = jlo; lo = v; jlo = k } else if (v < lo2) { lo2 = v; jlo2 = k }
-    let j = n++
-    while (j > 0 && scratch[j - 1]! > v) { scratch[j] = scratch[j - 1]!; which[j] = which[j - 1]!; j-- }
-    scratch[j] = v; which[j] = k
   }
-  const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
-  const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
-  set12(s.hist, s.histAt + DERIVED_BYTE - HIST_BYTE, d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
+  set6(s.hist, s.histAt + LOWS_BYTE - HIST_BYTE, d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3)
 }
 
 /** Shared scratch for quantileOf(). */
@@ -540,8 +541,8 @@ export function fromSnapshot (raw: unknown, s: State, i: number, hour: number): 
   Object.assign(s, rest)
   s.ep = ep && { ...ep }
   for (let j = 0; j < hist.length; j++) set10(s.hist, s.histAt, j, encode(hist[j]!))
-  for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   for (let d = 0; d < 24; d++) derive(s, d)
+  for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   return loc
 }
 

@@ -5,7 +5,8 @@ import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 import { BUCKETS, COUNT_BYTES, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
-import { quantile, rememberedAs } from '../detectors/inactivity-state.ts'
+import { State, baseOf, freshState, history, leastOf, quantile, remember, rememberedAs, steadyOf } from '../detectors/inactivity-state.ts'
+import { Slab, get10, get6, set10, set6 } from '../detectors/slab.ts'
 import { quantileSorted } from 'simple-statistics'
 
 // ---------------------------------------------------------------- a synthetic elder
@@ -729,4 +730,33 @@ test('inactivity state packing: the small tables in 16 bits (to thousandths, at 
   const b = createInactivityDetector()
   b.restore('elder-2', JSON.parse(JSON.stringify(again)))
   assert.equal(JSON.stringify(b.snapshot('elder-2')), JSON.stringify(again))
+})
+
+test('inactivity: each hour of day\'s least and second least (kept as which day, 6 bits) and median (computed as read) are those of its remembered hours', () => {
+  const slab = new Slab()
+  const held = { eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: { usualWh: 20, usualFraction: 0.1, minActiveWh: 100, activeFraction: 0.5, wakingHours: 16 } }
+  const s = new State(held, slab)
+  let seed = 99
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  for (let t = 0; t < 40; t++) {
+    freshState(s, t, slab.place(40).loc)
+    const days = t % 9
+    for (let d = 0; d < 24; d++) for (let j = 0; j < days; j++) remember(s, d, Math.floor(rand() * [3, 300, 40_000][t % 3]!))
+    for (let d = 0; d < 24; d++) {
+      const known = history(s, d).filter((x) => x >= 0).sort((a, b) => a - b), n = known.length
+      assert.equal(leastOf(s, d), n === 0 ? -1 : known[0], `least, case ${t}`)
+      assert.equal(steadyOf(s, d), n === 0 ? -1 : known[Math.min(1, n - 1)], `second least, case ${t}`)
+      assert.equal(baseOf(s, d), n === 0 ? 0 : n % 2 === 1 ? known[n >> 1] : Math.round((known[n / 2 - 1]! + known[n / 2]!) / 2), `median, case ${t}`)
+    }
+  }
+})
+
+test('slab: 6- and 10-bit numbers, set and read back without touching their neighbours or the bytes around them', () => {
+  for (const [bits, get, set] of [[6, get6, set6], [10, get10, set10]] as const) {
+    const n = 48, bytes = n * bits / 8, u = new Uint8Array(bytes + 6).fill(0xa5), want: number[] = []
+    for (let i = 0; i < n; i++) { want[i] = (i * 2731 + 17) % 2 ** bits; set(u, 3, i, want[i]!) }
+    for (const i of [0, 1, 2, 3, n - 1]) for (const x of [0, 2 ** bits - 1, 1, 2 ** (bits - 1)]) { set(u, 3, i, x); want[i] = x; assert.equal(get(u, 3, i), x) }
+    for (let i = 0; i < n; i++) assert.equal(get(u, 3, i), want[i], `${bits}-bit number ${i}`)
+    assert.deepEqual([u[0], u[1], u[2], u[bytes + 3], u[bytes + 5]], [0xa5, 0xa5, 0xa5, 0xa5, 0xa5], `${bits} bits: bytes outside untouched`)
+  }
 })
