@@ -137,6 +137,8 @@ export class State {
   i = -1
   loc = -1
   private e: Episode | null = null
+  /** Its rare record (null none), found once by at(). */
+  private r: Float64Array | null = null
 
   /** `slab`: where the detector's states and hour records lie (its ElectricityHours' slab). */
   constructor (readonly held: Held, readonly slab: Slab) { this.h = new HourRecord(slab) }
@@ -147,7 +149,9 @@ export class State {
     this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32; this.at16 = 4 * b + T16_BYTE / 2
     this.histAt = 8 * b + HIST_BYTE; this.hzAt = 8 * b + HZ_BYTE
     this.h.at(c.i32[at32 + I32S + HOUR_AT]!)
-    this.e = (c.i32[at32 + I32S + FLAGS]! & HAS_EP) === 0 ? null : this.held.eps.get(i)!
+    const flags = c.i32[at32 + I32S + FLAGS]!
+    this.e = (flags & HAS_EP) === 0 ? null : this.held.eps.get(i)!
+    this.r = (flags & HAS_RARE) === 0 ? null : this.held.rare.get(i)!
     return this
   }
 
@@ -180,12 +184,12 @@ export class State {
   set lastRule (x: string) { const k = this.at32 + I32S + FLAGS, i32 = this.c.i32; i32[k] = (i32[k]! & FLAG_BITS) | ruleNo(x) << RULE_SHIFT }
 
   /** One of the rare numbers (0 unless set). */
-  private rareOf (k: number): number { return (this.c.i32[this.at32 + I32S + FLAGS]! & HAS_RARE) === 0 ? 0 : this.held.rare.get(this.i)![k]! }
+  private rareOf (k: number): number { const r = this.r; return r === null ? 0 : r[k]! }
   private setRare (k: number, x: number) {
-    let r = (this.c.i32[this.at32 + I32S + FLAGS]! & HAS_RARE) === 0 ? undefined : this.held.rare.get(this.i)
-    if (r === undefined) {
+    let r = this.r
+    if (r === null) {
       if (x === 0) return
-      r = new Float64Array(RARE); this.held.rare.set(this.i, r); this.flag(HAS_RARE, true)
+      r = this.r = new Float64Array(RARE); this.held.rare.set(this.i, r); this.flag(HAS_RARE, true)
     }
     r[k] = x
   }

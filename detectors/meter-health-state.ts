@@ -49,16 +49,22 @@ export class Devices {
 export class Device {
   c: Chunk = EMPTY_CHUNK
   b = 0
+  /** Where BITS is in the 32-bit view. */
+  k = 0
   /** The device's number (Devices' lists) and place (slab.ts loc). */
   no = -1
   loc = -1
+  /** Its rare record (null none), found once by at(). */
+  private r: Float64Array | null = null
 
   constructor (readonly all: Devices) {}
 
   /** Points this cursor at the device in place `loc`. */
   at (loc: number): this {
     const c = this.all.slab.chunkOf(loc), b = wordOf(loc)
-    this.c = c; this.b = b; this.loc = loc; this.no = c.i32[2 * (b + F64) + NO]!
+    const k = 2 * (b + F64) + BITS, no = c.i32[2 * (b + F64) + NO]!
+    this.c = c; this.b = b; this.loc = loc; this.k = k; this.no = no
+    this.r = (c.i32[k]! & HAS_RARE) === 0 ? null : this.all.rare.get(no)!
     return this
   }
 
@@ -66,15 +72,15 @@ export class Device {
   get id (): string { return this.all.id[this.no]! }
   get subject (): string { return this.all.subject[this.no]! }
 
-  private get bits () { return this.c.i32[2 * (this.b + F64) + BITS]! }
-  private set bits (x: number) { this.c.i32[2 * (this.b + F64) + BITS] = x }
+  private get bits () { return this.c.i32[this.k]! }
+  private set bits (x: number) { this.c.i32[this.k] = x }
   /** Rare number k: -1 unless set. */
-  private rareOf (k: number): number { return (this.bits & HAS_RARE) === 0 ? -1 : this.all.rare.get(this.no)![k]! }
+  private rareOf (k: number): number { const r = this.r; return r === null ? -1 : r[k]! }
   private setRare (k: number, x: number) {
-    let r = (this.bits & HAS_RARE) === 0 ? undefined : this.all.rare.get(this.no)
-    if (r === undefined) {
+    let r = this.r
+    if (r === null) {
       if (x === -1) return
-      r = new Float64Array(RARE).fill(-1); this.all.rare.set(this.no, r); this.bits |= HAS_RARE
+      r = this.r = new Float64Array(RARE).fill(-1); this.all.rare.set(this.no, r); this.bits |= HAS_RARE
     }
     r[k] = x
   }
@@ -131,7 +137,7 @@ export class Device {
   set stuck (x: number) { this.setRare(STUCK, x) }
   /** Readings in the current run of exactly zero whose reported power should have moved the register. */
   get powered () { return this.bits >>> POWERED_SHIFT }
-  set powered (x: number) { this.bits = (this.bits & ((1 << POWERED_SHIFT) - 1)) | Math.min(x, MAX_POWERED) << POWERED_SHIFT }
+  set powered (x: number) { const b = this.bits; if (b >>> POWERED_SHIFT !== x) this.bits = (b & ((1 << POWERED_SHIFT) - 1)) | Math.min(x, MAX_POWERED) << POWERED_SHIFT }
   /** The open meter_fault episode's level (NO_FAULT none). */
   get faultLevel () { return this.bits & LEVEL }
   set faultLevel (x: number) { this.bits = (this.bits & ~LEVEL) | (x & LEVEL) }

@@ -282,8 +282,8 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       // The welfare detectors ask about the device of the sample just taken, several times over.
       if (deviceId !== memoId) { memoId = deviceId; memoLoc = devices.get(deviceId) ?? -1 }
       if (memoLoc < 0) return false
-      // Places are never reused: the cursor still on the memo's place reads the same device.
-      const d = ask.loc === memoLoc ? ask : ask.at(memoLoc)
+      // Pointed again each time: another cursor may have given the device a rare record since (at() finds it).
+      const d = ask.at(memoLoc)
       return d.offline >= 0 || d.stuck >= 0 || d.faultLevel === FAULT || (d.zeroFrom >= 0 && neverZero(cfg, d))
     },
   }

@@ -264,3 +264,14 @@ test('devices read through cursors: a subject\'s several meters, a meter moved t
   assert.deepEqual([...d.subjects()].sort(), ['e1', 'e2'])
   assert.throws(() => d.restore('e3', { devices: [{ ...snap.devices[0]!, powered: 65_536 }] }), /powered/)
 })
+
+test('isSuspect sees a device\'s first zero reading at once, after being asked about it before (its rare record made since)', () => {
+  const d = createMeterHealthDetector()
+  const q = 15 * MIN
+  const s = (ts: number, amount: number): Consumption => ({ subjectId: 'e1', subjectKind: 'lone_elder', deviceId: 'm1', street: 'S1', unit: 'kwh', ts, intervalMs: q, amount })
+  for (let t = 1; t <= 4 * 24 * 4; t++) { d.update(s(T0 + t * q, 0.1)); assert.equal(d.isSuspect('m1'), false) }
+  d.update(s(T0 + (4 * 24 * 4 + 1) * q, 0))
+  assert.equal(d.isSuspect('m1'), true, 'exactly zero on a meter that never reads zero')
+  d.update(s(T0 + (4 * 24 * 4 + 2) * q, 0.1))
+  assert.equal(d.isSuspect('m1'), false, 'counting again')
+})
