@@ -13,20 +13,22 @@
  * weighs too: the share of the bucket's quiet hours at about standby is learned as well, and an hour
  * at standby is weighed against it (gradedEvidence). O(1) per closed hour, 144 numbers.
  */
-import { get12, set12 } from './slab.ts'
+import { get10, set10 } from './slab.ts'
 
 /**
- * Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 12-bit integers, two in
- * three bytes (countOf()): at most MAX_COUNT. A count fades towards expectMemory (in tenths, within
+ * Faded counts are kept in tenths (a tenth of an hour in 60 is plenty), as 10-bit integers, four in
+ * five bytes (countOf()): at most MAX_COUNT. A count fades towards expectMemory (in tenths, within
  * half a tenth per observation of it, the rounding's dead band: 10.5 x expectMemory at most), so
- * expectMemory is at most MAX_MEMORY and no count is ever cut.
+ * expectMemory is at most MAX_MEMORY (97; the default 60 reaches 630 tenths) and no count is ever cut.
  */
 export const TENTHS = 10
-export const MAX_COUNT = 0xfff
+export const MAX_COUNT = 0x3ff
 export const MAX_MEMORY = Math.floor(MAX_COUNT / (TENTHS + 0.5))
 
 /** Buckets: local hour of day, plus 24 once the run is long. */
 export const BUCKETS = 48
+/** The bytes a subject's 3 x BUCKETS counts take. */
+export const COUNT_BYTES = 3 * BUCKETS * 10 / 8
 
 export interface ExpectConfig {
   /** Observations a bucket's hazard remembers (an exponential fade). */
@@ -56,7 +58,7 @@ export interface ExpectState {
    * about standby.
    */
   hz: Uint8Array
-  /** The byte where the subject's counts begin in `hz` (a chunk shared with other subjects: inactivity-state.ts), 3 bytes for each two. */
+  /** The byte where the subject's counts begin in `hz` (a chunk shared with other subjects: inactivity-state.ts), 5 bytes for each four. */
   hzAt: number
   /** Evidence gathered by the current quiet run. */
   runLlr: number
@@ -67,10 +69,10 @@ const tries = (s: ExpectState, b: number) => countOf(s, b) / TENTHS
 const ends = (s: ExpectState, b: number) => countOf(s, BUCKETS + b) / TENTHS
 const deeps = (s: ExpectState, b: number) => countOf(s, 2 * BUCKETS + b) / TENTHS
 
-/** Count k (of 3 x BUCKETS: tries, ends, deeps), in tenths (12 bits: slab.ts get12()). */
-export const countOf = (s: ExpectState, k: number) => get12(s.hz, s.hzAt, k)
+/** Count k (of 3 x BUCKETS: tries, ends, deeps), in tenths (10 bits: slab.ts get10()). */
+export const countOf = (s: ExpectState, k: number) => get10(s.hz, s.hzAt, k)
 /** Sets count k, in tenths (an integer; held at MAX_COUNT, which expectMemory <= MAX_MEMORY never reaches). */
-export const setCount = (s: ExpectState, k: number, tenths: number) => set12(s.hz, s.hzAt, k, Math.min(MAX_COUNT, tenths))
+export const setCount = (s: ExpectState, k: number, tenths: number) => set10(s.hz, s.hzAt, k, Math.min(MAX_COUNT, tenths))
 
 /**
  * Bucket of local hour index h (hours on the local clock), in a quiet run `quietHours` long so
@@ -116,16 +118,21 @@ export function deepShare (cfg: ExpectConfig, s: ExpectState, b: number): number
  * about standby in this home's deepest hour of day (short quiets), within [stopDeepMin, stopDeepMax].
  */
 export function stopDeep (cfg: ExpectConfig, s: ExpectState): number {
-  // Asked at every quiet hour: the short buckets' counts decoded two at a time from their three
-  // bytes (slab.ts get12()'s layout), each once, not through 96 calls of get12. deepShare's own
+  // Asked at every quiet hour: the short buckets' counts decoded four at a time from their five
+  // bytes (slab.ts get10()'s layout), each once, not through 72 calls of get10. deepShare's own
   // arithmetic for a short bucket (prior 0.5), so the same number.
   const u = s.hz, pw = cfg.priorWeight
   let m = 0
-  for (let b = 0; b < 24; b += 2) {
-    const t = s.hzAt + 3 * (b >> 1), e = t + 3 * (BUCKETS >> 1), d = e + 3 * (BUCKETS >> 1)
-    const t0 = (u[t]! | (u[t + 1]! & 0x0f) << 8) / TENTHS, t1 = (u[t + 1]! >> 4 | u[t + 2]! << 4) / TENTHS
-    if (t0 >= pw) m = Math.max(m, ((u[d]! | (u[d + 1]! & 0x0f) << 8) / TENTHS + 0.5 * pw) / (Math.max(0, t0 - (u[e]! | (u[e + 1]! & 0x0f) << 8) / TENTHS) + pw))
-    if (t1 >= pw) m = Math.max(m, ((u[d + 1]! >> 4 | u[d + 2]! << 4) / TENTHS + 0.5 * pw) / (Math.max(0, t1 - (u[e + 1]! >> 4 | u[e + 2]! << 4) / TENTHS) + pw))
+  for (let b = 0; b < 24; b += 4) {
+    const t = s.hzAt + 5 * (b >> 2), e = t + 5 * (BUCKETS >> 2), d = e + 5 * (BUCKETS >> 2)
+    for (let j = 0; j < 4; j++) {
+      // Count j of the four from byte k: at bit 10j, within bytes k + (10j >> 3) and the next.
+      const o = (10 * j) >> 3, sh = (10 * j) & 7
+      const tr = ((u[t + o]! | u[t + o + 1]! << 8) >> sh & 0x3ff) / TENTHS
+      if (tr < pw) continue
+      const en = ((u[e + o]! | u[e + o + 1]! << 8) >> sh & 0x3ff) / TENTHS, dp = ((u[d + o]! | u[d + o + 1]! << 8) >> sh & 0x3ff) / TENTHS
+      m = Math.max(m, (dp + 0.5 * pw) / (Math.max(0, tr - en) + pw))
+    }
   }
   return Math.min(cfg.stopDeepMax, Math.max(cfg.stopDeepMin, m))
 }

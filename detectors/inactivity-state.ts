@@ -9,25 +9,28 @@
  * through one State it reuses for every subject (a cursor: no object per subject; a typed array of
  * its own costs 96 bytes beside its data, a JS array 48 and 8 an element, an object 24 and 8 a
  * field, a field holding a fraction a 16-byte box as well).
- * The 168 remembered hours are whole watt-hours in 12-bit codes, two in three bytes (`hist` from
- * byte `histAt`; whAt()): exact below 2,048 Wh (most hours of most homes), to 16 Wh above (0.4 %
- * of the hour at most), at most 32,767 Wh (32.8 kW held for the hour, past any home's main fuse).
- * The real homes' figures (evaluate --real) are the same to the last digit as with 16 bits; 8-bit
- * log codes were tried and measured worse (1.7 % of a high standing load is the signal above it).
- * What is derived from them (each hour of day's median, least and second least: baseOf(),
- * leastOf(), steadyOf()) is kept after them, 12 bits an hour of day, refreshed as an hour is
- * remembered, and not snapshotted. The hazards' faded counts are kept in tenths (they are rounded
- * to tenths anyway) as 12-bit integers too (`hz` from byte `hzAt`; inactivity-expect.ts
- * countOf()). lim, wake, lastRun and runRecent are 32-bit integers in the same place (`i32` from
- * `at32`; limOf() and the like): ten-thousandths, which every one of them is rounded to already,
- * so exact. limInH, the door's, likewise, but in an array of its own made the first time it is
- * learned: only a subject with a door sensor does.
+ * The 168 remembered hours are whole watt-hours in 10-bit codes, four in five bytes (`hist` from
+ * byte `histAt`; whAt()): exact below 256 Wh (standby and most quiet hours), within 0.4 % above
+ * (0.8 % past 8,192 Wh), at most MAX_CODED (32,256 Wh: 32 kW held for the hour, past most homes' main
+ * fuse). Against 12-bit codes (exact below 2,048 Wh) the real homes gave one false alert fewer
+ * (evaluate --real: held-out half 173 -> 172), the simulator the same; 8-bit log codes were tried
+ * and measured worse (1.7 % of a high standing load is the signal above it).
+ * What is derived from them: each hour of day's least and second least (leastOf(), steadyOf(), asked
+ * of at every hour judged and at many samples) are kept after them as which of its DAYS they are
+ * (3 bits each, NONE none: 6 bits an hour of day), refreshed as an hour is remembered and not
+ * snapshotted; its median (baseOf(), asked less often) is computed as read (until 2026-12 it was kept
+ * too: 12 bits an hour of day). The hazards' faded counts are kept in tenths (they are rounded
+ * to tenths anyway) as 10-bit integers (`hz` from byte `hzAt`; inactivity-expect.ts
+ * countOf()). lim, wake, lastRun and runRecent are 16-bit numbers in the same place (from `at16`;
+ * limOf() and the like): the fractions to thousandths (they are rounded to ten-thousandths where
+ * computed). limInH, the door's, in 32-bit ten-thousandths, in an array of its own made the first
+ * time it is learned: only a subject with a door sensor does.
  */
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
-import { BUCKETS, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { EMPTY_CHUNK, get12, set12, wordOf, type Chunk, type Slab } from './slab.ts'
+import { BUCKETS, COUNT_BYTES, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
+import { EMPTY_CHUNK, get10, get6, set10, set6, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -36,12 +39,7 @@ export { HOUR }
 /** Days of history kept per hour of day. */
 export const DAYS = 7
 const EMPTY = -1
-/**
- * Where in `hist`, after the remembered hours, each hour of day's median, least and second least
- * are kept: as which of its DAYS remembered hours they are (3 bits each, NONE none: least, second
- * least, then the median's lower and upper one, the same when the days known are odd), one 12-bit
- * number per hour of day (all ones: nothing remembered).
- */
+/** The remembered hours; which of an hour of day's days is none. */
 const BASE = 24 * DAYS, NONE = 7
 
 export interface Episode extends BaseEpisode {
@@ -73,6 +71,8 @@ export interface Held {
   eps: Map<number, Episode>
   /** limInH tables (a subject with a door sensor). */
   doors: Map<number, Int32Array>
+  /** awayFrom, awayUntil, doorAt and doorSeen (RARE), for a subject once one of them is not 0 (told away, or a door sensor): most subjects never are. */
+  rare: Map<number, Float64Array>
   /** Peer groups, by their number. */
   groups: PeerGroup[]
   /** The options the derived thresholds come from (State.usualWh, State.activeWh). */
@@ -80,22 +80,29 @@ export interface Held {
 }
 
 /**
- * The scalars that may hold any number (epoch times, sums of whole Wh), in the Float64 part of the
+ * The scalar that may hold any number (the run's start, an epoch time), in the Float64 part of the
  * subject's place (`c.f64` from `b`): a typed array holds any number exactly, where an object's field
  * holding a fraction or an epoch time costs its slot and a 16-byte box (V8 keeps no unboxed doubles
  * in objects). Each is a property of State (an accessor), so the judges read and write them as fields.
+ * The epoch times most subjects leave at 0 (awayFrom, awayUntil, doorAt, doorSeen) are in Held.rare,
+ * once one of them is not (a flag in the place says so).
  */
-const RUN_START = 0, RUN_USUAL = 1, RUN_ACTUAL = 2, AWAY_FROM = 3, AWAY_UNTIL = 4, DOOR_AT = 5, DOOR_SEEN = 6, F64 = 7
+const RUN_START = 0, F64 = 1
+/** In Held.rare's record: */
+const AWAY_FROM = 0, AWAY_UNTIL = 1, DOOR_AT = 2, DOOR_SEEN = 3, RARE = 4
 /**
  * ... and in `i32`, after the small tables (I32S below): the whole numbers (counts, hours, a day
- * index, the usual day's Wh above standby: well inside 32 bits); the learned fractions that are
- * always rounded to ten-thousandths (r4()) as ten-thousandths (so exact, as the tables: fix());
- * the subject's hour record (its loc), the last episode's rule (RULES), its peer group's number
- * (-1 none) and flags (what it holds in Held; whether the usual day was set: usualWh).
+ * index, the usual day's Wh above standby and the run's usual and actual Wh: sums of whole Wh, well
+ * inside 32 bits); the learned fractions that are always rounded to ten-thousandths (r4()) as
+ * ten-thousandths (so exact, as the tables: fix()), sens and sensWake (at most 1: 10,000) two in one;
+ * the subject's hour record (its loc), its peer group's number (-1 none), and the last episode's
+ * rule (RULES) above flags (what it holds in Held; whether the usual day was set: usualWh).
  */
-const N = 0, FLOOR = 1, RUN_HOURS = 2, LIT_NIGHT = 3, LIT_PEAK = 4, WAKE_DAY = 5, DOOR_RUNS = 6, RUN_FLOOR = 7, DAILY = 8,
-  RUN_SCORE = 9, LIT_LEARNED = 10, SENS = 11, LIM_IN = 12, SENS_WAKE = 13, RUN_LLR = 14, HOUR_AT = 15, RULE = 16, GROUP = 17, FLAGS = 18
-const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4
+const N = 0, RUN_HOURS = 1, LIT_NIGHT = 2, LIT_PEAK = 3, WAKE_DAY = 4, DOOR_RUNS = 5, RUN_FLOOR = 6, DAILY = 7,
+  RUN_SCORE = 8, LIT_LEARNED = 9, SENS = 10, LIM_IN = 11, RUN_USUAL = 12, RUN_LLR = 13, HOUR_AT = 14, RUN_ACTUAL = 15, GROUP = 16, FLAGS = 17
+const HAS_EP = 1, HAS_DOOR = 2, PROFILED = 4, HAS_RARE = 8
+/** The rule's number sits above the flags' bits in FLAGS; sensWake above sens's 16 in SENS. */
+const RULE_SHIFT = 8, FLAG_BITS = (1 << RULE_SHIFT) - 1
 
 /** Rules an episode ended with (lastRule), by number: a handful, kept for the process's life. */
 const RULES: string[] = ['']
@@ -116,11 +123,12 @@ export class State {
   /** The chunk the subject's place is in, and the place's start in its Float64 view; where its 32-bit integers, remembered hours and hazard counts begin. */
   c: Chunk = EMPTY_CHUNK
   b = 0
-  /** In `i32` from `at32` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
+  /** The scalars in `i32` from `at32`; the small tables in `c.u16` and `c.i16` from `at16` (no arrays of their own): see limOf(), wakeOf(), lastRunOf() and recentOf(). */
   at32 = 0
+  at16 = 0
   /**
    * Wh per hour of day over the last DAYS learned days, oldest first, in `hist` from `histAt + hourOfDay * DAYS`
-   * (whAt()); -1 empty; at most MAX_WH. After them, derived and not snapshotted: see baseOf().
+   * (whAt()); -1 empty; at most MAX_CODED.
    */
   histAt = 0
   /** Expected activity (inactivity-expect.ts): per bucket, faded hours after a quiet hour, then those activity came back in, then of the hours that stayed quiet those at about standby (graded evidence), in tenths (snapshotted as hzTry, hzEnd and hzDeep), in `hz` from `hzAt`. */
@@ -129,6 +137,8 @@ export class State {
   i = -1
   loc = -1
   private e: Episode | null = null
+  /** Its rare record (null none), found once by at(). */
+  private r: Float64Array | null = null
 
   /** `slab`: where the detector's states and hour records lie (its ElectricityHours' slab). */
   constructor (readonly held: Held, readonly slab: Slab) { this.h = new HourRecord(slab) }
@@ -136,10 +146,12 @@ export class State {
   /** Points this cursor at subject number i, whose place is `loc`. */
   at (i: number, loc: number): this {
     const c = this.slab.chunkOf(loc), b = wordOf(loc), at32 = 2 * (b + F64)
-    this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32
+    this.i = i; this.loc = loc; this.c = c; this.b = b; this.at32 = at32; this.at16 = 4 * b + T16_BYTE / 2
     this.histAt = 8 * b + HIST_BYTE; this.hzAt = 8 * b + HZ_BYTE
     this.h.at(c.i32[at32 + I32S + HOUR_AT]!)
-    this.e = (c.i32[at32 + I32S + FLAGS]! & HAS_EP) === 0 ? null : this.held.eps.get(i)!
+    const flags = c.i32[at32 + I32S + FLAGS]!
+    this.e = (flags & HAS_EP) === 0 ? null : this.held.eps.get(i)!
+    this.r = (flags & HAS_RARE) === 0 ? null : this.held.rare.get(i)!
     return this
   }
 
@@ -168,8 +180,19 @@ export class State {
   }
 
   /** The rule of the last episode that ended ('' none). */
-  get lastRule (): string { return RULES[this.c.i32[this.at32 + I32S + RULE]!]! }
-  set lastRule (x: string) { this.c.i32[this.at32 + I32S + RULE] = ruleNo(x) }
+  get lastRule (): string { return RULES[this.c.i32[this.at32 + I32S + FLAGS]! >>> RULE_SHIFT]! }
+  set lastRule (x: string) { const k = this.at32 + I32S + FLAGS, i32 = this.c.i32; i32[k] = (i32[k]! & FLAG_BITS) | ruleNo(x) << RULE_SHIFT }
+
+  /** One of the rare numbers (0 unless set). */
+  private rareOf (k: number): number { const r = this.r; return r === null ? 0 : r[k]! }
+  private setRare (k: number, x: number) {
+    let r = this.r
+    if (r === null) {
+      if (x === 0) return
+      r = this.r = new Float64Array(RARE); this.held.rare.set(this.i, r); this.flag(HAS_RARE, true)
+    }
+    r[k] = x
+  }
 
   /** The street's peer group this subject is in (null until its first sample); not snapshotted: a restored subject joins at its next sample. */
   get group (): PeerGroup | null { const g = this.c.i32[this.at32 + I32S + GROUP]!; return g < 0 ? null : this.held.groups[g]! }
@@ -179,8 +202,8 @@ export class State {
   get n () { return this.c.i32[this.at32 + I32S + N]! }
   set n (x: number) { this.c.i32[this.at32 + I32S + N] = x }
   /** Standby Wh per hour: a low quantile of hist, recomputed each local midnight. */
-  get floor () { return this.c.i32[this.at32 + I32S + FLOOR]! }
-  set floor (x: number) { this.c.i32[this.at32 + I32S + FLOOR] = x }
+  get floor () { return this.c.u16[this.at16 + FLOOR]! }
+  set floor (x: number) { this.c.u16[this.at16 + FLOOR] = x }
   /** Derived from hist (and the hourly medians, baseOf()), not snapshotted: the usual day's Wh above standby (whole Wh; inactivity-judge.ts refreshProfile()), refreshed when hist or floor change; ... */
   get daily () { return this.c.i32[this.at32 + I32S + DAILY]! }
   set daily (x: number) { this.c.i32[this.at32 + I32S + DAILY] = x; this.flag(PROFILED, true) }
@@ -201,10 +224,10 @@ export class State {
   /** ... hours in it, usual and actual Wh above standby over them. */
   get runHours () { return this.c.i32[this.at32 + I32S + RUN_HOURS]! }
   set runHours (x: number) { this.c.i32[this.at32 + I32S + RUN_HOURS] = x }
-  get runUsual () { return this.c.f64[this.b + RUN_USUAL]! }
-  set runUsual (x: number) { this.c.f64[this.b + RUN_USUAL] = x }
-  get runActual () { return this.c.f64[this.b + RUN_ACTUAL]! }
-  set runActual (x: number) { this.c.f64[this.b + RUN_ACTUAL] = x }
+  get runUsual () { return this.c.i32[this.at32 + I32S + RUN_USUAL]! }
+  set runUsual (x: number) { this.c.i32[this.at32 + I32S + RUN_USUAL] = x }
+  get runActual () { return this.c.i32[this.at32 + I32S + RUN_ACTUAL]! }
+  set runActual (x: number) { this.c.i32[this.at32 + I32S + RUN_ACTUAL] = x }
   /** Hours in a row, in the run, usually slept through yet with a load held on from before (a lamp left on). */
   get litNight () { return this.c.i32[this.at32 + I32S + LIT_NIGHT]! }
   set litNight (x: number) { this.c.i32[this.at32 + I32S + LIT_NIGHT] = x }
@@ -214,18 +237,18 @@ export class State {
   get litLearned () { return this.c.i32[this.at32 + I32S + LIT_LEARNED]! / TEN_K }
   set litLearned (x: number) { this.c.i32[this.at32 + I32S + LIT_LEARNED] = fix(x) }
   /** 1 = as configured; false alarms lower it. */
-  get sens () { return this.c.i32[this.at32 + I32S + SENS]! / TEN_K }
-  set sens (x: number) { this.c.i32[this.at32 + I32S + SENS] = fix(x) }
+  get sens () { return (this.c.i32[this.at32 + I32S + SENS]! & 0xffff) / TEN_K }
+  set sens (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & ~0xffff) | fix(x) }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
-  get awayFrom () { return this.c.f64[this.b + AWAY_FROM]! }
-  set awayFrom (x: number) { this.c.f64[this.b + AWAY_FROM] = x }
-  get awayUntil () { return this.c.f64[this.b + AWAY_UNTIL]! }
-  set awayUntil (x: number) { this.c.f64[this.b + AWAY_UNTIL] = x }
+  get awayFrom () { return this.rareOf(AWAY_FROM) }
+  set awayFrom (x: number) { this.setRare(AWAY_FROM, x) }
+  get awayUntil () { return this.rareOf(AWAY_UNTIL) }
+  set awayUntil (x: number) { this.setRare(AWAY_UNTIL, x) }
   /** Event time of the last door opening, and of the last event of any door sensor (0: none yet). */
-  get doorAt () { return this.c.f64[this.b + DOOR_AT]! }
-  set doorAt (x: number) { this.c.f64[this.b + DOOR_AT] = x }
-  get doorSeen () { return this.c.f64[this.b + DOOR_SEEN]! }
-  set doorSeen (x: number) { this.c.f64[this.b + DOOR_SEEN] = x }
+  get doorAt () { return this.rareOf(DOOR_AT) }
+  set doorAt (x: number) { this.setRare(DOOR_AT, x) }
+  get doorSeen () { return this.rareOf(DOOR_SEEN) }
+  set doorSeen (x: number) { this.setRare(DOOR_SEEN, x) }
   /** The most hours at the standby floor (runFloor) of an ordinary run with the door shut throughout (the person at home), fading like lim. (Snapshots before 2026-12 hold quiet-run scores here: larger, so a restored detector waits longer until they fade.) */
   get limIn () { return this.c.i32[this.at32 + I32S + LIM_IN]! / TEN_K }
   set limIn (x: number) { this.c.i32[this.at32 + I32S + LIM_IN] = fix(x) }
@@ -236,8 +259,8 @@ export class State {
   get doorRuns () { return this.c.i32[this.at32 + I32S + DOOR_RUNS]! }
   set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
-  get sensWake () { return this.c.i32[this.at32 + I32S + SENS_WAKE]! / TEN_K }
-  set sensWake (x: number) { this.c.i32[this.at32 + I32S + SENS_WAKE] = fix(x) }
+  get sensWake () { return (this.c.i32[this.at32 + I32S + SENS]! >>> 16) / TEN_K }
+  set sensWake (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & 0xffff) | fix(x) << 16 }
   /** The current run's expected-activity evidence (inactivity-expect.ts). */
   get runLlr () { return this.c.i32[this.at32 + I32S + RUN_LLR]! / TEN_K }
   set runLlr (x: number) { this.c.i32[this.at32 + I32S + RUN_LLR] = fix(x) }
@@ -250,61 +273,86 @@ export class State {
 export const hourOf = (slab: Slab, loc: number) => slab.chunkOf(loc).i32[2 * (wordOf(loc) + F64) + I32S + HOUR_AT]!
 
 /** Wh of remembered entry i (hour of day d, day j: i = d * DAYS + j); -1 empty. */
-export const whAt = (s: State, i: number) => decode(get12(s.hist, s.histAt, i))
+export const whAt = (s: State, i: number) => DECODE[get10(s.hist, s.histAt, i)]!
 
 /**
- * The remembered hours' 12-bit codes: exact to EXACT - 1 Wh (most hours of most homes), in steps
- * of STEP Wh above (within half a step: 0.4 % of an hour's use there), CODE_EMPTY none.
+ * The remembered hours' 10-bit codes, a float of 7 significant bits: exact below 256 Wh (codes 0-255:
+ * most homes' standby and quiet hours), then in steps of 2, 4, ... 32 Wh up to 8,192 (0.4 % of the
+ * hour at most: 128 codes each power of two), then of 128 and 256 Wh up to MAX_CODED (64 codes each:
+ * 0.8 %); CODE_EMPTY none. DECODE[code] is the Wh; encode() takes the nearest code (a tie: the lower).
  */
-const EXACT = 2048, STEP = 16, CODE_EMPTY = 0xfff
-const encode = (wh: number) => wh < 0 ? CODE_EMPTY : wh < EXACT ? wh : Math.min(CODE_EMPTY - 1, EXACT + Math.round((Math.min(wh, MAX_WH) - EXACT) / STEP))
-const decode = (c: number) => c === CODE_EMPTY ? EMPTY : c < EXACT ? c : Math.min(MAX_WH, EXACT + (c - EXACT) * STEP)
+const CODE_EMPTY = 0x3ff
+/** The most Wh an hour is remembered as. */
+export const MAX_CODED = 126 * 256
+const DECODE = new Int32Array(CODE_EMPTY + 1)
+for (let c = 0; c < CODE_EMPTY; c++) DECODE[c] = c < 256 ? c : c < 896 ? (128 + ((c - 256) & 127)) * 2 ** (1 + ((c - 256) >> 7)) : (64 + ((c - 896) & 63)) * 2 ** (7 + ((c - 896) >> 6))
+DECODE[CODE_EMPTY] = EMPTY
+function encode (wh: number): number {
+  if (wh < 0) return CODE_EMPTY
+  if (wh < 256) return Math.round(wh)
+  // The last code whose Wh is at most wh, then it or the next, whichever is nearer.
+  let lo = 255, hi = CODE_EMPTY - 1
+  while (lo < hi) { const m = (lo + hi + 1) >> 1; if (DECODE[m]! <= wh) lo = m; else hi = m - 1 }
+  return lo < CODE_EMPTY - 1 && DECODE[lo + 1]! - wh < wh - DECODE[lo]! ? lo + 1 : lo
+}
+const decode = (c: number) => DECODE[c]!
 /** What an hour of `wh` Wh is remembered as. */
 export const rememberedAs = (wh: number) => decode(encode(wh))
 
 /**
- * Small tables in 32-bit integers, in `i32` from `at32`: per local start hour the longest ordinary
- * run (lim: quiet-run scores, -1 unknown), the mornings (wake: mean local hour, mean absolute
- * deviation, mornings learned, weekdays then weekends), the last run that raised (lastRun: start
- * hour, score), all in ten-thousandths (r4(): they are rounded to them); and the last two closed
- * hours' Wh (runRecent: whole Wh, -1 none); then, from I32S, the whole-number scalars (State: n, floor, ...).
+ * Small tables in 16 bits, in `c.u16` (and `c.i16`) from `at16`: per local start hour the longest
+ * ordinary run (lim: quiet-run scores in thousandths, NO_LIM unknown), the mornings (wake: mean local
+ * hour and mean absolute deviation in thousandths, mornings learned, weekdays then weekends), the
+ * last run that raised (lastRun: start hour, -1 none; score in thousandths), and the last two
+ * closed hours' Wh (runRecent: whole Wh, -1 none, at most MAX_WH), and the standby floor (State.floor: a
+ * quantile of the remembered hours, whole Wh at most MAX_CODED). The learned fractions are rounded to
+ * ten-thousandths where they are computed (r4()), and kept to thousandths (thousandths()), at most
+ * 65.534 (a run's score in usually-active hours: a bar past 5 is the cap's, ownLimitCapHours); a count at most 65,535.
  */
-const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, I32S = 34, I32 = I32S + FLAGS + 1
+const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, FLOOR = 34, T16 = 35
+const NO_LIM = 0xffff, MAX_THOUSANDTHS = 0xfffe
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
+/** A learned fraction as its 16-bit code: thousandths, at most MAX_THOUSANDTHS (negative: 0). */
+const milli = (x: number) => Math.max(0, Math.min(MAX_THOUSANDTHS, Math.round(x * 1000)))
+/** What a learned fraction (>= 0) is kept as in the small tables. */
+export const thousandths = (x: number) => milli(x) / 1000
 
 /** Per local start hour, the longest score ordinary quiet runs begun then reached (-1 unknown). */
-export const limOf = (s: State, k: number) => s.i32[s.at32 + LIM + k]! / TEN_K
-export const setLim = (s: State, k: number, score: number) => { s.i32[s.at32 + LIM + k] = fix(score) }
+export const limOf = (s: State, k: number) => { const x = s.c.u16[s.at16 + LIM + k]!; return x === NO_LIM ? EMPTY : x / 1000 }
+export const setLim = (s: State, k: number, score: number) => { s.c.u16[s.at16 + LIM + k] = score < 0 ? NO_LIM : milli(score) }
 /** wake[k]: k, k + 1, k + 2 the mean local hour of the first activity after 04:00, its mean absolute deviation, mornings learned; k 0 weekdays, 3 weekends. */
-export const wakeOf = (s: State, k: number) => s.i32[s.at32 + WAKE + k]! / TEN_K
-export const setWake = (s: State, k: number, x: number) => { s.i32[s.at32 + WAKE + k] = fix(x) }
+export const wakeOf = (s: State, k: number) => { const x = s.c.u16[s.at16 + WAKE + k]!; return k % 3 === 2 ? x : x / 1000 }
+export const setWake = (s: State, k: number, x: number) => { s.c.u16[s.at16 + WAKE + k] = k % 3 === 2 ? Math.max(0, Math.min(0xffff, Math.round(x))) : milli(x) }
 /** The last run that raised, as it ended: local start hour (0; -1 none) and score (1). */
-export const lastRunOf = (s: State, i: number) => s.i32[s.at32 + LAST_RUN + i]! / TEN_K
-export const setLastRun = (s: State, hour: number, score: number) => { s.i32[s.at32 + LAST_RUN] = fix(hour); s.i32[s.at32 + LAST_RUN + 1] = fix(score) }
+export const lastRunOf = (s: State, i: number) => i === 0 ? s.c.i16[s.at16 + LAST_RUN]! : s.c.u16[s.at16 + LAST_RUN + 1]! / 1000
+export const setLastRun = (s: State, hour: number, score: number) => { s.c.i16[s.at16 + LAST_RUN] = Math.max(-1, Math.min(23, Math.round(hour))); s.c.u16[s.at16 + LAST_RUN + 1] = milli(score) }
 /** The last two closed hours' Wh, run or not (i 1 the latest; -1 none). */
-export const recentOf = (s: State, i: number) => s.i32[s.at32 + RECENT + i]!
+export const recentOf = (s: State, i: number) => s.c.i16[s.at16 + RECENT + i]!
 /** Per local start hour, the most standby-floor hours of an ordinary run at home begun then (-1 unknown). */
 export const limInHOf = (s: State, k: number) => s.doorH === null ? EMPTY : s.doorH[k]! / TEN_K
 export const setLimInH = (s: State, k: number, hours: number) => { (s.doorH ??= s.slab.int32s(24).fill(-TEN_K))[k] = fix(hours) }
-export const pushRecent = (s: State, wh: number) => { const at = s.at32 + RECENT; s.i32[at] = s.i32[at + 1]!; s.i32[at + 1] = Math.min(wh, 0x7fffffff) }
+export const pushRecent = (s: State, wh: number) => { const at = s.at16 + RECENT, t = s.c.i16; t[at] = t[at + 1]!; t[at + 1] = Math.min(wh, MAX_WH) }
 
-/** A subject's scalars (64 bits), small tables (32 bits), what is derived from hist (16 bits), hist and hz (12 bits), in one place of a shared chunk: their bytes. */
-const HIST_BYTE = 8 * F64 + 4 * I32, HZ_BYTE = HIST_BYTE + (BASE + 24) * 3 / 2, PLACE = HZ_BYTE + 3 * BUCKETS * 3 / 2
+/** The scalars in `i32` from I32S (0: they come first, after the Float64s). */
+const I32S = 0, I32 = FLAGS + 1
+/** A subject's scalars (64 and 32 bits), small tables (16), hist (10 bits) and its lows (6), hz (10 bits), in one place of a shared chunk: their bytes. */
+const T16_BYTE = 8 * F64 + 4 * I32, HIST_BYTE = T16_BYTE + 2 * T16, LOWS_BYTE = HIST_BYTE + BASE * 10 / 8, HZ_BYTE = LOWS_BYTE + 24 * 6 / 8, PLACE = HZ_BYTE + COUNT_BYTES
 
 /** A fresh state for subject number i on hour record `hour` (a loc), in a new place: points cursor `s` at it and returns the place's loc. */
 export function freshState (s: State, i: number, hour: number): number {
-  const p = s.slab.place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64)
+  const p = s.slab.place(PLACE), b = p.byte / 8, c = p.chunk, at32 = 2 * (b + F64), at16 = 4 * b + T16_BYTE / 2
   c.f64.fill(0, b, b + F64)
-  c.i32.fill(-TEN_K, at32 + LIM, at32 + WAKE).fill(0, at32 + WAKE, at32 + LAST_RUN)
-  c.i32[at32 + LAST_RUN] = -TEN_K; c.i32[at32 + LAST_RUN + 1] = 0
-  c.i32.fill(EMPTY, at32 + RECENT, at32 + I32S).fill(0, at32 + I32S, at32 + I32)
+  c.i32.fill(0, at32 + I32S, at32 + I32)
   c.i32[at32 + I32S + HOUR_AT] = hour; c.i32[at32 + I32S + GROUP] = -1
+  c.u16.fill(NO_LIM, at16 + LIM, at16 + WAKE).fill(0, at16 + WAKE, at16 + LAST_RUN)
+  c.i16[at16 + LAST_RUN] = -1; c.u16[at16 + LAST_RUN + 1] = 0
+  c.i16.fill(EMPTY, at16 + RECENT, at16 + FLOOR); c.u16[at16 + FLOOR] = 0
   // What an earlier state of the subject held beside its place is not this one's.
-  s.held.eps.delete(i); s.held.doors.delete(i)
+  s.held.eps.delete(i); s.held.doors.delete(i); s.held.rare.delete(i)
   s.at(i, p.loc)
-  // All ones: every hour CODE_EMPTY, every hour of day's derived bits NONE.
-  c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + 3 * BUCKETS * 3 / 2)
+  // All ones: every hour CODE_EMPTY, every hour of day's lows NONE.
+  c.u8.fill(0xff, s.histAt, s.hzAt).fill(0, s.hzAt, s.hzAt + COUNT_BYTES)
   s.runStart = -1; s.sens = 1; s.wakeDay = -1; s.sensWake = 1
   return p.loc
 }
@@ -312,50 +360,54 @@ export function freshState (s: State, i: number, hour: number): number {
 /** Usual Wh in hour-of-day d on each remembered day (-1: not known). */
 export const history = (s: State, d: number) => Array.from({ length: DAYS }, (_, j) => whAt(s, d * DAYS + j))
 
-/** Appends `wh` to hour-of-day d's history (at most MAX_WH) and refreshes what is derived from it. */
+/** Appends `wh` to hour-of-day d's history (at most MAX_CODED) and refreshes its lows. */
 export function remember (s: State, d: number, wh: number) {
   const h = s.hist, at = s.histAt, from = d * DAYS
-  for (let i = from; i < from + DAYS - 1; i++) set12(h, at, i, get12(h, at, i + 1))
-  set12(h, at, from + DAYS - 1, encode(wh))
+  for (let i = from; i < from + DAYS - 1; i++) set10(h, at, i, get10(h, at, i + 1))
+  set10(h, at, from + DAYS - 1, encode(wh))
   derive(s, d)
 }
 
+/** Shared scratch for sortedOf(): at most DAYS values, no allocation per call. */
+const sorted = new Int32Array(DAYS)
+
+/** Hour-of-day d's known remembered hours, least first, into `sorted`: how many. */
+function sortedOf (s: State, d: number): number {
+  let n = 0
+  for (let i = d * DAYS; i < d * DAYS + DAYS; i++) {
+    const v = whAt(s, i)
+    if (v < 0) continue
+    let j = n++
+    while (j > 0 && sorted[j - 1]! > v) { sorted[j] = sorted[j - 1]!; j-- }
+    sorted[j] = v
+  }
+  return n
+}
+
+/** Median Wh of hour-of-day d over the remembered days (0: none; the two middle ones' mean, rounded, when even). */
+export function baseOf (s: State, d: number): number {
+  const n = sortedOf(s, d)
+  return n === 0 ? 0 : n % 2 === 1 ? sorted[n >> 1]! : Math.round((sorted[n / 2 - 1]! + sorted[n / 2]!) / 2)
+}
 /** Remembered Wh of hour-of-day d on its day j (NONE: -1). */
 const dayOf = (s: State, d: number, j: number) => j === NONE ? EMPTY : whAt(s, d * DAYS + j)
+/** Hour-of-day d's lows: which of its days are the least (3 bits) and the second least (3 bits above). */
+const lowsAt = (s: State, d: number) => get6(s.hist, s.histAt + LOWS_BYTE - HIST_BYTE, d)
 
-/** Hour-of-day d's derived 12 bits (least, second least, the median's lower and upper: 3 bits each), after the remembered hours' codes. */
-const derived = (s: State, d: number) => get12(s.hist, s.histAt, BASE + d)
-
-/** Median Wh of hour-of-day d over the remembered days (0: none). */
-export function baseOf (s: State, d: number): number {
-  const x = derived(s, d), lo = (x >> 6) & NONE, hi = x >> 9
-  if (lo === NONE) return 0
-  const a = dayOf(s, d, lo)
-  return hi === lo ? a : Math.round((a + dayOf(s, d, hi)) / 2)
-}
 /** The least Wh of hour-of-day d over the remembered days (-1: none). */
-export const leastOf = (s: State, d: number) => dayOf(s, d, derived(s, d) & NONE)
+export const leastOf = (s: State, d: number) => dayOf(s, d, lowsAt(s, d) & NONE)
 /** The second least Wh of hour-of-day d over the remembered days (the least when only one is known; -1: none). */
-export const steadyOf = (s: State, d: number) => dayOf(s, d, (derived(s, d) >> 3) & NONE)
+export const steadyOf = (s: State, d: number) => dayOf(s, d, lowsAt(s, d) >> 3)
 
-/** Shared scratch for derive(): insertion sort of at most DAYS values (and which day each is), no allocation per hour. */
-const scratch = new Float64Array(DAYS), which = new Int8Array(DAYS)
-
-/** Refreshes which of hour-of-day d's remembered hours are its median, least and second least. */
+/** Refreshes which of hour-of-day d's remembered hours are its least and second least. */
 function derive (s: State, d: number) {
-  const from = d * DAYS
-  let n = 0, lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
+  let lo = Infinity, lo2 = Infinity, jlo = NONE, jlo2 = NONE
   for (let k = 0; k < DAYS; k++) {
-    const v = whAt(s, from + k)
+    const v = whAt(s, d * DAYS + k)
     if (v < 0) continue
     if (v < lo) { lo2 = lo; jlo2 = jlo; lo = v; jlo = k } else if (v < lo2) { lo2 = v; jlo2 = k }
-    let j = n++
-    while (j > 0 && scratch[j - 1]! > v) { scratch[j] = scratch[j - 1]!; which[j] = which[j - 1]!; j-- }
-    scratch[j] = v; which[j] = k
   }
-  const mlo = n === 0 ? NONE : n % 2 === 1 ? which[n >> 1]! : which[n / 2 - 1]!
-  const mhi = n === 0 ? NONE : n % 2 === 1 ? mlo : which[n / 2]!
-  set12(s.hist, s.histAt, BASE + d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3 | mlo << 6 | mhi << 9)
+  set6(s.hist, s.histAt + LOWS_BYTE - HIST_BYTE, d, jlo | (jlo2 === NONE ? jlo : jlo2) << 3)
 }
 
 /** Shared scratch for quantileOf(). */
@@ -416,12 +468,13 @@ const StateSchema = z.object({
   last: z.number().finite().nullable(),
   n: int.nonnegative(),
   hist: z.array(wh).length(24 * DAYS),
-  floor: int.nonnegative(),
+  floor: int.nonnegative().max(0xffff),
   runStart: z.number().finite(),
   runScore: z.number().finite().nonnegative().max(MAX_FIX),
   runHours: int.nonnegative(),
-  runUsual: z.number().finite().nonnegative(),
-  runActual: z.number().finite().nonnegative(),
+  // Sums of whole Wh (kept as 32-bit integers).
+  runUsual: z.number().finite().nonnegative().max(0x7fffffff).transform(Math.round),
+  runActual: z.number().finite().nonnegative().max(0x7fffffff).transform(Math.round),
   // Fields added after the first release default, so an older snapshot still restores (and relearns them).
   litNight: int.nonnegative().default(0),
   litPeak: int.nonnegative().default(0),
@@ -491,9 +544,9 @@ export function fromSnapshot (raw: unknown, s: State, i: number, hour: number): 
   // The scalars through their accessors (Object.assign sets, it does not define).
   Object.assign(s, rest)
   s.ep = ep && { ...ep }
-  for (let j = 0; j < hist.length; j++) set12(s.hist, s.histAt, j, encode(hist[j]!))
-  for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
+  for (let j = 0; j < hist.length; j++) set10(s.hist, s.histAt, j, encode(hist[j]!))
   for (let d = 0; d < 24; d++) derive(s, d)
+  for (let b = 0; b < BUCKETS; b++) { setCount(s, b, Math.round(hzTry[b]! * TENTHS)); setCount(s, BUCKETS + b, Math.round(hzEnd[b]! * TENTHS)); setCount(s, 2 * BUCKETS + b, Math.round(hzDeep[b]! * TENTHS)) }
   return loc
 }
 

@@ -113,7 +113,7 @@ export interface InactivityOptions extends DetectorOptions {
   ownLimitCapHours?: number
   /** A run the worker answered false_alarm raises this home's bar for runs begun at that hour to the run as it was (inactivity-judge.ts learnFalseAlarm). Default false. */
   learnFalseAlarms?: boolean
-  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers, at most 390 (its faded counts are 12-bit tenths). Default 60. */
+  /** Expected activity (inactivity-expect.ts): observations each weekday/weekend hour's hazard remembers, at most 97 (its faded counts are 10-bit tenths). Default 60. */
   expectMemory?: number
   /** ... the hazard assumed for an hour not yet seen, and how many observations that guess weighs. Defaults 0.1 and 2. */
   priorHazard?: number
@@ -253,7 +253,7 @@ function resolve (o: InactivityOptions): Config {
     insideLit: o.insideLit ?? true,
   }
   finiteOptions('inactivity', cfg)
-  // Faded counts are kept in tenths as 12-bit integers (inactivity-expect.ts).
+  // Faded counts are kept in tenths as 10-bit integers (inactivity-expect.ts).
   if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= MAX_MEMORY)) throw new RangeError(`inactivity option expectMemory must be in [1, ${MAX_MEMORY}]`)
   return Object.freeze(cfg)
 }
@@ -269,7 +269,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const index = opts.index ?? new SubjectIndex()
   // Each subject's state is a place (slab.ts), read through the cursor `s` (inactivity-state.ts State); `peer` reads a peer's.
   const states = new SubjectPlaces(index)
-  const held: Held = { eps: new Map(), doors: new Map(), groups: [], cfg }
+  const held: Held = { eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg }
   // States are cut from the hour records' slab: the set's one, freed with the set.
   const cur = new State(held, hrs.slab), peer = new State(held, hrs.slab)
   hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(hrs.slab, loc) })

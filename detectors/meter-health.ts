@@ -20,9 +20,9 @@
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
 import type { Detector, DetectorOptions, Feedback } from './types.ts'
-import { SubjectIndex, SubjectMap } from './subject-index.ts'
+import { SubjectIndex, SubjectPlaces } from './subject-index.ts'
 import { Slab } from './slab.ts'
-import { FAULT, HOUR, freshDevice, fromSnapshot, toSnapshot, type Device } from './meter-health-state.ts'
+import { Device, Devices, FAULT, HOUR, dropDevice, freshDevice, fromSnapshot, toSnapshot } from './meter-health-state.ts'
 import {
   METER_FAULT_KIND, METER_OFFLINE_KIND, METER_STUCK_KIND, arrive, neverZero, offlineLimit, offlineRaise, registerFault, silenceLimit, stuck,
   type Config, type Verdict,
@@ -98,22 +98,29 @@ function resolve (o: MeterHealthOptions): Config {
 
 const isOpen = (d: Device, kind: string) =>
   kind === METER_OFFLINE_KIND ? d.offline >= 0 : kind === METER_STUCK_KIND ? d.stuck >= 0 : d.faultLevel !== 0
-const byId = (a: Device, b: Device) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 export function createMeterHealthDetector (opts: MeterHealthOptions = {}): MeterHealthDetector {
   const cfg = resolve(opts)
   const name = 'meter_health'
-  const devices = new Map<string, Device>()
-  // Devices' numbers are cut from this detector's own slab, freed with it.
-  const slab = new Slab()
-  let memoId: string | undefined, memoDev: Device | undefined
-  // A subject's devices: the device itself when it has one (most have), a list when several.
+  // Devices by id: their places (slab.ts locs), read through cursors (meter-health-state.ts Device). Their
+  // numbers are cut from this detector's own slab, freed with it.
+  const all = new Devices(new Slab())
+  const devices = new Map<string, number>()
+  // Cursors: `cur` the device being judged; `other` another of its subject's; `ask` isSuspect()'s; `said` snapshots'.
+  const cur = new Device(all), other = new Device(all), ask = new Device(all), said = new Device(all)
+  let memoId: string | undefined, memoLoc = -1
+  // A subject's devices: the first device's place by subject number (most have one), the rest in `more`.
   const index = opts.index ?? new SubjectIndex()
-  const bySubject = new SubjectMap<Device | Device[]>(index)
-  const devicesOf = (subject: string): readonly Device[] => {
-    const v = bySubject.get(subject)
-    return v === undefined ? [] : Array.isArray(v) ? v : [v]
+  const first = new SubjectPlaces(index)
+  const more = new Map<number, number[]>()
+  const devicesOf = (subject: string): readonly number[] => {
+    const i = index.find(subject), loc = first.at(i)
+    if (loc < 0) return []
+    const rest = more.get(i)
+    return rest === undefined ? [loc] : [loc, ...rest]
   }
+  const idOf = (loc: number) => other.at(loc).id
+  const byId = (a: number, b: number) => { const x = idOf(a), y = idOf(b); return x < y ? -1 : x > y ? 1 : 0 }
   // The data clock: the two latest event times reached by distinct devices; `top2` is "now". Fields of
   // one object, not variables of the closure: a number written to those is boxed anew (16 bytes) each time.
   const clock = { top1: -Infinity, top2: -Infinity, checkedHour: -Infinity }
@@ -134,9 +141,9 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   /** Queues a device's verdict as its subject's anomaly, unless another meter of the subject holds that episode open. */
   function emit (d: Device, v: Verdict | null, observedAt: number) {
     if (v === null) return
-    const others = bySubject.get(d.subject)
-    if (Array.isArray(others) && others.some((o) => o !== d && isOpen(o, v.kind))) return
-    pending.push({ subjectId: d.subject, detector: name, kind: v.kind, phase: v.phase, severity: 'low', startedAt: v.startedAt, observedAt, evidence: v.evidence })
+    const subject = d.subject, rest = more.get(index.find(subject))
+    if (rest !== undefined && devicesOf(subject).some((o) => o !== d.loc && isOpen(other.at(o), v.kind))) return
+    pending.push({ subjectId: subject, detector: name, kind: v.kind, phase: v.phase, severity: 'low', startedAt: v.startedAt, observedAt, evidence: v.evidence })
   }
 
   function next (): Anomaly | null {
@@ -147,17 +154,19 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
   }
 
   function add (d: Device) {
-    devices.set(d.id, d); memoId = undefined
-    const had = bySubject.get(d.subject)
-    bySubject.set(d.subject, had === undefined ? d : Array.isArray(had) ? [...had, d] : [had, d])
+    devices.set(d.id, d.loc); memoId = undefined
+    const i = index.add(d.subject), had = first.at(i)
+    if (had < 0) first.put(i, d.loc)
+    else { const rest = more.get(i); if (rest === undefined) more.set(i, [d.loc]); else rest.push(d.loc) }
     if (d.last >= 0) observe(d.id, d.last)
   }
 
   /** Takes a device out of its subject's devices. */
   function unlist (d: Device) {
-    const rest = devicesOf(d.subject).filter((o) => o !== d)
-    if (rest.length === 0) bySubject.delete(d.subject)
-    else bySubject.set(d.subject, rest.length === 1 ? rest[0]! : rest)
+    const i = index.find(d.subject)
+    const rest = devicesOf(d.subject).filter((o) => o !== d.loc)
+    first.put(i, rest.length === 0 ? -1 : rest[0]!)
+    if (rest.length <= 1) more.delete(i); else more.set(i, rest.slice(1))
   }
 
   /** Forgets a device (moved to another subject, or superseded by a newer meter), clearing what it held open. */
@@ -170,19 +179,22 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     for (const v of closing) emit(d, v, at)
     devices.delete(d.id); memoId = undefined
     unlist(d)
+    dropDevice(d)
   }
 
   /** The hourly check by the data clock: every device far behind it is offline, or superseded. */
   function checkAll () {
     clock.checkedHour = Math.floor(clock.top2 / HOUR)
-    let found: Device[] | null = null
-    for (const d of devices.values()) {
+    let found: number[] | null = null
+    for (const loc of devices.values()) {
+      const d = cur.at(loc)
       if (d.offline >= 0 || clock.top2 - d.last <= offlineLimit(cfg, d)) continue
-      ;(found ??= []).push(d)
+      ;(found ??= []).push(loc)
     }
     if (found === null) return
-    for (const d of found.sort(byId)) {
-      const newer = devicesOf(d.subject).some((o) => o !== d && o.unit === d.unit && o.last > d.last && o.offline < 0)
+    for (const loc of found.sort(byId)) {
+      const d = cur.at(loc)
+      const newer = devicesOf(d.subject).some((o) => o !== loc && other.at(o).unit === d.unit && other.last > d.last && other.offline < 0)
       if (newer) retire(d, clock.top2, `${d.id} was replaced by another meter`)
       else emit(d, offlineRaise(d, clock.top2, 'data clock'), clock.top2)
     }
@@ -194,9 +206,10 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     update (c: Consumption): Anomaly | null {
       if (c.unit !== 'kwh' && c.unit !== 'm3') return null
       if (!(c.ts > 0 && c.ts < Infinity) || !(c.intervalMs > 0 && c.intervalMs < Infinity) || !(c.amount >= 0 && c.amount < Infinity)) return null
-      let d = devices.get(c.deviceId)
+      const loc = devices.get(c.deviceId)
+      let d: Device | undefined = loc === undefined ? undefined : cur.at(loc)
       if (d !== undefined && (d.subject !== c.subjectId || d.unit !== c.unit)) { retire(d, c.ts, `${d.id} now meters ${c.subjectId}`); d = undefined }
-      if (d === undefined) { d = freshDevice(slab, c.deviceId, c.subjectId, c.unit, c.ts, c.intervalMs); add(d) }
+      if (d === undefined) { d = freshDevice(cur, c.deviceId, c.subjectId, c.unit, c.ts, c.intervalMs); add(d) }
       if (c.ts <= d.last) return next()
       observe(d.id, c.ts)
       // Emitted only when there is a verdict: c.ts passed to emit() is boxed at each call.
@@ -214,8 +227,9 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       if (Number.isFinite(now)) {
         if (now < lastNow || now - lastNow > cfg.minSilenceMs) watchFrom = now
         lastNow = now
-        let found: Device[] | null = null
-        for (const d of devices.values()) {
+        let found: number[] | null = null
+        for (const loc of devices.values()) {
+          const d = cur.at(loc)
           if (d.last > d.tickLast) {
             // How far its data moved since the last tick: a live meter's interval, or a concentrator's
             // day. A move longer than would be called offline is a backlog after a gap: not learned.
@@ -225,9 +239,9 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
             d.live = Math.abs(now - d.last) <= cfg.liveWithinMs
             d.tickLast = d.last
           }
-          if (d.live && d.offline < 0 && now - Math.max(d.last, watchFrom) > silenceLimit(cfg, d)) (found ??= []).push(d)
+          if (d.live && d.offline < 0 && now - Math.max(d.last, watchFrom) > silenceLimit(cfg, d)) (found ??= []).push(loc)
         }
-        if (found !== null) for (const d of found.sort(byId)) emit(d, offlineRaise(d, now, 'wall clock'), now)
+        if (found !== null) for (const loc of found.sort(byId)) { const d = cur.at(loc); emit(d, offlineRaise(d, now, 'wall clock'), now) }
       }
       const out: Anomaly[] = []
       for (let a = next(); a !== null; a = next()) out.push(a)
@@ -235,7 +249,8 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
     },
     feedback (fb: Feedback) {
       if (!fb.falseAlarm || (fb.kind !== METER_OFFLINE_KIND && fb.kind !== METER_STUCK_KIND)) return
-      for (const d of devicesOf(fb.subjectId)) {
+      for (const loc of devicesOf(fb.subjectId)) {
+        const d = cur.at(loc)
         if (fb.kind === METER_STUCK_KIND && d.zeroFrom >= 0) {
           // Zero really was this home's use (mains off while away): a run must now outlast this one.
           d.longestZero = Math.max(d.longestZero, d.last - d.zeroFrom)
@@ -246,26 +261,29 @@ export function createMeterHealthDetector (opts: MeterHealthOptions = {}): Meter
       }
     },
     snapshot (subjectId: string) {
-      return bySubject.has(subjectId) ? toSnapshot(devicesOf(subjectId)) : undefined
+      const list = devicesOf(subjectId)
+      return list.length > 0 ? toSnapshot(said, list) : undefined
     },
     restore (subjectId: string, state: unknown) {
-      const list = fromSnapshot(slab, subjectId, state)
-      for (const d of devicesOf(subjectId)) devices.delete(d.id)
+      const list = fromSnapshot(cur, subjectId, state)
+      for (const loc of devicesOf(subjectId)) { const d = cur.at(loc); devices.delete(d.id); dropDevice(d) }
       memoId = undefined
-      bySubject.delete(subjectId)
-      for (const d of list) {
-        const old = devices.get(d.id)
-        if (old !== undefined) { unlist(old); devices.delete(d.id); memoId = undefined }
-        add(d)
+      const i = index.add(subjectId)
+      first.put(i, -1); more.delete(i)
+      for (const loc of list) {
+        const d = cur.at(loc), old = devices.get(d.id)
+        if (old !== undefined) { const o = other.at(old); unlist(o); devices.delete(o.id); dropDevice(o); memoId = undefined }
+        add(cur.at(loc))
       }
       if (clock.top2 > -Infinity) clock.checkedHour = Math.floor(clock.top2 / HOUR)
     },
-    subjects () { return bySubject.keys() },
+    subjects () { return first.keys() },
     isSuspect (deviceId: string): boolean {
       // The welfare detectors ask about the device of the sample just taken, several times over.
-      if (deviceId !== memoId) { memoId = deviceId; memoDev = devices.get(deviceId) }
-      const d = memoDev
-      if (d === undefined) return false
+      if (deviceId !== memoId) { memoId = deviceId; memoLoc = devices.get(deviceId) ?? -1 }
+      if (memoLoc < 0) return false
+      // Pointed again each time: another cursor may have given the device a rare record since (at() finds it).
+      const d = ask.at(memoLoc)
       return d.offline >= 0 || d.stuck >= 0 || d.faultLevel === FAULT || (d.zeroFrom >= 0 && neverZero(cfg, d))
     },
   }

@@ -4,7 +4,7 @@
  * O(1): a handful of numbers; once a local day, 24 bit masks. Energies here are Wh.
  */
 import type { Anomaly, Severity } from '../vocab/index.ts'
-import { HOUR, daysOf, quietOf, r1, setDays, setQuiet, setUsual, usualOf, type State } from './night-load-state.ts'
+import { HOUR, daysOf, quietOf, r1, setNight, setUsual, usualOf, type State } from './night-load-state.ts'
 import { r4 } from './types.ts'
 
 /** Resolved, frozen options; see NightLoadOptions in night-load.ts for meaning and defaults. */
@@ -64,8 +64,8 @@ function commitDay (cfg: Config, s: State) {
     const size = 2 ** cfg.window
     for (let d = 0; d < 24; d++) {
       if (((s.daySeen >>> d) & 1) === 0) continue
-      setQuiet(s, d, (quietOf(s, d) * 2 + ((s.dayQuiet >>> d) & 1)) % size)
-      if (daysOf(s, d) < cfg.window) setDays(s, d, daysOf(s, d) + 1)
+      const days = daysOf(s, d)
+      setNight(s, d, (quietOf(s, d) * 2 + ((s.dayQuiet >>> d) & 1)) % size, days < cfg.window ? days + 1 : days)
     }
     s.night = nightOf(cfg, s)
   }

@@ -24,7 +24,7 @@ import { SubjectIndex, SubjectPlaces } from './subject-index.ts'
 export const NIGHT_LOAD_KIND = 'night_load'
 
 export interface NightLoadOptions extends DetectorOptions {
-  /** Days of habits kept per hour of day, to learn the usual night from; at most 16 (16-bit masks). Default 14. */
+  /** Days of habits kept per hour of day, to learn the usual night from; at most 15 (16-bit masks, their count a 1 above them). Default 14. */
   windowDays?: number
   /** An hour of day is judged only once learned on this many days. Default 7. */
   warmupDays?: number

@@ -87,14 +87,29 @@ export class Slab {
   int32s (n: number): Int32Array { const at = this.cut(4 * n); return new Int32Array(this.buffer, at, n) }
 }
 
-/** The 12-bit number i of those packed from byte `at` of `u`, two in three bytes: 2j in byte 3j and the low half of 3j + 1, 2j + 1 in its high half and 3j + 2. */
-export function get12 (u: Uint8Array, at: number, i: number): number {
-  const k = at + ((3 * i) >> 1)
-  return (i & 1) === 0 ? u[k]! | (u[k + 1]! & 0x0f) << 8 : u[k]! >> 4 | u[k + 1]! << 4
+/** The 10-bit number i of those packed from byte `at` of `u`, four in five bytes: number i at bit 10i (little-endian bits), within bytes at + (10i >> 3) and the next. */
+export function get10 (u: Uint8Array, at: number, i: number): number {
+  const bit = 10 * i, k = at + (bit >> 3)
+  return (u[k]! | u[k + 1]! << 8) >> (bit & 7) & 0x3ff
 }
 
-/** Sets the 12-bit number i (an integer in [0, 0xfff]; only its low 12 bits are kept, never its neighbour's) of those packed from byte `at` of `u`. */
-export function set12 (u: Uint8Array, at: number, i: number, x: number) {
-  const k = at + ((3 * i) >> 1)
-  if ((i & 1) === 0) { u[k] = x & 0xff; u[k + 1] = (u[k + 1]! & 0xf0) | (x >> 8 & 0x0f) } else { u[k] = (u[k]! & 0x0f) | (x & 0x0f) << 4; u[k + 1] = x >> 4 }
+/** Sets the 10-bit number i (an integer in [0, 0x3ff]; only its low 10 bits are kept, never its neighbours' bits) of those packed from byte `at` of `u`. */
+export function set10 (u: Uint8Array, at: number, i: number, x: number) {
+  const bit = 10 * i, k = at + (bit >> 3), sh = bit & 7
+  const w = (u[k]! | u[k + 1]! << 8) & ~(0x3ff << sh) | (x & 0x3ff) << sh
+  u[k] = w & 0xff; u[k + 1] = w >> 8 & 0xff
+}
+
+/** The 6-bit number i of those packed from byte `at` of `u`, four in three bytes: number i at bit 6i, within bytes at + (6i >> 3) and the next (read, never changed, past the last). */
+export function get6 (u: Uint8Array, at: number, i: number): number {
+  const bit = 6 * i, k = at + (bit >> 3)
+  return ((u[k]! | (u[k + 1] ?? 0) << 8) >> (bit & 7)) & 0x3f
+}
+
+/** Sets the 6-bit number i (only its low 6 bits are kept, never its neighbours' bits) of those packed from byte `at` of `u`. */
+export function set6 (u: Uint8Array, at: number, i: number, x: number) {
+  const bit = 6 * i, k = at + (bit >> 3), sh = bit & 7
+  const w = ((u[k]! | (u[k + 1] ?? 0) << 8) & ~(0x3f << sh)) | (x & 0x3f) << sh
+  u[k] = w & 0xff
+  if (sh > 2) u[k + 1] = w >> 8 & 0xff
 }

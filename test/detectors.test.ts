@@ -4,8 +4,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
-import { BUCKETS, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
-import { quantile, rememberedAs } from '../detectors/inactivity-state.ts'
+import { BUCKETS, COUNT_BYTES, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
+import { State, baseOf, freshState, history, leastOf, quantile, remember, rememberedAs, steadyOf } from '../detectors/inactivity-state.ts'
+import { Slab, get10, get6, set10, set6 } from '../detectors/slab.ts'
 import { quantileSorted } from 'simple-statistics'
 
 // ---------------------------------------------------------------- a synthetic elder
@@ -590,37 +591,45 @@ test('inactivity: a snapshot whose ten-thousandths fields are past 32 bits is re
   assert.equal(d.snapshot('elder-2'), undefined, 'nothing restored')
 })
 
-test('inactivity state: an hour over 32.7 kWh is remembered as 32,767 Wh (16 bits), never wrapped; a restored state snapshots byte for byte as the original', () => {
+test('inactivity state: an hour over 32.3 kWh is remembered as 32,256 Wh, never wrapped; a restored state snapshots byte for byte as the original', () => {
   // 10 kWh a quarter for an hour (a 40 kW hour): past what an hour is kept as.
   const month = elder({ seed: 4, days: 10 }).map((c) => c.ts > at(8, 10) && c.ts <= at(8, 11) ? { ...c, amount: 10 } : c)
   const d = createInactivityDetector()
   feed(d, month)
   const snap = d.snapshot('elder-1') as { hist: number[], hzTry: number[], hzEnd: number[], hzDeep: number[] }
-  assert.equal(Math.max(...snap.hist), 32_767)
+  assert.equal(Math.max(...snap.hist), 32_256)
   assert.ok(snap.hist.every((wh) => wh >= -1 && Number.isInteger(wh)), 'whole Wh, -1 empty')
   assert.ok([...snap.hzTry, ...snap.hzEnd, ...snap.hzDeep].every((x) => Math.round(x * 10) === x * 10), 'faded counts in tenths, said as decimals')
   const b = createInactivityDetector()
   b.restore('elder-1', JSON.parse(JSON.stringify(snap)))
   assert.equal(JSON.stringify(b.snapshot('elder-1')), JSON.stringify(snap))
-  assert.throws(() => createInactivityDetector({ expectMemory: 391 }), RangeError, 'faded counts are 12-bit tenths')
-  assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 390 }))
+  assert.throws(() => createInactivityDetector({ expectMemory: 98 }), RangeError, 'faded counts are 10-bit tenths')
+  assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 97 }))
 })
 
-test('inactivity: an hour is remembered in 12 bits, exact below 2,048 Wh and within 8 Wh above, at most 32,767', () => {
-  for (let wh = 0; wh < 2048; wh++) assert.equal(rememberedAs(wh), wh)
-  for (let wh = 2048; wh <= 40_000; wh += 7) assert.ok(Math.abs(rememberedAs(Math.min(wh, 32_767)) - Math.min(wh, 32_767)) <= 8, `${wh}`)
+test('inactivity: an hour is remembered in 10 bits, exact below 256 Wh, within 0.4 % up to 8,192 and 0.8 % above, at most 32,256', () => {
+  for (let wh = 0; wh < 256; wh++) assert.equal(rememberedAs(wh), wh)
+  let before = 255
+  for (let wh = 256; wh <= 40_000; wh++) {
+    const kept = rememberedAs(wh), cap = Math.min(wh, 32_256)
+    assert.ok(Math.abs(kept - cap) <= (wh < 8192 ? 0.004 : 0.008) * cap, `${wh}: ${kept}`)
+    assert.ok(kept >= before, `never less for more: ${wh}`)
+    assert.equal(rememberedAs(kept), kept, `a kept value is kept as itself: ${wh}`)
+    before = kept
+  }
   assert.equal(rememberedAs(-1), -1)
-  assert.equal(rememberedAs(40_000), 32_767)
-  assert.equal(rememberedAs(32_767), 32_767)
+  assert.equal(rememberedAs(40_000), 32_256)
+  assert.equal(rememberedAs(32_767), 32_256)
+  assert.equal(new Set(Array.from({ length: 40_001 }, (_, wh) => rememberedAs(wh))).size, 1023, 'every code but the empty one used')
 })
 
-test('inactivity: 12-bit faded counts, two in three bytes, each set and read back without touching its neighbours', () => {
-  const s = { hz: new Uint8Array(3 * BUCKETS * 3 / 2 + 6).fill(0xa5), hzAt: 3, runLlr: 0 }
+test('inactivity: 10-bit faded counts, four in five bytes, each set and read back without touching its neighbours', () => {
+  const s = { hz: new Uint8Array(COUNT_BYTES + 6).fill(0xa5), hzAt: 3, runLlr: 0 }
   const n = 3 * BUCKETS, want: number[] = []
   for (let k = 0; k < n; k++) { want[k] = (k * 2731 + 17) % (MAX_COUNT + 1); setCount(s, k, want[k]!) }
   for (let k = 0; k < n; k++) assert.equal(countOf(s, k), want[k], `count ${k}`)
   for (const k of [0, 1, n - 2, n - 1]) {
-    for (const x of [0, 1, 0xff, 0x100, MAX_COUNT]) { setCount(s, k, x); assert.equal(countOf(s, k), x); want[k] = x }
+    for (const x of [0, 1, 0xff, 0x100, 0x2aa, 0x155, MAX_COUNT]) { setCount(s, k, x); assert.equal(countOf(s, k), x); want[k] = x }
   }
   for (let k = 0; k < n; k++) assert.equal(countOf(s, k), want[k], `count ${k} after its neighbours changed`)
   assert.deepEqual([s.hz[0], s.hz[1], s.hz[2], s.hz[s.hz.length - 3], s.hz[s.hz.length - 1]], [0xa5, 0xa5, 0xa5, 0xa5, 0xa5], 'bytes outside the place untouched')
@@ -680,17 +689,74 @@ test('the standby floor\'s quantile by selection is the number quantileSorted gi
   }
 })
 
-test('stopDeep, decoding the short buckets\' counts two at a time, is the largest deepShare of those seen enough', () => {
+test('stopDeep, decoding the short buckets\' counts four at a time, is the largest deepShare of those seen enough', () => {
   let seed = 777
   const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
   // No clamp (stopDeepMax past any share), so every bucket's share can show.
   const cfg = { priorWeight: 2, stopDeepMin: 0, stopDeepMax: 1e9 } as Parameters<typeof stopDeep>[0]
   for (let t = 0; t < 500; t++) {
     // At a byte that is not the start of the buffer, counts of every size (some under priorWeight).
-    const s = { hz: new Uint8Array(16 + 3 * BUCKETS * 3 / 2), hzAt: 16 - (t % 3), runLlr: 0 }
+    const s = { hz: new Uint8Array(16 + COUNT_BYTES), hzAt: 16 - (t % 5), runLlr: 0 }
     for (let k = 0; k < 3 * BUCKETS; k++) setCount(s, k, Math.floor(rand() * (t % 2 === 0 ? 40 : MAX_COUNT)))
     let want = 0
     for (let b = 0; b < 24; b++) if (countOf(s, b) / 10 >= cfg.priorWeight) want = Math.max(want, deepShare(cfg, s, b))
     assert.ok(Object.is(stopDeep(cfg, s), want), `case ${t}`)
+  }
+})
+
+test('inactivity state packing: the small tables in 16 bits (to thousandths, at most 65.534; counts at most 65,535; an hour at most 32,767 Wh), the scalars packed, the rare epoch times beside the place, each said back', () => {
+  const d = createInactivityDetector()
+  feed(d, elder({ seed: 3, days: 10 }))
+  const snap = d.snapshot('elder-1') as Record<string, unknown> & { lim: number[], wake: number[] }
+  const lim = snap.lim.map((x, k) => [-1, 0, 1.2345, 65.534, 70, 3.0005][k % 6]!)
+  const wake = [6.94441, 0.52885, 70_000, 23.9999, 0.0004, 8]
+  const given = {
+    ...snap, lim, wake, lastRun: [7, 44.71349], runRecent: [40_000, -1], sens: 0.4219, sensWake: 1, lastRule: 'flat_residue',
+    runUsual: 1741, runActual: 42, awayFrom: 0, awayUntil: 0, doorAt: 1_770_000_000_123, doorSeen: 1_770_000_000_456,
+  }
+  d.restore('elder-2', given)
+  const back = d.snapshot('elder-2') as Record<string, unknown>
+  assert.deepEqual(back.lim, lim.map((x) => x < 0 ? -1 : Math.min(65.534, Math.round(x * 1000) / 1000)))
+  assert.deepEqual(back.wake, [6.944, 0.529, 65_535, 24, 0, 8])
+  assert.deepEqual(back.lastRun, [7, 44.713])
+  assert.deepEqual(back.runRecent, [32_767, -1])
+  assert.deepEqual([back.sens, back.sensWake, back.lastRule, back.runUsual, back.runActual], [0.4219, 1, 'flat_residue', 1741, 42])
+  assert.deepEqual([back.awayFrom, back.awayUntil, back.doorAt, back.doorSeen], [0, 0, 1_770_000_000_123, 1_770_000_000_456])
+  // Restored again over it, without the door: nothing of the earlier record is left.
+  d.restore('elder-2', { ...given, doorAt: 0, doorSeen: 0, awayFrom: 5, awayUntil: 6 })
+  const again = d.snapshot('elder-2') as Record<string, unknown>
+  assert.deepEqual([again.awayFrom, again.awayUntil, again.doorAt, again.doorSeen], [5, 6, 0, 0])
+  // What the 16-bit tables keep is what goes on: said back again, the same.
+  const b = createInactivityDetector()
+  b.restore('elder-2', JSON.parse(JSON.stringify(again)))
+  assert.equal(JSON.stringify(b.snapshot('elder-2')), JSON.stringify(again))
+})
+
+test('inactivity: each hour of day\'s least and second least (kept as which day, 6 bits) and median (computed as read) are those of its remembered hours', () => {
+  const slab = new Slab()
+  const held = { eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: { usualWh: 20, usualFraction: 0.1, minActiveWh: 100, activeFraction: 0.5, wakingHours: 16 } }
+  const s = new State(held, slab)
+  let seed = 99
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  for (let t = 0; t < 40; t++) {
+    freshState(s, t, slab.place(40).loc)
+    const days = t % 9
+    for (let d = 0; d < 24; d++) for (let j = 0; j < days; j++) remember(s, d, Math.floor(rand() * [3, 300, 40_000][t % 3]!))
+    for (let d = 0; d < 24; d++) {
+      const known = history(s, d).filter((x) => x >= 0).sort((a, b) => a - b), n = known.length
+      assert.equal(leastOf(s, d), n === 0 ? -1 : known[0], `least, case ${t}`)
+      assert.equal(steadyOf(s, d), n === 0 ? -1 : known[Math.min(1, n - 1)], `second least, case ${t}`)
+      assert.equal(baseOf(s, d), n === 0 ? 0 : n % 2 === 1 ? known[n >> 1] : Math.round((known[n / 2 - 1]! + known[n / 2]!) / 2), `median, case ${t}`)
+    }
+  }
+})
+
+test('slab: 6- and 10-bit numbers, set and read back without touching their neighbours or the bytes around them', () => {
+  for (const [bits, get, set] of [[6, get6, set6], [10, get10, set10]] as const) {
+    const n = 48, bytes = n * bits / 8, u = new Uint8Array(bytes + 6).fill(0xa5), want: number[] = []
+    for (let i = 0; i < n; i++) { want[i] = (i * 2731 + 17) % 2 ** bits; set(u, 3, i, want[i]!) }
+    for (const i of [0, 1, 2, 3, n - 1]) for (const x of [0, 2 ** bits - 1, 1, 2 ** (bits - 1)]) { set(u, 3, i, x); want[i] = x; assert.equal(get(u, 3, i), x) }
+    for (let i = 0; i < n; i++) assert.equal(get(u, 3, i), want[i], `${bits}-bit number ${i}`)
+    assert.deepEqual([u[0], u[1], u[2], u[bytes + 3], u[bytes + 5]], [0xa5, 0xa5, 0xa5, 0xa5, 0xa5], `${bits} bits: bytes outside untouched`)
   }
 })

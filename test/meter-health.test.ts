@@ -238,3 +238,40 @@ test('ignores what is not a reading; kinds and options are checked', () => {
   assert.deepEqual(METER_HEALTH_KINDS, [METER_OFFLINE_KIND, METER_STUCK_KIND, METER_FAULT_KIND])
   assert.throws(() => createMeterHealthDetector({ lagFactor: Number.NaN }), RangeError)
 })
+
+test('devices read through cursors: a subject\'s several meters, a meter moved to another subject, a restore over a subject and over a meter held by another, each said back', () => {
+  const d = createMeterHealthDetector()
+  const q = 15 * MIN
+  const s = (subjectId: string, deviceId: string, unit: 'kwh' | 'm3', ts: number, amount = 0.1): Consumption =>
+    ({ subjectId, subjectKind: 'lone_elder', deviceId, street: 'S1', unit, ts, intervalMs: q, amount })
+  for (let t = 1; t <= 8; t++) {
+    d.update(s('e1', 'm1', 'kwh', T0 + t * q)); d.update(s('e1', 'w1', 'm3', T0 + t * q, 0)); d.update(s('e2', 'm2', 'kwh', T0 + t * q))
+  }
+  const ids = (subject: string) => ((d.snapshot(subject) as { devices: Array<{ id: string }> } | undefined)?.devices ?? []).map((x) => x.id)
+  assert.deepEqual([ids('e1'), ids('e2')], [['m1', 'w1'], ['m2']])
+  const w1 = (d.snapshot('e1') as { devices: Array<Record<string, unknown>> }).devices[1]!
+  assert.equal(w1.zeroFrom, T0, 'a zero run\'s start kept (the rare record) and said back')
+  // m1 now meters e2: it leaves e1 (w1 stays) and joins e2 as a new meter.
+  d.update(s('e2', 'm1', 'kwh', T0 + 9 * q))
+  assert.deepEqual([ids('e1'), ids('e2')], [['w1'], ['m2', 'm1']])
+  // A restore of e1 naming m2 takes m2 from e2, and replaces e1's own.
+  const snap = JSON.parse(JSON.stringify(d.snapshot('e2'))) as { devices: Array<Record<string, unknown>> }
+  d.restore('e1', { devices: [{ ...snap.devices[0]!, powered: 65_535, stuck: T0 + 3 * q }] })
+  assert.deepEqual([ids('e1'), ids('e2')], [['m2'], ['m1']])
+  const back = (d.snapshot('e1') as { devices: Array<Record<string, unknown>> }).devices[0]!
+  assert.deepEqual([back.powered, back.stuck, back.offline, back.zeroFrom], [65_535, T0 + 3 * q, -1, -1])
+  assert.ok(d.isSuspect('m2'), 'stuck: suspect'); assert.ok(!d.isSuspect('m1')); assert.ok(!d.isSuspect('w1'), 'forgotten')
+  assert.deepEqual([...d.subjects()].sort(), ['e1', 'e2'])
+  assert.throws(() => d.restore('e3', { devices: [{ ...snap.devices[0]!, powered: 65_536 }] }), /powered/)
+})
+
+test('isSuspect sees a device\'s first zero reading at once, after being asked about it before (its rare record made since)', () => {
+  const d = createMeterHealthDetector()
+  const q = 15 * MIN
+  const s = (ts: number, amount: number): Consumption => ({ subjectId: 'e1', subjectKind: 'lone_elder', deviceId: 'm1', street: 'S1', unit: 'kwh', ts, intervalMs: q, amount })
+  for (let t = 1; t <= 4 * 24 * 4; t++) { d.update(s(T0 + t * q, 0.1)); assert.equal(d.isSuspect('m1'), false) }
+  d.update(s(T0 + (4 * 24 * 4 + 1) * q, 0))
+  assert.equal(d.isSuspect('m1'), true, 'exactly zero on a meter that never reads zero')
+  d.update(s(T0 + (4 * 24 * 4 + 2) * q, 0.1))
+  assert.equal(d.isSuspect('m1'), false, 'counting again')
+})

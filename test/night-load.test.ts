@@ -199,12 +199,19 @@ test('snapshot: small, JSON round trip restores an identical detector mid-episod
   assert.throws(() => d.restore('x', { ...good, ep: { startedAt: 1 } }), (e: Error) => e instanceof TypeError && /ep/.test(e.message))
   assert.throws(() => d.restore('x', 'nonsense'), TypeError)
   assert.deepEqual([...d.subjects()], ['elder-5'])
-  // The tables are 16-bit: a usual energy is kept at most 32,767 Wh (an older snapshot's larger one restores as that), a mask holds 16 days.
+  // The tables are 16-bit: a usual energy is kept at most 32,767 Wh (an older snapshot's larger one restores as that), a mask holds
+  // 15 days and a 1 above them (their count), and no quiet bit is past the days learned.
   d.restore('y', { ...good, usual: (good.usual as number[]).map((u, i) => i === 3 ? 50_000 : u) })
   assert.equal((d.snapshot('y') as { usual: number[] }).usual[3], 32_767)
-  assert.throws(() => d.restore('x', { ...good, quiet: new Array(24).fill(2 ** 16) }), (e: Error) => e instanceof TypeError && /quiet/.test(e.message))
-  assert.throws(() => createNightLoadDetector({ windowDays: 17 }), RangeError)
-  assert.doesNotThrow(() => createNightLoadDetector({ windowDays: 16, warmupDays: 7 }))
+  assert.throws(() => d.restore('x', { ...good, quiet: new Array(24).fill(2 ** 15) }), (e: Error) => e instanceof TypeError && /quiet/.test(e.message))
+  assert.throws(() => d.restore('x', { ...good, days: new Array(24).fill(16) }), (e: Error) => e instanceof TypeError && /days/.test(e.message))
+  assert.throws(() => d.restore('x', { ...good, quiet: new Array(24).fill(4), days: new Array(24).fill(2) }), (e: Error) => e instanceof TypeError && /quiet bits past the days/.test(e.message))
+  const full = { ...good, quiet: Array.from({ length: 24 }, (_, k) => k % 2 === 0 ? 2 ** 15 - 1 : k), days: Array.from({ length: 24 }, (_, k) => k % 2 === 0 ? 15 : 5), dayLived: 1 }
+  d.restore('z', full)
+  const back = d.snapshot('z') as { quiet: number[], days: number[], dayLived: number }
+  assert.deepEqual([back.quiet, back.days, back.dayLived], [full.quiet, full.days, 1], 'quiet bits, days and the lived flag said back as given')
+  assert.throws(() => createNightLoadDetector({ windowDays: 16 }), RangeError)
+  assert.doesNotThrow(() => createNightLoadDetector({ windowDays: 15, warmupDays: 7 }))
 })
 
 test('rental units, water meters and other subjects are none of its concern', () => {
