@@ -16,6 +16,10 @@ for (const store of STORES) {
       await seedStreet(h)
       await h.api('POST', '/api/subjects', { id: 'e1', kind: 'lone_elder', address: 'U101' })
       const dev = (await h.api('POST', '/api/devices', { id: 'm1', kind: 'meter', subject: 'e1' })).body
+      // Not within two minutes of an hour's edge: the tick on the hour (gridcare's own, by the clock,
+      // or the one below) closes the hour before it, and a reading a minute old must be in the open one.
+      const edge = Date.now() % HOUR
+      if (edge < 2 * MINUTE || edge > HOUR - 2 * MINUTE) await new Promise((r) => setTimeout(r, (2 * MINUTE - edge + HOUR) % HOUR + 1_000))
       const now = Date.now()
       const yesterday = Math.floor(now / DAY) * DAY - DAY
       const c = await connectDevice(h.mqttUrl, dev)
