@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import { concat, copySql, encodeBinary } from './copy.ts'
+import { copyData, copySql } from './copy.ts'
 import type { ErrorData, StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './embedded-worker.ts'
 import { fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
-import type { CopyColumn, CopyRow, Db, QueryResult } from './types.ts'
+import type { CopyColumn, CopyRows, Db, QueryResult } from './types.ts'
 
 export interface EmbeddedOptions {
   /**
@@ -50,8 +50,15 @@ const workerFile = new URL('./embedded-worker.mjs', import.meta.url)
 
 type Body = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, 'id'> : never : never
 
-/** COPY data in one piece, whose memory is handed over to the store's thread. */
-const copyBytes = (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Uint8Array => concat([...encodeBinary(columns, rows)])
+/**
+ * COPY data in one piece, whose memory is handed over to the store's thread: rows encoded
+ * already are copied first (one copy of bytes), as the caller may use them again (staging
+ * after a duplicate).
+ */
+const copyBytes = (columns: readonly CopyColumn[], rows: CopyRows): Uint8Array => {
+  const data = copyData(columns, rows)
+  return Array.isArray(rows) ? data : new Uint8Array(data) // not Buffer's slice(), a view
+}
 
 async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()
@@ -60,7 +67,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
     workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
     transferList: [sync.port2],
     // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
-    execArgv: [],
+    execArgv: process.env.GRIDCARE_STORE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GRIDCARE_STORE_PROF}`, '--cpu-prof-interval=1000'] : [],
   })
   const pending = new Map<number, { resolve: (v: unknown) => void, reject: (err: Error) => void }>()
   let nextId = 1
@@ -127,7 +134,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
     }
   }
   /** A COPY in transaction `tx`, its data handed over to the store's thread; whether it wrote (onlyNew: Transaction.copyNewRows). */
-  const copy = (tx: number, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[], onlyNew: boolean): boolean => {
+  const copy = (tx: number, table: string, columns: readonly CopyColumn[], rows: CopyRows, onlyNew: boolean): boolean => {
     const bytes = copyBytes(columns, rows)
     return callSync<boolean>({ op: 'copy', tx, table, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew }, [bytes.buffer as ArrayBuffer])
   }
@@ -160,7 +167,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
       callSync({ op: 'end', tx, commit: true })
       return result
     },
-    run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }),
+    run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }, task.transfer?.(arg)),
     close () {
       closing ??= (async () => {
         if (!gone) await call({ op: 'close' }).catch(() => {})

@@ -6,11 +6,11 @@ import { placeStore } from './place.ts'
 import { createServerDb } from './server.ts'
 import type { Db } from './types.ts'
 
-export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
+export type { CopyColumn, CopyRow, CopyRows, Db, EncodedRows, Queryable, QueryResult, Transaction } from './types.ts'
 export type { EmbeddedOptions } from './embedded.ts'
 export { storeTask, type StoreTask } from './task.ts'
 export { isTransient } from './server.ts'
-export { UNIQUE_VIOLATION } from './copy.ts'
+export { encodeCopy, UNIQUE_VIOLATION } from './copy.ts'
 export { createMaintenance } from './maintenance.ts'
 export { createStoreWatch, type StoreWatch } from './health.ts'
 
