@@ -50,7 +50,9 @@ async function openEmbedded (dataDir: string, log: Logger, options: EmbeddedOpti
   const place = placeStore(dataDir, log)
   if (place.kind === 'fresh') {
     log.info({ path: place.path }, 'store: first start: creating the embedded store')
-    const made = await createEmbeddedDb(place.temp, options)
+    // On this thread even when the store is to run on its own: a thread of its own for the
+    // migrations alone would be one more to start (a new JavaScript heap, its modules loaded).
+    const made = await createEmbeddedDb(place.temp, { ...options, worker: false })
     try { await migrate(made, log) } finally { await made.close() }
     place.finish()
   }
