@@ -9,9 +9,11 @@ export interface EmbeddedOptions {
   /**
    * Runs PGlite on a thread of its own (store/embedded-worker.ts); default false. PGlite's
    * queries are synchronous WASM: on the calling thread they take about a third of the main
-   * thread's time under load. On its own thread they take none of it, but every answer then
-   * waits for a turn of the main thread's event loop, which under load is hundreds of ms:
-   * on a busy two-core machine that cost more than it gave (the notes of issue 12 have the figures).
+   * thread's time under load. On its own thread they take none of it, but an answer the main
+   * thread does not wait for synchronously (a batch write, any query outside a transaction)
+   * waits for a turn of its event loop, which under load is hundreds of ms: on a busy two-core
+   * machine no steady gain was measured (README, Speed). GRIDCARE_STORE_PROF=DIR writes the
+   * thread's CPU profile there when it ends (the bench's `--profile` with `--store-thread`).
    */
   worker?: boolean
 }
@@ -51,12 +53,6 @@ const workerFile = new URL('./embedded-worker.mjs', import.meta.url)
 type Pending = { resolve: (v: unknown) => void, reject: (err: Error) => void }
 const settle = (p: Pending, m: StoreReply) => 'err' in m ? p.reject(fromData(m.err)) : p.resolve(m.ok)
 
-/**
- * How long a query outside a transaction is waited for synchronously when the store's thread is
- * free (callSoon in openInWorker): most take well under a millisecond there.
- */
-const SOON_MS = 3
-
 type Body = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, 'id'> : never : never
 
 /**
@@ -79,15 +75,12 @@ async function openInWorker (dataDir: string): Promise<Db> {
     execArgv: process.env.GRIDCARE_STORE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GRIDCARE_STORE_PROF}`, '--cpu-prof-interval=1000'] : [],
   })
   const pending = new Map<number, Pending>()
-  /** Calls that stopped waiting synchronously (callSoon): their answers are heard on the sync port as they come. */
-  const late = new Map<number, Pending>()
   let nextId = 1
   let gone: Error | undefined
   const failAll = (err: Error) => {
     gone ??= err
-    for (const p of [...pending.values(), ...late.values()]) p.reject(gone)
+    for (const p of pending.values()) p.reject(gone)
     pending.clear()
-    late.clear()
   }
   thread.on('error', (err) => failAll(new Error(`embedded store thread failed: ${err.message}`)))
   thread.on('exit', (code) => failAll(new Error(`embedded store thread exited (code ${code})`)))
@@ -129,70 +122,39 @@ async function openInWorker (dataDir: string): Promise<Db> {
    * The answers come on the sync port, each followed by `flag[0]` set to 1.
    */
   let nextSync = -1
-  const hearLate = (m: StoreReply) => {
-    const p = late.get(m.id)
-    if (!p) return
-    late.delete(m.id)
-    if (late.size === 0) sync.port1.unref()
-    settle(p, m)
-  }
-  sync.port1.on('message', hearLate)
-  sync.port1.unref()
-  /** Posts request `id` on the sync port and waits for its answer, at most `budgetMs`: undefined when the budget ran out first. */
-  const waitSync = (id: number, body: Body, transfer: ArrayBuffer[] | undefined, budgetMs: number): StoreReply | undefined => {
+  const callSync = <T>(body: Body, transfer?: ArrayBuffer[]): T => {
     if (gone) throw gone
+    const id = nextSync--
     sync.port1.postMessage({ ...body, id }, transfer)
-    const until = performance.now() + budgetMs
     for (;;) {
-      // The flag is cleared before the port is read: an answer posted after the read sets it again, so the wait below returns.
+      // The flag is cleared before the port is read: an answer posted after the read sets it again, so the wait returns.
       Atomics.store(flag, 0, 0)
       const got = receiveMessageOnPort(sync.port1)?.message as StoreReply | undefined
-      if (got?.id === id) return got
-      if (got) { hearLate(got); continue }
+      if (got?.id === id) {
+        if ('err' in got) throw fromData(got.err)
+        return got.ok as T
+      }
+      if (got) continue // an answer to an earlier call: read on
       if (Atomics.load(flag, 1) === 1) throw (gone ??= new Error('embedded store thread exited'))
-      const left = until - performance.now()
-      if (left <= 0) return undefined
-      Atomics.wait(flag, 0, 0, Math.min(left, 1000))
+      Atomics.wait(flag, 0, 0, 1000)
     }
-  }
-  const callSync = <T>(body: Body, transfer?: ArrayBuffer[]): T => {
-    const got = waitSync(nextSync--, body, transfer, Infinity)!
-    if ('err' in got) throw fromData(got.err)
-    return got.ok as T
-  }
-  /**
-   * A request outside a transaction, when the thread has nothing else to do (no answer awaited):
-   * waited for synchronously up to SOON_MS, so a short query costs its own time, not a turn of
-   * the main thread's event loop (hundreds of ms under load; the alert path makes several in a
-   * row). A longer one goes on asynchronously. With a write on the thread it waits its turn as
-   * any call, asynchronously.
-   */
-  const callSoon = <T>(body: Body): Promise<T> => {
-    if (gone || pending.size > 0 || late.size > 0) return call(body)
-    const id = nextSync--
-    const got = waitSync(id, body, undefined, SOON_MS)
-    if (got) return 'err' in got ? Promise.reject(fromData(got.err)) : Promise.resolve(got.ok as T)
-    return new Promise<T>((resolve, reject) => {
-      if (late.size === 0) sync.port1.ref()
-      late.set(id, { resolve: resolve as (v: unknown) => void, reject })
-    })
   }
   /** A COPY in transaction `tx`, its data handed over to the store's thread; whether it wrote (onlyNew: Transaction.copyNewRows). */
   const copy = (tx: number, table: string, columns: readonly CopyColumn[], rows: CopyRows, onlyNew: boolean): boolean => {
     const bytes = copyBytes(columns, rows)
     return callSync<boolean>({ op: 'copy', tx, table, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew }, [bytes.buffer as ArrayBuffer])
   }
-  const query = <T>(sql: string, params?: unknown[]) => callSoon<QueryResult<T>>({ op: 'query', sql, ...(params ? { params } : {}) })
+  const query = <T>(sql: string, params?: unknown[]) => call<QueryResult<T>>({ op: 'query', sql, ...(params ? { params } : {}) })
   let closing: Promise<void> | undefined
   return {
     kind: 'embedded',
     timescale: true,
     query: (sql, params) => query(sql, params),
     async exec (sql) { await call({ op: 'exec', sql }) },
-    // BEGIN waits its turn like any query (callSoon); the statements after it are waited for
-    // synchronously (callSync). Hot paths use run() instead: one message for the whole transaction.
+    // BEGIN waits its turn like any query; the statements after it are waited for synchronously
+    // (callSync). Hot paths use run() instead: one message for the whole transaction.
     async transaction (fn) {
-      const tx = await callSoon<number>({ op: 'begin' })
+      const tx = await call<number>({ op: 'begin' })
       let result
       try {
         result = await fn({
