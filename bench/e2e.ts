@@ -155,6 +155,8 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
+  // The store's thread is profiled from its start to its end (its own file in the folder).
+  if (profileDir && storeThread) process.env.GRIDCARE_STORE_PROF = profileDir
   const gc = createGridcare({ config, logger: pino({ level: 'silent' }), embeddedStore: { worker: storeThread } })
   await gc.start()
   const cameras = 40
