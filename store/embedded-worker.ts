@@ -32,9 +32,8 @@ export type StoreReady = { ready: true } | { ready: false, err: ErrorData }
  * The worker's data: the PGlite data directory (`memory://` for one in memory), and the port
  * and flag of the calls the main thread waits for synchronously: the statements of an open
  * transaction (see store/embedded.ts). The answer goes to `syncPort`, then `syncFlag[0]` is set to 1; `syncFlag[1]` is set to 1 when the thread ends.
- * `wasmModule`: PGlite compiled once in the process (pgliteWasm).
  */
-export interface StoreWorkerData { gridcareStore: true, dataDir: string, syncPort: MessagePort, syncFlag: Int32Array, wasmModule: WebAssembly.Module }
+export interface StoreWorkerData { gridcareStore: true, dataDir: string, syncPort: MessagePort, syncFlag: Int32Array }
 
 export type ErrorData = Record<string, unknown> & { message: string }
 
@@ -49,10 +48,10 @@ type TaskFn = (tx: Transaction, arg: unknown) => Promise<unknown>
 
 async function main () {
   const port = parentPort!
-  const { dataDir, syncPort, syncFlag, wasmModule } = workerData as StoreWorkerData
+  const { dataDir, syncPort, syncFlag } = workerData as StoreWorkerData
   let pg: PGlite
   try {
-    pg = await openPglite(dataDir, wasmModule)
+    pg = await openPglite(dataDir)
   } catch (err) {
     port.postMessage({ ready: false, err: errorData(err) } satisfies StoreReady)
     return

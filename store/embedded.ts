@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { copyData, copySql } from './copy.ts'
 import type { ErrorData, StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './embedded-worker.ts'
-import { fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction, pgliteWasm } from './pglite.ts'
+import { fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
 import type { CopyColumn, CopyRows, Db, QueryResult } from './types.ts'
 
 export interface EmbeddedOptions {
@@ -69,7 +69,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()
   const flag = new Int32Array(new SharedArrayBuffer(8))
   const thread = new Worker(workerFile, {
-    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag, wasmModule: await pgliteWasm() } satisfies StoreWorkerData,
+    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
     transferList: [sync.port2],
     // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
     execArgv: process.env.GRIDCARE_STORE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GRIDCARE_STORE_PROF}`, '--cpu-prof-interval=1000'] : [],

