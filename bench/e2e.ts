@@ -5,7 +5,7 @@
  * on these machines, and bare aedes) in the same run, as the reference.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
@@ -56,7 +56,7 @@ export interface E2eOptions {
   progress?: (msg: string) => void
 }
 
-interface Row { load: string, where: string, r: LoadResult, rssMb?: number, cpuCores?: number, loopP99?: number, batches?: number, batchRows?: number, batchMs?: number, committed?: number, taskP99?: number, alertToTaskP99?: number, falls?: number, tasks?: number, tick?: boolean }
+interface Row { load: string, where: string, r: LoadResult, rssMb?: number, cpuCores?: number, mainCores?: number, loopP99?: number, batches?: number, batchRows?: number, batchMs?: number, committed?: number, taskP99?: number, alertToTaskP99?: number, falls?: number, tasks?: number, tick?: boolean }
 
 const loadScript = fileURLToPath(new URL('./load.ts', import.meta.url))
 const FALLS_EVERY_MS = 500
@@ -155,6 +155,8 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
+  // The store's thread is profiled from its start to its end (its own file in the folder).
+  if (profileDir && storeThread) process.env.GRIDCARE_STORE_PROF = profileDir
   const gc = createGridcare({ config, logger: pino({ level: 'silent' }), embeddedStore: { worker: storeThread } })
   await gc.start()
   const cameras = 40
@@ -218,17 +220,20 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     }
     // Measured from the end of the generator's warm-up (its first second of publishing: LoadSpec.warmupSeconds).
     let cpu0 = process.cpuUsage()
+    let main0 = mainThreadCpuS()
     let from = Date.now()
     let profiler: Promise<() => Promise<object>> | undefined
     const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, generator, devices, () => {
       loop.enable()
       before = { ...ingest.stats }
       cpu0 = process.cpuUsage()
+      main0 = mainThreadCpuS()
       from = Date.now()
       if (profileDir) profiler = startProfile()
     })
     if (profiler) writeFileSync(join(profileDir!, `e2e-${load.key}-${store}-${Date.now()}.cpuprofile`), JSON.stringify(await (await profiler)()))
     const cpu = process.cpuUsage(cpu0)
+    const mainCpu = mainThreadCpuS() - main0
     const tick = heldTick(from, Date.now())
     loop.disable()
     if (sqlStats.size) console.error([...sqlStats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25).map(([k, v]) => `${String(v.n).padStart(7)} ${v.ms.toFixed(0).padStart(8)} ms max ${v.max.toFixed(0).padStart(6)}  ${k}`).join('\n'))
@@ -239,7 +244,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     const batches = ingest.stats.batches - before.batches
     return {
       load: load.name, where: `gridcare, ${store}${store === 'embedded' && storeThread ? ' (store thread)' : ''}`, r, rssMb: rssMax / 2 ** 20,
-      cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, loopP99: loop.percentile(99) / 1e6,
+      cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, mainCores: mainCpu / r.seconds, loopP99: loop.percentile(99) / 1e6,
       batches, batchRows: (ingest.stats.batchRows - before.batchRows) / batches, batchMs: (ingest.stats.batchMs - before.batchMs) / batches, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length, tick }
   } finally {
     await gc.stop()
@@ -274,16 +279,30 @@ async function startProfile (): Promise<() => Promise<object>> {
   }
 }
 
+/**
+ * CPU seconds of this process's main thread (Linux: /proc/self/task/PID/stat, 10 ms ticks); NaN
+ * elsewhere. cpu µs/ack counts every thread (the store's own, GC helpers); this the main one.
+ */
+function mainThreadCpuS (): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // utime, stime (fields 14, 15)
+  } catch {
+    return NaN
+  }
+}
+
 const p99 = (xs: number[]) => xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(0.99 * xs.length))]!
 
 
 function formatRows (rows: Row[], generator: Generator): string {
   const head = ['load', 'through', 'acked', 'acked/s', 'p50 ms', 'p99 ms', 'committed', 'fall->task p99 ms', 'alert->task p99 ms', 'RSS MB',
-    'cpu cores', 'cpu µs/ack', 'loop p99 ms', 'batches', 'rows/batch', 'write ms', 'gen cpu']
+    'cpu cores', 'cpu µs/ack', 'main µs/ack', 'loop p99 ms', 'batches', 'rows/batch', 'write ms', 'gen cpu']
   const f = (n: number | undefined, d = 0) => n === undefined || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
   const body = rows.map((x) => [x.load, x.where, f(x.r.acked), f(rate(x.r)), f(x.r.p50, 1), f(x.r.p99, 1), f(x.committed),
     x.falls !== undefined ? `${f(x.taskP99, 1)} (${x.tasks}/${x.falls})` : '', f(x.alertToTaskP99, 1), f(x.rssMb),
-    f(x.cpuCores, 2), f(x.cpuCores === undefined ? undefined : x.cpuCores * x.r.seconds * 1e6 / x.r.acked), f(x.loopP99, 1), f(x.batches), f(x.batchRows), f(x.batchMs, 1), f(x.r.cpuCores, 2)])
+    f(x.cpuCores, 2), f(x.cpuCores === undefined ? undefined : x.cpuCores * x.r.seconds * 1e6 / x.r.acked), f(x.mainCores === undefined ? undefined : x.mainCores * x.r.seconds * 1e6 / x.r.acked), f(x.loopP99, 1), f(x.batches), f(x.batchRows), f(x.batchMs, 1), f(x.r.cpuCores, 2)])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ')
   const warm = rows.map((x) => `${x.load}, ${x.where}: ${f(x.r.warmupAcked)} acked, p99 ${f(x.r.warmupP99, 1)} ms`)

@@ -10,14 +10,14 @@ import {
 import { createBatcher, type BatcherOptions } from './batcher.ts'
 import { step, type ReadingRow, type RegisterState } from './meter.ts'
 import { createLookup } from './lookup.ts'
-import { insertDeadLetters, insertEvent, latestReadings, writeReadings, type DeadLetter } from './store.ts'
+import { insertDeadLetters, insertEvent, latestReadings, packReadings, READING_BATCH_TRANSFER, writeReadings, type DeadLetter } from './store.ts'
 
 /** Readings a batch may carry; a larger one is a dead letter (INGEST_TOO_LARGE). */
 export const MAX_BATCH_READINGS = 5000
 /** Late readings written per batch; a message with more goes in several, others' batches between them. */
 const LATE_SLICE = 250
-/** A batch write, run where the store is (on the embedded store's thread). */
-const WRITE_READINGS = storeTask(new URL('./store.ts', import.meta.url), writeReadings)
+/** A batch write, run where the store is (on the embedded store's thread, its COPY data moved there). */
+const WRITE_READINGS = storeTask(new URL('./store.ts', import.meta.url), writeReadings, { transfer: READING_BATCH_TRANSFER })
 /**
  * Readings queued or being written before add() waits (the batcher's default bound), and the
  * batch size that starts a write at once when the writer is free. A write always takes all that
@@ -86,7 +86,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     ...(onStoreError ? { onRetry: onStoreError } : {}),
     write: async (rows) => {
       const t0 = performance.now()
-      await db.run(WRITE_READINGS, rows)
+      await db.run(WRITE_READINGS, packReadings(rows))
       const ms = performance.now() - t0
       stats.batches++
       stats.batchRows += rows.length

@@ -1,4 +1,4 @@
-import type { CopyColumn, CopyRow } from './types.ts'
+import type { CopyColumn, CopyRow, CopyRows, EncodedRows } from './types.ts'
 
 /*
  * COPY's binary format: a signature, then per row a field count and per field
@@ -31,29 +31,61 @@ export function concat (parts: readonly Uint8Array[]): Uint8Array {
 /** Rows in COPY's binary format, in pieces: the header, the rows, the trailer. */
 export function * encodeBinary (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Generator<Buffer> {
   yield HEADER
-  for (let i = 0; i < rows.length; i += PIECE_ROWS) yield encodeRows(columns, rows, i, Math.min(rows.length, i + PIECE_ROWS))
+  for (let i = 0; i < rows.length; i += PIECE_ROWS) {
+    const to = Math.min(rows.length, i + PIECE_ROWS)
+    const buf = Buffer.allocUnsafe(rowsSize(columns, rows, i, to))
+    yield buf.subarray(0, writeRows(buf, 0, columns, rows, i, to))
+  }
   yield TRAILER
 }
 
-function encodeRows (columns: readonly CopyColumn[], rows: readonly CopyRow[], from: number, to: number): Buffer {
-  const types = columns.map((c) => c.type)
+/**
+ * Rows in COPY's binary format, header to trailer, in one buffer of its own (never Node's shared
+ * pool): it can be transferred to another thread, which then reads it without copying.
+ */
+export function encodeCopy (columns: readonly CopyColumn[], rows: readonly CopyRow[]): EncodedRows {
+  const buf = Buffer.from(new ArrayBuffer(HEADER.length + rowsSize(columns, rows, 0, rows.length) + TRAILER.length))
+  HEADER.copy(buf, 0)
+  let o = writeRows(buf, HEADER.length, columns, rows, 0, rows.length)
+  TRAILER.copy(buf, o)
+  o += TRAILER.length
+  return { encoded: buf.subarray(0, o), length: rows.length }
+}
+
+const isEncoded = (rows: CopyRows): rows is EncodedRows => !Array.isArray(rows)
+
+/** A COPY's data in pieces: rows encoded already as they are, else encodeBinary's. */
+export const copyPieces = (columns: readonly CopyColumn[], rows: CopyRows): Iterable<Uint8Array> =>
+  isEncoded(rows) ? [rows.encoded] : encodeBinary(columns, rows)
+
+/** A COPY's data in one piece (rows encoded already: their own buffer). */
+export const copyData = (columns: readonly CopyColumn[], rows: CopyRows): Uint8Array =>
+  isEncoded(rows) ? rows.encoded : encodeCopy(columns, rows).encoded
+
+/** Bytes rows[from, to) take at most (text counted at 3 bytes a character). */
+function rowsSize (columns: readonly CopyColumn[], rows: readonly CopyRow[], from: number, to: number): number {
+  const n = columns.length
   let size = 0
   for (let r = from; r < to; r++) {
     const row = rows[r]!
-    if (row.length !== types.length) throw new TypeError(`COPY row has ${row.length} values for ${types.length} columns`)
+    if (row.length !== n) throw new TypeError(`COPY row has ${row.length} values for ${n} columns`)
     size += 2
-    for (let i = 0; i < types.length; i++) size += 4 + byteSize(types[i]!, row[i])
+    for (let i = 0; i < n; i++) size += 4 + byteSize(columns[i]!.type, row[i])
   }
-  const buf = Buffer.allocUnsafe(size)
+  return size
+}
+
+/** Writes rows[from, to) into buf from offset o; returns the offset after them. */
+function writeRows (buf: Buffer, o: number, columns: readonly CopyColumn[], rows: readonly CopyRow[], from: number, to: number): number {
+  const types = columns.map((c) => c.type)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  let o = 0
   for (let r = from; r < to; r++) {
     const row = rows[r]!
     view.setInt16(o, types.length)
     o += 2
     for (let i = 0; i < types.length; i++) o = writeField(buf, view, o, types[i]!, row[i], columns[i]!.name)
   }
-  return buf.subarray(0, o)
+  return o
 }
 
 /** Bytes a value takes, at most: exact for fixed-width types, an upper bound for text. */

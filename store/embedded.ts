@@ -1,17 +1,19 @@
 import { mkdirSync } from 'node:fs'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
-import { concat, copySql, encodeBinary } from './copy.ts'
+import { copyData, copySql } from './copy.ts'
 import type { ErrorData, StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './embedded-worker.ts'
 import { fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
-import type { CopyColumn, CopyRow, Db, QueryResult } from './types.ts'
+import type { CopyColumn, CopyRows, Db, QueryResult } from './types.ts'
 
 export interface EmbeddedOptions {
   /**
    * Runs PGlite on a thread of its own (store/embedded-worker.ts); default false. PGlite's
    * queries are synchronous WASM: on the calling thread they take about a third of the main
-   * thread's time under load. On its own thread they take none of it, but every answer then
-   * waits for a turn of the main thread's event loop, which under load is hundreds of ms:
-   * on a busy two-core machine that cost more than it gave (the notes of issue 12 have the figures).
+   * thread's time under load. On its own thread they take none of it, but an answer the main
+   * thread does not wait for synchronously (a batch write, any query outside a transaction)
+   * waits for a turn of its event loop, which under load is hundreds of ms: on a busy two-core
+   * machine no steady gain was measured (README, Speed). GRIDCARE_STORE_PROF=DIR writes the
+   * thread's CPU profile there when it ends (the bench's `--profile` with `--store-thread`).
    */
   worker?: boolean
 }
@@ -48,10 +50,20 @@ async function openHere (dataDir: string): Promise<Db> {
 /** The store thread's entry: it registers tsx (Node 20 does not hand loaders to threads), then loads embedded-worker.ts. */
 const workerFile = new URL('./embedded-worker.mjs', import.meta.url)
 
+type Pending = { resolve: (v: unknown) => void, reject: (err: Error) => void }
+const settle = (p: Pending, m: StoreReply) => 'err' in m ? p.reject(fromData(m.err)) : p.resolve(m.ok)
+
 type Body = StoreRequest extends infer R ? R extends StoreRequest ? Omit<R, 'id'> : never : never
 
-/** COPY data in one piece, whose memory is handed over to the store's thread. */
-const copyBytes = (columns: readonly CopyColumn[], rows: readonly CopyRow[]): Uint8Array => concat([...encodeBinary(columns, rows)])
+/**
+ * COPY data in one piece, whose memory is handed over to the store's thread: rows encoded
+ * already are copied first (one copy of bytes), as the caller may use them again (staging
+ * after a duplicate).
+ */
+const copyBytes = (columns: readonly CopyColumn[], rows: CopyRows): Uint8Array => {
+  const data = copyData(columns, rows)
+  return Array.isArray(rows) ? data : new Uint8Array(data) // not Buffer's slice(), a view
+}
 
 async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()
@@ -60,9 +72,9 @@ async function openInWorker (dataDir: string): Promise<Db> {
     workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
     transferList: [sync.port2],
     // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
-    execArgv: [],
+    execArgv: process.env.GRIDCARE_STORE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GRIDCARE_STORE_PROF}`, '--cpu-prof-interval=1000'] : [],
   })
-  const pending = new Map<number, { resolve: (v: unknown) => void, reject: (err: Error) => void }>()
+  const pending = new Map<number, Pending>()
   let nextId = 1
   let gone: Error | undefined
   const failAll = (err: Error) => {
@@ -87,8 +99,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
     if (!p) return
     pending.delete(m.id)
     if (pending.size === 0) thread.unref()
-    if ('err' in m) p.reject(fromData(m.err))
-    else p.resolve(m.ok)
+    settle(p, m)
   })
   // The thread keeps the process alive only while a request waits, as an in-thread PGlite would.
   thread.unref()
@@ -108,26 +119,28 @@ async function openInWorker (dataDir: string): Promise<Db> {
    * hear an answer: a transaction of ten statements held the store for seconds, and the
    * ingest writes behind it. So the main thread waits for each statement of a transaction
    * synchronously, as it would with PGlite on its own thread: only for the statement's time.
+   * The answers come on the sync port, each followed by `flag[0]` set to 1.
    */
   let nextSync = -1
   const callSync = <T>(body: Body, transfer?: ArrayBuffer[]): T => {
     if (gone) throw gone
     const id = nextSync--
-    Atomics.store(flag, 0, 0)
     sync.port1.postMessage({ ...body, id }, transfer)
     for (;;) {
-      Atomics.wait(flag, 0, 0, 1000)
+      // The flag is cleared before the port is read: an answer posted after the read sets it again, so the wait returns.
+      Atomics.store(flag, 0, 0)
       const got = receiveMessageOnPort(sync.port1)?.message as StoreReply | undefined
       if (got?.id === id) {
         if ('err' in got) throw fromData(got.err)
         return got.ok as T
       }
-      if (!got && Atomics.load(flag, 1) === 1) throw (gone ??= new Error('embedded store thread exited'))
-      if (got) Atomics.store(flag, 0, 0) // an answer to an earlier call: wait on
+      if (got) continue // an answer to an earlier call: read on
+      if (Atomics.load(flag, 1) === 1) throw (gone ??= new Error('embedded store thread exited'))
+      Atomics.wait(flag, 0, 0, 1000)
     }
   }
   /** A COPY in transaction `tx`, its data handed over to the store's thread; whether it wrote (onlyNew: Transaction.copyNewRows). */
-  const copy = (tx: number, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[], onlyNew: boolean): boolean => {
+  const copy = (tx: number, table: string, columns: readonly CopyColumn[], rows: CopyRows, onlyNew: boolean): boolean => {
     const bytes = copyBytes(columns, rows)
     return callSync<boolean>({ op: 'copy', tx, table, sql: copySql(table, columns, 'STDIN'), bytes, onlyNew }, [bytes.buffer as ArrayBuffer])
   }
@@ -160,7 +173,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
       callSync({ op: 'end', tx, commit: true })
       return result
     },
-    run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }),
+    run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }, task.transfer?.(arg)),
     close () {
       closing ??= (async () => {
         if (!gone) await call({ op: 'close' }).catch(() => {})

@@ -6,11 +6,11 @@ import { placeStore } from './place.ts'
 import { createServerDb } from './server.ts'
 import type { Db } from './types.ts'
 
-export type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
+export type { CopyColumn, CopyRow, CopyRows, Db, EncodedRows, Queryable, QueryResult, Transaction } from './types.ts'
 export type { EmbeddedOptions } from './embedded.ts'
 export { storeTask, type StoreTask } from './task.ts'
 export { isTransient } from './server.ts'
-export { UNIQUE_VIOLATION } from './copy.ts'
+export { encodeCopy, UNIQUE_VIOLATION } from './copy.ts'
 export { createMaintenance } from './maintenance.ts'
 export { createStoreWatch, type StoreWatch } from './health.ts'
 
@@ -50,7 +50,9 @@ async function openEmbedded (dataDir: string, log: Logger, options: EmbeddedOpti
   const place = placeStore(dataDir, log)
   if (place.kind === 'fresh') {
     log.info({ path: place.path }, 'store: first start: creating the embedded store')
-    const made = await createEmbeddedDb(place.temp, options)
+    // On this thread even when the store is to run on its own: a thread of its own for the
+    // migrations alone would be one more to start (a new JavaScript heap, its modules loaded).
+    const made = await createEmbeddedDb(place.temp, { ...options, worker: false })
     try { await migrate(made, log) } finally { await made.close() }
     place.finish()
   }

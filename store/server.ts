@@ -3,8 +3,8 @@ import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Logger } from 'pino'
-import { COPY_SAVEPOINT, copySql, encodeBinary, UNIQUE_VIOLATION } from './copy.ts'
-import type { CopyColumn, CopyRow, Db, Queryable, QueryResult, Transaction } from './types.ts'
+import { COPY_SAVEPOINT, copyPieces, copySql, UNIQUE_VIOLATION } from './copy.ts'
+import type { CopyColumn, CopyRows, Db, Queryable, QueryResult, Transaction } from './types.ts'
 
 /** Postgres error codes worth another try: connection loss, shutdown, serialization. */
 export const TRANSIENT_PG_CODES = new Set(['08000', '08003', '08006', '08001', '08004', '57P01', '57P02', '57P03', '40001', '40P01', '53300'])
@@ -24,9 +24,9 @@ const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
 })
 
 /** COPY ... FROM STDIN on one connection, streamed in pieces. */
-async function copyInto (client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void> {
+async function copyInto (client: pg.PoolClient, table: string, columns: readonly CopyColumn[], rows: CopyRows): Promise<void> {
   if (rows.length === 0) return
-  await pipeline(Readable.from(encodeBinary(columns, rows), { objectMode: false }), client.query(copyFrom(copySql(table, columns, 'STDIN'))))
+  await pipeline(Readable.from(copyPieces(columns, rows), { objectMode: false }), client.query(copyFrom(copySql(table, columns, 'STDIN'))))
 }
 
 const wrapTransaction = (c: pg.PoolClient): Transaction => ({

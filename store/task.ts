@@ -11,10 +11,15 @@ export interface StoreTask<A, R> {
   readonly module: string
   readonly name: string
   readonly fn: (tx: Transaction, arg: A) => Promise<R>
+  /**
+   * The buffers of an argument that are handed to the store's thread rather than copied (a
+   * batch's COPY data): after run() the caller must not read them. Other stores ignore it.
+   */
+  readonly transfer?: (arg: A) => ArrayBuffer[]
 }
 
 /** `fn` must be exported from `module` under its own name. */
-export function storeTask<A, R> (module: URL | string, fn: (tx: Transaction, arg: A) => Promise<R>): StoreTask<A, R> {
+export function storeTask<A, R> (module: URL | string, fn: (tx: Transaction, arg: A) => Promise<R>, { transfer }: { transfer?: (arg: A) => ArrayBuffer[] } = {}): StoreTask<A, R> {
   if (!fn.name) throw new Error('a store task must be a named function exported from its module')
-  return Object.freeze({ module: String(module), name: fn.name, fn })
+  return Object.freeze({ module: String(module), name: fn.name, fn, ...(transfer ? { transfer } : {}) })
 }

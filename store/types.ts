@@ -11,6 +11,16 @@ export interface Queryable {
 export type CopyRow = readonly unknown[]
 
 /**
+ * Rows already in COPY's binary format, header to trailer (encodeCopy in store/copy.ts), in one
+ * buffer of their own: what a batch is handed to the embedded store's thread as (moved, not
+ * copied). `length` is the number of rows.
+ */
+export interface EncodedRows { readonly encoded: Uint8Array, readonly length: number }
+
+/** What a COPY takes: rows of values, or rows encoded already. */
+export type CopyRows = readonly CopyRow[] | EncodedRows
+
+/**
  * A column of a binary COPY and the values it takes: text a string, float8 a
  * number, int8 and int4 an integer, bool a boolean, timestamptz epoch ms or a
  * Date, jsonb anything JSON.stringify takes. The type must be the table's own:
@@ -29,13 +39,13 @@ export interface Transaction extends Queryable {
    * inside a transaction, so a savepoint or staging table and the statements
    * around the COPY share its one connection.
    */
-  copyRows?(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<void>
+  copyRows?(table: string, columns: readonly CopyColumn[], rows: CopyRows): Promise<void>
   /**
    * COPY that writes all the rows, or none when one of them would break a unique key:
    * then it answers false and the transaction goes on, as if it had not run (a savepoint
    * around it). Offered wherever copyRows is, as one step: on the embedded store one call.
    */
-  copyNewRows?(table: string, columns: readonly CopyColumn[], rows: readonly CopyRow[]): Promise<boolean>
+  copyNewRows?(table: string, columns: readonly CopyColumn[], rows: CopyRows): Promise<boolean>
 }
 
 export interface Db extends Queryable {

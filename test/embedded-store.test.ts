@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReadingRow } from '../ingest/meter.ts'
-import { writeReadings } from '../ingest/store.ts'
+import { packReadings, READING_BATCH_TRANSFER, writeReadings } from '../ingest/store.ts'
 import { createEmbeddedDb } from '../store/embedded.ts'
 import { migrate } from '../store/migrations.ts'
 import { storeTask } from '../store/task.ts'
@@ -16,7 +16,7 @@ import { whereRun, writeTwice } from './store-tasks.ts'
 const TASKS = new URL('./store-tasks.ts', import.meta.url)
 const WHERE = storeTask(TASKS, whereRun)
 const TWICE = storeTask(TASKS, writeTwice)
-const WRITE = storeTask(new URL('../ingest/store.ts', import.meta.url), writeReadings)
+const WRITE = storeTask(new URL('../ingest/store.ts', import.meta.url), writeReadings, { transfer: READING_BATCH_TRANSFER })
 
 for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its own thread' : 'on the calling thread'}`, () => {
   let db: Db
@@ -103,19 +103,45 @@ for (const worker of [true, false]) {
       const batch = (from: number) => Array.from({ length: 3000 }, (_, i): ReadingRow => ({
         deviceId: `fsm-${String(i % 300).padStart(3, '0')}`, ts: at + (from + Math.floor(i / 300)) * 900_000, register: from + i, amount: 0.25, intervalMs: 900_000, powerW: 1000, reset: false,
       }))
-      await db.run(WRITE, batch(0))
+      await db.run(WRITE, packReadings(batch(0)))
       const { rows } = await db.query<{ path: string }>(`SELECT pg_relation_filepath(i.indexrelid) AS path FROM pg_inherits h
         JOIN pg_index i ON i.indrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
         WHERE h.inhparent = 'readings'::regclass AND a.amname = 'btree'`)
       assert.ok(rows.length > 0, 'readings has a chunk with its primary key')
       for (const { path } of rows) assert.ok(existsSync(join(dir, `${path}_fsm`)), `${path} has its free space map`)
-      for (let b = 1; b < 8; b++) await db.run(WRITE, batch(b * 10)) // thousands of page splits, each asking the map
+      for (let b = 1; b < 8; b++) await db.run(WRITE, packReadings(batch(b * 10))) // thousands of page splits, each asking the map
       await db.exec('SET enable_seqscan = off; SET enable_bitmapscan = off')
       const { rows: [n] } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM readings WHERE device_id = 'fsm-007'")
       assert.equal(n!.n, 8 * 10, 'the primary key finds every row of a device')
     } finally {
       await db.close()
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+}
+
+for (const worker of [true, false]) {
+  test(`the ingest writer's task on ${worker ? 'the store\'s thread: its COPY data moved there, not copied' : 'the calling thread'}; duplicates skipped, a late reading's neighbours recomputed`, async () => {
+    const db = await createEmbeddedDb('memory://', { worker })
+    try {
+      await migrate(db, silent)
+      const at = Date.UTC(2026, 0, 5)
+      const row = (d: number, k: number, extra: Partial<ReadingRow> = {}): ReadingRow => ({
+        deviceId: `w-${d}`, ts: at + k * 900_000, register: 100 + k, amount: k === 0 ? null : 1, intervalMs: k === 0 ? null : 900_000, powerW: 4000, reset: false, ...extra,
+      })
+      const first = Array.from({ length: 400 }, (_, i) => row(i % 20, 2 * Math.floor(i / 20)))
+      const batch = packReadings(first)
+      await db.run(WRITE, batch)
+      assert.equal(!Array.isArray(batch.rows) && batch.rows.encoded.byteLength === 0, worker, worker ? 'the buffer went to the thread' : 'the buffer stays')
+      // Half of these are stored already (the COPY fails, staging skips them); one is late, between two stored readings.
+      const again = [...first.slice(0, 200).map((r) => ({ ...r, register: -1 })), ...Array.from({ length: 100 }, (_, i) => row(i % 20, 40 + 2 * Math.floor(i / 20))), row(3, 5, { register: 104, late: true })]
+      await db.run(WRITE, packReadings(again))
+      const { rows } = await db.query<{ n: number, neg: number }>('SELECT count(*)::int AS n, count(*) FILTER (WHERE register < 0)::int AS neg FROM readings')
+      assert.deepEqual(rows[0], { n: 501, neg: 0 })
+      const { rows: around } = await db.query<{ ts: Date, amount: number }>("SELECT ts, amount FROM readings WHERE device_id = 'w-3' AND ts BETWEEN $1 AND $2 ORDER BY ts", [new Date(at + 4 * 900_000), new Date(at + 6 * 900_000)])
+      assert.deepEqual(around.map((r) => r.amount), [1, 0, 2], 'the late reading and the one after it recomputed: 104 - 104, 106 - 104')
+    } finally {
+      await db.close()
     }
   })
 }
