@@ -238,7 +238,7 @@ export class State {
   set litLearned (x: number) { this.c.i32[this.at32 + I32S + LIT_LEARNED] = fix(x) }
   /** 1 = as configured; false alarms lower it. */
   get sens () { return (this.c.i32[this.at32 + I32S + SENS]! & 0xffff) / TEN_K }
-  set sens (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & ~0xffff) | fix(x) }
+  set sens (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & ~0xffff) | sixteen(x) }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
   get awayFrom () { return this.rareOf(AWAY_FROM) }
   set awayFrom (x: number) { this.setRare(AWAY_FROM, x) }
@@ -260,7 +260,7 @@ export class State {
   set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
   get sensWake () { return (this.c.i32[this.at32 + I32S + SENS]! >>> 16) / TEN_K }
-  set sensWake (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & 0xffff) | fix(x) << 16 }
+  set sensWake (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & 0xffff) | sixteen(x) << 16 }
   /** The current run's expected-activity evidence (inactivity-expect.ts). */
   get runLlr () { return this.c.i32[this.at32 + I32S + RUN_LLR]! / TEN_K }
   set runLlr (x: number) { this.c.i32[this.at32 + I32S + RUN_LLR] = fix(x) }
@@ -313,6 +313,8 @@ const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, FLOOR = 34, T16 = 35
 const NO_LIM = 0xffff, MAX_THOUSANDTHS = 0xfffe
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
+/** sens or sensWake as its 16 bits of SENS (ten-thousandths): the options keep it in (0, 1]; clamped so one never spills into the other. */
+const sixteen = (x: number) => Math.max(0, Math.min(0xffff, Math.round(x * TEN_K)))
 /** A learned fraction as its 16-bit code: thousandths, at most MAX_THOUSANDTHS (negative: 0). */
 const milli = (x: number) => Math.max(0, Math.min(MAX_THOUSANDTHS, Math.round(x * 1000)))
 /** What a learned fraction (>= 0) is kept as in the small tables. */

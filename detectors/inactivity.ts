@@ -65,9 +65,9 @@ export interface InactivityOptions extends DetectorOptions {
   escalateAfterHours?: readonly [number, number]
   /** A sample spanning more hours than this is a data gap, not spread. Default 48. */
   maxSpanHours?: number
-  /** A false alarm multiplies the subject's sensitivity by this. Default 0.75. */
+  /** A false alarm multiplies the subject's sensitivity by this, in (0, 1]. Default 0.75. */
   falseAlarmFactor?: number
-  /** Sensitivity never drops below this. Default 0.4. */
+  /** Sensitivity never drops below this, in [0.0001, 1]. Default 0.4. */
   minSensitivity?: number
   /** Once the person's own quiet runs are learned, raise this many quiet hours past the longest by that hour of day... Default 1.5. */
   limitMarginHours?: number
@@ -255,6 +255,10 @@ function resolve (o: InactivityOptions): Config {
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 10-bit integers (inactivity-expect.ts).
   if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= MAX_MEMORY)) throw new RangeError(`inactivity option expectMemory must be in [1, ${MAX_MEMORY}]`)
+  // A false alarm multiplies sens (and sensWake) by falseAlarmFactor, never below minSensitivity; both
+  // start at 1 and are kept as ten-thousandths in 16 bits each (inactivity-state.ts): at most 1 fits.
+  if (!(cfg.falseAlarmFactor > 0 && cfg.falseAlarmFactor <= 1)) throw new RangeError('inactivity option falseAlarmFactor must be in (0, 1]: a false alarm lowers the sensitivity, which starts at 1')
+  if (!(cfg.minSensitivity >= 0.0001 && cfg.minSensitivity <= 1)) throw new RangeError('inactivity option minSensitivity must be in [0.0001, 1]: the sensitivity starts at 1 and is kept in ten-thousandths')
   return Object.freeze(cfg)
 }
 

@@ -607,6 +607,22 @@ test('inactivity state: an hour over 32.3 kWh is remembered as 32,256 Wh, never 
   assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 97 }))
 })
 
+test('inactivity: sens and sensWake share one 32-bit number, so falseAlarmFactor and minSensitivity are refused past 1 and a setter cannot spill into the other', () => {
+  assert.throws(() => createInactivityDetector({ falseAlarmFactor: 1.5 }), /falseAlarmFactor must be in \(0, 1\]/)
+  assert.throws(() => createInactivityDetector({ falseAlarmFactor: 0 }), RangeError)
+  assert.throws(() => createInactivityDetector({ minSensitivity: 1.5 }), /minSensitivity must be in \[0.0001, 1\]/)
+  assert.throws(() => createInactivityDetector({ minSensitivity: 0 }), RangeError)
+  assert.doesNotThrow(() => createInactivityDetector({ falseAlarmFactor: 1, minSensitivity: 1 }))
+  assert.doesNotThrow(() => createInactivityDetector({ falseAlarmFactor: 0.01, minSensitivity: 0.0001 }))
+  const slab = new Slab()
+  const s = new State({ eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: {} as never }, slab)
+  freshState(s, 0, slab.place(40).loc)
+  s.sens = 0.4219; s.sensWake = 7
+  assert.deepEqual([s.sens, s.sensWake], [0.4219, 6.5535])
+  s.sens = 7; s.sensWake = 0.75
+  assert.deepEqual([s.sens, s.sensWake], [6.5535, 0.75])
+})
+
 test('inactivity: an hour is remembered in 10 bits, exact below 256 Wh, within 0.4 % up to 8,192 and 0.8 % above, at most 32,256', () => {
   for (let wh = 0; wh < 256; wh++) assert.equal(rememberedAs(wh), wh)
   let before = 255
