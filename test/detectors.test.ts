@@ -623,6 +623,13 @@ test('inactivity: sens and sensWake share one 32-bit number, so falseAlarmFactor
   assert.deepEqual([s.sens, s.sensWake], [6.5535, 0.75])
 })
 
+test('inactivity: the runs\' bars are kept in thousandths, so a limitDecayPerDay that is not 0 or whole thousandths is refused', () => {
+  assert.throws(() => createInactivityDetector({ limitDecayPerDay: 0.0004 }), /limitDecayPerDay must be 0 or a whole number of thousandths/)
+  assert.throws(() => createInactivityDetector({ limitDecayPerDay: 0.0125 }), RangeError)
+  assert.throws(() => createInactivityDetector({ limitDecayPerDay: -0.02 }), RangeError)
+  for (const ok of [0, 0.001, 0.007, 0.017, 0.02, 0.1, 1.5]) assert.doesNotThrow(() => createInactivityDetector({ limitDecayPerDay: ok }), `${ok}`)
+})
+
 test('inactivity: an hour is remembered in 10 bits, exact below 256 Wh, within 0.4 % up to 8,192 and 0.8 % above, at most 32,256', () => {
   for (let wh = 0; wh < 256; wh++) assert.equal(rememberedAs(wh), wh)
   let before = 255
