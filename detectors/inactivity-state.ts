@@ -462,6 +462,15 @@ const int = z.number().int()
 /** The most a fraction kept in 32-bit ten-thousandths (fix()) holds: a snapshot with more is refused, not clamped. */
 const MAX_FIX = Math.floor(0x7fffffff / TEN_K)
 const wh = int.min(EMPTY)
+/**
+ * What the 16-bit tables hold (setLim, setWake, setLastRun): a snapshot past it is refused, not
+ * clamped (a bar of 70 kept as 65.534, a morning at 30 h as 24, a last run at 30 h as 23 would each
+ * go on as something else). Only the remembered hours and runRecent are clamped: older builds wrote
+ * larger hours.
+ */
+const MAX_SMALL = MAX_THOUSANDTHS / 1000
+/** A mean local hour of waking, or its mean absolute deviation (hours); mornings learned. */
+const wakeHour = z.number().finite().min(0).max(24), mornings = int.min(0).max(0xffff)
 const StateSchema = z.object({
   hour: int.min(-1),
   acc: z.number().finite().nonnegative(),
@@ -493,12 +502,12 @@ const StateSchema = z.object({
     mutedScore: z.number().finite().nonnegative().optional(),
     again: z.boolean().optional(),
   }).nullable(),
-  lim: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
-  wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),
+  lim: z.array(z.number().finite().min(EMPTY).max(MAX_SMALL)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
+  wake: z.tuple([wakeHour, wakeHour, mornings, wakeHour, wakeHour, mornings]).default(() => [0, 0, 0, 0, 0, 0] as [number, number, number, number, number, number]),
   doorAt: z.number().finite().nonnegative().default(0),
   doorSeen: z.number().finite().nonnegative().default(0),
   limIn: z.number().finite().nonnegative().max(MAX_FIX).default(0),
-  lastRun: z.array(z.number().finite()).length(2).default(() => [-1, 0]),
+  lastRun: z.tuple([int.min(-1).max(23), z.number().finite().max(MAX_SMALL)]).default(() => [-1, 0] as [number, number]),
   limInH: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   doorRuns: int.nonnegative().default(0),
   sensWake: z.number().positive().max(1).default(1),
