@@ -238,7 +238,7 @@ export class State {
   set litLearned (x: number) { this.c.i32[this.at32 + I32S + LIT_LEARNED] = fix(x) }
   /** 1 = as configured; false alarms lower it. */
   get sens () { return (this.c.i32[this.at32 + I32S + SENS]! & 0xffff) / TEN_K }
-  set sens (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & ~0xffff) | fix(x) }
+  set sens (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & ~0xffff) | sixteen(x) }
   /** Event-time window (awayFrom, awayUntil] in which inactivity is expected: away, told or declared ahead. */
   get awayFrom () { return this.rareOf(AWAY_FROM) }
   set awayFrom (x: number) { this.setRare(AWAY_FROM, x) }
@@ -260,7 +260,7 @@ export class State {
   set doorRuns (x: number) { this.c.i32[this.at32 + I32S + DOOR_RUNS] = x }
   /** Sensitivity of the missed-routine rule, apart (perRuleSensitivity). */
   get sensWake () { return (this.c.i32[this.at32 + I32S + SENS]! >>> 16) / TEN_K }
-  set sensWake (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & 0xffff) | fix(x) << 16 }
+  set sensWake (x: number) { const k = this.at32 + I32S + SENS, i32 = this.c.i32; i32[k] = (i32[k]! & 0xffff) | sixteen(x) << 16 }
   /** The current run's expected-activity evidence (inactivity-expect.ts). */
   get runLlr () { return this.c.i32[this.at32 + I32S + RUN_LLR]! / TEN_K }
   set runLlr (x: number) { this.c.i32[this.at32 + I32S + RUN_LLR] = fix(x) }
@@ -313,6 +313,8 @@ const LIM = 0, WAKE = 24, LAST_RUN = 30, RECENT = 32, FLOOR = 34, T16 = 35
 const NO_LIM = 0xffff, MAX_THOUSANDTHS = 0xfffe
 const TEN_K = 10_000
 const fix = (x: number) => Math.max(-0x7fffffff, Math.min(0x7fffffff, Math.round(x * TEN_K)))
+/** sens or sensWake as its 16 bits of SENS (ten-thousandths): the options keep it in (0, 1]; clamped so one never spills into the other. */
+const sixteen = (x: number) => Math.max(0, Math.min(0xffff, Math.round(x * TEN_K)))
 /** A learned fraction as its 16-bit code: thousandths, at most MAX_THOUSANDTHS (negative: 0). */
 const milli = (x: number) => Math.max(0, Math.min(MAX_THOUSANDTHS, Math.round(x * 1000)))
 /** What a learned fraction (>= 0) is kept as in the small tables. */
@@ -460,6 +462,15 @@ const int = z.number().int()
 /** The most a fraction kept in 32-bit ten-thousandths (fix()) holds: a snapshot with more is refused, not clamped. */
 const MAX_FIX = Math.floor(0x7fffffff / TEN_K)
 const wh = int.min(EMPTY)
+/**
+ * What the 16-bit tables hold (setLim, setWake, setLastRun): a snapshot past it is refused, not
+ * clamped (a bar of 70 kept as 65.534, a morning at 30 h as 24, a last run at 30 h as 23 would each
+ * go on as something else). Only the remembered hours and runRecent are clamped: older builds wrote
+ * larger hours.
+ */
+const MAX_SMALL = MAX_THOUSANDTHS / 1000
+/** A mean local hour of waking, or its mean absolute deviation (hours); mornings learned. */
+const wakeHour = z.number().finite().min(0).max(24), mornings = int.min(0).max(0xffff)
 const StateSchema = z.object({
   hour: int.min(-1),
   acc: z.number().finite().nonnegative(),
@@ -491,12 +502,12 @@ const StateSchema = z.object({
     mutedScore: z.number().finite().nonnegative().optional(),
     again: z.boolean().optional(),
   }).nullable(),
-  lim: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
-  wake: z.array(z.number().finite().min(0)).length(6).default(() => [0, 0, 0, 0, 0, 0]),
+  lim: z.array(z.number().finite().min(EMPTY).max(MAX_SMALL)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
+  wake: z.tuple([wakeHour, wakeHour, mornings, wakeHour, wakeHour, mornings]).default(() => [0, 0, 0, 0, 0, 0] as [number, number, number, number, number, number]),
   doorAt: z.number().finite().nonnegative().default(0),
   doorSeen: z.number().finite().nonnegative().default(0),
   limIn: z.number().finite().nonnegative().max(MAX_FIX).default(0),
-  lastRun: z.array(z.number().finite()).length(2).default(() => [-1, 0]),
+  lastRun: z.tuple([int.min(-1).max(23), z.number().finite().max(MAX_SMALL)]).default(() => [-1, 0] as [number, number]),
   limInH: z.array(z.number().finite().min(EMPTY)).length(24).default(() => new Array<number>(24).fill(EMPTY)),
   doorRuns: int.nonnegative().default(0),
   sensWake: z.number().positive().max(1).default(1),

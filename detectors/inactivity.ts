@@ -65,15 +65,15 @@ export interface InactivityOptions extends DetectorOptions {
   escalateAfterHours?: readonly [number, number]
   /** A sample spanning more hours than this is a data gap, not spread. Default 48. */
   maxSpanHours?: number
-  /** A false alarm multiplies the subject's sensitivity by this. Default 0.75. */
+  /** A false alarm multiplies the subject's sensitivity by this, in (0, 1]. Default 0.75. */
   falseAlarmFactor?: number
-  /** Sensitivity never drops below this. Default 0.4. */
+  /** Sensitivity never drops below this, in [0.0001, 1]. Default 0.4. */
   minSensitivity?: number
   /** Once the person's own quiet runs are learned, raise this many quiet hours past the longest by that hour of day... Default 1.5. */
   limitMarginHours?: number
   /** ... but never on fewer quiet hours than this, a half-day outing (minQuietHours is the most ever needed). Default 5.5. */
   raiseFloorHours?: number
-  /** The longest runs learned fade by this many quiet hours a day, so an old habit stops covering a new silence. Default 0.02. */
+  /** The longest runs learned fade by this many quiet hours a day, so an old habit stops covering a new silence: 0 or whole thousandths. Default 0.02. */
   limitDecayPerDay?: number
   /** Days of learning quiet runs, after warm-up, before they replace minQuietHours. Default 14. */
   limitLearnDays?: number
@@ -255,6 +255,13 @@ function resolve (o: InactivityOptions): Config {
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 10-bit integers (inactivity-expect.ts).
   if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= MAX_MEMORY)) throw new RangeError(`inactivity option expectMemory must be in [1, ${MAX_MEMORY}]`)
+  // A false alarm multiplies sens (and sensWake) by falseAlarmFactor, never below minSensitivity; both
+  // start at 1 and are kept as ten-thousandths in 16 bits each (inactivity-state.ts): at most 1 fits.
+  if (!(cfg.falseAlarmFactor > 0 && cfg.falseAlarmFactor <= 1)) throw new RangeError('inactivity option falseAlarmFactor must be in (0, 1]: a false alarm lowers the sensitivity, which starts at 1')
+  if (!(cfg.minSensitivity >= 0.0001 && cfg.minSensitivity <= 1)) throw new RangeError('inactivity option minSensitivity must be in [0.0001, 1]: the sensitivity starts at 1 and is kept in ten-thousandths')
+  // The runs' bars (lim) are kept in thousandths (inactivity-state.ts): a daily fade finer than that would round away or run at another rate.
+  const decay = cfg.limitDecayPerDay * 1000
+  if (!(decay === 0 || (decay >= 1 - 1e-9 && Math.abs(decay - Math.round(decay)) < 1e-9))) throw new RangeError('inactivity option limitDecayPerDay must be 0 or a whole number of thousandths of an hour, at least 0.001: the learned bars are kept in thousandths')
   return Object.freeze(cfg)
 }
 

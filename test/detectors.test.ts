@@ -607,6 +607,29 @@ test('inactivity state: an hour over 32.3 kWh is remembered as 32,256 Wh, never 
   assert.doesNotThrow(() => createInactivityDetector({ expectMemory: 97 }))
 })
 
+test('inactivity: sens and sensWake share one 32-bit number, so falseAlarmFactor and minSensitivity are refused past 1 and a setter cannot spill into the other', () => {
+  assert.throws(() => createInactivityDetector({ falseAlarmFactor: 1.5 }), /falseAlarmFactor must be in \(0, 1\]/)
+  assert.throws(() => createInactivityDetector({ falseAlarmFactor: 0 }), RangeError)
+  assert.throws(() => createInactivityDetector({ minSensitivity: 1.5 }), /minSensitivity must be in \[0.0001, 1\]/)
+  assert.throws(() => createInactivityDetector({ minSensitivity: 0 }), RangeError)
+  assert.doesNotThrow(() => createInactivityDetector({ falseAlarmFactor: 1, minSensitivity: 1 }))
+  assert.doesNotThrow(() => createInactivityDetector({ falseAlarmFactor: 0.01, minSensitivity: 0.0001 }))
+  const slab = new Slab()
+  const s = new State({ eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: {} as never }, slab)
+  freshState(s, 0, slab.place(40).loc)
+  s.sens = 0.4219; s.sensWake = 7
+  assert.deepEqual([s.sens, s.sensWake], [0.4219, 6.5535])
+  s.sens = 7; s.sensWake = 0.75
+  assert.deepEqual([s.sens, s.sensWake], [6.5535, 0.75])
+})
+
+test('inactivity: the runs\' bars are kept in thousandths, so a limitDecayPerDay that is not 0 or whole thousandths is refused', () => {
+  assert.throws(() => createInactivityDetector({ limitDecayPerDay: 0.0004 }), /limitDecayPerDay must be 0 or a whole number of thousandths/)
+  assert.throws(() => createInactivityDetector({ limitDecayPerDay: 0.0125 }), RangeError)
+  assert.throws(() => createInactivityDetector({ limitDecayPerDay: -0.02 }), RangeError)
+  for (const ok of [0, 0.001, 0.007, 0.017, 0.02, 0.1, 1.5]) assert.doesNotThrow(() => createInactivityDetector({ limitDecayPerDay: ok }), `${ok}`)
+})
+
 test('inactivity: an hour is remembered in 10 bits, exact below 256 Wh, within 0.4 % up to 8,192 and 0.8 % above, at most 32,256', () => {
   for (let wh = 0; wh < 256; wh++) assert.equal(rememberedAs(wh), wh)
   let before = 255
@@ -704,19 +727,19 @@ test('stopDeep, decoding the short buckets\' counts four at a time, is the large
   }
 })
 
-test('inactivity state packing: the small tables in 16 bits (to thousandths, at most 65.534; counts at most 65,535; an hour at most 32,767 Wh), the scalars packed, the rare epoch times beside the place, each said back', () => {
+test('inactivity state packing: the small tables in 16 bits (to thousandths, at most 65.534; counts at most 65,535: more refused; an hour at most 32,767 Wh), the scalars packed, the rare epoch times beside the place, each said back', () => {
   const d = createInactivityDetector()
   feed(d, elder({ seed: 3, days: 10 }))
   const snap = d.snapshot('elder-1') as Record<string, unknown> & { lim: number[], wake: number[] }
-  const lim = snap.lim.map((x, k) => [-1, 0, 1.2345, 65.534, 70, 3.0005][k % 6]!)
-  const wake = [6.94441, 0.52885, 70_000, 23.9999, 0.0004, 8]
+  const lim = snap.lim.map((x, k) => [-1, 0, 1.2345, 65.534, 12.3456, 3.0005][k % 6]!)
+  const wake = [6.94441, 0.52885, 65_535, 23.9999, 0.0004, 8]
   const given = {
     ...snap, lim, wake, lastRun: [7, 44.71349], runRecent: [40_000, -1], sens: 0.4219, sensWake: 1, lastRule: 'flat_residue',
     runUsual: 1741, runActual: 42, awayFrom: 0, awayUntil: 0, doorAt: 1_770_000_000_123, doorSeen: 1_770_000_000_456,
   }
   d.restore('elder-2', given)
   const back = d.snapshot('elder-2') as Record<string, unknown>
-  assert.deepEqual(back.lim, lim.map((x) => x < 0 ? -1 : Math.min(65.534, Math.round(x * 1000) / 1000)))
+  assert.deepEqual(back.lim, lim.map((x) => x < 0 ? -1 : Math.round(x * 1000) / 1000))
   assert.deepEqual(back.wake, [6.944, 0.529, 65_535, 24, 0, 8])
   assert.deepEqual(back.lastRun, [7, 44.713])
   assert.deepEqual(back.runRecent, [32_767, -1])
@@ -730,6 +753,13 @@ test('inactivity state packing: the small tables in 16 bits (to thousandths, at 
   const b = createInactivityDetector()
   b.restore('elder-2', JSON.parse(JSON.stringify(again)))
   assert.equal(JSON.stringify(b.snapshot('elder-2')), JSON.stringify(again))
+  // Past what the tables hold is refused, named, not clamped into another hour or bar (the hours and runRecent still clamp: older builds wrote more).
+  const refused: [string, Record<string, unknown>][] = [
+    ['lastRun.0', { lastRun: [30, 1] }], ['lastRun.0', { lastRun: [7.5, 1] }], ['lastRun.0', { lastRun: [-2, 0] }], ['lastRun.1', { lastRun: [7, 70] }],
+    ['lim.3', { lim: lim.map((x, k) => k === 3 ? 70 : x) }],
+    ['wake.0', { wake: [30, 0.5, 8, 7, 0.5, 8] }], ['wake.4', { wake: [7, 0.5, 8, 7, -1, 8] }], ['wake.2', { wake: [7, 0.5, 70_000, 7, 0.5, 8] }], ['wake.5', { wake: [7, 0.5, 8, 7, 0.5, 2.5] }],
+  ]
+  for (const [path, change] of refused) assert.throws(() => b.restore('elder-3', { ...given, ...change }), (e: Error) => e instanceof TypeError && e.message.includes(`${path}:`), path)
 })
 
 test('inactivity: each hour of day\'s least and second least (kept as which day, 6 bits) and median (computed as read) are those of its remembered hours', () => {
