@@ -10,7 +10,7 @@
  * load held through the run (a light or TV left on) counts only in part as activity.
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
-import { finiteOptions, lowered, mergeVerdicts, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, sensitivityOptions, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, State, awayDuring, fromSnapshot, freshState, hourOf, limOf, toSnapshot, type Held, type PeerGroup } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { SubjectIndex, SubjectPlaces } from './subject-index.ts'
@@ -255,10 +255,8 @@ function resolve (o: InactivityOptions): Config {
   finiteOptions('inactivity', cfg)
   // Faded counts are kept in tenths as 10-bit integers (inactivity-expect.ts).
   if (!(cfg.expectMemory >= 1 && cfg.expectMemory <= MAX_MEMORY)) throw new RangeError(`inactivity option expectMemory must be in [1, ${MAX_MEMORY}]`)
-  // A false alarm multiplies sens (and sensWake) by falseAlarmFactor, never below minSensitivity; both
-  // start at 1 and are kept as ten-thousandths in 16 bits each (inactivity-state.ts): at most 1 fits.
-  if (!(cfg.falseAlarmFactor > 0 && cfg.falseAlarmFactor <= 1)) throw new RangeError('inactivity option falseAlarmFactor must be in (0, 1]: a false alarm lowers the sensitivity, which starts at 1')
-  if (!(cfg.minSensitivity >= 0.0001 && cfg.minSensitivity <= 1)) throw new RangeError('inactivity option minSensitivity must be in [0.0001, 1]: the sensitivity starts at 1 and is kept in ten-thousandths')
+  // sens and sensWake are kept as ten-thousandths in 16 bits each (inactivity-state.ts).
+  sensitivityOptions('inactivity', cfg)
   // The runs' bars (lim) are kept in thousandths (inactivity-state.ts): a daily fade finer than that would round away or run at another rate.
   const decay = cfg.limitDecayPerDay * 1000
   if (!(decay === 0 || (decay >= 1 - 1e-9 && Math.abs(decay - Math.round(decay)) < 1e-9))) throw new RangeError('inactivity option limitDecayPerDay must be 0 or a whole number of thousandths of an hour, at least 0.001: the learned bars are kept in thousandths')

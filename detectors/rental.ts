@@ -10,7 +10,7 @@
  * heating, cooking) against the flat's first weeks (all three well up is crowding).
  */
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
-import { finiteOptions, lowered, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, sensitivityOptions, takeAway, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { KINDS, fromSnapshot, freshState, toSnapshot, type Kind, type Pending, type State } from './rental-state.ts'
 import { SENS, closeSlot, crowdScore, ebikeScore, gapSpan, vacancyScore, type Config } from './rental-judge.ts'
 import { inside, spread, take, taken } from './hours.ts'
@@ -125,6 +125,7 @@ function resolve (o: RentalOptions): Config {
     minSensitivity: o.minSensitivity ?? 0.4,
   }
   finiteOptions('rental', cfg)
+  sensitivityOptions('rental', cfg)
   if (cfg.warmupDays < 1 || cfg.learnDays < 1) throw new RangeError('rental options warmupDays and learnDays must be at least 1')
   if (cfg.ebikeMaxHeldSlots > 31) throw new RangeError('rental option ebikeMaxHeldHours must be at most 7.75')
   return Object.freeze(cfg)

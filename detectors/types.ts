@@ -75,6 +75,16 @@ export function finiteOptions<C extends object> (detector: string, cfg: C): C {
 }
 
 /**
+ * A false alarm multiplies a subject's sensitivity (1 at the start) by falseAlarmFactor, never below
+ * minSensitivity: a factor above 1 would raise it after a false alarm, and inactivity keeps it in
+ * ten-thousandths in 16 bits (at most 1 fits, the least is 0.0001).
+ */
+export function sensitivityOptions (detector: string, cfg: { falseAlarmFactor: number, minSensitivity: number }): void {
+  if (!(cfg.falseAlarmFactor > 0 && cfg.falseAlarmFactor <= 1)) throw new RangeError(`${detector} option falseAlarmFactor must be in (0, 1]: a false alarm lowers the sensitivity, which starts at 1`)
+  if (!(cfg.minSensitivity >= 0.0001 && cfg.minSensitivity <= 1)) throw new RangeError(`${detector} option minSensitivity must be in [0.0001, 1]: the sensitivity starts at 1 and is kept in ten-thousandths`)
+}
+
+/**
  * Several verdicts from one sample (a spread gap) become one: the latest, a raise staying a
  * raise (an update after it is the same raise, a clear after it cancels it).
  */

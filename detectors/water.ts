@@ -11,7 +11,7 @@
  * over the gap, so a zero reading spanning hours counts, a non-zero one is use at its end.
  */
 import type { Anomaly, Consumption } from '../vocab/index.ts'
-import { finiteOptions, lowered, mergeVerdicts, r4, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
+import { finiteOptions, lowered, mergeVerdicts, r4, sensitivityOptions, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
 import { HOUR, fromSnapshot, freshState, toSnapshot, type State } from './water-state.ts'
 import { clearQuiet, closeHour, flow, quietScore, resetQuiet, type Config, type Verdict } from './water-judge.ts'
 import { inside, spread, take, taken } from './hours.ts'
@@ -69,6 +69,7 @@ function resolve (o: WaterOptions): Config {
     slowLeakMs: (o.slowLeakHours ?? 24) * HOUR,
   }
   finiteOptions('water', cfg)
+  sensitivityOptions('water', cfg)
   if (!(cfg.maxChance > 0 && cfg.maxChance < 1)) throw new RangeError('water option maxChance must be in (0, 1)')
   if (!(cfg.nightEndHour >= 1 && cfg.nightEndHour <= 12)) throw new RangeError('water option nightEndHour must be in [1, 12]')
   return Object.freeze(cfg)

@@ -2,7 +2,7 @@ import { test } from 'vitest'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
-import { createDetectors, createDetectorSet, createInactivityDetector, type Detector } from '../detectors/index.ts'
+import { createDetectors, createDetectorSet, createInactivityDetector, createRentalDetector, createWaterDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 import { BUCKETS, COUNT_BYTES, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
 import { State, baseOf, freshState, history, leastOf, quantile, remember, rememberedAs, steadyOf } from '../detectors/inactivity-state.ts'
@@ -614,6 +614,12 @@ test('inactivity: sens and sensWake share one 32-bit number, so falseAlarmFactor
   assert.throws(() => createInactivityDetector({ minSensitivity: 0 }), RangeError)
   assert.doesNotThrow(() => createInactivityDetector({ falseAlarmFactor: 1, minSensitivity: 1 }))
   assert.doesNotThrow(() => createInactivityDetector({ falseAlarmFactor: 0.01, minSensitivity: 0.0001 }))
+  // The rental and water detectors take the same two options with the same meaning: a false alarm lowers the sensitivity.
+  for (const make of [createRentalDetector, createWaterDetector]) {
+    assert.throws(() => make({ falseAlarmFactor: 1.25 }), /falseAlarmFactor must be in \(0, 1\]/)
+    assert.throws(() => make({ minSensitivity: 2 }), /minSensitivity must be in \[0.0001, 1\]/)
+    assert.doesNotThrow(() => make({ falseAlarmFactor: 1, minSensitivity: 0.4 }))
+  }
   const slab = new Slab()
   const s = new State({ eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: {} as never }, slab)
   freshState(s, 0, slab.place(40).loc)
