@@ -30,7 +30,7 @@ import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode as BaseEpisode } from './types.ts'
 import { BUCKETS, COUNT_BYTES, MAX_COUNT, TENTHS, countOf, setCount } from './inactivity-expect.ts'
-import { EMPTY_CHUNK, get10, get6, set10, set6, wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, RareRecords, get10, get6, set10, set6, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -72,7 +72,7 @@ export interface Held {
   /** limInH tables (a subject with a door sensor). */
   doors: Map<number, Int32Array>
   /** awayFrom, awayUntil, doorAt and doorSeen (RARE), for a subject once one of them is not 0 (told away, or a door sensor): most subjects never are. */
-  rare: Map<number, Float64Array>
+  rare: RareRecords
   /** Peer groups, by their number. */
   groups: PeerGroup[]
   /** The options the derived thresholds come from (State.usualWh, State.activeWh). */
@@ -90,6 +90,8 @@ export interface Held {
 const RUN_START = 0, F64 = 1
 /** In Held.rare's record: */
 const AWAY_FROM = 0, AWAY_UNTIL = 1, DOOR_AT = 2, DOOR_SEEN = 3, RARE = 4
+/** A detector's rare records (Held.rare): RARE numbers, 0 unless set. */
+export const rareRecords = () => new RareRecords(RARE, 0)
 /**
  * ... and in `i32`, after the small tables (I32S below): the whole numbers (counts, hours, a day
  * index, the usual day's Wh above standby and the run's usual and actual Wh: sums of whole Wh, well
@@ -189,7 +191,7 @@ export class State {
     let r = this.r
     if (r === null) {
       if (x === 0) return
-      r = this.r = new Float64Array(RARE); this.held.rare.set(this.i, r); this.flag(HAS_RARE, true)
+      r = this.r = this.held.rare.make(this.i); this.flag(HAS_RARE, true)
     }
     r[k] = x
   }

@@ -11,7 +11,7 @@
  */
 import { NO_STREET, type Anomaly, type Consumption, type SubjectEvent } from '../vocab/index.ts'
 import { finiteOptions, lowered, mergeVerdicts, sensitivityOptions, takeAway, withConfidence, type Detector, type DetectorOptions, type Feedback } from './types.ts'
-import { HOUR, State, awayDuring, fromSnapshot, freshState, hourOf, limOf, toSnapshot, type Held, type PeerGroup } from './inactivity-state.ts'
+import { HOUR, State, awayDuring, rareRecords, fromSnapshot, freshState, hourOf, limOf, toSnapshot, type Held, type PeerGroup } from './inactivity-state.ts'
 import { CLOSE, ownHours, type ElectricityHours } from './electricity-hours.ts'
 import { SubjectIndex, SubjectPlaces } from './subject-index.ts'
 import { MAX_MEMORY } from './inactivity-expect.ts'
@@ -274,7 +274,7 @@ export function createInactivityDetector (opts: InactivityOptions = {}): Detecto
   const index = opts.index ?? new SubjectIndex()
   // Each subject's state is a place (slab.ts), read through the cursor `s` (inactivity-state.ts State); `peer` reads a peer's.
   const states = new SubjectPlaces(index)
-  const held: Held = { eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg }
+  const held: Held = { eps: new Map(), doors: new Map(), rare: rareRecords(), groups: [], cfg }
   // States are cut from the hour records' slab: the set's one, freed with the set.
   const cur = new State(held, hrs.slab), peer = new State(held, hrs.slab)
   hrs.hold((id) => { const loc = states.get(id); return loc < 0 ? -1 : hourOf(hrs.slab, loc) })

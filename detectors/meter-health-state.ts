@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { parseSnapshot } from './types.ts'
-import { EMPTY_CHUNK, wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, RareRecords, wordOf, type Chunk, type Slab } from './slab.ts'
 
 import { HOUR } from './hours.ts'
 
@@ -42,7 +42,7 @@ const ZERO_FROM = 0, LAST_RESET = 1, FAULT_FROM = 2, FAULT_UNTIL = 3, OFFLINE = 
 export class Devices {
   readonly id: string[] = []
   readonly subject: string[] = []
-  readonly rare = new Map<number, Float64Array>()
+  readonly rare = new RareRecords(RARE, -1)
   constructor (readonly slab: Slab) {}
 }
 
@@ -80,7 +80,7 @@ export class Device {
     let r = this.r
     if (r === null) {
       if (x === -1) return
-      r = this.r = new Float64Array(RARE).fill(-1); this.all.rare.set(this.no, r); this.bits |= HAS_RARE
+      r = this.r = this.all.rare.make(this.no); this.bits |= HAS_RARE
     }
     r[k] = x
   }

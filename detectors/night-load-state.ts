@@ -15,7 +15,7 @@
 import { z } from 'zod'
 import { Severity as SeveritySchema } from '../vocab/index.ts'
 import { parseSnapshot, type Episode } from './types.ts'
-import { EMPTY_CHUNK, wordOf, type Chunk, type Slab } from './slab.ts'
+import { EMPTY_CHUNK, RareRecords, wordOf, type Chunk, type Slab } from './slab.ts'
 import { HourRecord, MAX_WH, restoreHour } from './electricity-hours.ts'
 
 import { HOUR } from './hours.ts'
@@ -62,7 +62,7 @@ export class State {
   private e: Episode | null = null
 
   /** `slab`: where the detector's states and hour records lie (its ElectricityHours' slab); `eps` and `rare` by subject number. */
-  constructor (readonly eps: Map<number, Episode>, readonly slab: Slab, readonly rare: Map<number, Float64Array> = new Map()) { this.h = new HourRecord(slab) }
+  constructor (readonly eps: Map<number, Episode>, readonly slab: Slab, readonly rare = new RareRecords(2, 0)) { this.h = new HourRecord(slab) }
 
   /** Points this cursor at subject number i, whose place is `loc`. */
   on (i: number, loc: number): this {
@@ -91,7 +91,7 @@ export class State {
     let r = (this.c.i32[this.at + NIGHT]! & HAS_RARE) === 0 ? undefined : this.rare.get(this.i)
     if (r === undefined) {
       if (x === 0) return
-      r = new Float64Array(2); this.rare.set(this.i, r); this.flag(HAS_RARE, true)
+      r = this.rare.make(this.i); this.flag(HAS_RARE, true)
     }
     r[k] = x
   }

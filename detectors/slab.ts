@@ -113,3 +113,22 @@ export function set6 (u: Uint8Array, at: number, i: number, x: number) {
   u[k] = w & 0xff
   if (sh > 2) u[k + 1] = w >> 8 & 0xff
 }
+
+/**
+ * Numbers most places never set (epoch times of away windows, doors, resets), each place's in a
+ * record of its own made the first time one is set, by place or device number; a flag in the
+ * place says whether it has one. `unset` is what a number reads as before it is set.
+ */
+export class RareRecords {
+  private readonly byNo = new Map<number, Float64Array>()
+  constructor (readonly size: number, readonly unset: number) {}
+  get (no: number): Float64Array | undefined { return this.byNo.get(no) }
+  /** A new record for `no`, every number unset. */
+  make (no: number): Float64Array {
+    const r = new Float64Array(this.size)
+    if (this.unset !== 0) r.fill(this.unset)
+    this.byNo.set(no, r)
+    return r
+  }
+  delete (no: number): void { this.byNo.delete(no) }
+}

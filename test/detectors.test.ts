@@ -5,7 +5,7 @@ import type { Anomaly, Consumption, SubjectEvent } from '../vocab/index.ts'
 import { createDetectors, createDetectorSet, createInactivityDetector, createRentalDetector, createWaterDetector, type Detector } from '../detectors/index.ts'
 import { generateReadings, generateWaterReadings } from '../simulators/index.ts'
 import { BUCKETS, COUNT_BYTES, MAX_COUNT, MAX_MEMORY, countOf, deepShare, learnHazard, setCount, stopDeep } from '../detectors/inactivity-expect.ts'
-import { State, baseOf, freshState, history, leastOf, quantile, remember, rememberedAs, steadyOf } from '../detectors/inactivity-state.ts'
+import { State, baseOf, freshState, history, leastOf, quantile, rareRecords, remember, rememberedAs, steadyOf } from '../detectors/inactivity-state.ts'
 import { Slab, get10, get6, set10, set6 } from '../detectors/slab.ts'
 import { quantileSorted } from 'simple-statistics'
 
@@ -621,7 +621,7 @@ test('inactivity: sens and sensWake share one 32-bit number, so falseAlarmFactor
     assert.doesNotThrow(() => make({ falseAlarmFactor: 1, minSensitivity: 0.4 }))
   }
   const slab = new Slab()
-  const s = new State({ eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: {} as never }, slab)
+  const s = new State({ eps: new Map(), doors: new Map(), rare: rareRecords(), groups: [], cfg: {} as never }, slab)
   freshState(s, 0, slab.place(40).loc)
   s.sens = 0.4219; s.sensWake = 7
   assert.deepEqual([s.sens, s.sensWake], [0.4219, 6.5535])
@@ -770,7 +770,7 @@ test('inactivity state packing: the small tables in 16 bits (to thousandths, at 
 
 test('inactivity: each hour of day\'s least and second least (kept as which day, 6 bits) and median (computed as read) are those of its remembered hours', () => {
   const slab = new Slab()
-  const held = { eps: new Map(), doors: new Map(), rare: new Map(), groups: [], cfg: { usualWh: 20, usualFraction: 0.1, minActiveWh: 100, activeFraction: 0.5, wakingHours: 16 } }
+  const held = { eps: new Map(), doors: new Map(), rare: rareRecords(), groups: [], cfg: { usualWh: 20, usualFraction: 0.1, minActiveWh: 100, activeFraction: 0.5, wakingHours: 16 } }
   const s = new State(held, slab)
   let seed = 99
   const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
