@@ -133,6 +133,9 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
    * store) becomes a dead letter, so the device is never left resending it.
    */
   function handle (msg: DeviceMessage): Promise<void> {
+    // A batch written on the embedded store's thread is heard of here, between two messages,
+    // not after the event loop's turn of reading every socket (~100 ms under load).
+    db.poll?.()
     stats.messages++
     return handleOnce(msg).catch((err) => recover(msg, err))
   }

@@ -32,8 +32,10 @@ export type StoreReady = { ready: true } | { ready: false, err: ErrorData }
  * The worker's data: the PGlite data directory (`memory://` for one in memory), and the port
  * and flag of the calls the main thread waits for synchronously: the statements of an open
  * transaction (see store/embedded.ts). The answer goes to `syncPort`, then `syncFlag[0]` is set to 1; `syncFlag[1]` is set to 1 when the thread ends.
+ * Every other answer goes to `replyPort`, then `syncFlag[2]` is set to 1: the main thread's poll() reads
+ * them between two MQTT messages, without waiting for its event loop's turn.
  */
-export interface StoreWorkerData { gridcareStore: true, dataDir: string, syncPort: MessagePort, syncFlag: Int32Array }
+export interface StoreWorkerData { gridcareStore: true, dataDir: string, syncPort: MessagePort, replyPort: MessagePort, syncFlag: Int32Array }
 
 export type ErrorData = Record<string, unknown> & { message: string }
 
@@ -48,7 +50,7 @@ type TaskFn = (tx: Transaction, arg: unknown) => Promise<unknown>
 
 async function main () {
   const port = parentPort!
-  const { dataDir, syncPort, syncFlag } = workerData as StoreWorkerData
+  const { dataDir, syncPort, replyPort, syncFlag } = workerData as StoreWorkerData
   let pg: PGlite
   try {
     pg = await openPglite(dataDir)
@@ -56,9 +58,14 @@ async function main () {
     port.postMessage({ ready: false, err: errorData(err) } satisfies StoreReady)
     return
   }
-  // A request with a negative id is waited for synchronously: answered on syncPort, then the flag wakes the main thread.
+  // A request with a negative id is waited for synchronously: answered on syncPort, then the flag wakes
+  // the main thread. Any other is answered on replyPort, then syncFlag[2] tells the main thread's poll() so.
   const send = (m: StoreReply) => {
-    if (m.id > 0) return port.postMessage(m)
+    if (m.id > 0) {
+      replyPort.postMessage(m)
+      Atomics.store(syncFlag, 2, 1)
+      return
+    }
     syncPort.postMessage(m)
     Atomics.store(syncFlag, 0, 1)
     Atomics.notify(syncFlag, 0)

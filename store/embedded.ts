@@ -67,10 +67,11 @@ const copyBytes = (columns: readonly CopyColumn[], rows: CopyRows): Uint8Array =
 
 async function openInWorker (dataDir: string): Promise<Db> {
   const sync = new MessageChannel()
-  const flag = new Int32Array(new SharedArrayBuffer(8))
+  const replies = new MessageChannel()
+  const flag = new Int32Array(new SharedArrayBuffer(12))
   const thread = new Worker(workerFile, {
-    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, syncFlag: flag } satisfies StoreWorkerData,
-    transferList: [sync.port2],
+    workerData: { gridcareStore: true, dataDir, syncPort: sync.port2, replyPort: replies.port2, syncFlag: flag } satisfies StoreWorkerData,
+    transferList: [sync.port2, replies.port2],
     // The thread needs none of this process's flags (--input-type, loaders it cannot take): its entry registers tsx.
     execArgv: process.env.GRIDCARE_STORE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GRIDCARE_STORE_PROF}`, '--cpu-prof-interval=1000'] : [],
   })
@@ -94,20 +95,27 @@ async function openInWorker (dataDir: string): Promise<Db> {
       reject(fromData(m.err))
     })
   })
-  thread.on('message', (m: StoreReply) => {
+  const onReply = (m: StoreReply) => {
     const p = pending.get(m.id)
     if (!p) return
     pending.delete(m.id)
-    if (pending.size === 0) thread.unref()
+    if (pending.size === 0) { thread.unref(); replies.port1.unref() }
     settle(p, m)
-  })
+  }
+  replies.port1.on('message', onReply)
+  replies.port1.unref()
+  const poll = () => {
+    if (Atomics.load(flag, 2) === 0) return
+    Atomics.store(flag, 2, 0)
+    for (let got = receiveMessageOnPort(replies.port1); got; got = receiveMessageOnPort(replies.port1)) onReply(got.message as StoreReply)
+  }
   // The thread keeps the process alive only while a request waits, as an in-thread PGlite would.
   thread.unref()
 
   const call = <T>(body: Body, transfer?: ArrayBuffer[]): Promise<T> => {
     if (gone) return Promise.reject(gone)
     const id = nextId++
-    if (pending.size === 0) thread.ref()
+    if (pending.size === 0) { thread.ref(); replies.port1.ref() }
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       thread.postMessage({ ...body, id }, transfer)
@@ -173,6 +181,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
       callSync({ op: 'end', tx, commit: true })
       return result
     },
+    poll,
     run: (task, arg) => call({ op: 'run', module: task.module, name: task.name, arg }, task.transfer?.(arg)),
     close () {
       closing ??= (async () => {

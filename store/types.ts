@@ -60,4 +60,9 @@ export interface Db extends Queryable {
   /** Runs a task's function in one transaction where the store is (store/task.ts); rolls back when it throws. */
   run<A, R>(task: StoreTask<A, R>, arg: A): Promise<R>
   close(): Promise<void>
+  /**
+   * Settles now the answers that have come from a store on another thread (the embedded
+   * store's thread), without waiting for the event loop's turn; cheap when none has come.
+   */
+  poll?(): void
 }
