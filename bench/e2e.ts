@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Aedes } from 'aedes'
@@ -51,8 +51,13 @@ export interface E2eOptions {
   mosquittoUrl?: string
   /** The load generator, for gridcare and the references alike; default `lean` (`--generator mqttjs`: the MQTT.js one of the earlier figures). */
   generator?: Generator
-  /** Runs the embedded store's PGlite on its own thread (`--store-thread`); default on the main thread. */
+  /** Runs the embedded store's PGlite on its own thread, as gridcare does by default; false: on the main thread (`--no-store-thread`). */
   storeThread?: boolean
+  /**
+   * Writes each gridcare run's timeline into this folder (`--timeline DIR`): the generator's latency per
+   * 100 ms of publishing (LoadSpec.timelineFile), and what gridcare did when (events below).
+   */
+  timelineDir?: string
   progress?: (msg: string) => void
 }
 
@@ -84,7 +89,7 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
     const refRate = ref.mosquitto ? rate(ref.mosquitto) : ref.aedes ? rate(ref.aedes) : undefined
     for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
       say(`e2e: ${load.name} through gridcare on the ${store} store`)
-      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir, opts.storeThread)
+      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir, opts.storeThread ?? true, opts.timelineDir)
       rows.push(row)
       lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, ...(refRate ? { refRowsPerSec: refRate } : {}), target: load.target })
     }
@@ -96,10 +101,10 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
 const rate = (r: LoadResult) => r.acked / r.seconds
 
 /** Runs the load generator as a child process against `url`. */
-async function generate (load: Load, url: string, seconds: number, generator: Generator, devices: LoadSpec['devices'], onMeasuring?: () => void): Promise<LoadResult> {
+async function generate (load: Load, url: string, seconds: number, generator: Generator, devices: LoadSpec['devices'], onMeasuring?: () => void, timelineFile?: string): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
   const file = join(dir, 'spec.json')
-  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000, generator }
+  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000, generator, ...(timelineFile ? { timelineFile } : {}) }
   writeFileSync(file, JSON.stringify(spec))
   try {
     const out = await new Promise<string>((resolve, reject) => {
@@ -151,7 +156,7 @@ function streetCsv (n: number, cameras: number): string {
   return lines.join('\n') + '\n'
 }
 
-async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir?: string, storeThread = false): Promise<Row> {
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir: string | undefined, storeThread: boolean, timelineDir?: string): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
@@ -218,6 +223,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
         }
       }
     }
+    const timeline = timelineDir ? gridcareTimeline(gc) : undefined
     // Measured from the end of the generator's warm-up (its first second of publishing: LoadSpec.warmupSeconds).
     let cpu0 = process.cpuUsage()
     let main0 = mainThreadCpuS()
@@ -229,13 +235,15 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
       cpu0 = process.cpuUsage()
       main0 = mainThreadCpuS()
       from = Date.now()
+      timeline?.start()
       if (profileDir) profiler = startProfile()
-    })
+    }, timelineDir && join(timelineDir, `${load.key}-${store}-latency.tsv`))
     if (profiler) writeFileSync(join(profileDir!, `e2e-${load.key}-${store}-${Date.now()}.cpuprofile`), JSON.stringify(await (await profiler)()))
     const cpu = process.cpuUsage(cpu0)
     const mainCpu = mainThreadCpuS() - main0
     const tick = heldTick(from, Date.now())
     loop.disable()
+    if (timeline) writeFileSync(join(timelineDir!, `${load.key}-${store}-events.tsv`), timeline.stop())
     if (sqlStats.size) console.error([...sqlStats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25).map(([k, v]) => `${String(v.n).padStart(7)} ${v.ms.toFixed(0).padStart(8)} ms max ${v.max.toFixed(0).padStart(6)}  ${k}`).join('\n'))
     clearInterval(faller)
     clearInterval(sampler)
@@ -243,13 +251,49 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     await Promise.all(cams.map((c) => c.client.endAsync()))
     const batches = ingest.stats.batches - before.batches
     return {
-      load: load.name, where: `gridcare, ${store}${store === 'embedded' && storeThread ? ' (store thread)' : ''}`, r, rssMb: rssMax / 2 ** 20,
+      load: load.name, where: `gridcare, ${store}${store === 'embedded' && !storeThread ? ' (PGlite on the main thread)' : ''}`, r, rssMb: rssMax / 2 ** 20,
       cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, mainCores: mainCpu / r.seconds, loopP99: loop.percentile(99) / 1e6,
       batches, batchRows: (ingest.stats.batchRows - before.batchRows) / batches, batchMs: (ingest.stats.batchMs - before.batchMs) / batches, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length, tick }
   } finally {
     await gc.stop()
     rmSync(dir, { recursive: true, force: true })
     await db?.drop()
+  }
+}
+
+/**
+ * What gridcare did when, ms from the measured part's start (`--timeline`): each batch write
+ * (from its start to the answer heard), each GC pause of the main thread (V8's kind: 1 scavenge,
+ * 4 mark-compact, 8 incremental marking), and each turn of the event loop over 30 ms (a 5 ms
+ * timer that came late: the loop was busy, reading sockets mostly). Tab-separated.
+ */
+function gridcareTimeline (gc: Gridcare) {
+  const lines = ['at_ms\twhat\tms\tkind']
+  let t0 = performance.now()
+  const at = (t: number) => (t - t0).toFixed(0)
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) lines.push(`${at(e.startTime)}\tgc\t${e.duration.toFixed(1)}\t${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? ''}`)
+  })
+  let last = performance.now()
+  const turns = setInterval(() => {
+    const now = performance.now()
+    if (now - last > 30) lines.push(`${at(last)}\tturn\t${(now - last).toFixed(1)}\t`)
+    last = now
+  }, 5)
+  const db = gc.components.db as { run: (...a: never[]) => Promise<unknown> }
+  const run = db.run
+  db.run = async (...a) => {
+    const s = performance.now()
+    try { return await run.apply(gc.components.db, a) } finally { lines.push(`${at(s)}\twrite\t${(performance.now() - s).toFixed(1)}\t`) }
+  }
+  return {
+    start () { t0 = performance.now(); lines.length = 1; gcs.observe({ entryTypes: ['gc'] }) },
+    stop (): string {
+      gcs.disconnect()
+      clearInterval(turns)
+      db.run = run
+      return lines.join('\n') + '\n'
+    },
   }
 }
 

@@ -9,7 +9,7 @@ import { benchMemory, formatMemory } from './memory.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--generator lean|mqttjs] [--store-thread] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--generator lean|mqttjs] [--no-store-thread] [--timeline DIR] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -28,8 +28,10 @@ interface BenchContext {
   refs: boolean
   /** The e2e load generator: `lean` (default) or `mqttjs`, the one of the earlier figures. */
   generator: Generator
-  /** e2e: the embedded store's PGlite on its own thread. */
+  /** e2e: the embedded store's PGlite on its own thread, as gridcare runs it by default; false: `--no-store-thread`. */
   storeThread: boolean
+  /** e2e: each gridcare run's timeline into this folder. */
+  timelineDir: string | undefined
   progress: (msg: string) => void
 }
 
@@ -48,7 +50,7 @@ const SECTIONS: Record<string, Section> = {
     return []
   },
   e2e: (ctx) => benchEndToEnd({
-    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, generator: ctx.generator, storeThread: ctx.storeThread, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, generator: ctx.generator, storeThread: ctx.storeThread, ...(ctx.timelineDir ? { timelineDir: ctx.timelineDir } : {}), ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
     loads: ctx.loads ? LOADS.filter((l) => ctx.loads!.includes(l.key)) : LOADS,
   }),
 }
@@ -65,7 +67,8 @@ async function main () {
       loads: { type: 'string' },
       'no-refs': { type: 'boolean', default: false },
       generator: { type: 'string', default: 'lean' },
-      'store-thread': { type: 'boolean', default: false },
+      'no-store-thread': { type: 'boolean', default: false },
+      timeline: { type: 'string' },
       profile: { type: 'string' },
       subjects: { type: 'string' },
     },
@@ -82,7 +85,8 @@ async function main () {
     loads: values.loads?.split(',').map((s) => s.trim()),
     refs: !values['no-refs'],
     generator: values.generator,
-    storeThread: values['store-thread']!,
+    storeThread: !values['no-store-thread'],
+    timelineDir: values.timeline,
     profileDir: values.profile,
     subjects: values.subjects ? Number(values.subjects) : undefined,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),

@@ -11,7 +11,7 @@
  *
  * `node --import tsx bench/load.ts <spec.json>`; the spec is a LoadSpec.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { connect as tcpConnect } from 'node:net'
 import mqtt from 'mqtt'
 import { CONNACK, connectPacket, DISCONNECT, packetReader, PINGREQ, PUBACK, publishEncoder } from './wire.ts'
@@ -37,6 +37,11 @@ export interface LoadSpec {
    * stamped runs). Its p99 is reported apart (`warmupP99`).
    */
   warmupSeconds?: number
+  /**
+   * Writes, per 100 ms of publishing (from the measured part's start), the readings published
+   * then that were acknowledged and their p50 and max latency, ms: a tab-separated file (`--timeline`).
+   */
+  timelineFile?: string
 }
 
 export interface LoadResult {
@@ -196,6 +201,8 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
 
   // One latency sample per acknowledged publish, in a typed array: no allocation per reading.
   const lat = new Float64Array(8_000_000)
+  /** When each of `lat` was published, ms from the measured part's start (`timelineFile` only). */
+  const at = spec.timelineFile ? new Float64Array(lat.length) : undefined
   const warmLat: number[] = []
   let acked = 0, failed = 0
   const warmupMs = (spec.warmupSeconds ?? 1) * 1000
@@ -213,7 +220,10 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
     acked: (sentAt) => {
       const ms = performance.now() - sentAt
       if (sentAt < measureFrom) return void warmLat.push(ms)
-      if (acked < lat.length) lat[acked] = ms
+      if (acked < lat.length) {
+        lat[acked] = ms
+        if (at) at[acked] = sentAt - measureFrom
+      }
       acked++
     },
     failed: (n) => { failed += n },
@@ -224,12 +234,25 @@ async function run (spec: LoadSpec): Promise<LoadResult> {
   const cpu = process.cpuUsage(cpu0)
   await Promise.all(devices.map((d) => d.end()))
   const quantile = (xs: ArrayLike<number>, p: number) => xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
+  if (at) writeTimeline(spec.timelineFile!, lat.subarray(0, Math.min(acked, lat.length)), at, quantile)
   const sorted = lat.subarray(0, Math.min(acked, lat.length)).sort()
   const q = (p: number) => quantile(sorted, p)
   return {
     acked, failed, seconds, p50: q(0.5), p99: q(0.99), max: q(1), connectSeconds, cpuCores: (cpu.user + cpu.system) / 1e6 / seconds, generator,
     warmupAcked: warmLat.length, warmupP99: quantile(warmLat.sort((a, b) => a - b), 0.99),
   }
+}
+
+/** Per 100 ms of publish time: readings acknowledged, p50 and max latency (LoadSpec.timelineFile). */
+function writeTimeline (file: string, lat: Float64Array, at: Float64Array, quantile: (xs: ArrayLike<number>, p: number) => number) {
+  const buckets: number[][] = []
+  for (let i = 0; i < lat.length; i++) (buckets[Math.max(0, Math.floor(at[i]! / 100))] ??= []).push(lat[i]!)
+  const lines = ['from_ms\treadings\tp50_ms\tmax_ms']
+  for (let b = 0; b < buckets.length; b++) {
+    const xs = (buckets[b] ?? []).sort((x, y) => x - y)
+    lines.push(`${b * 100}\t${xs.length}\t${quantile(xs, 0.5).toFixed(0)}\t${quantile(xs, 1).toFixed(0)}`)
+  }
+  writeFileSync(file, lines.join('\n') + '\n')
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec
