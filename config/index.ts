@@ -70,8 +70,8 @@ const EnvSchema = z.object({
   RETAIN_RAW_DAYS: duration('RETAIN_RAW_DAYS', 0),
   DATABASE_CONNECT_TIMEOUT_S: duration('DATABASE_CONNECT_TIMEOUT_S', 60),
   EMBEDDED_STORE_THREAD: z.string().optional().transform((v, ctx) => {
-    if (v === undefined || v === '' || v === '0') return false
-    if (v === '1') return true
+    if (v === '0') return false
+    if (v === undefined || v === '' || v === '1') return true
     ctx.addIssue({ code: 'custom', message: `EMBEDDED_STORE_THREAD must be 0 or 1, got "${v}"` })
     return z.NEVER
   }),

@@ -7,13 +7,12 @@ import type { CopyColumn, CopyRows, Db, QueryResult } from './types.ts'
 
 export interface EmbeddedOptions {
   /**
-   * Runs PGlite on a thread of its own (store/embedded-worker.ts); default false. PGlite's
-   * queries are synchronous WASM: on the calling thread they take about a third of the main
-   * thread's time under load. On its own thread they take none of it, but an answer the main
-   * thread does not wait for synchronously (a batch write, any query outside a transaction)
-   * waits for a turn of its event loop, which under load is hundreds of ms: on a busy two-core
-   * machine no steady gain was measured (README, Speed). GRIDCARE_STORE_PROF=DIR writes the
-   * thread's CPU profile there when it ends (the bench's `--profile` with `--store-thread`).
+   * Runs PGlite on a thread of its own (store/embedded-worker.ts); default false here, on in
+   * gridcare (config EMBEDDED_STORE_THREAD). PGlite's queries are synchronous WASM: on the calling
+   * thread they took a quarter to a third of the main thread's time under load. On its own thread
+   * they take none of it; its answers are heard at poll() (ingest asks between two MQTT messages)
+   * or at the next turn of the event loop, whichever is first. GRIDCARE_STORE_PROF=DIR writes the
+   * thread's CPU profile there when it ends (the bench's `--profile`).
    */
   worker?: boolean
 }

@@ -18,13 +18,13 @@ export { createStoreWatch, type StoreWatch } from './health.ts'
  * Opens the store the config names (DATABASE_URL, else the embedded store in
  * DATA_DIR), applies migrations and logs one line saying which mode runs.
  * The embedded store runs on its own thread when `embedded.worker` says so, else
- * when the config's EMBEDDED_STORE_THREAD=1 does.
+ * as the config's EMBEDDED_STORE_THREAD says (on unless 0).
  */
 export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir' | 'compressAfterDays' | 'retainRawDays' | 'dbConnectTimeoutS'> & Partial<Pick<Config, 'embeddedStoreThread'>>, logger: Logger, embedded: EmbeddedOptions = {}): Promise<Db> {
   const log = logger.child({ module: 'store' })
   const db = config.databaseUrl
     ? await createServerDb({ url: config.databaseUrl, logger: log, connectTimeoutMs: config.dbConnectTimeoutS * 1000 })
-    : await openEmbedded(config.dataDir, log, { ...embedded, worker: embedded.worker ?? config.embeddedStoreThread ?? false })
+    : await openEmbedded(config.dataDir, log, { ...embedded, worker: embedded.worker ?? config.embeddedStoreThread ?? true })
   await migrate(db, log)
   log.info({ kind: db.kind, timescale: db.timescale }, describeMode(db, config))
   return db

@@ -41,8 +41,8 @@ test('scale-out checkpoints: every 15 s unless RABBITMQ_CHECKPOINT_S says otherw
   assert.throws(() => loadConfig({ RABBITMQ_CHECKPOINT_S: '0' }), /RABBITMQ_CHECKPOINT_S must be seconds 1-86400, got "0"/)
 })
 
-test('the embedded store on its own thread: off unless EMBEDDED_STORE_THREAD=1; nonsense is refused', () => {
-  assert.equal(loadConfig({}).embeddedStoreThread, false)
+test('the embedded store on its own thread: on unless EMBEDDED_STORE_THREAD=0; nonsense is refused', () => {
+  assert.equal(loadConfig({}).embeddedStoreThread, true)
   assert.equal(loadConfig({ EMBEDDED_STORE_THREAD: '0' }).embeddedStoreThread, false)
   assert.equal(loadConfig({ EMBEDDED_STORE_THREAD: '1' }).embeddedStoreThread, true)
   assert.throws(() => loadConfig({ EMBEDDED_STORE_THREAD: 'yes' }), /EMBEDDED_STORE_THREAD must be 0 or 1, got "yes"/)

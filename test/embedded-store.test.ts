@@ -83,6 +83,23 @@ for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its 
   })
 })
 
+test('an answer from the store\'s thread is heard at poll(), while the main thread is busy, without a turn of its event loop', async () => {
+  const db = await createEmbeddedDb('memory://', { worker: true })
+  try {
+    let heard = false
+    const answer = db.query<{ n: number }>('SELECT 6 * 7 AS n').then((r) => { heard = true; return r.rows[0]!.n })
+    // Busy for a second as ingest is under load (one long turn reading sockets), asking poll() between "messages".
+    const nap = new Int32Array(new SharedArrayBuffer(4))
+    for (let i = 0; i < 200; i++) { Atomics.wait(nap, 0, 0, 5); db.poll!() }
+    // Only microtasks from here: a MessagePort event would need a turn of the loop.
+    for (let i = 0; i < 5; i++) await Promise.resolve()
+    assert.equal(heard, true, 'the answer was settled by poll()')
+    assert.equal(await answer, 42)
+  } finally {
+    await db.close()
+  }
+})
+
 test('a script that only queries the embedded store on its thread gets its answer, then exits without closing it', () => {
   // The store's thread holds the process open while a request waits, and not after.
   const script = `import { createEmbeddedDb } from './store/embedded.ts'
