@@ -25,7 +25,7 @@ export interface GridcareDeps {
   logger: Logger
   /** Wall clock for deadlines; default Date.now. */
   clock?: { now (): number }
-  /** How the embedded store runs (store/embedded.ts); default PGlite on the main thread. */
+  /** How the embedded store runs (store/embedded.ts); default as the config's EMBEDDED_STORE_THREAD (on its own thread unless 0). */
   embeddedStore?: EmbeddedOptions
 }
 

@@ -149,7 +149,7 @@ export interface Config {
   mqttAuthSecret: string | undefined
   /** How long start-up keeps retrying a store server that is down, seconds; default 60. */
   dbConnectTimeoutS: number
-  /** The embedded store (PGlite) on a thread of its own (store/embedded.ts, EmbeddedOptions.worker); default false. */
+  /** The embedded store (PGlite) on a thread of its own (store/embedded.ts, EmbeddedOptions.worker); default true (EMBEDDED_STORE_THREAD=0: the main thread). */
   embeddedStoreThread: boolean
   /** How long a subject's contact has to answer a check-in before the worker gets the task, minutes; default 20. */
   checkinMinutes: number

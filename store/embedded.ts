@@ -82,8 +82,18 @@ async function openInWorker (dataDir: string): Promise<Db> {
     for (const p of pending.values()) p.reject(gone)
     pending.clear()
   }
-  thread.on('error', (err) => failAll(new Error(`embedded store thread failed: ${err.message}`)))
-  thread.on('exit', (code) => failAll(new Error(`embedded store thread exited (code ${code})`)))
+  function drain () {
+    for (let got = receiveMessageOnPort(replies.port1); got; got = receiveMessageOnPort(replies.port1)) onReply(got.message as StoreReply)
+  }
+  const poll = () => {
+    if (Atomics.load(flag, 2) === 0) return
+    Atomics.store(flag, 2, 0)
+    drain()
+  }
+  // Answers the thread sent before it ended are settled first: they come on replyPort, which
+  // Node does not read before the thread's 'error' and 'exit' (it does read the thread's own channel).
+  thread.on('error', (err) => { drain(); failAll(new Error(`embedded store thread failed: ${err.message}`)) })
+  thread.on('exit', (code) => { drain(); failAll(new Error(`embedded store thread exited (code ${code})`)) })
   await new Promise<void>((resolve, reject) => {
     const onExit = () => reject(gone)
     thread.once('exit', onExit)
@@ -94,7 +104,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
       reject(fromData(m.err))
     })
   })
-  const onReply = (m: StoreReply) => {
+  function onReply (m: StoreReply) {
     const p = pending.get(m.id)
     if (!p) return
     pending.delete(m.id)
@@ -103,11 +113,7 @@ async function openInWorker (dataDir: string): Promise<Db> {
   }
   replies.port1.on('message', onReply)
   replies.port1.unref()
-  const poll = () => {
-    if (Atomics.load(flag, 2) === 0) return
-    Atomics.store(flag, 2, 0)
-    for (let got = receiveMessageOnPort(replies.port1); got; got = receiveMessageOnPort(replies.port1)) onReply(got.message as StoreReply)
-  }
+
   // The thread keeps the process alive only while a request waits, as an in-thread PGlite would.
   thread.unref()
 

@@ -3,8 +3,7 @@ import type { Transaction } from './types.ts'
 /**
  * A function run in one transaction where the store is (Db.run): on the embedded store's own
  * thread it is one message there and back, where a transaction driven from the main thread
- * waits a turn of the main thread's busy event loop for each statement while it holds the
- * store's one connection. `module` and `name` say where that thread finds `fn`; the argument
+ * (Db.transaction) holds the main thread in a synchronous wait for each statement. `module` and `name` say where that thread finds `fn`; the argument
  * and the result cross threads, so they must be data (structured clone), not objects with methods.
  */
 export interface StoreTask<A, R> {

@@ -11,11 +11,12 @@ import { migrate } from '../store/migrations.ts'
 import { storeTask } from '../store/task.ts'
 import type { Db } from '../store/types.ts'
 import { silent } from './helpers.ts'
-import { whereRun, writeTwice } from './store-tasks.ts'
+import { endThread, whereRun, writeTwice } from './store-tasks.ts'
 
 const TASKS = new URL('./store-tasks.ts', import.meta.url)
 const WHERE = storeTask(TASKS, whereRun)
 const TWICE = storeTask(TASKS, writeTwice)
+const END = storeTask(TASKS, endThread)
 const WRITE = storeTask(new URL('../ingest/store.ts', import.meta.url), writeReadings, { transfer: READING_BATCH_TRANSFER })
 
 for (const worker of [true, false]) describe(`embedded store ${worker ? 'on its own thread' : 'on the calling thread'}`, () => {
@@ -95,6 +96,21 @@ test('an answer from the store\'s thread is heard at poll(), while the main thre
     for (let i = 0; i < 5; i++) await Promise.resolve()
     assert.equal(heard, true, 'the answer was settled by poll()')
     assert.equal(await answer, 42)
+  } finally {
+    await db.close()
+  }
+})
+
+test('an answer the store\'s thread sent before it ended is kept, not failed with the thread\'s end', async () => {
+  const db = await createEmbeddedDb('memory://', { worker: true })
+  try {
+    const answer = db.query<{ n: number }>('SELECT 7 AS n')
+    const ended = db.run(END, undefined)
+    // Busy, as under load, while the thread answers and then ends: both wait for the main thread.
+    const nap = new Int32Array(new SharedArrayBuffer(4))
+    Atomics.wait(nap, 0, 0, 1_500)
+    await assert.rejects(ended, /embedded store thread exited \(code 3\)/)
+    assert.equal((await answer).rows[0]!.n, 7)
   } finally {
     await db.close()
   }

@@ -13,3 +13,9 @@ export async function writeTwice (tx: Transaction, k: number): Promise<void> {
   await tx.query('INSERT INTO task_probe (k) VALUES ($1)', [k])
   await tx.copyRows!('task_probe', [{ name: 'k', type: 'int4' }], [[k]])
 }
+
+/** Ends the store's thread (process.exit in a worker ends that thread) a moment after the answers before it were sent. */
+export async function endThread (): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  process.exit(3)
+}
