@@ -97,9 +97,16 @@ type GcClient = Client & {
 }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 /** The device's own topic: its id and street; anything else a client publishes is refused. */
-const ownTopic = (id: MqttIdentity | undefined, topic: string) => {
-  const parsed = parseDeviceTopic(topic)
-  return id?.type === 'device' && parsed && parsed.deviceId === id.id && parsed.street === id.street ? parsed : null
+/**
+ * Which of its own topics a device published to, or null. Its parts are the identity's own strings,
+ * not slices of each message's topic: they live with the message until its ack (~120 bytes a
+ * reading in flight that every scavenge copied).
+ */
+const ownTopic = (id: MqttIdentity | undefined, topic: string): { deviceId: string, street: string, channel: 'telemetry' | 'events' | 'status' } | null => {
+  if (id?.type !== 'device') return null
+  const t = id.topics
+  const channel = topic === t.telemetry ? 'telemetry' : topic === t.events ? 'events' : topic === t.status ? 'status' : null
+  return channel && { deviceId: id.id, street: id.street, channel }
 }
 
 /**
