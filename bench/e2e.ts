@@ -5,7 +5,7 @@
  * on these machines, and bare aedes) in the same run, as the reference.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
@@ -223,6 +223,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
         }
       }
     }
+    if (timelineDir) mkdirSync(timelineDir, { recursive: true })
     const timeline = timelineDir ? gridcareTimeline(gc) : undefined
     // Measured from the end of the generator's warm-up (its first second of publishing: LoadSpec.warmupSeconds).
     let cpu0 = process.cpuUsage()
