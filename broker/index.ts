@@ -96,9 +96,8 @@ type GcClient = Client & {
   gcAckIds?: number[], gcAckDone?: Array<(err?: Error | null) => void>
 }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
-/** The device's own topic: its id and street; anything else a client publishes is refused. */
 /**
- * Which of its own topics a device published to, or null. Its parts are the identity's own strings,
+ * Which of its own topics a device published to, or null: anything else a client publishes is refused. Its parts are the identity's own strings,
  * not slices of each message's topic: they live with the message until its ack (~120 bytes a
  * reading in flight that every scavenge copied).
  */
