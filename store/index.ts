@@ -30,8 +30,9 @@ export async function openStore (config: Pick<Config, 'databaseUrl' | 'dataDir' 
   return db
 }
 
-export function describeMode (db: Pick<Db, 'kind' | 'timescale'>, config?: Pick<Config, 'compressAfterDays' | 'retainRawDays'>): string {
-  const where = db.kind === 'embedded' ? 'embedded store (PGlite)' : 'server store'
+export function describeMode (db: Pick<Db, 'kind' | 'timescale' | 'poll'>, config?: Pick<Config, 'compressAfterDays' | 'retainRawDays'>): string {
+  // Only the embedded store on a thread of its own has answers to poll for.
+  const where = db.kind === 'server' ? 'server store' : db.poll ? 'embedded store (PGlite, on its own thread)' : 'embedded store (PGlite)'
   if (!db.timescale) {
     return `store: ${where}, plain PostgreSQL without timescaledb: degraded: readings in ordinary tables, hourly/daily energy are plain views over them, no compression, no retention policy`
   }

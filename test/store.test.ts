@@ -52,6 +52,7 @@ for (const store of STORES) {
       const line = describeMode(s.db, s.config)
       if (store === 'embedded') {
         assert.equal(s.db.timescale, true)
+        assert.match(line, /^store: embedded store \(PGlite, on its own thread\) with TimescaleDB/, 'the store thread is the default')
         assert.match(line, /TimescaleDB: hypertables, continuous aggregates \(hourly, daily\), compression after 7 d, raw readings kept 60 d \(jobs run by gridcare\)/)
       } else {
         assert.equal(s.db.timescale, false, 'the test server has no timescaledb')
