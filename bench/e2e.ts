@@ -104,7 +104,10 @@ const rate = (r: LoadResult) => r.acked / r.seconds
 async function generate (load: Load, url: string, seconds: number, generator: Generator, devices: LoadSpec['devices'], onMeasuring?: () => void, timelineFile?: string): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-load-'))
   const file = join(dir, 'spec.json')
-  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 365 * 86_400_000, generator, ...(timelineFile ? { timelineFile } : {}) }
+  // Six days back: a run's readings (one a minute of event time each, a few hundred a device) stay in the
+  // past, and in chunks younger than COMPRESS_AFTER_DAYS (7): with a year back, a run that held the
+  // housekeeping tick had it compress the very chunk being written.
+  const spec: LoadSpec = { url, devices, inFlight: load.inFlight, seconds, fromMs: Date.now() - 6 * 86_400_000, generator, ...(timelineFile ? { timelineFile } : {}) }
   writeFileSync(file, JSON.stringify(spec))
   try {
     const out = await new Promise<string>((resolve, reject) => {
