@@ -94,7 +94,7 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
     tickTimer.unref()
-    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, onRefused: ingest.refused, onTooLarge: ingest.tooLarge })
+    const broker = scale ? scale.worker({ ingest, alerts }) : createBroker({ config, logger, verify: registry.verifyMqtt, sink: ingest.handle, sinkWith: ingest.handleWith, onRefused: ingest.refused, onTooLarge: ingest.tooLarge })
     // A rotated, moved or removed device, a revoked or removed worker: its live sessions end now, not at its next connect.
     registry.onDeviceChange((id, change) => { if (change === 'password' || change === 'removed' || change === 'moved') broker.closeSessions?.({ type: 'device', id }) })
     registry.onWorkerChange((id, change) => { if (change !== 'scope') broker.closeSessions?.({ type: 'worker', id }) })

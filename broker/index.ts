@@ -36,6 +36,11 @@ export interface BrokerDeps {
   logger: Logger
   verify: (username: string, password: string) => Promise<MqttIdentity | null>
   sink: MessageSink
+  /**
+   * The sink for a caller that takes a callback, used by the embedded broker when given (ingest's
+   * handleWith): no promise per message, which every scavenge would copy until the ack.
+   */
+  sinkWith?: (msg: DeviceMessage, done: (err: Error | null) => void) => void
   /** Host for the embedded listener; default 0.0.0.0. */
   host?: string
   /** Packet size, refusal rate and cache limits; defaults in DEFAULT_LIMITS. */
@@ -145,7 +150,7 @@ export function createBroker (deps: BrokerDeps): Broker {
   return deps.config.mqttUrl ? createExternal(deps, deps.config.mqttUrl) : createEmbedded(deps)
 }
 
-function createEmbedded ({ config, logger, verify, sink, host, limits: given, onRefused, onTooLarge }: BrokerDeps): Broker {
+function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits: given, onRefused, onTooLarge }: BrokerDeps): Broker {
   const log = logger.child({ module: 'broker' })
   const limits = { ...DEFAULT_LIMITS, ...given }
   const guard = createGuard(limits)
@@ -159,6 +164,7 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
   /** Accepted connections by username, from the CONNACK decision on: what closeSessions closes. */
   const live = new Map<string, Set<GcClient>>()
   const acks = createAckWriter()
+  const deliver = sinkWith ?? ((msg: DeviceMessage, done: (err: Error | null) => void) => { sink(msg).then(() => done(null), (err) => done(err as Error)) })
 
   type Done = (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void
   const refuse = (client: GcClient, username: string | undefined, done: Done, returnCode = 4, why = 'bad username or password') => {
@@ -288,14 +294,14 @@ function createEmbedded ({ config, logger, verify, sink, host, limits: given, on
     const waiting = awaitingStore(client)
     const awaiting: Awaiting = { done, packet }
     waiting.add(awaiting)
-    sink({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() })
-      .then(() => answerStored(acks, client, waiting, awaiting), (err) => {
-        log.warn({ err: (err as Error).message, deviceId }, 'message not stored; connection dropped so the device retries')
-        // Drop the connection before aedes answers: MQTT 5 would otherwise get a
-        // "not authorized" PUBACK and never resend the reading.
-        hangUp(acks, client)
-        answerOnce(waiting, awaiting, err as Error)
-      })
+    deliver({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() }, (err) => {
+      if (!err) return answerStored(acks, client, waiting, awaiting)
+      log.warn({ err: err.message, deviceId }, 'message not stored; connection dropped so the device retries')
+      // Drop the connection before aedes answers: MQTT 5 would otherwise get a
+      // "not authorized" PUBACK and never resend the reading.
+      hangUp(acks, client)
+      answerOnce(waiting, awaiting, err)
+    })
   }
 
   const authorizeSubscribe = (client: GcClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void) => {

@@ -23,7 +23,15 @@ export interface BatcherOptions<T> {
   logger: Logger
 }
 
-interface Waiting<T> { items: T[], resolve: () => void, reject: (err: unknown) => void }
+/**
+ * A caller's items in the queue, told once whether they were written. addWaiting() takes one such
+ * record as it is (an object whose methods are on its class: nothing else is kept per caller).
+ */
+export interface Waiting<T> {
+  readonly items: T[]
+  stored (): void
+  failed (err: unknown): void
+}
 
 /**
  * The one batcher every batch write goes through: size and delay triggers,
@@ -87,11 +95,11 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
       // A batch's callers hear of it only after those of every batch before it, so a
       // device's acks (and its samples to the detectors) keep their order.
       await before
-      batch.forEach((w) => w.resolve())
+      for (const w of batch) w.stored()
     } catch (err) {
       await before
-      if (batch.length === 1 || opts.isTransient?.(err) || closed) return batch.forEach((w) => w.reject(err))
-      for (const w of batch) await writeWithRetry(w.items).then(w.resolve, w.reject)
+      if (batch.length === 1 || opts.isTransient?.(err) || closed) return batch.forEach((w) => w.failed(err))
+      for (const w of batch) await writeWithRetry(w.items).then(() => w.stored(), (e) => w.failed(e))
     }
   }
 
@@ -115,16 +123,22 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
 
   /** Not async: with room, no promise but the one the caller waits on (this runs per message). */
   function add (items: T[]): Promise<void> {
-    if (queued + inFlight >= maxPending) return new Promise<void>((r) => roomWaiters.push(r)).then(() => add(items))
-    const done = new Promise<void>((resolve, reject) => queue.push({ items, resolve, reject }))
-    queued += items.length
+    return new Promise<void>((resolve, reject) => addWaiting({ items, stored: resolve, failed: reject }))
+  }
+
+  /** Queues a caller's record; it is told once its items are written, or failed for good. */
+  function addWaiting (w: Waiting<T>): void {
+    if (queued + inFlight >= maxPending) return void roomWaiters.push(() => addWaiting(w))
+    queue.push(w)
+    queued += w.items.length
     schedule()
-    return done
   }
 
   return {
     /** Queues items; resolves once they are written, rejects when the write failed for good. */
     add,
+    /** add() for a caller that keeps no promise per call: `w` is told stored() or failed(err). */
+    addWaiting,
     /** Writes what is queued now and waits for every write started so far. */
     async drain (): Promise<void> {
       flush()
