@@ -7,7 +7,7 @@ export interface BatcherOptions<T> {
   maxSize?: number
   /** Flush at the latest this long after the first item waits, ms; default 20. */
   maxDelayMs?: number
-  /** add() waits while more than this many items are queued or in flight; default 20000. */
+  /** add() and addWaiting() wait while more than this many items are queued or in flight; default 20000. */
   maxPending?: number
   /**
    * Batches written at once; default 1. More overlap one batch's commit with the next
@@ -92,14 +92,27 @@ export function createBatcher<T> (opts: BatcherOptions<T>) {
   async function writeGroups (batch: Waiting<T>[], before: Promise<void>) {
     try {
       await writeWithRetry(batch.flatMap((w) => w.items))
-      // A batch's callers hear of it only after those of every batch before it, so a
-      // device's acks (and its samples to the detectors) keep their order.
+      // A batch's callers hear of it only after those of every batch before it, and in the
+      // order they were queued, so a device's samples to the detectors keep their order.
       await before
-      for (const w of batch) w.stored()
+      for (const w of batch) tell(w, true)
     } catch (err) {
       await before
-      if (batch.length === 1 || opts.isTransient?.(err) || closed) return batch.forEach((w) => w.failed(err))
-      for (const w of batch) await writeWithRetry(w.items).then(() => w.stored(), (e) => w.failed(e))
+      if (batch.length === 1 || opts.isTransient?.(err) || closed) return batch.forEach((w) => tell(w, false, err))
+      for (const w of batch) await writeWithRetry(w.items).then(() => tell(w, true), (e) => tell(w, false, e))
+    }
+  }
+
+  /**
+   * Tells a caller; what its callback throws is logged, not taken for the write's failure (the
+   * others of the batch were stored) nor left to stop the batches after it.
+   */
+  function tell (w: Waiting<T>, stored: boolean, err?: unknown) {
+    try {
+      if (stored) w.stored()
+      else w.failed(err)
+    } catch (thrown) {
+      opts.logger.error({ err: (thrown as Error)?.message ?? String(thrown) }, 'a batch caller\'s callback threw')
     }
   }
 

@@ -52,10 +52,10 @@ export interface IngestDeps {
   /** Told of each batch written: rows and how long the write took, ms. */
   onBatch?: (rows: number, ms: number) => void
   /**
-   * When stored samples go to `sink`: false (the default), before handle() resolves, so a caller
-   * that waits on it (the scale-out worker acks its queue once their alerts are applied) has them
-   * fed; true, once the PUBACKs of the turn they were stored in have been written (the embedded
-   * broker), so no ack waits for the detectors. Either way before the turn ends.
+   * When stored samples go to `sink`: false (the default), before handle() resolves (handleWith's
+   * `done` is called), so a caller that waits on it (the scale-out worker acks its queue once their
+   * alerts are applied) has them fed; true, once the PUBACKs of the turn they were stored in have
+   * been written (the embedded broker), so no ack waits for the detectors. Either way before the turn ends.
    */
   feedAfterAcks?: boolean
 }
@@ -65,7 +65,7 @@ type Rejection = { code: 'INGEST_BAD_JSON' | 'INGEST_INVALID_PAYLOAD' | 'INGEST_
 
 /**
  * MQTT -> validation -> batched idempotent writes. A bad payload becomes a dead
- * letter with its reason; handle() resolves once the message is stored either way.
+ * letter with its reason; handle() resolves (handleWith() calls back) once the message is stored either way.
  */
 export function createIngest ({ db, logger, lookupDevices, sink, events, drones, batch, onStoreError, onBatch, feedAfterAcks = false }: IngestDeps) {
   const log = logger.child({ module: 'ingest' })
@@ -166,17 +166,24 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
   /** What writeRows gives back when it took `answer`: handleWith does not look at it. */
   const TAKEN = Promise.resolve()
 
-  /** A message's readings in the batcher for handleWith(): told stored() or failed() by the batcher. */
+  /**
+   * A message's readings in the batcher, told stored() or failed() by it in queue order: the
+   * detectors are fed from here, so a device's samples keep the order its messages were queued in
+   * whichever way they came (handleWith's callback or a promise).
+   */
   class StoredReadings implements Waiting<ReadingRow> {
     readonly items: ReadingRow[]
     readonly msg: DeviceMessage
     readonly dev: DeviceInfo
     readonly done: (err: Error | null) => void
-    constructor (items: ReadingRow[], msg: DeviceMessage, dev: DeviceInfo, done: (err: Error | null) => void) {
+    /** handleWith's: a failure is recovered from here (recover()); a promise's caller recovers itself. */
+    readonly recovers: boolean
+    constructor (items: ReadingRow[], msg: DeviceMessage, dev: DeviceInfo, done: (err: Error | null) => void, recovers: boolean) {
       this.items = items
       this.msg = msg
       this.dev = dev
       this.done = done
+      this.recovers = recovers
     }
 
     stored () {
@@ -187,6 +194,7 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     failed (err: unknown) {
       // Not stored: forget the cached register so a retry is judged against the store.
       registers.delete(this.dev.id)
+      if (!this.recovers) return this.done(err instanceof Error ? err : new Error(String(err)))
       recover(this.msg, err).then(() => this.done(null), (e) => this.done(e as Error))
     }
   }
@@ -313,7 +321,10 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     return deadLetter(msg, { code: 'INGEST_INVALID_PAYLOAD', reason: describe(parsed.error) })
   }
 
-  /** Valid readings -> register steps -> the batcher; resolves once they are stored, then feeds the detectors. */
+  /**
+   * Valid readings -> register steps -> the batcher; resolves once they are stored, then feeds the
+   * detectors (for handleWith's message, writeRows may take its callback and resolve at once: TAKEN).
+   */
   function store (msg: DeviceMessage, dev: DeviceInfo, unit: 'kwh' | 'm3', readings: Reading[]): Promise<void> {
     const known = registers.get(dev.id)
     if (known instanceof Promise || (known === undefined && !registers.has(dev.id))) return loadRegister(dev.id).then(() => store(msg, dev, unit, readings))
@@ -350,14 +361,17 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
    */
   function writeRows (msg: DeviceMessage, dev: DeviceInfo, rows: ReadingRow[], late: number): Promise<void> {
     if (rows.length === 0) return Promise.resolve()
-    if (answer !== undefined && late <= LATE_SLICE) {
-      batcher.addWaiting(new StoredReadings(rows, msg, dev, answer))
-      answer = undefined
-      return TAKEN
+    if (late <= LATE_SLICE) {
+      if (answer !== undefined) {
+        const done = answer
+        answer = undefined
+        batcher.addWaiting(new StoredReadings(rows, msg, dev, done, true))
+        return TAKEN
+      }
+      return new Promise<void>((resolve, reject) => batcher.addWaiting(new StoredReadings(rows, msg, dev, (err) => err ? reject(err) : resolve(), false)))
     }
     // Late readings cost a recompute each: in slices, so other devices' batches go between them.
-    const added = late > LATE_SLICE ? addInSlices(rows) : batcher.add(rows)
-    return added.then(() => afterStored(msg, dev, rows), (err) => {
+    return addInSlices(rows).then(() => afterStored(msg, dev, rows), (err) => {
       // Not stored: forget the cached register so a retry is judged against the store.
       registers.delete(dev.id)
       throw err
