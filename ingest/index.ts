@@ -187,8 +187,8 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     }
 
     stored () {
-      afterStored(this.msg, this.dev, this.items)
-      this.done(null)
+      // Stored is stored: the device hears so even if feeding the detectors throws (the batcher logs that).
+      try { afterStored(this.msg, this.dev, this.items) } finally { this.done(null) }
     }
 
     failed (err: unknown) {
