@@ -165,6 +165,12 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
   // The store's thread is profiled from its start to its end (its own file in the folder).
   if (profileDir && storeThread) process.env.GRIDCARE_STORE_PROF = profileDir
+  // The store thread's side of the timeline: its tasks and GC pauses, epoch ms (gridcareTimeline has the start's).
+  if (timelineDir && storeThread && store === 'embedded') {
+    mkdirSync(timelineDir, { recursive: true })
+    process.env.GRIDCARE_STORE_TIMELINE = join(timelineDir, `${load.key}-${store}-thread.tsv`)
+    rmSync(process.env.GRIDCARE_STORE_TIMELINE, { force: true })
+  }
   const gc = createGridcare({ config, logger: pino({ level: 'silent' }), embeddedStore: { worker: storeThread } })
   await gc.start()
   const cameras = 40
@@ -259,6 +265,7 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
       cpuCores: (cpu.user + cpu.system) / 1e6 / r.seconds, mainCores: mainCpu / r.seconds, loopP99: loop.percentile(99) / 1e6,
       batches, batchRows: (ingest.stats.batchRows - before.batchRows) / batches, batchMs: (ingest.stats.batchMs - before.batchMs) / batches, committed, taskP99: p99(toTask), alertToTaskP99: p99(alertToTask), falls: fell, tasks: toTask.length, tick }
   } finally {
+    delete process.env.GRIDCARE_STORE_TIMELINE
     await gc.stop()
     rmSync(dir, { recursive: true, force: true })
     await db?.drop()
@@ -269,7 +276,8 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
  * What gridcare did when, ms from the measured part's start (`--timeline`): each batch write
  * (from its start to the answer heard), each GC pause of the main thread (V8's kind: 1 scavenge,
  * 4 mark-compact, 8 incremental marking), and each turn of the event loop over 30 ms (a 5 ms
- * timer that came late: the loop was busy, reading sockets mostly). Tab-separated.
+ * timer that came late: the loop was busy, reading sockets mostly). Tab-separated; the `start`
+ * line gives the start in epoch ms, as the store thread's own file (`-thread.tsv`) counts.
  */
 function gridcareTimeline (gc: Gridcare) {
   const lines = ['at_ms\twhat\tms\tkind']
@@ -291,7 +299,12 @@ function gridcareTimeline (gc: Gridcare) {
     try { return await run.apply(gc.components.db, a) } finally { lines.push(`${at(s)}\twrite\t${(performance.now() - s).toFixed(1)}\t`) }
   }
   return {
-    start () { t0 = performance.now(); lines.length = 1; gcs.observe({ entryTypes: ['gc'] }) },
+    start () {
+      t0 = performance.now()
+      lines.length = 1
+      lines.push(`0\tstart\t\t${(performance.timeOrigin + t0).toFixed(0)}`) // epoch ms: the store thread's file counts from it
+      gcs.observe({ entryTypes: ['gc'] })
+    },
     stop (): string {
       gcs.disconnect()
       clearInterval(turns)

