@@ -166,8 +166,8 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
   // The store's thread is profiled from its start to its end (its own file in the folder).
   if (profileDir && storeThread) process.env.GRIDCARE_STORE_PROF = profileDir
   // The store thread's side of the timeline: its tasks and GC pauses, epoch ms (gridcareTimeline has the start's).
+  if (timelineDir) mkdirSync(timelineDir, { recursive: true })
   if (timelineDir && storeThread && store === 'embedded') {
-    mkdirSync(timelineDir, { recursive: true })
     process.env.GRIDCARE_STORE_TIMELINE = join(timelineDir, `${load.key}-${store}-thread.tsv`)
     rmSync(process.env.GRIDCARE_STORE_TIMELINE, { force: true })
   }
@@ -232,7 +232,6 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
         }
       }
     }
-    if (timelineDir) mkdirSync(timelineDir, { recursive: true })
     const timeline = timelineDir ? gridcareTimeline(gc) : undefined
     // Measured from the end of the generator's warm-up (its first second of publishing: LoadSpec.warmupSeconds).
     let cpu0 = process.cpuUsage()

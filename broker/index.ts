@@ -102,9 +102,9 @@ type GcClient = Client & {
 }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 /**
- * Which of its own topics a device published to, or null: anything else a client publishes is refused. Its parts are the identity's own strings,
- * not slices of each message's topic: they live with the message until its ack (~120 bytes a
- * reading in flight that every scavenge copied).
+ * Which of its own topics a device published to, or null: anything else a client publishes is
+ * refused. Its parts are the identity's own strings, not slices of each message's topic: they live
+ * with the message until its ack (~120 bytes a reading in flight that every scavenge copied).
  */
 const ownTopic = (id: MqttIdentity | undefined, topic: string): { deviceId: string, street: string, channel: 'telemetry' | 'events' | 'status' } | null => {
   if (id?.type !== 'device') return null

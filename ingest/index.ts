@@ -27,6 +27,8 @@ const WRITE_READINGS = storeTask(new URL('./store.ts', import.meta.url), writeRe
  * commit: the p99 at twice the p50 (issue 12). Now a free writer waits for the timer (maxDelayMs).
  */
 const PENDING = 20_000
+/** What a callback is told as a failure: an Error, never a falsy value that would read as success. */
+const asError = (err: unknown): Error => err instanceof Error ? err : new Error(String(err))
 /** How deep a status payload may nest; deeper is a dead letter. */
 export const MAX_STATUS_DEPTH = 32
 
@@ -131,13 +133,10 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
    * device's ack means stored. A store that is away is waited for (the ack with
    * it); a payload the store refuses for good (a data exception, too deep to
    * store) becomes a dead letter, so the device is never left resending it.
+   * handleWith() as a promise (the scale-out worker, an external broker).
    */
   function handle (msg: DeviceMessage): Promise<void> {
-    // A batch written on the embedded store's thread is heard of here, between two messages,
-    // not after the event loop's turn of reading every socket (~100 ms under load).
-    db.poll?.()
-    stats.messages++
-    return handleOnce(msg).catch((err) => recover(msg, err))
+    return new Promise((resolve, reject) => handleWith(msg, (err) => err ? reject(err) : resolve()))
   }
 
   /**
@@ -148,13 +147,15 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
    * its ack (4 promises, 3 reactions, 7 closures, 4 contexts a reading in a heap snapshot under load).
    */
   function handleWith (msg: DeviceMessage, done: (err: Error | null) => void): void {
+    // A batch written on the embedded store's thread is heard of here, between two messages,
+    // not after the event loop's turn of reading every socket (~100 ms under load).
     db.poll?.()
     stats.messages++
     answer = done
     const handled = handleOnce(msg)
     if (answer === undefined) return // writeRows took it
     answer = undefined
-    handled.catch((err) => recover(msg, err)).then(() => done(null), (err) => done(err as Error))
+    handled.catch((err) => recover(msg, err)).then(() => done(null), (err) => done(asError(err)))
   }
 
   /**
@@ -194,8 +195,8 @@ export function createIngest ({ db, logger, lookupDevices, sink, events, drones,
     failed (err: unknown) {
       // Not stored: forget the cached register so a retry is judged against the store.
       registers.delete(this.dev.id)
-      if (!this.recovers) return this.done(err instanceof Error ? err : new Error(String(err)))
-      recover(this.msg, err).then(() => this.done(null), (e) => this.done(e as Error))
+      if (!this.recovers) return this.done(asError(err))
+      recover(this.msg, err).then(() => this.done(null), (e) => this.done(asError(e)))
     }
   }
 
