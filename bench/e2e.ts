@@ -58,6 +58,12 @@ export interface E2eOptions {
    * 100 ms of publishing (LoadSpec.timelineFile), and what gridcare did when (events below).
    */
   timelineDir?: string
+  /**
+   * Runs gridcare's housekeeping (store/maintenance.ts, as the cron does every fifth minute) this many
+   * seconds into each gridcare run's measured part (`--tick-at S`), so that a run holds it on purpose
+   * rather than by chance; the run is then reported among those that held it.
+   */
+  tickAt?: number
   progress?: (msg: string) => void
 }
 
@@ -89,7 +95,7 @@ export async function benchEndToEnd (opts: E2eOptions): Promise<BenchLine[]> {
     const refRate = ref.mosquitto ? rate(ref.mosquitto) : ref.aedes ? rate(ref.aedes) : undefined
     for (const store of opts.stores ?? ['embedded', 'postgres'] as const) {
       say(`e2e: ${load.name} through gridcare on the ${store} store`)
-      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir, opts.storeThread ?? true, opts.timelineDir)
+      const row = await throughGridcare(load, store, seconds, gen, opts.pgAdminUrl, opts.profileDir, opts.storeThread ?? true, opts.timelineDir, opts.tickAt)
       rows.push(row)
       lines.push({ section: 'e2e', store, path: load.name, batch: load.inFlight, rows: row.r.acked, ms: row.r.seconds * 1000, ...(refRate ? { refRowsPerSec: refRate } : {}), target: load.target })
     }
@@ -159,7 +165,7 @@ function streetCsv (n: number, cameras: number): string {
   return lines.join('\n') + '\n'
 }
 
-async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir: string | undefined, storeThread: boolean, timelineDir?: string): Promise<Row> {
+async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seconds: number, generator: Generator, pgAdminUrl: string, profileDir: string | undefined, storeThread: boolean, timelineDir?: string, tickAt?: number): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'gridcare-bench-'))
   const db = store === 'postgres' ? await createScratchDatabase(pgAdminUrl, 'gridcare_bench') : undefined
   const config = loadConfig({ MQTT_PORT: '0', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_TOKEN: 'bench-admin-token-0123456789', ...(db ? { DATABASE_URL: db.url } : {}) })
@@ -238,6 +244,8 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
     let main0 = mainThreadCpuS()
     let from = Date.now()
     let profiler: Promise<() => Promise<object>> | undefined
+    let ticking: NodeJS.Timeout | undefined
+    let ticked: Promise<unknown> | undefined
     const r = await generate(load, `mqtt://127.0.0.1:${gc.mqttPort}`, seconds, generator, devices, () => {
       loop.enable()
       before = { ...ingest.stats }
@@ -246,11 +254,17 @@ async function throughGridcare (load: Load, store: 'embedded' | 'postgres', seco
       from = Date.now()
       timeline?.start()
       if (profileDir) profiler = startProfile()
+      if (tickAt !== undefined) ticking = setTimeout(() => {
+        const t = performance.now()
+        ticked = gc.components.maintenance.run().then(() => process.stderr.write(`housekeeping ${tickAt}s into the run: ${(performance.now() - t).toFixed(0)} ms\n`))
+      }, tickAt * 1000)
     }, timelineDir && join(timelineDir, `${load.key}-${store}-latency.tsv`))
     if (profiler) writeFileSync(join(profileDir!, `e2e-${load.key}-${store}-${Date.now()}.cpuprofile`), JSON.stringify(await (await profiler)()))
     const cpu = process.cpuUsage(cpu0)
     const mainCpu = mainThreadCpuS() - main0
-    const tick = heldTick(from, Date.now())
+    clearTimeout(ticking)
+    await ticked
+    const tick = ticked !== undefined || heldTick(from, Date.now())
     loop.disable()
     if (timeline) writeFileSync(join(timelineDir!, `${load.key}-${store}-events.tsv`), timeline.stop())
     if (sqlStats.size) console.error([...sqlStats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25).map(([k, v]) => `${String(v.n).padStart(7)} ${v.ms.toFixed(0).padStart(8)} ms max ${v.max.toFixed(0).padStart(6)}  ${k}`).join('\n'))

@@ -9,7 +9,7 @@ import { benchMemory, formatMemory } from './memory.ts'
 import { formatTable, type BenchLine } from './report.ts'
 
 /**
- * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--generator lean|mqttjs] [--no-store-thread] [--timeline DIR] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
+ * `npm run bench [-- --only ingest,detectors,memory,e2e] [--detail] [--pg URL] [--seconds 20] [--stores embedded,postgres] [--loads meters,concentrators] [--no-refs] [--generator lean|mqttjs] [--no-store-thread] [--timeline DIR] [--tick-at S] [--profile DIR] [--subjects 1000000] [--quiet]`: throughput of the
  * write and detection paths on this machine. Speed is measured here and
  * printed, never asserted in tests.
  */
@@ -32,6 +32,8 @@ interface BenchContext {
   storeThread: boolean
   /** e2e: each gridcare run's timeline into this folder. */
   timelineDir: string | undefined
+  /** e2e: the housekeeping run this many seconds into each gridcare run (`--tick-at S`). */
+  tickAt: number | undefined
   progress: (msg: string) => void
 }
 
@@ -50,7 +52,7 @@ const SECTIONS: Record<string, Section> = {
     return []
   },
   e2e: (ctx) => benchEndToEnd({
-    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, generator: ctx.generator, storeThread: ctx.storeThread, ...(ctx.timelineDir ? { timelineDir: ctx.timelineDir } : {}), ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
+    pgAdminUrl: ctx.pgAdminUrl, seconds: ctx.seconds, stores: ctx.stores, progress: ctx.progress, refs: ctx.refs, generator: ctx.generator, storeThread: ctx.storeThread, ...(ctx.timelineDir ? { timelineDir: ctx.timelineDir } : {}), ...(ctx.tickAt !== undefined ? { tickAt: ctx.tickAt } : {}), ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
     loads: ctx.loads ? LOADS.filter((l) => ctx.loads!.includes(l.key)) : LOADS,
   }),
 }
@@ -69,6 +71,7 @@ async function main () {
       generator: { type: 'string', default: 'lean' },
       'no-store-thread': { type: 'boolean', default: false },
       timeline: { type: 'string' },
+      'tick-at': { type: 'string' },
       profile: { type: 'string' },
       subjects: { type: 'string' },
     },
@@ -87,6 +90,7 @@ async function main () {
     generator: values.generator,
     storeThread: !values['no-store-thread'],
     timelineDir: values.timeline,
+    tickAt: values['tick-at'] !== undefined ? Number(values['tick-at']) : undefined,
     profileDir: values.profile,
     subjects: values.subjects ? Number(values.subjects) : undefined,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),

@@ -85,10 +85,15 @@ async function runVariant (variant: string, opts: { devices: number, burst: numb
     await migrate(db, silent)
     // maintenance.run()'s statements timed one by one, named by what they do
     const timed: Record<string, number> = {}
-    const stepOf = (sql: string) => /brin_summarize/.test(sql) ? 'brin' : /energy_hourly/.test(sql) ? 'hourly' : /energy_daily/.test(sql) ? 'daily' : /CHECKPOINT/.test(sql) ? 'checkpoint' : 'other'
+    const stepOf = (sql: string) => /brin_summarize/.test(sql) ? 'brin' : /invalidations/.test(sql) ? 'ranges' : /energy_hourly/.test(sql) ? 'hourly' : /energy_daily/.test(sql) ? 'daily' : /CHECKPOINT/.test(sql) ? 'checkpoint' : 'other'
     const time = <A extends unknown[], R>(fn: (sql: string, ...rest: A) => Promise<R>) => async (sql: string, ...rest: A): Promise<R> => {
       const t = performance.now()
-      try { return await fn(sql, ...rest) } finally { timed[stepOf(sql)] = (timed[stepOf(sql)] ?? 0) + performance.now() - t }
+      try { return await fn(sql, ...rest) } finally {
+        const step = stepOf(sql)
+        const ms = performance.now() - t
+        timed[step] = (timed[step] ?? 0) + ms
+        if (step === 'hourly') { timed['hourly calls'] = (timed['hourly calls'] ?? 0) + 1; timed['hourly longest'] = Math.max(timed['hourly longest'] ?? 0, ms) }
+      }
     }
     const watched: Db = { ...db, query: time(db.query) as Db['query'], exec: time(db.exec) }
     const maintenance = createMaintenance({ db: watched, config: { compressAfterDays: 0, retainRawDays: 0 }, logger: silent })
