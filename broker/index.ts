@@ -94,11 +94,13 @@ const STORED = Symbol('gridcare: stored, not delivered')
 type Stored = PublishPacket & { [STORED]?: true }
 
 /** A publish whose ack waits for the store: the packet, and aedes' callback for it. */
-interface Awaiting { done: (err?: Error | null) => void, packet: PublishPacket }
+interface Awaiting { done: (err?: Error | null) => void, packet: PublishPacket, seq: number }
 type GcClient = Client & {
   gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<Awaiting>
   /** PUBACKs gathered for this client and not yet written: packet ids, and aedes' callbacks for them (acks.ts). */
   gcAckIds?: number[], gcAckDone?: Array<(err?: Error | null) => void>
+  /** The publishes handed to the store so far, the first of them not yet answered, and those stored before it, by number (answerStored). */
+  gcSeq?: number, gcNextAnswer?: number, gcEarly?: Map<number, Awaiting>
 }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
 /**
@@ -140,9 +142,27 @@ function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
   if (waiting.delete(a)) a.done(err)
 }
 
-/** Answers a stored publish: its PUBACK goes out with the others of this turn (QoS 1), or aedes goes on (QoS 0 and 2). */
+/**
+ * Answers a stored publish: its PUBACK goes out with the others of this turn (QoS 1), or aedes goes
+ * on (QoS 0 and 2), in the order the client's publishes came, as MQTT asks of PUBACKs (3.1.1 and
+ * 5.0, 4.6): one stored before a publish ahead of it (a device's first message waits for its device
+ * to be looked up, the next may not) waits for it. Publishes are numbered as they come (`seq`); in
+ * the usual case the stored one is the next to answer and goes at once. A publish that fails hangs
+ * up its connection, whose 'close' answers whatever still waits (awaitingStore).
+ */
 function answerStored (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
-  if (waiting.delete(a)) acks.ack(client, a.packet, a.done)
+  if (!waiting.has(a)) return
+  if (a.seq !== client.gcNextAnswer) {
+    (client.gcEarly ??= new Map()).set(a.seq, a)
+    return
+  }
+  let next: Awaiting | undefined = a
+  while (next !== undefined) {
+    if (waiting.delete(next)) acks.ack(client, next.packet, next.done)
+    const seq: number = client.gcNextAnswer = next.seq + 1
+    next = client.gcEarly?.get(seq)
+    if (next !== undefined) client.gcEarly!.delete(seq)
+  }
 }
 
 /** MQTT: the embedded aedes broker, or a client of an external one when MQTT_URL is set. */
@@ -292,7 +312,8 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     // connection at once, so it can come back: it resends what was not acknowledged,
     // and the store keeps the first copy of whatever was written meanwhile.
     const waiting = awaitingStore(client)
-    const awaiting: Awaiting = { done, packet }
+    client.gcSeq ??= client.gcNextAnswer = 0
+    const awaiting: Awaiting = { done, packet, seq: client.gcSeq++ }
     waiting.add(awaiting)
     deliver({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() }, (err) => {
       if (!err) return answerStored(acks, client, waiting, awaiting)
