@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, test } from 'vitest'
 import assert from 'node:assert/strict'
-import { createBroker, type Broker } from '../broker/index.ts'
-import type { DeviceMessage } from '../ingest/index.ts'
+import { createBroker, type Broker, type DeviceMessage } from '../broker/index.ts'
 import { connectDevice, seedStreet, silent, startGridcare, type Harness } from './helpers.ts'
 
 /**
