@@ -80,6 +80,8 @@ async function main () {
   const unknown = only?.filter((s) => !(s in SECTIONS)) ?? []
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`)
   if (values.generator !== 'lean' && values.generator !== 'mqttjs') throw new Error(`--generator ${values.generator}: lean or mqttjs`)
+  const tickAt = values['tick-at']
+  if (tickAt !== undefined && !(Number(tickAt) >= 0 && Number(tickAt) < Number(values.seconds))) throw new Error(`--tick-at ${tickAt}: seconds into the run, from 0 to under --seconds (${values.seconds})`)
   const ctx: BenchContext = {
     pgAdminUrl: values.pg!,
     detail: values.detail!,

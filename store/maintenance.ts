@@ -65,63 +65,85 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     // would: a CALL of this procedure, which commits, with bound parameters (the extended protocol)
     // ran on PGlite but was never tried on a TimescaleDB server (none on these machines).
     const hour = Math.floor(now / HOUR_MS) * HOUR_MS
-    if (db.kind === 'embedded') await refreshInSlices(hour, paced)
-    else await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', NULL, '${new Date(hour).toISOString()}')`)
-    if (dailyHour === hour) return
+    // The hourly is refreshed only where raw readings still are: from the oldest chunk of them.
+    // Retention's drop_chunks marks the span it dropped as changed, and a refresh over it (from
+    // NULL, as before) found no readings there and deleted the hours it held (the hourly of
+    // readings past RETAIN_RAW_DAYS, which the aggregates are there to keep).
+    const first = (await db.query<{ at: Date | null }>("SELECT min(range_start) AS at FROM timescaledb_information.chunks WHERE hypertable_name = 'readings'")).rows[0]?.at
+    if (first) {
+      const from = new Date(first).getTime()
+      if (db.kind === 'embedded') await refreshInSlices(from, hour, paced)
+      else await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(hour).toISOString()}')`)
+    }
+    if (dailyHour === hour || stopping) return
+    // The daily reads the hourly, which no retention drops: from NULL.
     await db.exec(`CALL refresh_continuous_aggregate('energy_daily', NULL, '${new Date(Math.floor((now - HOUR_MS) / DAY_MS) * DAY_MS).toISOString()}')`)
     dailyHour = hour
   }
 
+  /** False once the invalidated ranges could not be read (refreshInSlices): said once, not at every tick. */
+  let slicing = true
+  /** Set by stop(): a paced refresh ends at its next slice (what is left stays invalidated for the next start). */
+  let stopping = false
+
   /**
-   * The hourly aggregate refreshed up to `end` with what was written below its watermark taken a
-   * slice at a time, so that the embedded store's one connection answers the writes waiting between
-   * two slices: one CALL over every invalidated hour held them all for as long as it took (about
-   * 1.3 µs a reading: a day's backlog from concentrators, 0.4-1 s and more at the next tick). The
-   * slices follow TimescaleDB's own record of what was invalidated (the hypertable's log moved into
-   * the aggregate's, then read: functions of TimescaleDB 2.22+; package-lock.json fixes 2.23 for the embedded store);
-   * each starts an hour wide and doubles while a slice takes under SLICE_MS / 2, halving (never
-   * below the hour) when one takes over 2 x SLICE_MS, so sparse history goes in a few calls and a
-   * dense hour in one. `paced` (the tick's run; not start-up's refresh, before any device is
-   * connected) waits as long as each slice took before the next, so the writes have the store at
-   * least half the time: meters' bench runs holding a tick over ~7 late hours (`--tick-at 5`), p99
-   * 328, 285, 243 ms unpaced against 217, 193, 230 paced (waiting twice as long: 220). The last
-   * CALL, up to `end`, then finds those ranges done and aggregates what lies above the watermark:
-   * the hour just closed (one bucket, so still one statement) or, on a store never refreshed,
-   * everything. If the record cannot be read, that last CALL does it all.
+   * The hourly aggregate refreshed over [from, end) with what was written below its watermark taken
+   * a slice at a time, so that the embedded store's one connection answers the writes waiting
+   * between two slices: one CALL over every invalidated hour held them all for as long as it took
+   * (about 1.3 µs a reading: a day's backlog from concentrators, 0.4-1 s and more at the next
+   * tick). The slices follow TimescaleDB's own record of what was invalidated (the hypertable's log
+   * moved into the aggregate's, then read: internal functions of TimescaleDB 2.23, which
+   * package-lock.json fixes for the embedded store). Each range starts an hour wide, doubling while
+   * a full-width slice takes under SLICE_MS / 2 and halving (never below the hour) when one takes
+   * over 2 x SLICE_MS, so sparse history goes in a few calls and a dense hour in one. `paced` (the
+   * tick's run; not start-up's refresh, before any device is connected) waits as long as each slice
+   * took (at most 2 x SLICE_MS: the time is the main thread's, queued writes included) before the
+   * next, so writes have the store about half the time while slices go: meters' bench runs holding
+   * a tick over ~7 late hours (`--tick-at 5`), p99 328, 285, 243 ms unpaced against 217, 193, 230
+   * paced (waiting twice as long: 220). The last CALL, up to `end`, then finds those ranges done
+   * and aggregates what lies above the watermark: the hour just closed (one bucket, so still one
+   * statement) or, after a start with nothing aggregated yet, everything. If the record cannot be
+   * read, that last CALL does it all.
    */
-  async function refreshInSlices (end: number, paced: boolean) {
+  async function refreshInSlices (from: number, end: number, paced: boolean) {
     let ranges: Array<{ lo: number, hi: number }> = []
-    try {
-      await db.exec("CALL _timescaledb_functions.process_hypertable_invalidations('readings'::regclass)")
-      ranges = (await db.query<{ lo: number, hi: number }>(`SELECT extract(epoch FROM lower(r))::float8 * 1000 AS lo, extract(epoch FROM upper(r))::float8 * 1000 AS hi
-        FROM unnest((SELECT invalidations FROM _timescaledb_functions.get_materialization_invalidations('energy_hourly'::regclass,
-          tstzrange('-infinity', $1::timestamptz)))) r ORDER BY 1`, [new Date(end).toISOString()])).rows
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'invalidated ranges unreadable: the hourly refreshed in one call')
+    if (slicing) {
+      try {
+        await db.exec("CALL _timescaledb_functions.process_hypertable_invalidations('readings'::regclass)")
+        ranges = (await db.query<{ lo: number, hi: number }>(`SELECT extract(epoch FROM lower(r))::float8 * 1000 AS lo, extract(epoch FROM upper(r))::float8 * 1000 AS hi
+          FROM unnest((SELECT invalidations FROM _timescaledb_functions.get_materialization_invalidations('energy_hourly'::regclass,
+            tstzrange($1::timestamptz, $2::timestamptz)))) r ORDER BY 1`, [new Date(from).toISOString(), new Date(end).toISOString()])).rows
+      } catch (err) {
+        slicing = false
+        log.warn({ err: (err as Error).message }, 'invalidated ranges unreadable: the hourly is refreshed in one call from now on')
+      }
     }
-    let width = HOUR_MS
     for (const r of ranges) {
       if (!Number.isFinite(r.lo) || !Number.isFinite(r.hi)) continue
-      let at = Math.floor(r.lo / HOUR_MS) * HOUR_MS
+      let at = Math.max(from, Math.floor(r.lo / HOUR_MS) * HOUR_MS)
       const to = Math.min(end, Math.ceil(r.hi / HOUR_MS) * HOUR_MS)
+      let width = HOUR_MS
       while (at < to) {
+        if (stopping) return
         const next = Math.min(to, at + width)
         const t = performance.now()
         await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(at).toISOString()}', '${new Date(next).toISOString()}')`)
         const ms = performance.now() - t
-        if (ms < SLICE_MS / 2) width = Math.min(width * 2, MAX_SLICE_MS)
+        if (ms < SLICE_MS / 2 && next - at === width) width = Math.min(width * 2, MAX_SLICE_MS)
         else if (ms > SLICE_MS * 2) width = Math.max(HOUR_MS, Math.floor(width / 2 / HOUR_MS) * HOUR_MS)
         at = next
-        if (paced) await sleep(ms)
+        if (paced) await sleep(Math.min(ms, 2 * SLICE_MS))
       }
     }
-    await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', NULL, '${new Date(end).toISOString()}')`)
+    if (stopping) return
+    await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(end).toISOString()}')`)
   }
 
   /** One pass of housekeeping at wall time `now`. */
   async function run (now = Date.now()): Promise<{ compressed: number, dropped: number }> {
     if (!db.timescale) return { compressed: 0, dropped: 0 }
     await refresh(now, { paced: true })
+    if (stopping) return { compressed: 0, dropped: 0 }
     let compressed = 0
     let dropped = 0
     if (db.kind === 'embedded') {
@@ -154,6 +176,7 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
       })
     },
     async stop () {
+      stopping = true
       await job?.destroy()
       await running
     },
