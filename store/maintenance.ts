@@ -69,12 +69,12 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     // Retention's drop_chunks marks the span it dropped as changed, and a refresh over it (from
     // NULL, as before) found no readings there and deleted the hours it held (the hourly of
     // readings past RETAIN_RAW_DAYS, which the aggregates are there to keep).
+    // With none (a new store), the hour before: the refresh then only moves the watermark to `hour`,
+    // so that what is written below it from then on is recorded as late (and refreshed in slices).
     const first = (await db.query<{ at: Date | null }>("SELECT min(range_start) AS at FROM timescaledb_information.chunks WHERE hypertable_name = 'readings'")).rows[0]?.at
-    if (first) {
-      const from = new Date(first).getTime()
-      if (db.kind === 'embedded') await refreshInSlices(from, hour, paced)
-      else await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(hour).toISOString()}')`)
-    }
+    const from = first ? Math.min(new Date(first).getTime(), hour - HOUR_MS) : hour - HOUR_MS
+    if (db.kind === 'embedded') await refreshInSlices(from, hour, paced)
+    else await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(hour).toISOString()}')`)
     if (dailyHour === hour || stopping) return
     // The daily reads the hourly, which no retention drops: from NULL.
     await db.exec(`CALL refresh_continuous_aggregate('energy_daily', NULL, '${new Date(Math.floor((now - HOUR_MS) / DAY_MS) * DAY_MS).toISOString()}')`)

@@ -123,38 +123,39 @@ for (const store of STORES) {
 
     // Plain PostgreSQL's views are plain; a TimescaleDB server refreshes on its own connections.
     test.skipIf(store === 'postgres')('a backlog of late readings is aggregated a slice at a time: a write waits for one slice, not the whole backlog', async () => {
-      const maintenance = createMaintenance({ db: s.db, config: s.config, logger: silent })
-      const now = Math.floor(Date.now() / HOUR) * HOUR + 10 * MINUTE
-      await maintenance.run(now) // the watermark at this hour: what follows is late
-      const from = Math.floor(now / DAY) * DAY - 2 * DAY // two days ago, 30 hours of a concentrator's upload
-      for (let d = 0; d < 100; d++) await insert(s.db, `late-${d}`, from, 4 * 30)
-      const calls: string[] = []
-      let written: Promise<unknown> | undefined
-      const watched: Db = {
-        ...s.db,
-        exec: async (sql: string) => {
-          const slice = /refresh_continuous_aggregate\('energy_hourly', '/.test(sql)
-          if (slice) calls.push('slice')
-          const done = s.db.exec(sql)
-          // a device's reading arrives while the first slice runs
-          if (slice && !written) written = s.db.query("INSERT INTO readings (device_id, ts, register) VALUES ('late-w', $1, 1)", [new Date(now - MINUTE).toISOString()]).then(() => calls.push('written'))
-          await done
-          if (slice) calls.push('sliced')
-        },
-      }
+      const f = await open(store) // a new store, as gridcare's first start makes
       try {
-        await createMaintenance({ db: watched, config: s.config, logger: silent }).refresh(now + 5 * MINUTE)
+        const maintenance = createMaintenance({ db: f.db, config: f.config, logger: silent })
+        const now = Math.floor(Date.now() / HOUR) * HOUR + 10 * MINUTE
+        await maintenance.refresh(now) // as start-up does: the watermark at this hour, so what follows is late
+        const from = Math.floor(now / DAY) * DAY - 2 * DAY // two days ago, 30 hours of a concentrator's upload
+        for (let d = 0; d < 100; d++) await insert(f.db, `late-${d}`, from, 4 * 30)
+        const calls: string[] = []
+        let written: Promise<unknown> | undefined
+        const watched: Db = {
+          ...f.db,
+          exec: async (sql: string) => {
+            const slice = /refresh_continuous_aggregate\('energy_hourly', '/.test(sql)
+            if (slice) calls.push('slice')
+            const done = f.db.exec(sql)
+            // a device's reading arrives while the first slice runs
+            if (slice && !written) written = f.db.query("INSERT INTO readings (device_id, ts, register) VALUES ('late-w', $1, 1)", [new Date(now - MINUTE).toISOString()]).then(() => calls.push('written'))
+            await done
+            if (slice) calls.push('sliced')
+          },
+        }
+        await createMaintenance({ db: watched, config: f.config, logger: silent }).refresh(now + 5 * MINUTE)
         await written
         assert.ok(calls.filter((c) => c === 'slice').length >= 3, `several slices: ${calls.join(', ')}`)
         assert.ok(calls.indexOf('written') < calls.indexOf('sliced', calls.indexOf('sliced') + 1), `the write answered before the second slice ended: ${calls.join(', ')}`)
-        const { rows } = await s.db.query<{ amount: number, readings: number }>(`SELECT sum(amount) AS amount, sum(readings)::int AS readings FROM energy_hourly
+        const { rows } = await f.db.query<{ amount: number, readings: number }>(`SELECT sum(amount) AS amount, sum(readings)::int AS readings FROM energy_hourly
           WHERE device_id LIKE 'late-%' AND device_id <> 'late-w' AND bucket >= $1 AND bucket < $2`, [new Date(from).toISOString(), new Date(from + 30 * HOUR).toISOString()])
         assert.equal(rows[0]!.readings, 100 * 4 * 30, 'every late reading in the hourly')
         assert.equal(Number(rows[0]!.amount), 100 * 30)
-        const materialized = await s.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM energy_hourly WHERE device_id = 'late-0' AND bucket >= $1 AND bucket < $2`, [new Date(from).toISOString(), new Date(from + 30 * HOUR).toISOString()])
+        const materialized = await f.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM energy_hourly WHERE device_id = 'late-0' AND bucket >= $1 AND bucket < $2`, [new Date(from).toISOString(), new Date(from + 30 * HOUR).toISOString()])
         assert.equal(materialized.rows[0]!.n, 30, 'one row an hour')
       } finally {
-        await s.db.query("DELETE FROM readings WHERE device_id LIKE 'late-%'")
+        await f.close()
       }
     })
 
