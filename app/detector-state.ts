@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { DetectorSet } from '../detectors/index.ts'
 import type { Db } from '../store/index.ts'
@@ -25,23 +26,43 @@ export async function restoreDetectors (db: Db, set: DetectorSet, logger: Logger
   return restored
 }
 
-/** Writes every subject's state of every detector; one statement per detector. */
-export async function saveDetectors (db: Db, set: DetectorSet): Promise<number> {
+/**
+ * Subjects' states a statement. One statement a detector held the store (the embedded store's one
+ * connection: every write waited) and the main thread (the JSON) for as long as all its subjects
+ * took: 2,000 subjects with four detectors 0.5 s in all, the main thread stalled 44-58 ms; 20,000,
+ * 5 s and 450 ms; 100,000, 30 s and 2.4-2.7 s (exp, 2026-12-02). A chunk of 500 is ~30 ms.
+ */
+const CHUNK = 500
+
+/**
+ * Writes every subject's state of every detector, CHUNK subjects a statement. While `paced()` (the
+ * periodic snapshot, while devices publish) it waits as long as each statement took before the next
+ * (at most 100 ms), so readings have the store about half the time; the snapshot at shutdown, and
+ * one going when shutdown begins, go at once.
+ */
+export async function saveDetectors (db: Db, set: DetectorSet, { paced = () => false }: { paced?: () => boolean } = {}): Promise<number> {
   let saved = 0
   for (const d of set.detectors) {
-    const subjects: string[] = []
-    const states: string[] = []
+    let subjects: string[] = []
+    let states: string[] = []
+    const write = async () => {
+      const t = performance.now()
+      await db.query(`INSERT INTO detector_state (subject, detector, state, updated_at)
+        SELECT s, $3, st::jsonb, now() FROM unnest($1::text[], $2::text[]) AS t(s, st)
+        ON CONFLICT (subject, detector) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`, [subjects, states, d.name])
+      saved += subjects.length
+      subjects = []
+      states = []
+      if (paced()) await sleep(Math.min(performance.now() - t, 100))
+    }
     for (const s of d.subjects()) {
       const snap = d.snapshot(s)
       if (snap === undefined) continue
       subjects.push(s)
       states.push(JSON.stringify(snap))
+      if (subjects.length === CHUNK) await write()
     }
-    if (subjects.length === 0) continue
-    await db.query(`INSERT INTO detector_state (subject, detector, state, updated_at)
-      SELECT s, $3, st::jsonb, now() FROM unnest($1::text[], $2::text[]) AS t(s, st)
-      ON CONFLICT (subject, detector) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`, [subjects, states, d.name])
-    saved += subjects.length
+    if (subjects.length > 0) await write()
   }
   return saved
 }

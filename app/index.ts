@@ -39,6 +39,8 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
   let http: FastifyInstance | undefined
   let stopping: Promise<void> | undefined
   let snapshotTimer: NodeJS.Timeout | undefined
+  /** The periodic detector snapshot while it is written. */
+  let snapshotting: Promise<unknown> | undefined
   let tickTimer: NodeJS.Timeout | undefined
   const now = () => (clock ?? Date).now()
   const events = new EventBus()
@@ -89,7 +91,10 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
     const warmed = scale ? 0 : await warmUp(db, detect) // with partitions, each is warmed as it arrives
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
-    snapshotTimer = setInterval(() => { saveDetectors(db!, detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')) }, 10 * 60_000)
+    snapshotTimer = setInterval(() => {
+      snapshotting ??= saveDetectors(db!, detectors, { paced: () => stopping === undefined })
+        .catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')).finally(() => { snapshotting = undefined })
+    }, 10 * 60_000)
     snapshotTimer.unref()
     // What only the wall clock shows: a live meter that has gone silent.
     tickTimer = setInterval(() => { for (const a of detectors.tick(now())) alerts.handleAnomaly(a).catch(() => null) }, 60_000)
@@ -158,7 +163,9 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
       await c.fleet?.stop()
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)
-      // After the drain: the snapshot holds every sample that was stored.
+      // After the drain: the snapshot holds every sample that was stored (after a periodic one
+      // still going, whose states are older).
+      await snapshotting
       if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
       await c.alerts?.stop()
       await c.reports?.stop()
