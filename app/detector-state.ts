@@ -37,10 +37,10 @@ const CHUNK = 500
 /**
  * Writes every subject's state of every detector, CHUNK subjects a statement. While `paced()` (the
  * periodic snapshot, while devices publish) it waits as long as each statement took before the next
- * (at most 100 ms), so readings have the store about half the time; the snapshot at shutdown, and
- * one going when shutdown begins, go at once.
+ * (at most 100 ms), so readings have the store about half the time. Once `cancelled()` (shutdown,
+ * whose own snapshot writes every subject again) it ends at the next statement.
  */
-export async function saveDetectors (db: Db, set: DetectorSet, { paced = () => false }: { paced?: () => boolean } = {}): Promise<number> {
+export async function saveDetectors (db: Db, set: DetectorSet, { paced = () => false, cancelled = () => false }: { paced?: () => boolean, cancelled?: () => boolean } = {}): Promise<number> {
   let saved = 0
   for (const d of set.detectors) {
     let subjects: string[] = []
@@ -60,9 +60,13 @@ export async function saveDetectors (db: Db, set: DetectorSet, { paced = () => f
       if (snap === undefined) continue
       subjects.push(s)
       states.push(JSON.stringify(snap))
-      if (subjects.length === CHUNK) await write()
+      if (subjects.length === CHUNK) {
+        await write()
+        if (cancelled()) return saved
+      }
     }
     if (subjects.length > 0) await write()
+    if (cancelled()) return saved
   }
   return saved
 }

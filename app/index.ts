@@ -54,7 +54,6 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     parts.store = describeMode(db, config)
     const maintenance = createMaintenance({ db, config, logger })
     await maintenance.applyPolicies()
-    maintenance.start()
     const addresses = createAddressBase({ db })
     const registry = createRegistry({ db, addresses })
 
@@ -89,10 +88,11 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     registry.onDeviceChange((id) => ingest.forgetDevice(id)) // a moved, re-bound or removed device is looked up afresh
     const restored = await restoreDetectors(db, detectors, logger)
     await maintenance.refresh() // the warm-up reads the aggregates: include what came in below their watermark
+    maintenance.start() // its ticks from here: one at start-up went beside the refresh above (two refreshes at once)
     const warmed = scale ? 0 : await warmUp(db, detect) // with partitions, each is warmed as it arrives
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
     snapshotTimer = setInterval(() => {
-      snapshotting ??= saveDetectors(db!, detectors, { paced: () => stopping === undefined })
+      snapshotting ??= saveDetectors(db!, detectors, { paced: () => true, cancelled: () => stopping !== undefined })
         .catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')).finally(() => { snapshotting = undefined })
     }, 10 * 60_000)
     snapshotTimer.unref()
@@ -164,9 +164,9 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
       clearInterval(snapshotTimer)
       clearInterval(tickTimer)
       // After the drain: the snapshot holds every sample that was stored (after a periodic one
-      // still going, whose states are older).
+      // still going, ended at its next statement: its states are older).
       await snapshotting
-      if (c.detectors && db) await saveDetectors(db, c.detectors).catch(() => {})
+      if (c.detectors && db) await saveDetectors(db, c.detectors).catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot at shutdown failed: the next start warms up from the hourly aggregates'))
       await c.alerts?.stop()
       await c.reports?.stop()
       await c.notify?.stop()

@@ -128,6 +128,7 @@ function awaitingStore (client: GcClient): Set<Awaiting> {
   client.conn.once('close', () => {
     const err = new Error('connection closed while the message was being stored')
     for (const a of [...waiting]) answerOnce(waiting, a, err)
+    client.gcEarly = undefined // answered just now
   })
   return waiting
 }
@@ -148,11 +149,15 @@ function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
  * 5.0, 4.6): one stored before a publish ahead of it (a device's first message waits for its device
  * to be looked up, the next may not) waits for it. Publishes are numbered as they come (`seq`); in
  * the usual case the stored one is the next to answer and goes at once. A publish that fails hangs
- * up its connection, whose 'close' answers whatever still waits (awaitingStore).
+ * up its connection, whose 'close' answers whatever still waits (awaitingStore). Not in this order:
+ * a refused or oversized publish (ackAndDrop, refuseV5) is answered at once, ahead of any stored
+ * one still waiting for the store (a device that publishes off its topics).
  */
 function answerStored (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
   if (!waiting.has(a)) return
-  if (a.seq !== client.gcNextAnswer) {
+  // Once the connection is gone there is no order to keep (its will, published by aedes after the
+  // close, comes after publishes the close answered): acks.ack fails it, as aedes did.
+  if (a.seq !== client.gcNextAnswer && !client.conn.destroyed) {
     (client.gcEarly ??= new Map()).set(a.seq, a)
     return
   }

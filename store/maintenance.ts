@@ -6,6 +6,8 @@ import type { Db } from './types.ts'
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
+/** PostgreSQL's SQLSTATE for a function that does not exist. */
+const UNDEFINED_FUNCTION = '42883'
 /** How long one slice of a refresh should hold the embedded store (refreshInSlices). */
 const SLICE_MS = 50
 const MAX_SLICE_MS = 32 * DAY_MS
@@ -71,8 +73,12 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     // readings past RETAIN_RAW_DAYS, which the aggregates are there to keep).
     // With none (a new store), the hour before: the refresh then only moves the watermark to `hour`,
     // so that what is written below it from then on is recorded as late (and refreshed in slices).
+    // And never below the retention horizon: a stray reading there (a meter's clock reset, a
+    // replay) makes a chunk again among the dropped ones, and a refresh from it deleted theirs. A
+    // reading older than RETAIN_RAW_DAYS reaches no aggregate, and its chunk goes at the next drop.
     const first = (await db.query<{ at: Date | null }>("SELECT min(range_start) AS at FROM timescaledb_information.chunks WHERE hypertable_name = 'readings'")).rows[0]?.at
-    const from = first ? Math.min(new Date(first).getTime(), hour - HOUR_MS) : hour - HOUR_MS
+    const horizon = config.retainRawDays > 0 ? Math.ceil((now - config.retainRawDays * DAY_MS) / HOUR_MS) * HOUR_MS : -Infinity
+    const from = Math.min(Math.max(first ? new Date(first).getTime() : hour - HOUR_MS, horizon), hour - HOUR_MS)
     if (db.kind === 'embedded') await refreshInSlices(from, hour, paced)
     else await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(hour).toISOString()}')`)
     if (dailyHour === hour || stopping) return
@@ -114,8 +120,9 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
           FROM unnest((SELECT invalidations FROM _timescaledb_functions.get_materialization_invalidations('energy_hourly'::regclass,
             tstzrange($1::timestamptz, $2::timestamptz)))) r ORDER BY 1`, [new Date(from).toISOString(), new Date(end).toISOString()])).rows
       } catch (err) {
-        slicing = false
-        log.warn({ err: (err as Error).message }, 'invalidated ranges unreadable: the hourly is refreshed in one call from now on')
+        // A TimescaleDB without these functions: said once, and not asked again. Anything else: this tick only.
+        if ((err as { code?: string }).code === UNDEFINED_FUNCTION) slicing = false
+        log.warn({ err: (err as Error).message, again: slicing }, 'invalidated ranges unreadable: the hourly refreshed in one call')
       }
     }
     for (const r of ranges) {
