@@ -87,7 +87,7 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     dailyHour = hour
   }
 
-  /** False once the invalidated ranges could not be read (refreshInSlices): said once, not at every tick. */
+  /** False once this TimescaleDB was found without the functions refreshInSlices reads its record with. */
   let slicing = true
   /** Set by stop(): a paced refresh ends at its next slice (what is left stays invalidated for the next start). */
   let stopping = false
