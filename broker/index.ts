@@ -94,12 +94,16 @@ const STORED = Symbol('gridcare: stored, not delivered')
 type Stored = PublishPacket & { [STORED]?: true }
 
 /** A publish whose ack waits for the store: the packet, and aedes' callback for it. */
-interface Awaiting { done: (err?: Error | null) => void, packet: PublishPacket, seq: number }
+interface Awaiting {
+  done: (err?: Error | null) => void, packet: PublishPacket, seq: number
+  /** A refused or oversized publish's own answer (ackAndDrop, refuseV5), made in its turn; a stored one's is its PUBACK. */
+  answer?: () => void
+}
 type GcClient = Client & {
   gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<Awaiting>
   /** PUBACKs gathered for this client and not yet written: packet ids, and aedes' callbacks for them (acks.ts). */
   gcAckIds?: number[], gcAckDone?: Array<(err?: Error | null) => void>
-  /** The publishes handed to the store so far, the first of them not yet answered, and those stored before it, by number (answerStored). */
+  /** The publishes numbered so far, the first of them not yet answered, and those ready before it, by number (answerInTurn). */
   gcSeq?: number, gcNextAnswer?: number, gcEarly?: Map<number, Awaiting>
 }
 const usernameOf = (who: { type: 'device' | 'worker', id: string }) => `${who.type}:${who.id}`
@@ -133,6 +137,14 @@ function awaitingStore (client: GcClient): Set<Awaiting> {
   return waiting
 }
 
+/** A publish of `client` from now on waiting for its answer, numbered in the order the client's publishes came. */
+function enter (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void): Awaiting {
+  client.gcSeq ??= client.gcNextAnswer = 0
+  const a: Awaiting = { done, packet, seq: client.gcSeq++ }
+  awaitingStore(client).add(a)
+  return a
+}
+
 /**
  * Answers a publish once: by the store, or by its connection closing, whichever comes first.
  * A plain function over a record, not a closure named per message: tsx compiles with
@@ -144,16 +156,15 @@ function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
 }
 
 /**
- * Answers a stored publish: its PUBACK goes out with the others of this turn (QoS 1), or aedes goes
- * on (QoS 0 and 2), in the order the client's publishes came, as MQTT asks of PUBACKs (3.1.1 and
- * 5.0, 4.6): one stored before a publish ahead of it (a device's first message waits for its device
- * to be looked up, the next may not) waits for it. Publishes are numbered as they come (`seq`); in
- * the usual case the stored one is the next to answer and goes at once. A publish that fails hangs
- * up its connection, whose 'close' answers whatever still waits (awaitingStore). Not in this order:
- * a refused or oversized publish (ackAndDrop, refuseV5) is answered at once, ahead of any stored
- * one still waiting for the store (a device that publishes off its topics).
+ * Answers a publish that is stored (or refused, and its dead letter kept): its PUBACK goes out with
+ * the others of this turn (QoS 1), or aedes goes on (QoS 0 and 2), in the order the client's
+ * publishes came, as MQTT asks of PUBACKs (3.1.1 and 5.0, 4.6): one ready before a publish ahead of
+ * it (a device's first message waits for its device to be looked up, the next may not; a refused
+ * one waits only for its dead letter) waits for it. Publishes are numbered as they come (`seq`); in
+ * the usual case the one ready is the next to answer and goes at once. A publish that fails hangs
+ * up its connection, whose 'close' answers whatever still waits (awaitingStore).
  */
-function answerStored (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
+function answerInTurn (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
   if (!waiting.has(a)) return
   // Once the connection is gone there is no order to keep (its will, published by aedes after the
   // close, comes after publishes the close answered): acks.ack fails it, as aedes did.
@@ -163,7 +174,10 @@ function answerStored (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>
   }
   let next: Awaiting | undefined = a
   while (next !== undefined) {
-    if (waiting.delete(next)) acks.ack(client, next.packet, next.done)
+    if (waiting.delete(next)) {
+      if (next.answer) next.answer()
+      else acks.ack(client, next.packet, next.done)
+    }
     const seq: number = client.gcNextAnswer = next.seq + 1
     next = client.gcEarly?.get(seq)
     if (next !== undefined) client.gcEarly!.delete(seq)
@@ -255,15 +269,16 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     log.warn({ clientId: client.id, who, topic: packet.topic.slice(0, 200) }, 'publish refused: not this client\'s topic; acknowledged and dropped')
     const kept = client.gc?.type === 'device' ? onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) }) : undefined
     // Acknowledged once its dead letter is kept, like any other message, and in order.
+    const a = enter(client, packet, done)
     const turn = client.refusing = Promise.all([client.refusing, kept])
     void turn.then(() => {
       if (tooMany) {
         log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
         hangUp(acks, client)
-        return done(new Error('too many refused publishes'))
+        return answerOnce(client.gcWaiting!, a, new Error('too many refused publishes'))
       }
-      if (client.version === 5) return refuseV5(client, done, new Error('not authorized to publish to ' + packet.topic))
-      ackAndDrop(client, packet, done)
+      a.answer = client.version === 5 ? () => refuseV5(client, done, new Error('not authorized to publish to ' + packet.topic)) : () => ackAndDrop(client, packet, done)
+      answerInTurn(acks, client, client.gcWaiting!, a)
     })
   }
   // v3.1.1: a positive PUBACK, in turn with the client's others; aedes would then deliver it: send it nowhere.
@@ -292,13 +307,14 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     if (!found || !own) return refusePublish(client, packet, done)
     const reason = `a ${found.bytes}-byte message; at most ${limits.maxPacketBytes} bytes a packet`
     log.warn({ deviceId: own.deviceId, topic: packet.topic, bytes: found.bytes }, 'publish over the packet limit: kept as a dead letter and acknowledged')
+    const a = enter(client, packet, done)
     Promise.resolve(onTooLarge?.({ ...found, deviceId: own.deviceId, reason })).then(() => {
-      if (client.version === 5) return refuseV5(client, done, new Error(`packet too large: ${reason}`))
-      ackAndDrop(client, packet, done)
+      a.answer = client.version === 5 ? () => refuseV5(client, done, new Error(`packet too large: ${reason}`)) : () => ackAndDrop(client, packet, done)
+      answerInTurn(acks, client, client.gcWaiting!, a)
     }, (err) => {
       log.warn({ err: (err as Error).message, deviceId: own.deviceId }, 'dead letter not stored; connection dropped so the device retries')
       hangUp(acks, client)
-      done(err as Error)
+      answerOnce(client.gcWaiting!, a, err as Error)
     })
   }
 
@@ -316,12 +332,10 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     // A device that goes while its ack waits (the store is away) lets go of its
     // connection at once, so it can come back: it resends what was not acknowledged,
     // and the store keeps the first copy of whatever was written meanwhile.
-    const waiting = awaitingStore(client)
-    client.gcSeq ??= client.gcNextAnswer = 0
-    const awaiting: Awaiting = { done, packet, seq: client.gcSeq++ }
-    waiting.add(awaiting)
+    const awaiting = enter(client, packet, done)
+    const waiting = client.gcWaiting!
     deliver({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() }, (err) => {
-      if (!err) return answerStored(acks, client, waiting, awaiting)
+      if (!err) return answerInTurn(acks, client, waiting, awaiting)
       log.warn({ err: err.message, deviceId }, 'message not stored; connection dropped so the device retries')
       // Drop the connection before aedes answers: MQTT 5 would otherwise get a
       // "not authorized" PUBACK and never resend the reading.

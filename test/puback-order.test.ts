@@ -52,4 +52,23 @@ for (const protocolVersion of [4, 5] as const) {
     assert.equal(sent.length, 4)
     assert.deepEqual(acked, sent, 'each PUBACK in publish order')
   })
+
+  test(`a publish refused (not its topic) is answered in its turn too, after one still being stored (MQTT ${protocolVersion === 4 ? '3.1.1' : '5'})`, async () => {
+    const device = (await h.api('POST', '/api/devices', { id: `pr${protocolVersion}`, kind: 'meter', address: 'U101' })).body
+    const client = await connectDevice(`mqtt://127.0.0.1:${broker.port}`, device, { protocolVersion })
+    const sent: number[] = []
+    const acked: Array<[number, number | undefined]> = []
+    client.on('packetsend', (p) => { if (p.cmd === 'publish') sent.push(p.messageId!) })
+    client.on('packetreceive', (p) => { if (p.cmd === 'puback') acked.push([p.messageId!, p.reasonCode]) })
+    stored.length = 0
+    await Promise.all([
+      client.publishAsync(device.topics.telemetry, JSON.stringify({ n: 0 }), { qos: 1 }), // held by the store until n 1 comes
+      client.publishAsync('gc/v1/S1/someone-else/telemetry', '{}', { qos: 1 }).catch(() => null), // refused: MQTT 5 gives reason 0x87
+      client.publishAsync(device.topics.telemetry, JSON.stringify({ n: 1 }), { qos: 1 }),
+    ])
+    await client.endAsync()
+    assert.equal(sent.length, 3)
+    assert.deepEqual(acked.map(([id]) => id), sent, 'each PUBACK in publish order')
+    if (protocolVersion === 5) assert.equal(acked[1]![1], 0x87, 'the refused one: not authorized')
+  })
 }
