@@ -161,8 +161,8 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
   /** Restart snapshots (app/detector-state.ts) of subjects that have no checkpoint yet. */
   async function readSnapshots (subjects: string[]) {
     if (subjects.length === 0) return []
-    return (await deps.db.query<{ subject: string, detector: string, state: unknown }>(
-      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows
+    return (await deps.db.query<{ subject: string, detector: string, state: string }>(
+      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows.map((r) => ({ ...r, state: JSON.parse(r.state) as unknown }))
   }
 
   function restore (s: DetectorSet, rows: Array<{ subject: string, detector: string, state: unknown }>): number {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { restoreDetectors, saveDetectors } from '../app/detector-state.ts'
 import { createDetectors, createDetectorSet } from '../detectors/index.ts'
 import { createEmbeddedDb } from '../store/embedded.ts'
-import { migrate } from '../store/migrations.ts'
+import { migrate, MIGRATIONS } from '../store/migrations.ts'
 import type { Db } from '../store/index.ts'
 import { silent } from './helpers.ts'
 
@@ -41,6 +41,25 @@ test('the detector snapshot goes a few hundred subjects a statement, and a new s
       const twin = again.detectors.find((x) => x.name === d.name)!
       for (const s of d.subjects()) assert.deepEqual(twin.snapshot(s), d.snapshot(s), `${d.name} of ${s}`)
     }
+  } finally {
+    await db.close()
+  }
+})
+
+test('snapshots written as jsonb before migration 16 are restored after it', async () => {
+  const db = await createEmbeddedDb('memory://')
+  try {
+    await migrate(db, silent, MIGRATIONS.filter((m) => m.id !== 16))
+    const set = createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
+    const from = Date.UTC(2026, 0, 5)
+    for (let t = 1; t <= 8; t++) set.update({ subjectId: 'e1', subjectKind: 'lone_elder', deviceId: 'm1', street: 'S1', unit: 'kwh', ts: from + t * QUARTER, intervalMs: QUARTER, amount: 0.05 * t })
+    const inactivity = set.detectors.find((d) => d.name === 'inactivity')!
+    // as the earlier build wrote it
+    await db.query("INSERT INTO detector_state (subject, detector, state) VALUES ('e1', 'inactivity', $1::jsonb)", [JSON.stringify(inactivity.snapshot('e1'))])
+    assert.deepEqual(await migrate(db, silent), [16])
+    const again = createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
+    assert.equal(await restoreDetectors(db, again, silent), 1)
+    assert.deepEqual(again.detectors.find((d) => d.name === 'inactivity')!.snapshot('e1'), inactivity.snapshot('e1'))
   } finally {
     await db.close()
   }
