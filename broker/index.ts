@@ -100,7 +100,7 @@ interface Awaiting {
   answer?: () => void
 }
 type GcClient = Client & {
-  gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, refusing?: Promise<unknown>, gcWaiting?: Set<Awaiting>
+  gc?: MqttIdentity, oversize?: ReturnType<typeof filterOversized>, gcWaiting?: Set<Awaiting>
   /** PUBACKs gathered for this client and not yet written: packet ids, and aedes' callbacks for them (acks.ts). */
   gcAckIds?: number[], gcAckDone?: Array<(err?: Error | null) => void>
   /** The publishes numbered so far, the first of them not yet answered, and those ready before it, by number (answerInTurn). */
@@ -268,10 +268,9 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     const tooMany = guard.refused(who)
     log.warn({ clientId: client.id, who, topic: packet.topic.slice(0, 200) }, 'publish refused: not this client\'s topic; acknowledged and dropped')
     const kept = client.gc?.type === 'device' ? onRefused?.({ deviceId: client.gc.id, topic: packet.topic, payload: payloadOf(packet) }) : undefined
-    // Acknowledged once its dead letter is kept, like any other message, and in order.
+    // Acknowledged once its dead letter is kept, like any other message, and in its turn (answerInTurn).
     const a = enter(client, packet, done)
-    const turn = client.refusing = Promise.all([client.refusing, kept])
-    void turn.then(() => {
+    Promise.resolve(kept).then(() => {
       if (tooMany) {
         log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
         hangUp(acks, client)
@@ -279,6 +278,11 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
       }
       a.answer = client.version === 5 ? () => refuseV5(client, done, new Error('not authorized to publish to ' + packet.topic)) : () => ackAndDrop(client, packet, done)
       answerInTurn(acks, client, client.gcWaiting!, a)
+    }, (err) => {
+      // Its dead letter not kept (ingest's hook logs and never rejects; a hook that does): as a store failure.
+      log.warn({ err: (err as Error).message, clientId: client.id }, 'refused publish not recorded; connection dropped so the device retries')
+      hangUp(acks, client)
+      answerOnce(client.gcWaiting!, a, err as Error)
     })
   }
   // v3.1.1: a positive PUBACK, in turn with the client's others; aedes would then deliver it: send it nowhere.

@@ -162,16 +162,17 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
   async function readSnapshots (subjects: string[]) {
     if (subjects.length === 0) return []
     return (await deps.db.query<{ subject: string, detector: string, state: string }>(
-      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows.map((r) => ({ ...r, state: JSON.parse(r.state) as unknown }))
+      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows.map((r) => ({ ...r, json: true }))
   }
 
-  function restore (s: DetectorSet, rows: Array<{ subject: string, detector: string, state: unknown }>): number {
+  /** Restores rows of checkpoints (states as objects) or snapshots (`json`: states as JSON text, parsed here, one by one). */
+  function restore (s: DetectorSet, rows: Array<{ subject: string, detector: string, state: unknown, json?: boolean }>): number {
     const byName = new Map(s.detectors.map((d) => [d.name, d]))
     let n = 0
     for (const r of rows) {
       const d = byName.get(r.detector)
       if (!d) continue
-      try { d.restore(r.subject, r.state); n++ } catch (err) {
+      try { d.restore(r.subject, r.json ? JSON.parse(r.state as string) : r.state); n++ } catch (err) {
         log.warn({ subject: r.subject, detector: r.detector, err: (err as Error).message }, 'detector snapshot not restored')
       }
     }

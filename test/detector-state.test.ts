@@ -60,6 +60,9 @@ test('snapshots written as jsonb before migration 16 are restored after it', asy
     const again = createDetectorSet(createDetectors({ utcOffsetHours: 8 }))
     assert.equal(await restoreDetectors(db, again, silent), 1)
     assert.deepEqual(again.detectors.find((d) => d.name === 'inactivity')!.snapshot('e1'), inactivity.snapshot('e1'))
+    // Text takes anything: a row that is not JSON (an outside edit, a torn write) is skipped, not the start.
+    await db.query("INSERT INTO detector_state (subject, detector, state) VALUES ('e2', 'inactivity', '{\"cut')")
+    assert.equal(await restoreDetectors(db, createDetectorSet(createDetectors({ utcOffsetHours: 8 })), silent), 1)
   } finally {
     await db.close()
   }
