@@ -9,17 +9,26 @@ import type { Db } from '../store/index.ts'
  * (a detector ignores samples older than the ones it has taken).
  */
 export async function restoreDetectors (db: Db, set: DetectorSet, logger: Logger): Promise<number> {
-  const byName = new Map(set.detectors.map((d) => [d.name, d]))
   const { rows } = await db.query<{ subject: string, detector: string, state: string }>('SELECT subject, detector, state FROM detector_state')
+  return restoreRows(set, rows, logger)
+}
+
+/**
+ * Gives each detector of `set` its subjects' states, and says how many it took: snapshots as they
+ * are stored here (JSON text, parsed one by one) or states already parsed (the scale-out worker's
+ * checkpoints). One a detector refuses (an older detector version, a row that is not JSON) is
+ * logged and left: the warm-up rebuilds that state instead.
+ */
+export function restoreRows (set: DetectorSet, rows: Iterable<{ subject: string, detector: string, state: unknown }>, logger: Logger): number {
+  const byName = new Map(set.detectors.map((d) => [d.name, d]))
   let restored = 0
   for (const r of rows) {
     const d = byName.get(r.detector)
     if (!d) continue
     try {
-      d.restore(r.subject, JSON.parse(r.state))
+      d.restore(r.subject, typeof r.state === 'string' ? JSON.parse(r.state) : r.state)
       restored++
     } catch (err) {
-      // A snapshot from an older detector version: the warm-up rebuilds the state instead.
       logger.warn({ subject: r.subject, detector: r.detector, err: (err as Error).message }, 'detector snapshot not restored')
     }
   }
@@ -36,12 +45,12 @@ export async function restoreDetectors (db: Db, set: DetectorSet, logger: Logger
 const CHUNK = 500
 
 /**
- * Writes every subject's state of every detector, CHUNK subjects a statement. While `paced()` (the
- * periodic snapshot, while devices publish) it waits as long as each statement took before the next
+ * Writes every subject's state of every detector, CHUNK subjects a statement. `paced` (the
+ * periodic snapshot, while devices publish): it waits as long as each statement took before the next
  * (at most 100 ms), so readings have the store about half the time. Once `cancelled()` (shutdown,
  * whose own snapshot writes every subject again) it ends at the next statement.
  */
-export async function saveDetectors (db: Db, set: DetectorSet, { paced = () => false, cancelled = () => false }: { paced?: () => boolean, cancelled?: () => boolean } = {}): Promise<number> {
+export async function saveDetectors (db: Db, set: DetectorSet, { paced = false, cancelled = () => false }: { paced?: boolean, cancelled?: () => boolean } = {}): Promise<number> {
   let saved = 0
   for (const d of set.detectors) {
     let subjects: string[] = []
@@ -54,7 +63,7 @@ export async function saveDetectors (db: Db, set: DetectorSet, { paced = () => f
       saved += subjects.length
       subjects = []
       states = []
-      if (paced()) await sleep(Math.min(performance.now() - t, 100))
+      if (paced) await sleep(Math.min(performance.now() - t, 100))
     }
     for (const s of d.subjects()) {
       const snap = d.snapshot(s)

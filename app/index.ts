@@ -92,7 +92,7 @@ export function createGridcare ({ config, logger, clock, embeddedStore }: Gridca
     const warmed = scale ? 0 : await warmUp(db, detect) // with partitions, each is warmed as it arrives
     if (restored + warmed > 0) logger.info({ module: 'detectors', restored, hours: warmed }, 'detector state restored from snapshots and warmed up from hourly aggregates')
     snapshotTimer = setInterval(() => {
-      snapshotting ??= saveDetectors(db!, detectors, { paced: () => true, cancelled: () => stopping !== undefined })
+      snapshotting ??= saveDetectors(db!, detectors, { paced: true, cancelled: () => stopping !== undefined })
         .catch((err) => logger.warn({ err: (err as Error).message }, 'detector snapshot failed')).finally(() => { snapshotting = undefined })
     }, 10 * 60_000)
     snapshotTimer.unref()

@@ -7,6 +7,7 @@
  * it as it wires the single set.
  */
 import type { Logger } from 'pino'
+import { restoreRows } from '../app/detector-state.ts'
 import type { DetectorSet } from '../detectors/index.ts'
 import type { Feedback } from '../detectors/types.ts'
 import type { Db } from '../store/index.ts'
@@ -131,7 +132,7 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
     const subjects = [...new Set(devices.map((d) => d.subject).filter((x): x is string => x !== null))]
     const t1 = Date.now()
     const checkpoints = await readCheckpoints(deps.db, subjects)
-    const restored = restore(part.set, checkpoints.map((c) => Object.entries(c.state).map(([detector, state]) => ({ subject: c.subject, detector, state }))).flat())
+    const restored = restoreRows(part.set, checkpoints.map((c) => Object.entries(c.state).map(([detector, state]) => ({ subject: c.subject, detector, state }))).flat(), log)
     const marks: Array<[string, number]> = []
     const withMark = new Set<string>()
     for (const c of checkpoints) {
@@ -148,7 +149,7 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
       readSnapshots([...new Set(rest.map((d) => d.subject!))].filter((s) => !checkpointed.has(s))),
     ])
     const t2 = Date.now()
-    const older = restore(part.set, snapshots)
+    const older = restoreRows(part.set, snapshots, log)
     // Anomalies of the rebuild go to the alerts, whose episode check drops what was raised already.
     for (const x of [...history, ...since]) { if (parts.get(p) !== part) break; for (const a of feed(part, x)) how.onAnomaly(a) }
     // Absence windows follow without holding the partition's messages: the alerts check
@@ -162,21 +163,7 @@ export function createPartitionedDetectors (deps: PartitionedDetectorsDeps) {
   async function readSnapshots (subjects: string[]) {
     if (subjects.length === 0) return []
     return (await deps.db.query<{ subject: string, detector: string, state: string }>(
-      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows.map((r) => ({ ...r, json: true }))
-  }
-
-  /** Restores rows of checkpoints (states as objects) or snapshots (`json`: states as JSON text, parsed here, one by one). */
-  function restore (s: DetectorSet, rows: Array<{ subject: string, detector: string, state: unknown, json?: boolean }>): number {
-    const byName = new Map(s.detectors.map((d) => [d.name, d]))
-    let n = 0
-    for (const r of rows) {
-      const d = byName.get(r.detector)
-      if (!d) continue
-      try { d.restore(r.subject, r.json ? JSON.parse(r.state as string) : r.state); n++ } catch (err) {
-        log.warn({ subject: r.subject, detector: r.detector, err: (err as Error).message }, 'detector snapshot not restored')
-      }
-    }
-    return n
+      'SELECT subject, detector, state FROM detector_state WHERE subject = ANY($1)', [subjects])).rows
   }
 
   /** Checkpoints the subjects of partition p changed since its last checkpoint (all with `all`). */

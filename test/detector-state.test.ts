@@ -26,7 +26,7 @@ test('the detector snapshot goes a few hundred subjects a statement, and a new s
     }
     const sizes: number[] = []
     const watched: Db = { ...db, query: ((sql: string, params?: unknown[]) => { if (sql.includes('INSERT INTO detector_state')) sizes.push((params![0] as string[]).length); return db.query(sql, params) }) as Db['query'] }
-    let saved = await saveDetectors(watched, set, { paced: () => true })
+    let saved = await saveDetectors(watched, set, { paced: true })
     assert.ok(sizes.length >= 3 * set.detectors.filter((d) => [...d.subjects()].length > 0).length, `several statements a detector: ${sizes.join(', ')}`)
     assert.ok(Math.max(...sizes) <= 500, `at most 500 subjects a statement: ${Math.max(...sizes)}`)
     assert.equal(sizes.reduce((a, b) => a + b, 0), saved)
