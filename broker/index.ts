@@ -164,7 +164,8 @@ function answerOnce (waiting: Set<Awaiting>, a: Awaiting, err: Error | null) {
  * the usual case the one ready is the next to answer and goes at once. A publish that fails hangs
  * up its connection, whose 'close' answers whatever still waits (awaitingStore).
  */
-function answerInTurn (acks: AckWriter, client: GcClient, waiting: Set<Awaiting>, a: Awaiting) {
+function answerInTurn (acks: AckWriter, client: GcClient, a: Awaiting) {
+  const waiting = client.gcWaiting!
   if (!waiting.has(a)) return
   // Once the connection is gone there is no order to keep (its will, published by aedes after the
   // close, comes after publishes the close answered): acks.ack fails it, as aedes did.
@@ -273,17 +274,24 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     Promise.resolve(kept).then(() => {
       if (tooMany) {
         log.warn({ clientId: client.id, who }, `publish refused more than ${limits.refusalsPerMinute} times a minute: disconnected for ${limits.penaltyMs} ms`)
-        hangUp(acks, client)
-        return answerOnce(client.gcWaiting!, a, new Error('too many refused publishes'))
+        return dropFor(client, a, new Error('too many refused publishes'))
       }
-      a.answer = client.version === 5 ? () => refuseV5(client, done, new Error('not authorized to publish to ' + packet.topic)) : () => ackAndDrop(client, packet, done)
-      answerInTurn(acks, client, client.gcWaiting!, a)
+      refuseInTurn(client, a, new Error('not authorized to publish to ' + packet.topic))
     }, (err) => {
       // Its dead letter not kept (ingest's hook logs and never rejects; a hook that does): as a store failure.
       log.warn({ err: (err as Error).message, clientId: client.id }, 'refused publish not recorded; connection dropped so the device retries')
-      hangUp(acks, client)
-      answerOnce(client.gcWaiting!, a, err as Error)
+      dropFor(client, a, err as Error)
     })
+  }
+  /** A refused publish's answer, in its turn: MQTT 5 a PUBACK with `why` (0x87), MQTT 3.1.1 a positive one. */
+  const refuseInTurn = (client: GcClient, a: Awaiting, why: Error) => {
+    a.answer = client.version === 5 ? () => refuseV5(client, a.done, why) : () => ackAndDrop(client, a.packet, a.done)
+    answerInTurn(acks, client, a)
+  }
+  /** A publish that could not be kept: the connection dropped (so the device resends), then the publish failed. */
+  const dropFor = (client: GcClient, a: Awaiting, err: Error) => {
+    hangUp(acks, client)
+    answerOnce(client.gcWaiting!, a, err)
   }
   // v3.1.1: a positive PUBACK, in turn with the client's others; aedes would then deliver it: send it nowhere.
   const ackAndDrop = (client: GcClient, packet: PublishPacket, done: (err?: Error | null) => void) => {
@@ -312,13 +320,9 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     const reason = `a ${found.bytes}-byte message; at most ${limits.maxPacketBytes} bytes a packet`
     log.warn({ deviceId: own.deviceId, topic: packet.topic, bytes: found.bytes }, 'publish over the packet limit: kept as a dead letter and acknowledged')
     const a = enter(client, packet, done)
-    Promise.resolve(onTooLarge?.({ ...found, deviceId: own.deviceId, reason })).then(() => {
-      a.answer = client.version === 5 ? () => refuseV5(client, done, new Error(`packet too large: ${reason}`)) : () => ackAndDrop(client, packet, done)
-      answerInTurn(acks, client, client.gcWaiting!, a)
-    }, (err) => {
+    Promise.resolve(onTooLarge?.({ ...found, deviceId: own.deviceId, reason })).then(() => refuseInTurn(client, a, new Error(`packet too large: ${reason}`)), (err) => {
       log.warn({ err: (err as Error).message, deviceId: own.deviceId }, 'dead letter not stored; connection dropped so the device retries')
-      hangUp(acks, client)
-      answerOnce(client.gcWaiting!, a, err as Error)
+      dropFor(client, a, err as Error)
     })
   }
 
@@ -337,14 +341,12 @@ function createEmbedded ({ config, logger, verify, sink, sinkWith, host, limits:
     // connection at once, so it can come back: it resends what was not acknowledged,
     // and the store keeps the first copy of whatever was written meanwhile.
     const awaiting = enter(client, packet, done)
-    const waiting = client.gcWaiting!
     deliver({ deviceId, channel: parsed.channel, topic: packet.topic, street: parsed.street, payload: payloadOf(packet), receivedAt: Date.now() }, (err) => {
-      if (!err) return answerInTurn(acks, client, waiting, awaiting)
+      if (!err) return answerInTurn(acks, client, awaiting)
       log.warn({ err: err.message, deviceId }, 'message not stored; connection dropped so the device retries')
       // Drop the connection before aedes answers: MQTT 5 would otherwise get a
       // "not authorized" PUBACK and never resend the reading.
-      hangUp(acks, client)
-      answerOnce(waiting, awaiting, err)
+      dropFor(client, awaiting, err)
     })
   }
 
