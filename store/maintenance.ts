@@ -80,7 +80,7 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     const horizon = config.retainRawDays > 0 ? Math.ceil((now - config.retainRawDays * DAY_MS) / HOUR_MS) * HOUR_MS : -Infinity
     const from = Math.min(Math.max(first ? new Date(first).getTime() : hour - HOUR_MS, horizon), hour - HOUR_MS)
     if (db.kind === 'embedded') await refreshInSlices(from, hour, paced)
-    else await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(hour).toISOString()}')`)
+    else await refreshHourly(from, hour)
     if (dailyHour === hour || stopping) return
     // The daily reads the hourly, which no retention drops: from NULL.
     await db.exec(`CALL refresh_continuous_aggregate('energy_daily', NULL, '${new Date(Math.floor((now - HOUR_MS) / DAY_MS) * DAY_MS).toISOString()}')`)
@@ -134,7 +134,7 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
         if (stopping) return
         const next = Math.min(to, at + width)
         const t = performance.now()
-        await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(at).toISOString()}', '${new Date(next).toISOString()}')`)
+        await refreshHourly(at, next)
         const ms = performance.now() - t
         if (ms < SLICE_MS / 2 && next - at === width) width = Math.min(width * 2, MAX_SLICE_MS)
         else if (ms > SLICE_MS * 2) width = Math.max(HOUR_MS, Math.floor(width / 2 / HOUR_MS) * HOUR_MS)
@@ -143,8 +143,11 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
       }
     }
     if (stopping) return
-    await db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(end).toISOString()}')`)
+    await refreshHourly(from, end)
   }
+
+  /** The hourly aggregate refreshed over [from, to), epoch ms (its buckets wholly inside). */
+  const refreshHourly = (from: number, to: number) => db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(to).toISOString()}')`)
 
   /** One pass of housekeeping at wall time `now`. */
   async function run (now = Date.now()): Promise<{ compressed: number, dropped: number }> {
