@@ -80,8 +80,8 @@ async function main () {
   const unknown = only?.filter((s) => !(s in SECTIONS)) ?? []
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`)
   if (values.generator !== 'lean' && values.generator !== 'mqttjs') throw new Error(`--generator ${values.generator}: lean or mqttjs`)
-  const tickAt = values['tick-at']
-  if (tickAt !== undefined && !(Number(tickAt) >= 0 && Number(tickAt) < Number(values.seconds))) throw new Error(`--tick-at ${tickAt}: seconds into the run, from 0 to under --seconds (${values.seconds})`)
+  const tickAt = values['tick-at'] !== undefined ? Number(values['tick-at']) : undefined
+  if (tickAt !== undefined && !(tickAt >= 0 && tickAt < Number(values.seconds))) throw new Error(`--tick-at ${values['tick-at']}: seconds into the run, from 0 to under --seconds (${values.seconds})`)
   const ctx: BenchContext = {
     pgAdminUrl: values.pg!,
     detail: values.detail!,
@@ -92,7 +92,7 @@ async function main () {
     generator: values.generator,
     storeThread: !values['no-store-thread'],
     timelineDir: values.timeline,
-    tickAt: values['tick-at'] !== undefined ? Number(values['tick-at']) : undefined,
+    tickAt,
     profileDir: values.profile,
     subjects: values.subjects ? Number(values.subjects) : undefined,
     progress: values.quiet ? () => {} : (msg) => process.stderr.write(msg + '\n'),
