@@ -8,6 +8,8 @@ const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
 /** PostgreSQL's SQLSTATE for a function that does not exist. */
 const UNDEFINED_FUNCTION = '42883'
+/** Runs one housekeeping statement and says how long it took, ms (stepper). */
+type Step = (statement: () => Promise<unknown>) => Promise<number>
 /** How long one slice of a refresh should hold the embedded store (refreshInSlices). */
 const SLICE_MS = 50
 const MAX_SLICE_MS = 32 * DAY_MS
@@ -58,11 +60,8 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
    */
   async function refresh (now = Date.now(), { paced = false } = {}) {
     if (!db.timescale) return
-    // The BRIN index on readings.ts (migration 15) skips only summarized page ranges: summarize
-    // the new ones (on a server autovacuum does too; the embedded store has no autovacuum).
-    await db.query(`SELECT count(brin_summarize_new_values(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE c.relam = (SELECT oid FROM pg_am WHERE amname = 'brin') AND i.indrelid IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass
-        FROM timescaledb_information.chunks WHERE hypertable_name = 'readings' AND NOT is_compressed)`)
+    const step = stepper(paced)
+    await step(summarizeBrin)
     // The bounds as literals made here from numbers, sent by the simple protocol (exec) as psql
     // would: a CALL of this procedure, which commits, with bound parameters (the extended protocol)
     // ran on PGlite but was never tried on a TimescaleDB server (none on these machines).
@@ -79,11 +78,17 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
     const first = (await db.query<{ at: Date | null }>("SELECT min(range_start) AS at FROM timescaledb_information.chunks WHERE hypertable_name = 'readings'")).rows[0]?.at
     const horizon = config.retainRawDays > 0 ? Math.ceil((now - config.retainRawDays * DAY_MS) / HOUR_MS) * HOUR_MS : -Infinity
     const from = Math.min(Math.max(first ? new Date(first).getTime() : hour - HOUR_MS, horizon), hour - HOUR_MS)
-    if (db.kind === 'embedded') await refreshInSlices(from, hour, paced)
+    if (db.kind === 'embedded') await refreshInSlices(from, hour, step)
     else await refreshHourly(from, hour)
     if (dailyHour === hour || stopping) return
+    // The daily reads the hourly view, whose real-time part reads the raw readings past the hourly's
+    // watermark: the BRIN skips the ranges of older ones only once summarized, and what was written
+    // while the slices went is not. Unsummarized, a bench tick on the hour read all 700k-800k late
+    // readings of the run there: 0.95-1.13 s of the store (p99 1.0-1.2 s); summarized again here,
+    // 32-97 ms (p99 205-218 ms), `--tick-at 5`, 2026-12-02.
+    await step(summarizeBrin)
     // The daily reads the hourly, which no retention drops: from NULL.
-    await db.exec(`CALL refresh_continuous_aggregate('energy_daily', NULL, '${new Date(Math.floor((now - HOUR_MS) / DAY_MS) * DAY_MS).toISOString()}')`)
+    await step(() => db.exec(`CALL refresh_continuous_aggregate('energy_daily', NULL, '${new Date(Math.floor((now - HOUR_MS) / DAY_MS) * DAY_MS).toISOString()}')`))
     dailyHour = hour
   }
 
@@ -101,17 +106,15 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
    * moved into the aggregate's, then read: internal functions of TimescaleDB 2.23, which
    * package-lock.json fixes for the embedded store). Each range starts an hour wide, doubling while
    * a full-width slice takes under SLICE_MS / 2 and halving (never below the hour) when one takes
-   * over 2 x SLICE_MS, so sparse history goes in a few calls and a dense hour in one. `paced` (the
-   * tick's run; not start-up's refresh, before any device is connected) waits as long as each slice
-   * took (at most 2 x SLICE_MS: the time is the main thread's, queued writes included) before the
-   * next, so writes have the store about half the time while slices go: meters' bench runs holding
-   * a tick over ~7 late hours (`--tick-at 5`), p99 328, 285, 243 ms unpaced against 217, 193, 230
-   * paced (waiting twice as long: 220). The last CALL, up to `end`, then finds those ranges done
+   * over 2 x SLICE_MS, so sparse history goes in a few calls and a dense hour in one. Each slice is a `step`, which in
+   * the tick's run waits as long as the slice took before the next (stepper): meters' bench runs
+   * holding a tick over ~7 late hours (`--tick-at 5`), p99 328, 285, 243 ms unpaced against 217,
+   * 193, 230 paced (waiting twice as long: 220). The last CALL, up to `end`, then finds those ranges done
    * and aggregates what lies above the watermark: the hour just closed (one bucket, so still one
    * statement) or, after a start with nothing aggregated yet, everything. If the record cannot be
    * read, that last CALL does it all.
    */
-  async function refreshInSlices (from: number, end: number, paced: boolean) {
+  async function refreshInSlices (from: number, end: number, step: Step) {
     let ranges: Array<{ lo: number, hi: number }> = []
     if (slicing) {
       try {
@@ -133,18 +136,41 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
       while (at < to) {
         if (stopping) return
         const next = Math.min(to, at + width)
-        const t = performance.now()
-        await refreshHourly(at, next)
-        const ms = performance.now() - t
+        const ms = await step(() => refreshHourly(at, next))
         if (ms < SLICE_MS / 2 && next - at === width) width = Math.min(width * 2, MAX_SLICE_MS)
         else if (ms > SLICE_MS * 2) width = Math.max(HOUR_MS, Math.floor(width / 2 / HOUR_MS) * HOUR_MS)
         at = next
-        if (paced) await sleep(Math.min(ms, 2 * SLICE_MS))
       }
     }
     if (stopping) return
-    await refreshHourly(from, end)
+    await step(() => refreshHourly(from, end))
   }
+
+  /**
+   * One statement of the housekeeping, timed (ms back): `paced` (the tick's run, while devices
+   * publish; not start-up's refresh) then waits as long as it took, at most 2 x SLICE_MS (the time
+   * is the main thread's, queued writes included), so the writes waiting on the embedded store's one
+   * connection have it about half the time. Back to back, the tick's last statements after the
+   * slices (the last hourly CALL, the BRIN, the daily on the hour, the checkpoint: 60-90 ms each)
+   * held a wave of acks for ~300 ms in a bench run.
+   */
+  function stepper (paced: boolean): Step {
+    return async (statement) => {
+      const t = performance.now()
+      await statement()
+      const ms = performance.now() - t
+      if (paced && db.kind === 'embedded') await sleep(Math.min(ms, 2 * SLICE_MS))
+      return ms
+    }
+  }
+
+  /**
+   * The BRIN index on readings.ts (migration 15) skips only summarized page ranges: the new ones
+   * summarized (on a server autovacuum does too; the embedded store has no autovacuum).
+   */
+  const summarizeBrin = () => db.query(`SELECT count(brin_summarize_new_values(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE c.relam = (SELECT oid FROM pg_am WHERE amname = 'brin') AND i.indrelid IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass
+      FROM timescaledb_information.chunks WHERE hypertable_name = 'readings' AND NOT is_compressed)`)
 
   /** The hourly aggregate refreshed over [from, to), epoch ms (its buckets wholly inside). */
   const refreshHourly = (from: number, to: number) => db.exec(`CALL refresh_continuous_aggregate('energy_hourly', '${new Date(from).toISOString()}', '${new Date(to).toISOString()}')`)
@@ -153,6 +179,7 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
   async function run (now = Date.now()): Promise<{ compressed: number, dropped: number }> {
     if (!db.timescale) return { compressed: 0, dropped: 0 }
     await refresh(now, { paced: true })
+    const step = stepper(true)
     if (stopping) return { compressed: 0, dropped: 0 }
     let compressed = 0
     let dropped = 0
@@ -161,15 +188,19 @@ export function createMaintenance ({ db, config, logger }: { db: Db, config: Pic
       // checkpoint only under a postmaster. Without this the WAL grew for as long as gridcare
       // ran (about 180 bytes a reading, none ever recycled) and a restart after a kill replayed
       // all of it. A server checkpoints every 5 minutes by default; so does this tick.
-      await db.exec('CHECKPOINT')
+      await step(() => db.exec('CHECKPOINT'))
       if (config.retainRawDays > 0) {
-        const r = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM drop_chunks('readings', older_than => $1::timestamptz)", [new Date(now - config.retainRawDays * DAY_MS).toISOString()])
-        dropped = r.rows[0]?.n ?? 0
+        await step(async () => {
+          const r = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM drop_chunks('readings', older_than => $1::timestamptz)", [new Date(now - config.retainRawDays * DAY_MS).toISOString()])
+          dropped = r.rows[0]?.n ?? 0
+        })
       }
       if (config.compressAfterDays > 0) {
-        const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT compress_chunk(c, if_not_compressed => true)
-          FROM show_chunks('readings', older_than => $1::timestamptz) c) done`, [new Date(now - config.compressAfterDays * DAY_MS).toISOString()])
-        compressed = r.rows[0]?.n ?? 0
+        await step(async () => {
+          const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT compress_chunk(c, if_not_compressed => true)
+            FROM show_chunks('readings', older_than => $1::timestamptz) c) done`, [new Date(now - config.compressAfterDays * DAY_MS).toISOString()])
+          compressed = r.rows[0]?.n ?? 0
+        })
       }
     }
     if (compressed + dropped > 0) log.info({ compressed, dropped }, 'store housekeeping')
